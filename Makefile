@@ -1,0 +1,38 @@
+# Targets used by the README and by .ci/run. The package is installed non-editable into .venv,
+# so the tests exercise exactly what `pip install .` ships (package data included).
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+SOURCES := $(shell find mismarterad -type f ! -name '*.pyc' ! -path '*/__pycache__/*' 2>/dev/null) pyproject.toml
+
+.PHONY: install demo test test-fast lint bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(STAMP): $(BIN)/python $(SOURCES)
+	$(BIN)/pip install --quiet '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## The main job: what a new user runs first.
+demo: install
+	$(BIN)/mismarterad calendar show
+	$(BIN)/mismarterad time now
+
+## Everything CI runs: architecture check, then the whole test suite (slow tests included).
+test: install lint
+	$(BIN)/pytest -p no:cacheprovider
+
+## The quick loop for development: no slow tests.
+test-fast: install
+	$(BIN)/pytest -p no:cacheprovider -m "not slow"
+
+lint: install
+	$(BIN)/lint-imports --no-cache
+
+clean:
+	rm -rf $(VENV) build *.egg-info

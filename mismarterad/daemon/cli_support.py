@@ -1,0 +1,45 @@
+"""Helpers shared by the `mismarterad` sub-commands: argument types, exit codes, tables."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from datetime import date
+
+from rich.console import Console
+from rich.table import Table
+
+__all__ = [
+    "EX_CONFIG",
+    "EX_DATAERR",
+    "EX_OK",
+    "EX_SOFTWARE",
+    "EX_UNAVAILABLE",
+    "arg_date",
+    "print_table",
+]
+
+EX_OK = 0
+EX_SOFTWARE = 1
+EX_DATAERR = 65
+EX_UNAVAILABLE = 69
+EX_CONFIG = 78
+
+
+def arg_date(text: str) -> date:
+    """argparse type for an exchange-local calendar date."""
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid date {text!r}: expected YYYY-MM-DD") from None
+
+
+def print_table(headers: Sequence[str], rows: Sequence[Sequence[object]], title: str | None = None) -> None:
+    """A table for people on stdout (plain box characters when not on a terminal)."""
+    table = Table(*headers, title=title, show_lines=False)
+    for row in rows:
+        table.add_row(*("" if v is None else str(v) for v in row))
+    width = None if sys.stdout.isatty() else int(os.environ.get("COLUMNS", "160"))
+    Console(file=sys.stdout, width=width).print(table)

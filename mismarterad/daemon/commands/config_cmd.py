@@ -1,0 +1,45 @@
+"""`mismarterad config check FILE...`: validate session configs without running anything."""
+
+from __future__ import annotations
+
+import argparse
+
+from mismarterad.config.session_config import load_session_config
+from mismarterad.core.errors import ConfigError
+from mismarterad.daemon.cli_support import EX_CONFIG, EX_OK
+
+__all__ = ["register"]
+
+EXAMPLES = """examples:
+  mismarterad config check session_configs/sma_cross_spy_2011.json
+  mismarterad config check my_session.json || echo "exit $? (78 = invalid config)"
+"""
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser("config", help="validate configuration files", epilog=EXAMPLES,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    actions = p.add_subparsers(dest="action", required=True, metavar="ACTION")
+    check = actions.add_parser(
+        "check",
+        help="validate session config files; print OK or every error with its field path (exit 78)",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    check.add_argument("files", nargs="+", metavar="FILE")
+    check.set_defaults(func=_check, needs_app=False)
+
+
+def _check(args: argparse.Namespace) -> int:
+    status = EX_OK
+    for path in args.files:
+        prefix = f"{path}: " if len(args.files) > 1 else ""
+        try:
+            load_session_config(path)
+        except ConfigError as exc:
+            status = EX_CONFIG
+            for problem in exc.problems:
+                print(f"{prefix}{problem}")
+        else:
+            print(f"{prefix}OK")
+    return status

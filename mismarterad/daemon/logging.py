@@ -1,0 +1,60 @@
+"""structlog set-up: always to stderr; JSON lines off a TTY (journald), console text on one.
+
+Every line carries a UTC ISO-8601 timestamp, level, component and event; `session_id` when a
+session runs (bound by the SystemManager). Values under secret-looking keys are redacted.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+from collections.abc import MutableMapping
+from typing import Any
+
+import structlog
+
+__all__ = ["configure_logging", "redact_secrets"]
+
+_SECRET_KEY = re.compile(r"(secret|token|password|passwd|authorization|api_key|apikey|credential)", re.I)
+_URL_PASSWORD = re.compile(r"(://[^:/@\s]+:)([^@\s]+)(@)")
+_REDACTED = "***"
+
+
+def redact_secrets(_logger: object, _name: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    """Processor: hide values of secret-looking keys and passwords inside URLs."""
+    for key, value in list(event.items()):
+        if _SECRET_KEY.search(key):
+            event[key] = _REDACTED
+        elif isinstance(value, str) and "://" in value:
+            event[key] = _URL_PASSWORD.sub(rf"\1{_REDACTED}\3", value)
+    return event
+
+
+def _default_component(_logger: object, _name: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    event.setdefault("component", "mismarterad")
+    return event
+
+
+def configure_logging(log_format: str = "auto", level: str = "info") -> None:
+    """Configure structlog once per process."""
+    use_json = log_format == "json" or (log_format == "auto" and not sys.stderr.isatty())
+    renderer: Any = (
+        structlog.processors.JSONRenderer(sort_keys=True)
+        if use_json
+        else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
+    )
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            _default_component,
+            redact_secrets,
+            structlog.processors.format_exc_info,
+            renderer,
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelNamesMapping()[level.upper()]),
+        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        cache_logger_on_first_use=False,
+    )

@@ -1,0 +1,69 @@
+"""`mismarterad`: entry point of the daemon and its offline commands."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+import structlog
+
+from mismarterad import __version__
+from mismarterad.config.settings import load_settings
+from mismarterad.core.errors import CalendarError, ConfigError, DataError, MismarteradError
+from mismarterad.daemon.app import App
+from mismarterad.daemon.cli_support import EX_CONFIG, EX_DATAERR, EX_SOFTWARE
+from mismarterad.daemon.commands import calendar_cmd, config_cmd, db_cmd, time_cmd
+from mismarterad.daemon.logging import configure_logging
+
+__all__ = ["build_parser", "main"]
+
+DESCRIPTION = """Unattended intraday US-equity trading daemon and its offline tools.
+
+Settings come from MISMARTERAD_* environment variables (DATABASE_URL, DATA_DIR, STATE_DIR,
+LOG_FORMAT, LOG_LEVEL) and an optional TOML file (MISMARTERAD_SETTINGS). Logs go to stderr;
+stdout carries only a command's own output. Exit codes: 0 ok, 2 usage, 65 bad data,
+78 invalid configuration, 1 internal error."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="mismarterad", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--version", action="version", version=f"mismarterad {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for module in (config_cmd, db_cmd, calendar_cmd, time_cmd):
+        module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    configure_logging()  # stderr from the first line on; refined once settings are known
+    log = structlog.get_logger(component="cli")
+    try:
+        settings = load_settings()
+        configure_logging(settings.log_format, settings.log_level)
+        if getattr(args, "needs_app", True):
+            return int(args.func(args, App(settings=settings)))
+        return int(args.func(args))
+    except ConfigError as exc:
+        print(f"mismarterad: configuration error: {exc}", file=sys.stderr)
+        return EX_CONFIG
+    except (DataError, CalendarError) as exc:
+        print(f"mismarterad: {exc}", file=sys.stderr)
+        return EX_DATAERR
+    except MismarteradError as exc:
+        print(f"mismarterad: {exc}", file=sys.stderr)
+        return EX_SOFTWARE
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 0
+    except Exception as exc:
+        log.exception("command_failed", command=args.command, error=str(exc))
+        return EX_SOFTWARE
+
+
+if __name__ == "__main__":
+    sys.exit(main())
