@@ -10,7 +10,8 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from typing import Annotated, Literal
+from datetime import date
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
@@ -26,6 +27,7 @@ __all__ = [
     "IndicatorConfig",
     "SessionConfig",
     "SessionDataConfig",
+    "StrategyEntry",
     "load_session_config",
     "parse_session_config",
 ]
@@ -68,12 +70,22 @@ class _Strict(BaseModel):
 
 
 class BacktestConfig(_Strict):
-    """How a backtest runs: how many days, how fast, how much data is queued ahead."""
+    """How a backtest runs: which days, how fast, how much data is queued ahead, what fills cost.
+
+    Without `start_date`/`end_date` (or the command's --from/--to) a backtest covers the last
+    `backtest_days` trading days for which the store has 1-minute bars of the symbols.
+    """
 
     backtest_days: int = Field(default=5, ge=1)
+    start_date: date | None = None
+    end_date: date | None = None
     speed_multiplier: float = Field(default=0.0, ge=0)
     prefetch_days: int = Field(default=2, ge=1)
     initial_cash: float = Field(default=1_000_000.0, gt=0)
+    commission_per_share: float = Field(default=0.0, ge=0)
+    commission_per_order: float = Field(default=0.0, ge=0)
+    commission_minimum: float = Field(default=0.0, ge=0)
+    slippage_bps: float = Field(default=0.0, ge=0)
 
 
 class HistoricalDataConfig(_Strict):
@@ -113,6 +125,18 @@ class SessionDataConfig(_Strict):
     gap_filler: GapFillerConfig = Field(default_factory=GapFillerConfig)
 
 
+class StrategyEntry(_Strict):
+    """A built-in strategy by `name`, or a user's class from `file` + `class`."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    name: str | None = None
+    file: str | None = None
+    class_name: str | None = Field(default=None, alias="class")
+    symbols: Literal["all"] | list[Symbol] = "all"
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
 class SessionConfig(_Strict):
     session_name: str = Field(min_length=1)
     exchange_group: str = Field(min_length=1)
@@ -120,6 +144,7 @@ class SessionConfig(_Strict):
     mode: Literal["backtest", "live"]
     backtest_config: BacktestConfig | None = None
     session_data_config: SessionDataConfig
+    strategies: list[StrategyEntry] = Field(default_factory=list)
 
 
 def _cross_field_problems(cfg: SessionConfig) -> list[str]:
@@ -146,6 +171,21 @@ def _cross_field_problems(cfg: SessionConfig) -> list[str]:
                         f"session_data_config.historical.data[{i}].apply_to[{j}]: "
                         f"{symbol!r} is not in session_data_config.symbols"
                     )
+    for i, entry in enumerate(cfg.strategies):
+        where = f"strategies[{i}]"
+        if (entry.name is None) == (entry.file is None):
+            problems.append(f"{where}: give either 'name' (a built-in strategy) or 'file' + 'class'")
+        if entry.file is not None and not entry.class_name:
+            problems.append(f"{where}.class: required with 'file' (the strategy class to load from it)")
+        if entry.name is not None and entry.class_name is not None:
+            problems.append(f"{where}.class: only used with 'file'")
+        if entry.symbols != "all":
+            for j, symbol in enumerate(entry.symbols):
+                if symbol not in seen:
+                    problems.append(f"{where}.symbols[{j}]: {symbol!r} is not in session_data_config.symbols")
+    bt = cfg.backtest_config
+    if bt is not None and bt.start_date and bt.end_date and bt.end_date < bt.start_date:
+        problems.append(f"backtest_config.end_date: {bt.end_date} is before start_date {bt.start_date}")
     if "bars_1m" not in sdc.streams:
         problems.append("session_data_config.streams: must include 'bars_1m' (derived intervals are built from it)")
     return problems

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-__all__ = ["Bar", "Quote", "Tick"]
+__all__ = ["Bar", "Quote", "Tick", "format_price"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,3 +46,13 @@ class Tick:
     ts_utc: datetime
     price: float
     size: int
+
+
+def format_price(value: float) -> str:
+    """Shortest text that reads back as the same float, without a trailing ``.0``.
+
+    Exports and reports print prices this way so that a stored ``127`` comes out as ``127``,
+    exactly as the source file had it, and no float noise is ever added.
+    """
+    text = repr(float(value))
+    return text[:-2] if text.endswith(".0") else text

@@ -5,6 +5,8 @@ Backtest versus live is which Clock gets built here, not a flag read deep inside
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -12,12 +14,17 @@ import structlog
 from sqlalchemy import Engine
 from sqlalchemy.orm import sessionmaker
 
+from mismarterad.config.session_config import SessionConfig
 from mismarterad.config.settings import Settings, load_settings
 from mismarterad.core.clock import Clock, SystemClock
 from mismarterad.db.engine import SessionFactory, make_engine, redact_url
 from mismarterad.db.migrate import upgrade
 from mismarterad.integrations.exchange_calendar import ExchangeCalendarSource
+from mismarterad.managers.data_manager import DataManager
 from mismarterad.managers.time_manager import TimeManager
+from mismarterad.repositories.order_repository import OrderRepository
+from mismarterad.repositories.parquet_bar_store import ParquetBarStore
+from mismarterad.repositories.run_repository import RunRepository
 from mismarterad.repositories.calendar_repository import CalendarRepository
 
 __all__ = ["App"]
@@ -52,3 +59,24 @@ class App:
         return TimeManager(
             self.clock, self.calendar_repository, ExchangeCalendarSource(), exchange_group, asset_class
         )
+
+    @cached_property
+    def bar_store(self) -> ParquetBarStore:
+        return ParquetBarStore(self.settings.data_dir)
+
+    def data_manager(self, time_manager: TimeManager) -> DataManager:
+        return DataManager(self.bar_store, time_manager)
+
+    @cached_property
+    def run_repository(self) -> RunRepository:
+        return RunRepository(self.sessions)
+
+    @cached_property
+    def order_repository(self) -> OrderRepository:
+        return OrderRepository(self.sessions)
+
+    @staticmethod
+    def config_digest(config: SessionConfig) -> str:
+        """sha256 of the config's canonical JSON: which config a stored run used."""
+        canonical = json.dumps(config.model_dump(mode="json", by_alias=True), sort_keys=True)
+        return hashlib.sha256(canonical.encode()).hexdigest()

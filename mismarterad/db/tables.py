@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import date, datetime, time
 
-from sqlalchemy import Boolean, Date, String, Time
+from sqlalchemy import Boolean, Date, Float, ForeignKey, Integer, String, Text, Time, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from mismarterad.db.types import UTCDateTime
 
-__all__ = ["Base", "CalendarDayRow", "MarketHoursRow"]
+__all__ = ["Base", "CalendarDayRow", "FillRow", "MarketHoursRow", "OrderRow", "RunRow"]
 
 
 class Base(DeclarativeBase):
@@ -45,3 +45,55 @@ class CalendarDayRow(Base):
     regular_open_utc: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     regular_close_utc: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     post_market_close_utc: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class RunRow(Base):
+    """One backtest or live session run; orders and fills belong to a run."""
+
+    __tablename__ = "runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    session_name: Mapped[str] = mapped_column(String(200))
+    config_sha256: Mapped[str] = mapped_column(String(64))
+    started_utc: Mapped[datetime] = mapped_column(UTCDateTime)
+    finished_utc: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    status: Mapped[str] = mapped_column(String(16))
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class OrderRow(Base):
+    __tablename__ = "orders"
+    __table_args__ = (UniqueConstraint("run_id", "client_order_id", name="uq_orders_run_client_order_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), index=True)
+    client_order_id: Mapped[str] = mapped_column(String(64))
+    strategy: Mapped[str] = mapped_column(String(128))
+    symbol: Mapped[str] = mapped_column(String(20))
+    side: Mapped[str] = mapped_column(String(4))
+    quantity: Mapped[int] = mapped_column(Integer)
+    type: Mapped[str] = mapped_column(String(20))
+    limit_price: Mapped[float | None] = mapped_column(Float, nullable=True)
+    stop_price: Mapped[float | None] = mapped_column(Float, nullable=True)
+    status: Mapped[str] = mapped_column(String(16))
+    submitted_utc: Mapped[datetime] = mapped_column(UTCDateTime)
+    filled_utc: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    filled_quantity: Mapped[int] = mapped_column(Integer)
+    avg_fill_price: Mapped[float | None] = mapped_column(Float, nullable=True)
+    reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class FillRow(Base):
+    __tablename__ = "fills"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), index=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    client_order_id: Mapped[str] = mapped_column(String(64))
+    symbol: Mapped[str] = mapped_column(String(20))
+    side: Mapped[str] = mapped_column(String(4))
+    quantity: Mapped[int] = mapped_column(Integer)
+    price: Mapped[float] = mapped_column(Float)
+    commission: Mapped[float] = mapped_column(Float)
+    ts_utc: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import argparse
 
+from pathlib import Path
+
 from mismarterad.config.session_config import load_session_config
 from mismarterad.core.errors import ConfigError
 from mismarterad.daemon.cli_support import EX_CONFIG, EX_OK
+from mismarterad.strategies.registry import resolve_strategies
 
 __all__ = ["register"]
 
@@ -35,7 +38,8 @@ def _check(args: argparse.Namespace) -> int:
     for path in args.files:
         prefix = f"{path}: " if len(args.files) > 1 else ""
         try:
-            load_session_config(path)
+            config = load_session_config(path)
+            resolve_strategies(config, Path(path).resolve().parent)
         except ConfigError as exc:
             status = EX_CONFIG
             for problem in exc.problems:

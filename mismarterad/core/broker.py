@@ -1,0 +1,56 @@
+"""The broker boundary: one small interface for the paper broker and the live adapters."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from mismarterad.core.market_data import Bar
+from mismarterad.core.orders import AccountSnapshot, Fill, Order, OrderRequest, Position
+
+__all__ = ["Broker", "BrokerCapabilities"]
+
+
+@dataclass(frozen=True, slots=True)
+class BrokerCapabilities:
+    """What a broker supports; ExecutionManager checks this table instead of branching on names."""
+
+    fractional: bool = False
+    extended_hours: bool = False
+    short_selling: bool = False
+    order_types: frozenset[str] = frozenset({"market", "limit", "stop", "market_on_close"})
+
+
+class Broker(Protocol):
+    """Submit and cancel orders; report orders, positions, account and fills.
+
+    `on_bar` shows the broker every bar the session sees, in time order: the paper broker
+    matches its open orders against it; live brokers, which have the exchange, ignore it.
+    `close_session` ends the trading day: market-on-close orders fill at each symbol's last
+    bar close, and open day orders are canceled.
+    """
+
+    @property
+    def capabilities(self) -> BrokerCapabilities: ...
+
+    def submit(self, request: OrderRequest) -> Order:
+        """Accept (status NEW) or reject (status REJECTED, with a reason) an order."""
+        ...
+
+    def cancel(self, client_order_id: str) -> Order: ...
+
+    def orders(self) -> list[Order]: ...
+
+    def positions(self) -> list[Position]: ...
+
+    def account(self) -> AccountSnapshot: ...
+
+    def on_bar(self, bar: Bar) -> None:
+        """Match open orders of `bar.symbol` against this bar."""
+        ...
+
+    def close_session(self, last_bars: dict[str, Bar]) -> None: ...
+
+    def drain_fills(self) -> list[Fill]:
+        """Fills since the last call (trade updates), oldest first; the one path fills take."""
+        ...

@@ -1,0 +1,103 @@
+"""Order, fill, position and account values shared by brokers, ExecutionManager and reports."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import datetime
+
+__all__ = [
+    "AccountSnapshot",
+    "Fill",
+    "Order",
+    "OrderRequest",
+    "OrderStatus",
+    "OrderType",
+    "Position",
+    "Side",
+]
+
+
+class Side(enum.StrEnum):
+    BUY = "buy"
+    SELL = "sell"
+
+    @property
+    def sign(self) -> int:
+        return 1 if self is Side.BUY else -1
+
+
+class OrderType(enum.StrEnum):
+    MARKET = "market"
+    LIMIT = "limit"
+    STOP = "stop"
+    MARKET_ON_CLOSE = "market_on_close"  # fills at the session's closing price (used to flatten)
+
+
+class OrderStatus(enum.StrEnum):
+    NEW = "new"  # accepted by the broker, waiting for a fill
+    FILLED = "filled"
+    CANCELED = "canceled"
+    REJECTED = "rejected"
+
+    @property
+    def is_open(self) -> bool:
+        return self is OrderStatus.NEW
+
+
+@dataclass(frozen=True, slots=True)
+class OrderRequest:
+    """What a strategy asked for. `client_order_id` is deterministic within a run."""
+
+    client_order_id: str
+    symbol: str
+    side: Side
+    quantity: int
+    type: OrderType
+    limit_price: float | None
+    stop_price: float | None
+    submitted_utc: datetime
+    strategy: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Order:
+    """An order as the broker reports it; each change produces a new value."""
+
+    request: OrderRequest
+    status: OrderStatus
+    filled_quantity: int = 0
+    avg_fill_price: float | None = None
+    filled_utc: datetime | None = None
+    reason: str | None = None  # why it was rejected or canceled
+
+    @property
+    def client_order_id(self) -> str:
+        return self.request.client_order_id
+
+
+@dataclass(frozen=True, slots=True)
+class Fill:
+    """One execution. `ts_utc` is the moment of its price (bar start for an open, bar end for a close)."""
+
+    client_order_id: str
+    symbol: str
+    side: Side
+    quantity: int
+    price: float
+    commission: float
+    ts_utc: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Position:
+    symbol: str
+    quantity: int  # negative when short
+    avg_price: float
+
+
+@dataclass(frozen=True, slots=True)
+class AccountSnapshot:
+    cash: float
+    equity: float
+    positions_value: float

@@ -1,0 +1,163 @@
+"""Runs one backtest end to end: plan the days, start the system, collect the result.
+
+Kept apart from the argument parsing so tests and the benchmark call it directly.
+"""
+
+from __future__ import annotations
+
+import resource
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import structlog
+
+from mismarterad.config.session_config import SessionConfig
+from mismarterad.core.clock import SimClock
+from mismarterad.core.enums import SystemState
+from mismarterad.core.errors import ConfigError, DataError, MismarteradError
+from mismarterad.core.run_result import RunResult
+from mismarterad.daemon.app import App
+from mismarterad.daemon.session_pipeline import SessionPipeline, build_session_pipeline
+from mismarterad.integrations.paper.broker import PaperBroker
+from mismarterad.managers.data_manager import DataManager
+from mismarterad.managers.system_manager import SystemManager
+from mismarterad.managers.time_manager import TimeManager
+from mismarterad.services.fill_models import CommissionModel
+from mismarterad.strategies.registry import StrategySpec, resolve_strategies
+
+__all__ = ["BacktestOutcome", "Progress", "plan_days", "run_backtest"]
+
+log = structlog.get_logger(component="backtest")
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    day: date | None
+    days_done: int
+    days_total: int
+    bars_processed: int
+    elapsed_secs: float
+    equity: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class BacktestOutcome:
+    result: RunResult
+    run_info: dict[str, object]
+    run_id: int
+
+
+def plan_days(config: SessionConfig, tm: TimeManager, dm: DataManager, start: date | None, end: date | None) -> list[date]:
+    """The trading days to run: --from/--to, else the config's dates, else the last
+    `backtest_days` trading days up to the newest stored 1m bar of the symbols."""
+    bt = config.backtest_config
+    start = start or (bt.start_date if bt else None)
+    end = end or (bt.end_date if bt else None)
+    if start is not None and end is not None:
+        if end < start:
+            raise ConfigError(f"--to {end} is before --from {start}")
+        return tm.trading_days(start, end)
+    symbols = set(config.session_data_config.symbols)
+    last_utc = [s.last_utc for s in dm.list_series() if s.symbol in symbols and s.interval == "1m"]
+    if not last_utc and end is None:
+        raise DataError(
+            f"no 1m bars stored for {', '.join(sorted(symbols))}: import data first "
+            "(mismarterad data sample, or mismarterad data import FILE --symbol SYM)"
+        )
+    last = end or tm.to_market_time(max(last_utc)).date()
+    if not tm.is_trading_day(last):
+        last = tm.get_previous_trading_date(last)
+    count = bt.backtest_days if bt else 1
+    first = start or (tm.get_previous_trading_date(last, count - 1) if count > 1 else last)
+    return tm.trading_days(first, last)
+
+
+def run_backtest(
+    app: App,
+    config: SessionConfig,
+    config_dir: Path,
+    start: date | None = None,
+    end: date | None = None,
+    on_progress: Callable[[Progress], None] | None = None,
+) -> BacktestOutcome:
+    """Run the backtest; raise MismarteradError with the reason if it did not complete."""
+    strategies = resolve_strategies(config, config_dir)
+    if not isinstance(app.clock, SimClock):
+        raise MismarteradError("a backtest needs the simulated clock")
+    tm = app.time_manager(config.exchange_group, config.asset_class)
+    dm = app.data_manager(tm)
+    days = plan_days(config, tm, dm, start, end)
+    if not days:
+        raise ConfigError("the backtest range contains no trading day")
+    tm.init_backtest(days[0])
+    bt = config.backtest_config
+    broker = PaperBroker(
+        initial_cash=bt.initial_cash if bt else 1_000_000.0,
+        commission=CommissionModel(
+            per_share=bt.commission_per_share if bt else 0.0,
+            per_order=bt.commission_per_order if bt else 0.0,
+            minimum=bt.commission_minimum if bt else 0.0,
+        ),
+        slippage_bps=bt.slippage_bps if bt else 0.0,
+    )
+    done = {"days": 0, "day": None}
+
+    def on_session(day: date, n: int) -> None:
+        done["days"], done["day"] = n, day
+
+    holder: dict[str, SessionPipeline] = {}
+
+    def factory(cfg: SessionConfig, _dir: Path):  # type: ignore[no-untyped-def]
+        pipeline, execution = build_session_pipeline(
+            config=cfg, strategies=strategies, time_manager=tm, data_manager=dm, broker=broker, days=days,
+            stop_on_strategy_error=True, on_session=on_session,
+        )
+        holder["pipeline"] = pipeline
+        return pipeline, execution
+
+    system = SystemManager(tm, dm, factory)
+    run_id = app.run_repository.start("backtest", config.session_name, app.config_digest(config), datetime.now(UTC))
+    started = time.monotonic()
+    system.start(config)
+    pipeline = holder["pipeline"]
+    while system.state is SystemState.RUNNING:
+        system.wait(0.25)
+        if on_progress is not None:
+            on_progress(Progress(done["day"], int(done["days"]), len(days), pipeline.engine.bars_processed,
+                                 time.monotonic() - started, pipeline.engine.last_equity))
+    elapsed = time.monotonic() - started
+    if system.state is not SystemState.STOPPED:
+        app.run_repository.finish(run_id, "failed", datetime.now(UTC), system.error)
+        raise MismarteradError(f"backtest failed: {system.error}")
+    execution = system.get_execution_manager()
+    engine = pipeline.engine
+    result = RunResult(
+        session_name=config.session_name,
+        mode="backtest",
+        first_day=days[0],
+        last_day=days[-1],
+        initial_cash=bt.initial_cash if bt else 1_000_000.0,
+        orders=tuple(execution.orders()),
+        fills=tuple(execution.fills()),
+        equity=tuple(execution.record.equity),
+        quality=tuple(pipeline.quality.records),
+        bars_processed=engine.bars_processed,
+        sessions_run=tuple(engine.sessions_run),
+        sessions_skipped=tuple(engine.sessions_skipped),
+    )
+    app.order_repository.save_orders(run_id, result.orders)
+    app.order_repository.save_fills(run_id, result.fills, 1)
+    app.run_repository.finish(run_id, "completed", datetime.now(UTC))
+    run_info: dict[str, object] = {
+        "run_id": run_id,
+        "elapsed_secs": round(elapsed, 3),
+        "bars_processed": engine.bars_processed,
+        "bars_per_sec": round(engine.bars_processed / elapsed, 1) if elapsed > 0 else None,
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "days": len(days),
+    }
+    log.info("backtest_finished", **run_info)
+    return BacktestOutcome(result, run_info, run_id)

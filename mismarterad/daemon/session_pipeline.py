@@ -1,0 +1,124 @@
+"""Builds the four session threads and wires their queues; SystemManager gets the handle.
+
+Bounded queues give back-pressure: the coordinator can run ahead of the engine by at most
+`QUEUE_BATCHES` batches, so memory depends on `prefetch_days`, not on the backtest length.
+"""
+
+from __future__ import annotations
+
+import queue
+import time
+from collections.abc import Callable, Sequence
+from datetime import date
+from typing import Any
+
+from mismarterad.config.session_config import SessionConfig
+from mismarterad.core.broker import Broker
+from mismarterad.core.intervals import parse_interval
+from mismarterad.core.pipeline import ThreadStatus
+from mismarterad.managers.data_manager import DataManager
+from mismarterad.managers.execution_manager import ExecutionManager
+from mismarterad.managers.session_loader import SessionLoader
+from mismarterad.managers.time_manager import TimeManager
+from mismarterad.strategies.base import IndicatorRequest
+from mismarterad.strategies.registry import StrategySpec
+from mismarterad.threads.analysis_engine import AnalysisEngine
+from mismarterad.threads.data_processor import DataProcessor
+from mismarterad.threads.data_quality_manager import DataQualityManager
+from mismarterad.threads.session_coordinator import SessionCoordinator
+from mismarterad.threads.worker import PipelineFailure
+
+__all__ = ["SessionPipeline", "build_session_pipeline", "derived_intervals"]
+
+QUEUE_BATCHES = 16
+
+
+class SessionPipeline:
+    """The running threads of one session run (implements `core.pipeline.Pipeline`)."""
+
+    def __init__(
+        self,
+        coordinator: SessionCoordinator,
+        processor: DataProcessor,
+        quality: DataQualityManager,
+        engine: AnalysisEngine,
+        failure: PipelineFailure,
+    ) -> None:
+        self.coordinator, self.processor, self.quality, self.engine = coordinator, processor, quality, engine
+        self._failure = failure
+        self._threads = (engine, quality, processor, coordinator)  # consumers first
+
+    def start(self) -> None:
+        for thread in self._threads:
+            thread.start()
+
+    def request_stop(self) -> None:
+        self._failure.stop_event.set()
+
+    def join(self, timeout_secs: float) -> bool:
+        deadline = time.monotonic() + timeout_secs
+        for thread in self._threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        return self.finished()
+
+    def finished(self) -> bool:
+        return not any(t.is_alive() for t in self._threads)
+
+    def error(self) -> str | None:
+        return self._failure.message
+
+    def thread_status(self) -> list[ThreadStatus]:
+        return [
+            self.coordinator.status(),
+            self.processor.status(),
+            self.quality.status({"quality_pct": dict(self.quality.latest_pct)}),
+            self.engine.status(self.engine.status_extra()),
+        ]
+
+
+def derived_intervals(config: SessionConfig, strategy_intervals: Sequence[str],
+                      requests: Sequence[IndicatorRequest]) -> list[str]:
+    """Intraday intervals other than 1m that anything in the session needs, built from 1m bars."""
+    wanted = set(strategy_intervals) | {r.interval for r in requests}
+    for entry in config.session_data_config.historical.data:
+        wanted |= set(entry.intervals)
+    names = {parse_interval(i).name for i in wanted}
+    intraday = [n for n in names if n != "1m" and not parse_interval(n).daily]
+    return sorted(intraday, key=lambda n: parse_interval(n).minutes)
+
+
+def build_session_pipeline(
+    *,
+    config: SessionConfig,
+    strategies: Sequence[StrategySpec],
+    time_manager: TimeManager,
+    data_manager: DataManager,
+    broker: Broker,
+    days: Sequence[date],
+    stop_on_strategy_error: bool,
+    on_session: Callable[[date, int], None] | None = None,
+) -> tuple[SessionPipeline, ExecutionManager]:
+    failure = PipelineFailure()
+    execution = ExecutionManager(broker)
+    to_processor: queue.Queue[Any] = queue.Queue(QUEUE_BATCHES)
+    to_quality: queue.Queue[Any] = queue.Queue(QUEUE_BATCHES)
+    to_engine: queue.Queue[Any] = queue.Queue(QUEUE_BATCHES)
+    engine = AnalysisEngine(to_engine, failure, execution, strategies, time_manager.timezone, stop_on_strategy_error)
+    requests = sorted({r for s in engine.strategies for r in s.indicator_requests()}, key=lambda r: (r.interval, r.name))
+    derived = derived_intervals(config, [i for s in engine.strategies for i in s.intervals], requests)
+    symbols = config.session_data_config.symbols
+    processor = DataProcessor(to_processor, to_engine, failure, symbols, derived, requests)
+    quality = DataQualityManager(to_quality, failure, symbols, derived)
+    bt = config.backtest_config
+    coordinator = SessionCoordinator(
+        time_manager=time_manager,
+        loader=SessionLoader(data_manager, time_manager, config),
+        days=days,
+        speed_multiplier=bt.speed_multiplier if bt else 0.0,
+        prefetch_days=bt.prefetch_days if bt else 1,
+        processor_inbox=to_processor,
+        quality_inbox=to_quality,
+        failure=failure,
+        on_session=on_session,
+    )
+    return SessionPipeline(coordinator, processor, quality, engine, failure), execution

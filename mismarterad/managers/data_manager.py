@@ -1,0 +1,181 @@
+"""DataManager: the facade over stored market data, imports and bar streams.
+
+Stored intervals come back exactly as stored (extended hours included). Any other interval is
+derived on the fly from stored 1-minute bars of each trading day's regular session, with the
+window rules of `services/bar_aggregation.py`. Timestamps stay UTC in the values returned;
+converting to market time is the caller's edge (CLI, reports) through TimeManager.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, tzinfo
+from pathlib import Path
+
+import structlog
+
+from mismarterad.core.bar_store import BarStore, SeriesInfo, WriteResult
+from mismarterad.core.calendar import TradingSession
+from mismarterad.core.errors import DataError
+from mismarterad.core.intervals import Interval, parse_interval
+from mismarterad.core.market_data import Bar
+from mismarterad.core.market_data_source import MarketDataSource
+from mismarterad.integrations.bar_files import open_bar_file
+from mismarterad.managers.time_manager import TimeManager
+from mismarterad.services.bar_aggregation import aggregate_daily, aggregate_session
+from mismarterad.services.bar_import import RowProblem, parse_rows, require_columns
+from mismarterad.services.gap_detection import Gap, detect_gaps
+from mismarterad.services.quality_scoring import Quality, score_quality
+
+__all__ = ["DataManager", "DayQuality", "ImportReport"]
+
+log = structlog.get_logger(component="data_manager")
+
+BASE_INTERVAL = "1m"
+
+
+@dataclass(frozen=True, slots=True)
+class ImportReport:
+    """What an import did: rows read, what was written, and every rejected row."""
+
+    source: str
+    symbol: str
+    interval: str
+    rows_read: int
+    written: WriteResult | None  # None when the file was rejected as a whole
+    problems: tuple[RowProblem, ...]
+
+    @property
+    def rejected_anything(self) -> bool:
+        return bool(self.problems)
+
+
+@dataclass(frozen=True, slots=True)
+class DayQuality:
+    """Completeness of one trading day's regular-session bars."""
+
+    session: TradingSession
+    quality: Quality
+    gaps: tuple[Gap, ...]
+
+
+class DataManager:
+    """Market-data facade used by the CLI, the session threads and the daemon."""
+
+    def __init__(self, store: BarStore, time_manager: TimeManager) -> None:
+        self._store = store
+        self._time = time_manager
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def get_bars(self, symbol: str, interval: str, start: date, end: date) -> list[Bar]:
+        """Bars of the market-local dates [start, end]: stored rows, or derived from 1m."""
+        parsed = parse_interval(interval)
+        if self.is_stored(symbol, parsed.name):
+            start_utc = self._time.market_datetime(start, datetime.min.time())
+            end_utc = self._time.market_datetime(end + timedelta(days=1), datetime.min.time())
+            return self._store.read_bars(symbol, parsed.name, start_utc, end_utc)
+        return self.derive_bars(symbol, parsed, start, end)
+
+    def derive_bars(self, symbol: str, interval: Interval, start: date, end: date) -> list[Bar]:
+        """Bars of `interval` built from the regular-session 1m bars of each trading day."""
+        out: list[Bar] = []
+        for day in self._time.trading_days(start, end):
+            session = self._time.get_trading_session(day)
+            minute_bars = self.get_session_bars(symbol, session)
+            if interval.daily:
+                daily = aggregate_daily(minute_bars, session)
+                if daily is not None:
+                    out.append(daily)
+            else:
+                out.extend(aggregate_session(minute_bars, interval, session))
+        return out
+
+    def get_session_bars(self, symbol: str, session: TradingSession) -> list[Bar]:
+        """Stored 1m bars of one trading day's regular session (open <= start < close)."""
+        if session.regular_open is None or session.regular_close is None:
+            return []
+        return self._store.read_bars(symbol, BASE_INTERVAL, session.regular_open, session.regular_close)
+
+    def get_ticks(self, symbol: str, day: date) -> list[object]:
+        """Tick storage is not part of the embedded store yet; say so instead of returning nothing."""
+        raise DataError(f"no tick data is stored for {symbol} on {day}: the store holds bars only")
+
+    def get_quotes(self, symbol: str, day: date) -> list[object]:
+        raise DataError(f"no quote data is stored for {symbol} on {day}: the store holds bars only")
+
+    def is_stored(self, symbol: str, interval: str) -> bool:
+        return any(s.symbol == symbol and s.interval == interval for s in self._store.series())
+
+    def list_series(self) -> list[SeriesInfo]:
+        return sorted(self._store.series(), key=lambda s: (s.symbol, s.interval))
+
+    # -- quality ---------------------------------------------------------------------------
+
+    def quality(self, symbol: str, start: date, end: date) -> list[DayQuality]:
+        """Per trading day: expected bars (early closes respected), present, missing, gaps."""
+        base = parse_interval(BASE_INTERVAL)
+        out = []
+        for day in self._time.trading_days(start, end):
+            session = self._time.get_trading_session(day)
+            bars = self.get_session_bars(symbol, session)
+            out.append(
+                DayQuality(session, score_quality(bars, session, base), tuple(detect_gaps(bars, session, base)))
+            )
+        return out
+
+    # -- imports ---------------------------------------------------------------------------
+
+    def import_file(
+        self,
+        path: Path,
+        symbol: str,
+        interval: str,
+        timezone: tzinfo | None = None,
+        skip_bad_rows: bool = False,
+    ) -> ImportReport:
+        """Validate a CSV/Parquet file and store its bars.
+
+        By default one bad row rejects the whole file and nothing is written; with
+        `skip_bad_rows` the good rows are written. Either way every bad row is reported.
+        """
+        parsed = parse_interval(interval)
+        bar_file = open_bar_file(path)
+        require_columns(bar_file.columns)
+        structural: list[RowProblem] = []
+        clean = []
+        for line, row in bar_file.rows:
+            if "__error__" in row:
+                structural.append(RowProblem(line, str(row["__error__"])))
+            else:
+                clean.append((line, row))
+        check = parse_rows(clean, symbol, parsed, timezone)
+        problems = tuple(sorted((*structural, *check.problems), key=lambda p: p.line))
+        rows_read = len(clean) + len(structural)
+        if problems and not skip_bad_rows:
+            log.warning("import_rejected", file=str(path), symbol=symbol, bad_rows=len(problems))
+            return ImportReport(str(path), symbol, parsed.name, rows_read, None, problems)
+        written = self._store.write_bars(symbol, parsed.name, check.bars)
+        log.info("import_written", file=str(path), symbol=symbol, interval=parsed.name,
+                 inserted=written.inserted, replaced=written.replaced, bad_rows=len(problems))
+        return ImportReport(str(path), symbol, parsed.name, rows_read, written, problems)
+
+    def import_from_csv(self, path: Path, symbol: str, interval: str = BASE_INTERVAL,
+                        timezone: tzinfo | None = None, skip_bad_rows: bool = False) -> ImportReport:
+        """The design's name for `import_file`."""
+        return self.import_file(path, symbol, interval, timezone, skip_bad_rows)
+
+    def import_from_api(
+        self, source: MarketDataSource, symbols: Sequence[str], start: date, end: date, interval: str = BASE_INTERVAL
+    ) -> list[ImportReport]:
+        """Fetch bars of the market-local dates [start, end] from a source and store them."""
+        parsed = parse_interval(interval)
+        start_utc = self._time.market_datetime(start, datetime.min.time())
+        end_utc = self._time.market_datetime(end + timedelta(days=1), datetime.min.time())
+        reports = []
+        for symbol in symbols:
+            bars = source.fetch_bars(symbol, parsed.name, start_utc, end_utc)
+            written = self._store.write_bars(symbol, parsed.name, bars)
+            reports.append(ImportReport(source.name, symbol, parsed.name, len(bars), written, ()))
+        return reports

@@ -1,0 +1,151 @@
+"""ExecutionManager: the one path from strategy intents to the broker and back.
+
+It numbers orders deterministically (`o000001`, ... within a run), stamps them with the end of
+the step being handled, applies fills to its position book before strategies see the next bar,
+flattens every position at the session's close, and keeps what reports and the database need:
+orders, fills and the equity curve.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import structlog
+
+from mismarterad.core.broker import Broker
+from mismarterad.core.market_data import Bar
+from mismarterad.core.orders import Fill, Order, OrderRequest, OrderStatus, OrderType, Side
+from mismarterad.core.run_result import EquityPoint
+
+__all__ = ["ExecutionManager", "ExecutionRecord"]
+
+log = structlog.get_logger(component="execution_manager")
+
+FLATTEN_STRATEGY = "engine:flatten"
+
+
+@dataclass
+class ExecutionRecord:
+    """Everything executed so far, in the order it happened."""
+
+    fills: list[Fill] = field(default_factory=list)
+    equity: list[EquityPoint] = field(default_factory=list)
+
+
+class ExecutionManager:
+    """Orders, fills and positions of one run."""
+
+    def __init__(self, broker: Broker) -> None:
+        self._broker = broker
+        self._lock = threading.Lock()
+        self._sequence = 0
+        self._positions: dict[str, int] = {}
+        self._strategy_of: dict[str, str] = {}
+        self._last_bar: dict[str, Bar] = {}
+        self.record = ExecutionRecord()
+        self._halted = False
+        self._local_orders: list[Order] = []
+
+    # -- intents ---------------------------------------------------------------------------
+
+    def submit(
+        self,
+        strategy_id: str,
+        symbol: str,
+        side: Side,
+        quantity: int,
+        limit: float | None,
+        stop: float | None,
+        now_utc: datetime,
+    ) -> Order:
+        """Send an order; market unless limit or stop is given (both: rejected)."""
+        client_order_id = self._next_id()
+        order_type = OrderType.LIMIT if limit is not None else OrderType.STOP if stop is not None else OrderType.MARKET
+        request = OrderRequest(client_order_id, symbol, side, quantity, order_type, limit, stop, now_utc, strategy_id)
+        self._strategy_of[client_order_id] = strategy_id
+        if limit is not None and stop is not None:
+            order = self._reject(request, "give a limit or a stop price, not both (stop-limit orders are not supported)")
+        elif self._halted:
+            order = self._reject(request, "trading is halted")
+        else:
+            order = self._broker.submit(request)
+        log.debug("order_submitted", client_order_id=client_order_id, symbol=symbol, side=side.value,
+                  quantity=quantity, type=order_type.value, status=order.status.value)
+        return order
+
+    def cancel(self, client_order_id: str) -> Order:
+        return self._broker.cancel(client_order_id)
+
+    def halt(self, halted: bool) -> None:
+        """While halted, new orders are rejected here and never reach the broker."""
+        self._halted = halted
+
+    def _next_id(self) -> str:
+        with self._lock:
+            self._sequence += 1
+            return f"o{self._sequence:06d}"
+
+    def _reject(self, request: OrderRequest, reason: str) -> Order:
+        order = Order(request, OrderStatus.REJECTED, reason=reason)
+        self._local_orders.append(order)
+        return order
+
+    # -- market events ---------------------------------------------------------------------
+
+    def on_bar(self, bar: Bar) -> None:
+        """Show the broker a bar and apply the fills it caused before strategies see the bar."""
+        self._last_bar[bar.symbol] = bar
+        self._broker.on_bar(bar)
+        self._apply(self._broker.drain_fills())
+
+    def mark(self, step_end_utc: datetime) -> EquityPoint:
+        """Record the account at the end of a step (a second mark of the same step replaces the first)."""
+        account = self._broker.account()
+        point = EquityPoint(step_end_utc, account.cash, account.positions_value, account.equity,
+                            any(q != 0 for q in self._positions.values()))
+        equity = self.record.equity
+        if equity and equity[-1].ts_utc == step_end_utc:
+            exposed = equity[-1].exposed or point.exposed
+            equity[-1] = EquityPoint(step_end_utc, point.cash, point.positions_value, point.equity, exposed)
+            return equity[-1]
+        equity.append(point)
+        return point
+
+    def close_session(self, step_end_utc: datetime) -> None:
+        """Flatten every position at its last bar's close, then cancel what is still open."""
+        for symbol, quantity in sorted(self._positions.items()):
+            if quantity == 0 or symbol not in self._last_bar:
+                continue
+            client_order_id = self._next_id()
+            side = Side.SELL if quantity > 0 else Side.BUY
+            request = OrderRequest(client_order_id, symbol, side, abs(quantity), OrderType.MARKET_ON_CLOSE, None, None,
+                                   step_end_utc, FLATTEN_STRATEGY)
+            self._broker.submit(request)
+            self._strategy_of[client_order_id] = FLATTEN_STRATEGY
+        self._broker.close_session(dict(self._last_bar))
+        self._apply(self._broker.drain_fills())
+        self._last_bar.clear()
+
+    # -- reads -----------------------------------------------------------------------------
+
+    def position(self, symbol: str) -> int:
+        return self._positions.get(symbol, 0)
+
+    def positions(self) -> dict[str, int]:
+        return {s: q for s, q in sorted(self._positions.items()) if q != 0}
+
+    def orders(self) -> list[Order]:
+        return sorted([*self._broker.orders(), *self._local_orders], key=lambda o: o.client_order_id)
+
+    def fills(self) -> Sequence[Fill]:
+        return self.record.fills
+
+    def _apply(self, fills: list[Fill]) -> None:
+        for fill in fills:
+            self._positions[fill.symbol] = self._positions.get(fill.symbol, 0) + fill.side.sign * fill.quantity
+            self.record.fills.append(fill)
+            log.debug("order_filled", client_order_id=fill.client_order_id, symbol=fill.symbol,
+                      side=fill.side.value, quantity=fill.quantity, price=fill.price)

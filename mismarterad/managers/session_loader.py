@@ -1,0 +1,109 @@
+"""Loads what a session needs from the store: its streamed bars and its history.
+
+Each trading day's regular-session 1m bars are read once and kept while they are inside the
+window [oldest history day, last prefetched day], so today's bars become tomorrow's history
+without a second read. Memory therefore depends on `prefetch_days` and `trailing_days`,
+not on the length of the backtest.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+
+from mismarterad.config.session_config import SessionConfig
+from mismarterad.core.intervals import parse_interval
+from mismarterad.core.market_data import Bar
+from mismarterad.core.session_data import SessionData
+from mismarterad.managers.data_manager import DataManager
+from mismarterad.managers.time_manager import TimeManager
+from mismarterad.services.bar_aggregation import aggregate_daily, aggregate_session
+from mismarterad.services.indicators.trailing_average import trailing_average
+
+__all__ = ["SessionLoader"]
+
+
+class SessionLoader:
+    """Reads session and history bars for one run's symbols, with a bounded day cache."""
+
+    def __init__(self, data_manager: DataManager, time_manager: TimeManager, config: SessionConfig) -> None:
+        self._dm = data_manager
+        self._tm = time_manager
+        self._config = config
+        self._symbols = tuple(config.session_data_config.symbols)
+        self._cache: dict[date, dict[str, list[Bar]]] = {}
+        history = config.session_data_config.historical
+        self._max_trailing = max(
+            [d.trailing_days for d in history.data]
+            + [int(ind.period[:-1]) for ind in history.indicators.values()]
+            + [0]
+        )
+
+    @property
+    def symbols(self) -> tuple[str, ...]:
+        return self._symbols
+
+    def session_bars(self, day: date) -> dict[str, list[Bar]]:
+        """The day's regular-session 1m bars per symbol (empty lists where the store has none)."""
+        cached = self._cache.get(day)
+        if cached is None:
+            session = self._tm.get_trading_session(day)
+            cached = {s: self._dm.get_session_bars(s, session) for s in self._symbols}
+            self._cache[day] = cached
+        return cached
+
+    def prefetch(self, days: Sequence[date]) -> None:
+        """Load these upcoming days now (queue loading ahead of streaming)."""
+        for day in days:
+            self.session_bars(day)
+
+    def evict_before(self, day: date) -> None:
+        """Drop cached days older than any history `day` can still need."""
+        keep_from = day
+        if self._max_trailing:
+            keep_from = self._tm.get_previous_trading_date(day, self._max_trailing)
+        for cached_day in [d for d in self._cache if d < keep_from]:
+            del self._cache[cached_day]
+
+    def load_history(self, day: date, session_data: SessionData) -> None:
+        """Phase 2: trailing bars and historical indicators of every symbol, before `day` starts."""
+        history = self._config.session_data_config.historical
+        for entry in history.data:
+            if entry.trailing_days == 0:
+                continue
+            days = self._previous_days(day, entry.trailing_days)
+            symbols = self._symbols if entry.apply_to == "all" else tuple(entry.apply_to)
+            for symbol in symbols:
+                for interval in entry.intervals:
+                    session_data.append_bars(self._history_bars(symbol, interval, days))
+        for name, indicator in history.indicators.items():
+            days = self._previous_days(day, int(indicator.period[:-1]))
+            for symbol in self._symbols:
+                daily = self._history_bars(symbol, "1d", days)
+                values = [float(getattr(b, indicator.field)) for b in daily]
+                average = trailing_average(values, len(days))[-1] if len(values) == len(days) and values else None
+                session_data.set_historical_indicator(name, symbol, average)
+
+    def _previous_days(self, day: date, count: int) -> list[date]:
+        days, current = [], day
+        for _ in range(count):
+            current = self._tm.get_previous_trading_date(current)
+            days.append(current)
+        return sorted(days)
+
+    def _history_bars(self, symbol: str, interval: str, days: Sequence[date]) -> list[Bar]:
+        parsed = parse_interval(interval)
+        out: list[Bar] = []
+        for d in days:
+            minute_bars = self.session_bars(d)[symbol]
+            if parsed.name == "1m":
+                out.extend(minute_bars)
+            elif self._dm.is_stored(symbol, parsed.name):
+                out.extend(self._dm.get_bars(symbol, parsed.name, d, d))
+            elif parsed.daily:
+                daily = aggregate_daily(minute_bars, self._tm.get_trading_session(d))
+                if daily is not None:
+                    out.append(daily)
+            else:
+                out.extend(aggregate_session(minute_bars, parsed, self._tm.get_trading_session(d)))
+        return out

@@ -1,0 +1,73 @@
+"""Orders and fills of a run. client_order_id is unique per run, so the same backtest can run
+twice against one database."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import insert, select, update
+
+from mismarterad.core.orders import Fill, Order, OrderRequest, OrderStatus, OrderType, Side
+from mismarterad.db.engine import SessionFactory
+from mismarterad.db.tables import FillRow, OrderRow
+
+__all__ = ["OrderRepository"]
+
+
+class OrderRepository:
+    def __init__(self, sessions: SessionFactory) -> None:
+        self._sessions = sessions
+
+    def save_orders(self, run_id: int, orders: Sequence[Order]) -> None:
+        """Insert new orders and update changed ones, in one transaction."""
+        if not orders:
+            return
+        with self._sessions.begin() as db:
+            existing = set(db.scalars(select(OrderRow.client_order_id).where(OrderRow.run_id == run_id)))
+            new = [_order_row(run_id, o) for o in orders if o.client_order_id not in existing]
+            if new:
+                db.execute(insert(OrderRow), new)
+            for order in orders:
+                if order.client_order_id in existing:
+                    values = _order_row(run_id, order)
+                    db.execute(update(OrderRow).where(
+                        OrderRow.run_id == run_id, OrderRow.client_order_id == order.client_order_id).values(**values))
+
+    def save_fills(self, run_id: int, fills: Sequence[Fill], first_seq: int) -> None:
+        if not fills:
+            return
+        with self._sessions.begin() as db:
+            db.execute(insert(FillRow), [
+                {"run_id": run_id, "seq": first_seq + i, "client_order_id": f.client_order_id, "symbol": f.symbol,
+                 "side": f.side.value, "quantity": f.quantity, "price": f.price, "commission": f.commission,
+                 "ts_utc": f.ts_utc}
+                for i, f in enumerate(fills)
+            ])
+
+    def orders(self, run_id: int) -> list[Order]:
+        with self._sessions() as db:
+            rows = db.scalars(select(OrderRow).where(OrderRow.run_id == run_id).order_by(OrderRow.client_order_id))
+            return [_order_value(r) for r in rows]
+
+    def fills(self, run_id: int) -> list[Fill]:
+        with self._sessions() as db:
+            rows = db.scalars(select(FillRow).where(FillRow.run_id == run_id).order_by(FillRow.seq))
+            return [Fill(r.client_order_id, r.symbol, Side(r.side), r.quantity, r.price, r.commission, r.ts_utc)
+                    for r in rows]
+
+
+def _order_row(run_id: int, o: Order) -> dict[str, object]:
+    r = o.request
+    return {
+        "run_id": run_id, "client_order_id": r.client_order_id, "strategy": r.strategy, "symbol": r.symbol,
+        "side": r.side.value, "quantity": r.quantity, "type": r.type.value, "limit_price": r.limit_price,
+        "stop_price": r.stop_price, "status": o.status.value, "submitted_utc": r.submitted_utc,
+        "filled_utc": o.filled_utc, "filled_quantity": o.filled_quantity, "avg_fill_price": o.avg_fill_price,
+        "reason": o.reason,
+    }
+
+
+def _order_value(r: OrderRow) -> Order:
+    request = OrderRequest(r.client_order_id, r.symbol, Side(r.side), r.quantity, OrderType(r.type), r.limit_price,
+                           r.stop_price, r.submitted_utc, r.strategy)
+    return Order(request, OrderStatus(r.status), r.filled_quantity, r.avg_fill_price, r.filled_utc, r.reason)

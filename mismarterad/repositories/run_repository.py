@@ -1,0 +1,51 @@
+"""Runs: one row per backtest or live session, with its outcome."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import update
+
+from mismarterad.db.engine import SessionFactory
+from mismarterad.db.tables import RunRow
+
+__all__ = ["RunRecord", "RunRepository"]
+
+
+@dataclass(frozen=True, slots=True)
+class RunRecord:
+    id: int
+    kind: str
+    session_name: str
+    config_sha256: str
+    started_utc: datetime
+    finished_utc: datetime | None
+    status: str
+    error: str | None
+
+
+class RunRepository:
+    def __init__(self, sessions: SessionFactory) -> None:
+        self._sessions = sessions
+
+    def start(self, kind: str, session_name: str, config_sha256: str, started_utc: datetime) -> int:
+        with self._sessions.begin() as db:
+            row = RunRow(kind=kind, session_name=session_name, config_sha256=config_sha256,
+                         started_utc=started_utc, status="running")
+            db.add(row)
+            db.flush()
+            return row.id
+
+    def finish(self, run_id: int, status: str, finished_utc: datetime, error: str | None = None) -> None:
+        with self._sessions.begin() as db:
+            db.execute(update(RunRow).where(RunRow.id == run_id).values(
+                status=status, finished_utc=finished_utc, error=error))
+
+    def get(self, run_id: int) -> RunRecord:
+        with self._sessions() as db:
+            row = db.get(RunRow, run_id)
+            if row is None:
+                raise KeyError(f"no run {run_id}")
+            return RunRecord(row.id, row.kind, row.session_name, row.config_sha256, row.started_utc,
+                             row.finished_utc, row.status, row.error)

@@ -1,0 +1,116 @@
+"""`sma_cross`: long-only simple-moving-average crossover.
+
+The SMA of the last N closes of `interval` bars continues across days (history loaded before
+the session counts). A cross-up at bar t is fast−slow > 0 at t and ≤ 0 at t−1, both defined; a
+cross-down is < 0 at t and ≥ 0 at t−1. The sign is judged exactly: closes become Decimals from
+their shortest repr (the data's own digits) and `fast_sum·slow` is compared with
+`slow_sum·fast`, so equal SMAs give 0, never a rounding artefact. On a cross-up while flat it
+buys `quantity` at market; on a cross-down while long it sells the position at market. Signals
+on the session's last bar are ignored; the engine flattens at the session's last close.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from decimal import Decimal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from mismarterad.core.intervals import parse_interval
+from mismarterad.core.market_data import Bar
+from mismarterad.strategies.base import Strategy
+
+__all__ = ["SmaCross"]
+
+
+class _Window:
+    """Exact rolling sum of the last `size` values."""
+
+    __slots__ = ("size", "values", "total")
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.values: deque[Decimal] = deque()
+        self.total = Decimal(0)
+
+    def push(self, value: Decimal) -> None:
+        self.values.append(value)
+        self.total += value
+        if len(self.values) > self.size:
+            self.total -= self.values.popleft()
+
+    @property
+    def full(self) -> bool:
+        return len(self.values) == self.size
+
+
+class _CrossState:
+    """Fast and slow windows of one symbol, and the sign of fast−slow at the previous bar."""
+
+    __slots__ = ("fast", "slow", "previous_sign")
+
+    def __init__(self, fast: int, slow: int) -> None:
+        self.fast, self.slow = _Window(fast), _Window(slow)
+        self.previous_sign: int | None = None
+
+    def push(self, close: float) -> int | None:
+        """Add a close; return the sign of fast−slow now (None until both SMAs are defined)."""
+        value = Decimal(repr(close))
+        self.fast.push(value)
+        self.slow.push(value)
+        if not self.slow.full:
+            return None
+        # fast_sum/fast − slow_sum/slow has the sign of fast_sum·slow − slow_sum·fast
+        diff = self.fast.total * self.slow.size - self.slow.total * self.fast.size
+        return (diff > 0) - (diff < 0)
+
+
+class SmaCross(Strategy):
+    name = "sma_cross"
+
+    class Params(BaseModel):
+        model_config = ConfigDict(extra="forbid", frozen=True)
+
+        fast: int = Field(default=10, ge=1)
+        slow: int = Field(default=30, ge=2)
+        quantity: int = Field(default=100, ge=1)
+        interval: str = "1m"
+
+        @field_validator("interval")
+        @classmethod
+        def _interval(cls, value: str) -> str:
+            parsed = parse_interval(value)
+            if parsed.daily:
+                raise ValueError("must be an intraday interval such as 1m or 5m, got '1d'")
+            return parsed.name
+
+        @model_validator(mode="after")
+        def _fast_below_slow(self) -> SmaCross.Params:
+            if self.fast >= self.slow:
+                raise ValueError(f"fast ({self.fast}) must be smaller than slow ({self.slow})")
+            return self
+
+    def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(*args, **kwargs)
+        self.intervals = (self.params.interval,)
+        self._state: dict[str, _CrossState] = {}
+
+    def on_session_start(self) -> None:
+        p = self.params
+        for symbol in self.symbols:
+            state = _CrossState(p.fast, p.slow)
+            for bar in self.bars(symbol, p.interval, p.slow):
+                state.previous_sign = state.push(bar.close)
+            self._state[symbol] = state
+
+    def on_bar(self, symbol: str, interval: str, bar: Bar) -> None:
+        state = self._state[symbol]
+        sign = state.push(bar.close)
+        previous, state.previous_sign = state.previous_sign, sign
+        if sign is None or previous is None or self.is_last_bar(bar):
+            return
+        held = self.position(symbol)
+        if sign > 0 and previous <= 0 and held == 0:
+            self.buy(symbol, self.params.quantity)
+        elif sign < 0 and previous >= 0 and held > 0:
+            self.sell(symbol, held)

@@ -1,0 +1,198 @@
+"""AnalysisEngine: runs the strategies on each step and turns their intents into orders.
+
+For every 1-minute step, in time order: the broker sees the step's bars first (so fills at a
+bar's open are in the positions before any strategy sees that bar), then each subscribed
+strategy gets the 1-minute bars, then the derived bars completed at this step. Everything a
+strategy reads is "as of" the step: SessionData items visible from later steps stay hidden,
+even though the DataProcessor may already have stored them. At the session's end the
+strategies are told, positions are flattened at the last close and open orders canceled.
+"""
+
+from __future__ import annotations
+
+import queue
+from bisect import bisect_right
+from collections.abc import Sequence
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from mismarterad.core.calendar import TradingSession
+from mismarterad.core.errors import StrategyError
+from mismarterad.core.intervals import parse_interval
+from mismarterad.core.market_data import Bar
+from mismarterad.core.orders import Side
+from mismarterad.core.pipeline import SessionEnd, SessionStart, StepBatch
+from mismarterad.core.session_data import SessionData
+from mismarterad.managers.execution_manager import ExecutionManager
+from mismarterad.services.gap_detection import expected_starts
+from mismarterad.strategies.base import Strategy
+from mismarterad.strategies.registry import StrategySpec
+from mismarterad.threads.worker import PipelineFailure, Worker
+
+__all__ = ["AnalysisEngine"]
+
+ONE_MINUTE = timedelta(minutes=1)
+_BASE = parse_interval("1m")
+
+
+class AnalysisEngine(Worker):
+    def __init__(
+        self,
+        inbox: queue.Queue[Any],
+        failure: PipelineFailure,
+        execution: ExecutionManager,
+        strategies: Sequence[StrategySpec],
+        timezone: ZoneInfo,
+        stop_on_strategy_error: bool = True,
+    ) -> None:
+        super().__init__("AnalysisEngine", inbox, failure)
+        self.execution = execution
+        self._tz = timezone
+        self._stop_on_error = stop_on_strategy_error
+        self.strategies: list[Strategy] = [
+            spec.cls(spec.strategy_id, spec.symbols, spec.params, _Context(self, spec)) for spec in strategies
+        ]
+        self._subscribers: dict[tuple[str, str], list[Strategy]] = {}
+        for strategy in self.strategies:
+            for symbol in strategy.symbols:
+                for interval in strategy.intervals:
+                    self._subscribers.setdefault((symbol, interval), []).append(strategy)
+        self._disabled: set[str] = set()
+        self.session: TradingSession | None = None
+        self.data: SessionData | None = None
+        self.as_of: datetime = datetime.min
+        self.step_end: datetime = datetime.min
+        self._expected: list[datetime] = []
+        self.bars_processed = 0
+        self.sessions_run: list[date] = []
+        self.sessions_skipped: list[tuple[date, str]] = []
+        self.last_equity: float | None = None
+        self._started = False
+
+    def handle(self, item: object) -> None:
+        if isinstance(item, StepBatch):
+            for step in item.steps:
+                self._step(step.start_utc, step.bars, step.derived)
+        elif isinstance(item, SessionStart):
+            self._start(item)
+        elif isinstance(item, SessionEnd):
+            self._end(item)
+        else:
+            raise TypeError(f"AnalysisEngine got an unexpected message {item!r}")
+
+    def _start(self, message: SessionStart) -> None:
+        self.session, self.data = message.session, message.session_data
+        assert message.session.regular_open is not None
+        # before the first bar, strategies see history only
+        self.as_of = self.step_end = message.session.regular_open - timedelta(microseconds=1)
+        self._expected = expected_starts(message.session, _BASE)
+        self._started = False
+
+    def _begin_strategies(self) -> None:
+        self._started = True
+        for strategy in self.strategies:
+            self._call(strategy, "on_session_start", None)
+
+    def _step(self, start: datetime, bars: Sequence[Bar], derived: Sequence[Bar]) -> None:
+        if not self._started:
+            self._begin_strategies()
+        self.as_of, self.step_end = start, start + ONE_MINUTE
+        for bar in bars:
+            self.execution.on_bar(bar)
+        for bar in bars:
+            for strategy in self._subscribers.get((bar.symbol, bar.interval), ()):
+                self._call(strategy, "on_bar", bar)
+        for bar in derived:
+            for strategy in self._subscribers.get((bar.symbol, bar.interval), ()):
+                self._call(strategy, "on_bar", bar)
+        if bars:
+            self.bars_processed += len(bars)
+            self.last_equity = self.execution.mark(self.step_end).equity
+
+    def _end(self, end: SessionEnd) -> None:
+        day = end.session.day
+        if end.skipped_reason is not None:
+            self.sessions_skipped.append((day, end.skipped_reason))
+            return
+        if not self._started:
+            self._begin_strategies()
+        for strategy in self.strategies:
+            self._call(strategy, "on_session_end", None)
+        self.execution.close_session(self.step_end)
+        self.last_equity = self.execution.mark(self.step_end).equity
+        self.sessions_run.append(day)
+
+    def _call(self, strategy: Strategy, hook: str, bar: Bar | None) -> None:
+        if strategy.strategy_id in self._disabled:
+            return
+        try:
+            if bar is None:
+                getattr(strategy, hook)()
+            else:
+                strategy.on_bar(bar.symbol, bar.interval, bar)
+        except Exception as exc:
+            where = f" on {bar.symbol} {bar.interval} bar {bar.start_utc.astimezone(self._tz).isoformat()}" if bar else ""
+            message = f"strategy {strategy.strategy_id} raised in {hook}{where}: {type(exc).__name__}: {exc}"
+            if self._stop_on_error:
+                raise StrategyError(message) from exc
+            self._disabled.add(strategy.strategy_id)
+            self.log.error("strategy_disabled", strategy=strategy.strategy_id, error=message)
+
+    def expected_count_as_of(self) -> int:
+        return bisect_right(self._expected, self.as_of)
+
+    def status_extra(self) -> dict[str, object]:
+        return {
+            "session_date": self.session.day.isoformat() if self.session else None,
+            "bars_processed": self.bars_processed,
+            "disabled_strategies": sorted(self._disabled),
+        }
+
+
+class _Context:
+    """One strategy's read-only window on the session, and its order desk."""
+
+    def __init__(self, engine: AnalysisEngine, spec: StrategySpec) -> None:
+        self._engine = engine
+        self._id = spec.strategy_id
+        self._symbols = frozenset(spec.symbols)
+
+    def now(self) -> datetime:
+        return self._engine.step_end.astimezone(self._engine._tz)
+
+    def session(self) -> TradingSession:
+        assert self._engine.session is not None
+        return self._engine.session
+
+    def _data(self) -> SessionData:
+        assert self._engine.data is not None
+        return self._engine.data
+
+    def bars(self, symbol: str, interval: str, n: int) -> list[Bar]:
+        return self._data().bars_as_of(symbol, interval, self._engine.as_of, n)
+
+    def indicator(self, symbol: str, name: str, interval: str) -> float | None:
+        return self._data().indicator_as_of(symbol, interval, name, self._engine.as_of)
+
+    def historical_indicator(self, name: str, symbol: str) -> float | None:
+        return self._data().historical_indicator(name, symbol)
+
+    def quality(self, symbol: str) -> float | None:
+        expected = self._engine.expected_count_as_of()
+        if expected == 0:
+            return None
+        present = self._data().session_count_as_of(symbol, "1m", self._engine.as_of)
+        return 100.0 * min(present, expected) / expected
+
+    def position(self, symbol: str) -> int:
+        return self._engine.execution.position(symbol)
+
+    def submit(self, symbol: str, quantity: int, side: str, limit: float | None, stop: float | None) -> str:
+        if symbol not in self._symbols:
+            raise StrategyError(f"{self._id} ordered {symbol}, which is not among its symbols {sorted(self._symbols)}")
+        order = self._engine.execution.submit(self._id, symbol, Side(side), quantity, limit, stop, self._engine.step_end)
+        return order.client_order_id
+
+    def cancel(self, client_order_id: str) -> None:
+        self._engine.execution.cancel(client_order_id)

@@ -1,0 +1,95 @@
+"""DataQualityManager: completeness of each symbol's session bars, and gaps.
+
+It receives the same steps as the DataProcessor, straight from the coordinator, and keeps one
+incremental quality tracker per symbol. After each batch it publishes the quality so far
+(status, metrics); at the end of a session it records the validation row of every symbol
+(bars by interval, quality %, gaps), computed purely from that session's 1-minute bars so
+the rows are the same whatever the thread timing. Gap filling is a live-mode duty and comes
+with the live data feeds; in backtests a gap stays a gap.
+
+Strategies read quality "as of the bar being handled" through the engine, which computes it
+exactly from SessionData; they never wait for this thread.
+"""
+
+from __future__ import annotations
+
+import queue
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Any
+
+from mismarterad.core.calendar import TradingSession
+from mismarterad.core.intervals import parse_interval
+from mismarterad.core.market_data import Bar
+from mismarterad.core.pipeline import SessionEnd, SessionStart, StepBatch
+from mismarterad.core.run_result import GapRecord, SessionQualityRecord
+from mismarterad.core.session_data import SessionData
+from mismarterad.services.bar_aggregation import aggregate_daily, aggregate_session
+from mismarterad.services.gap_detection import detect_gaps, expected_starts
+from mismarterad.services.quality_scoring import QualityTracker, score_quality
+from mismarterad.threads.worker import PipelineFailure, Worker
+
+__all__ = ["DataQualityManager"]
+
+_BASE = parse_interval("1m")
+
+
+class DataQualityManager(Worker):
+    def __init__(
+        self, inbox: queue.Queue[Any], failure: PipelineFailure, symbols: Sequence[str], derived_intervals: Sequence[str]
+    ) -> None:
+        super().__init__("DataQualityManager", inbox, failure)
+        self._symbols = tuple(symbols)
+        self._derived = tuple(derived_intervals)
+        self._session: TradingSession | None = None
+        self._data: SessionData | None = None
+        self._trackers: dict[str, QualityTracker] = {}
+        self._bars: dict[str, list[Bar]] = {}
+        self.records: list[SessionQualityRecord] = []
+        self.latest_pct: dict[str, float] = {}
+
+    def handle(self, item: object) -> None:
+        if isinstance(item, StepBatch):
+            self._observe(item)
+        elif isinstance(item, SessionStart):
+            self._session, self._data = item.session, item.session_data
+            self._trackers = {s: QualityTracker(item.session, _BASE) for s in self._symbols}
+            self._bars = {s: [] for s in self._symbols}
+        elif isinstance(item, SessionEnd):
+            self._finish(item)
+        else:
+            raise TypeError(f"DataQualityManager got an unexpected message {item!r}")
+
+    def _observe(self, batch: StepBatch) -> None:
+        for step in batch.steps:
+            for bar in step.bars:
+                self._trackers[bar.symbol].add(bar)
+                self._bars[bar.symbol].append(bar)
+        last = batch.steps[-1].start_utc
+        assert self._data is not None
+        for symbol, tracker in self._trackers.items():
+            pct = tracker.quality(last + timedelta(minutes=1)).pct
+            self.latest_pct[symbol] = pct
+            self._data.append_quality(symbol, last, pct)
+
+    def _finish(self, end: SessionEnd) -> None:
+        session = end.session
+        if end.skipped_reason is not None:
+            expected = len(expected_starts(session, _BASE))
+            self.records.append(SessionQualityRecord(session.day, "", (), expected, 0.0, (), end.skipped_reason))
+            return
+        for symbol in self._symbols:
+            bars = self._bars.get(symbol, [])
+            quality = score_quality(bars, session, _BASE)
+            gaps = tuple(GapRecord(g.start_utc, g.end_utc, g.missing) for g in detect_gaps(bars, session, _BASE))
+            counts = [("1m", len(bars))]
+            for name in self._derived:
+                interval = parse_interval(name)
+                if interval.daily:
+                    counts.append((name, 1 if aggregate_daily(bars, session) is not None else 0))
+                else:
+                    counts.append((name, len(aggregate_session(bars, interval, session))))
+            self.records.append(
+                SessionQualityRecord(session.day, symbol, tuple(counts), quality.expected, quality.pct, gaps)
+            )
+            self.latest_pct[symbol] = quality.pct

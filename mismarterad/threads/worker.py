@@ -1,0 +1,103 @@
+"""The loop every session thread runs: take an item, hand it to `handle`, repeat.
+
+A worker stops at the STOP sentinel (passing it on) or when the shared stop event is set.
+Any exception ends the whole pipeline through `PipelineFailure` with the thread's name, so a
+dying thread can never leave the others waiting forever.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+import traceback
+from typing import Any
+
+import structlog
+
+from mismarterad.core.pipeline import STOP, ThreadStatus
+
+__all__ = ["PipelineFailure", "Worker", "put_or_stop"]
+
+_POLL_SECS = 0.2
+
+
+class PipelineFailure:
+    """The first error of any thread; setting it sets the stop event for all of them."""
+
+    def __init__(self) -> None:
+        self.stop_event = threading.Event()
+        self._lock = threading.Lock()
+        self._message: str | None = None
+
+    def report(self, thread_name: str, exc: BaseException) -> None:
+        with self._lock:
+            if self._message is None:
+                self._message = f"{thread_name} failed: {type(exc).__name__}: {exc}"
+        self.stop_event.set()
+
+    @property
+    def message(self) -> str | None:
+        return self._message
+
+
+def put_or_stop(target: queue.Queue[Any], item: object, stop: threading.Event) -> bool:
+    """Put with back-pressure; give up (False) if the pipeline is stopping."""
+    while not stop.is_set():
+        try:
+            target.put(item, timeout=_POLL_SECS)
+            return True
+        except queue.Full:
+            continue
+    return False
+
+
+class Worker(threading.Thread):
+    """Base of the four session threads."""
+
+    def __init__(self, name: str, inbox: queue.Queue[Any], failure: PipelineFailure) -> None:
+        super().__init__(name=name, daemon=True)
+        self.inbox = inbox
+        self.failure = failure
+        self.items_processed = 0
+        self.last_loop_monotonic: float | None = None
+        self.log = structlog.get_logger(component=name)
+
+    def run(self) -> None:
+        self.log.info("thread_started")
+        try:
+            self.loop()
+        except BaseException as exc:  # noqa: BLE001 - any failure must stop the pipeline
+            self.log.error("thread_failed", error=f"{type(exc).__name__}: {exc}",
+                           traceback=traceback.format_exc())
+            self.failure.report(self.name, exc)
+        finally:
+            self.on_exit()
+            self.log.info("thread_stopped", items_processed=self.items_processed)
+
+    def loop(self) -> None:
+        stop = self.failure.stop_event
+        while not stop.is_set():
+            self.last_loop_monotonic = time.monotonic()
+            try:
+                item = self.inbox.get(timeout=_POLL_SECS)
+            except queue.Empty:
+                continue
+            if item is STOP:
+                self.forward(STOP)
+                return
+            self.handle(item)
+            self.items_processed += 1
+
+    def handle(self, item: object) -> None:
+        raise NotImplementedError
+
+    def forward(self, item: object) -> None:
+        """Pass an item downstream (the default: nowhere)."""
+
+    def on_exit(self) -> None:
+        """Release what the thread holds (default: nothing)."""
+
+    def status(self, extra: dict[str, object] | None = None) -> ThreadStatus:
+        age = None if self.last_loop_monotonic is None else time.monotonic() - self.last_loop_monotonic
+        return ThreadStatus(self.name, self.is_alive(), age, self.inbox.qsize(), self.items_processed, extra or {})
