@@ -68,7 +68,7 @@ class AnalysisEngine(Worker):
         self.sessions_run: list[date] = []
         self.sessions_skipped: list[tuple[date, str]] = []
         self.last_equity: float | None = None
-        self._started = False
+        self._in_session = False
 
     def handle(self, item: object) -> None:
         if isinstance(item, StepBatch):
@@ -87,15 +87,15 @@ class AnalysisEngine(Worker):
         # before the first bar, strategies see history only
         self.as_of = self.step_end = message.session.regular_open - timedelta(microseconds=1)
         self._expected = expected_starts(message.session, _BASE)
-        self._started = False
+        self._in_session = False
 
     def _begin_strategies(self) -> None:
-        self._started = True
+        self._in_session = True
         for strategy in self.strategies:
             self._call(strategy, "on_session_start", None)
 
     def _step(self, start: datetime, bars: Sequence[Bar], derived: Sequence[Bar]) -> None:
-        if not self._started:
+        if not self._in_session:
             self._begin_strategies()
         self.as_of, self.step_end = start, start + ONE_MINUTE
         for bar in bars:
@@ -115,7 +115,7 @@ class AnalysisEngine(Worker):
         if end.skipped_reason is not None:
             self.sessions_skipped.append((day, end.skipped_reason))
             return
-        if not self._started:
+        if not self._in_session:
             self._begin_strategies()
         for strategy in self.strategies:
             self._call(strategy, "on_session_end", None)

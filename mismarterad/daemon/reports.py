@@ -1,0 +1,180 @@
+"""Report files of a finished backtest or live session.
+
+Everything but `run.json` is a pure function of the RunResult, so the same config and data
+give byte-identical files: rows are sorted, numbers printed as their shortest exact text, and
+the PNG carries no software or date metadata. The folder is written beside its destination
+and renamed into place, so it appears complete or not at all.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Sequence
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from mismarterad.core.market_data import format_price
+from mismarterad.core.run_result import RunResult
+from mismarterad.services.performance import Summary, drawdowns, summarize
+from mismarterad.services.trade_matching import Trade, match_trades
+
+__all__ = ["REPORT_FILES", "write_backtest_report"]
+
+REPORT_FILES = ("trades.csv", "orders.csv", "equity.csv", "summary.json", "validation.csv", "equity.png")
+
+
+def write_backtest_report(out_dir: Path, result: RunResult, tz: ZoneInfo, run_info: dict[str, object]) -> Path:
+    """Write every report file into `out_dir` (replacing an older report there); return it."""
+    out_dir = out_dir.resolve()
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+    try:
+        trades = match_trades(result.fills)
+        _write_csv(staging / "trades.csv", ["symbol", "entry_time", "entry_price", "exit_time", "exit_price",
+                                            "quantity", "pnl"], _trade_rows(trades, tz))
+        _write_csv(staging / "orders.csv", ["client_order_id", "symbol", "side", "quantity", "type", "limit_price",
+                                            "stop_price", "status", "submitted_time", "filled_time",
+                                            "filled_quantity", "avg_fill_price"], _order_rows(result, tz))
+        peaks = drawdowns([result.initial_cash, *(p.equity for p in result.equity)])[1:]
+        _write_csv(staging / "equity.csv", ["timestamp", "cash", "positions_value", "equity", "drawdown"],
+                   [[_local(p.ts_utc, tz), _money(p.cash), _money(p.positions_value), _money(p.equity),
+                     _number(dd)] for p, dd in zip(result.equity, peaks, strict=True)])
+        summary = _summary(result, trades, tz)
+        (staging / "summary.json").write_text(json.dumps(_summary_json(result, summary), indent=2) + "\n")
+        _write_validation(staging / "validation.csv", result, tz)
+        _plot(staging / "equity.png", result, peaks, tz)
+        (staging / "run.json").write_text(json.dumps(run_info, indent=2, sort_keys=True, default=str) + "\n")
+        for f in staging.iterdir():
+            os.chmod(f, 0o644)
+        os.chmod(staging, 0o755)
+        _swap_into_place(staging, out_dir)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return out_dir
+
+
+def _swap_into_place(staging: Path, out_dir: Path) -> None:
+    if out_dir.exists():
+        old = out_dir.with_name(f".{out_dir.name}.old")
+        shutil.rmtree(old, ignore_errors=True)
+        out_dir.rename(old)
+        staging.rename(out_dir)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        staging.rename(out_dir)
+
+
+def _local(ts: datetime | None, tz: ZoneInfo) -> str:
+    return "" if ts is None else ts.astimezone(tz).isoformat()
+
+
+def _number(value: float | None) -> str:
+    return "" if value is None else format_price(round(value, 10))
+
+
+def _money(value: float) -> str:
+    return format_price(round(value, 6))
+
+
+def _write_csv(path: Path, header: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
+    with path.open("w", newline="") as handle:
+        out = csv.writer(handle, lineterminator="\n")
+        out.writerow(header)
+        out.writerows(rows)
+
+
+def _trade_rows(trades: Sequence[Trade], tz: ZoneInfo) -> list[list[object]]:
+    return [[t.symbol, _local(t.entry_utc, tz), format_price(t.entry_price), _local(t.exit_utc, tz),
+             format_price(t.exit_price), t.quantity * t.direction, _money(t.pnl)] for t in trades]
+
+
+def _order_rows(result: RunResult, tz: ZoneInfo) -> list[list[object]]:
+    rows = []
+    for o in result.orders:
+        r = o.request
+        rows.append([r.client_order_id, r.symbol, r.side.value, r.quantity, r.type.value,
+                     "" if r.limit_price is None else format_price(r.limit_price),
+                     "" if r.stop_price is None else format_price(r.stop_price), o.status.value,
+                     _local(r.submitted_utc, tz), _local(o.filled_utc, tz), o.filled_quantity,
+                     "" if o.avg_fill_price is None else format_price(o.avg_fill_price)])
+    return rows
+
+
+def _session_end_equity(result: RunResult, tz: ZoneInfo) -> list[float]:
+    last: dict[date, float] = {}
+    for p in result.equity:
+        last[(p.ts_utc - timedelta(minutes=1)).astimezone(tz).date()] = p.equity
+    return [last[d] for d in result.sessions_run if d in last]
+
+
+def _summary(result: RunResult, trades: Sequence[Trade], tz: ZoneInfo) -> Summary:
+    return summarize(result.initial_cash, result.equity, result.sessions_run, _session_end_equity(result, tz),
+                     trades, result.bars_processed, len(result.sessions_skipped))
+
+
+def _summary_json(result: RunResult, s: Summary) -> dict[str, object]:
+    return {
+        "session_name": result.session_name,
+        "mode": result.mode,
+        "first_day": result.first_day.isoformat(),
+        "last_day": result.last_day.isoformat(),
+        "initial_equity": round(s.initial_equity, 6),
+        "final_equity": round(s.final_equity, 6),
+        "total_return": round(s.total_return, 10),
+        "sharpe": None if s.sharpe is None else round(s.sharpe, 10),
+        "max_drawdown": round(s.max_drawdown, 10),
+        "trades": s.trades,
+        "win_rate": None if s.win_rate is None else round(s.win_rate, 10),
+        "exposure": round(s.exposure, 10),
+        "bars_processed": s.bars_processed,
+        "orders": len(result.orders),
+        "fills": len(result.fills),
+        "sessions": s.sessions,
+        "sessions_skipped": [{"date": d.isoformat(), "reason": why} for d, why in result.sessions_skipped],
+    }
+
+
+def _write_validation(path: Path, result: RunResult, tz: ZoneInfo) -> None:
+    intervals = sorted({name for r in result.quality for name, _ in r.bars_by_interval},
+                       key=lambda n: (n == "1d", n.endswith("h"), int(n[:-1])))
+    header = ["date", "symbol", "status", "expected_1m", "quality_pct", "missing_1m", "gaps",
+              *(f"bars_{n}" for n in intervals)]
+    rows = []
+    for r in sorted(result.quality, key=lambda r: (r.day, r.symbol)):
+        counts = dict(r.bars_by_interval)
+        gaps = ";".join(f"{g.start_utc.astimezone(tz):%H:%M}-{g.end_utc.astimezone(tz):%H:%M}" for g in r.gaps)
+        status = "ok" if r.skipped_reason is None else f"skipped: {r.skipped_reason}"
+        rows.append([r.day.isoformat(), r.symbol, status, r.expected_1m, _number(round(r.quality_pct, 4)),
+                     sum(g.missing for g in r.gaps) if r.skipped_reason is None else r.expected_1m, gaps,
+                     *(counts.get(n, 0) for n in intervals)])
+    _write_csv(path, header, rows)
+
+
+def _plot(path: Path, result: RunResult, drawdown: Sequence[float], tz: ZoneInfo) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(10, 6), dpi=100)
+    top, bottom = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 1]})
+    x = range(len(result.equity))
+    top.plot(x, [p.equity for p in result.equity], linewidth=0.8, color="tab:blue")
+    top.set_title(f"{result.session_name}: {result.first_day} to {result.last_day}")
+    top.set_ylabel("equity")
+    top.grid(True, linewidth=0.3)
+    bottom.fill_between(x, [-100 * d for d in drawdown], 0, color="tab:red", linewidth=0)
+    bottom.set_ylabel("drawdown %")
+    bottom.set_xlabel("1-minute steps")
+    bottom.grid(True, linewidth=0.3)
+    if result.equity:
+        ticks = sorted({0, len(result.equity) - 1})
+        bottom.set_xticks(ticks, [result.equity[i].ts_utc.astimezone(tz).strftime("%Y-%m-%d %H:%M") for i in ticks])
+    fig.tight_layout()
+    fig.savefig(path, format="png", metadata={"Software": None})

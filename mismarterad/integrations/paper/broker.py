@@ -1,0 +1,158 @@
+"""PaperBroker: fills orders against the bars it is shown, with the rules of `fill_models`.
+
+An order is eligible from the first bar that starts at or after its submission time, so an
+order placed while handling bar t (stamped with t's end) fills at the next bar at the earliest:
+no order ever sees the bar that produced it. Orders fill whole. Long only unless the broker is
+told otherwise: a sell for more than the position (less pending sells) is rejected, as is a buy
+whose estimated cost exceeds the cash.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import timedelta
+
+from mismarterad.core.broker import BrokerCapabilities
+from mismarterad.core.intervals import parse_interval
+from mismarterad.core.market_data import Bar
+from mismarterad.core.orders import (
+    AccountSnapshot,
+    Fill,
+    Order,
+    OrderRequest,
+    OrderStatus,
+    OrderType,
+    Position,
+    Side,
+)
+from mismarterad.services.fill_models import CommissionModel, fill_price, slipped
+
+__all__ = ["PaperBroker"]
+
+
+class PaperBroker:
+    """A simulated account: cash, whole-share positions, and orders matched bar by bar."""
+
+    def __init__(self, initial_cash: float = 1_000_000.0, commission: CommissionModel | None = None,
+                 slippage_bps: float = 0.0, short_selling: bool = False) -> None:
+        self._cash = initial_cash
+        self._commission = commission or CommissionModel()
+        self._slippage_bps = slippage_bps
+        self._capabilities = BrokerCapabilities(short_selling=short_selling)
+        self._orders: dict[str, Order] = {}
+        self._open: dict[str, list[str]] = {}  # symbol -> open order ids, oldest first
+        self._positions: dict[str, Position] = {}
+        self._last_price: dict[str, float] = {}
+        self._fills: list[Fill] = []
+
+    @property
+    def capabilities(self) -> BrokerCapabilities:
+        return self._capabilities
+
+    # -- orders ----------------------------------------------------------------------------
+
+    def submit(self, request: OrderRequest) -> Order:
+        if request.client_order_id in self._orders:
+            raise ValueError(f"duplicate client_order_id {request.client_order_id}")
+        reason = self._refusal(request)
+        order = Order(request, OrderStatus.REJECTED if reason else OrderStatus.NEW, reason=reason)
+        self._orders[request.client_order_id] = order
+        if reason is None:
+            self._open.setdefault(request.symbol, []).append(request.client_order_id)
+        return order
+
+    def cancel(self, client_order_id: str) -> Order:
+        order = self._orders.get(client_order_id)
+        if order is None:
+            raise KeyError(f"no order {client_order_id}")
+        if not order.status.is_open:
+            return order
+        return self._close(order, OrderStatus.CANCELED, "canceled on request")
+
+    def orders(self) -> list[Order]:
+        return list(self._orders.values())
+
+    def positions(self) -> list[Position]:
+        return [p for _, p in sorted(self._positions.items()) if p.quantity != 0]
+
+    def account(self) -> AccountSnapshot:
+        value = sum(p.quantity * self._last_price.get(s, p.avg_price) for s, p in sorted(self._positions.items()))
+        return AccountSnapshot(cash=self._cash, equity=self._cash + value, positions_value=value)
+
+    def drain_fills(self) -> list[Fill]:
+        fills, self._fills = self._fills, []
+        return fills
+
+    # -- market events ---------------------------------------------------------------------
+
+    def on_bar(self, bar: Bar) -> None:
+        for client_order_id in list(self._open.get(bar.symbol, ())):
+            request = self._orders[client_order_id].request
+            if request.submitted_utc > bar.start_utc:
+                continue
+            price = fill_price(request, bar)
+            if price is not None:
+                self._fill(request, slipped(price, request, self._slippage_bps), bar.start_utc)
+        self._last_price[bar.symbol] = bar.close
+
+    def close_session(self, last_bars: dict[str, Bar]) -> None:
+        """Fill market-on-close orders at each symbol's last close (stamped with that bar's end),
+        then cancel every order still open: orders are day orders."""
+        for symbol in sorted(self._open):
+            for client_order_id in list(self._open[symbol]):
+                request = self._orders[client_order_id].request
+                bar = last_bars.get(symbol)
+                if request.type is OrderType.MARKET_ON_CLOSE and bar is not None:
+                    end = bar.start_utc + timedelta(minutes=parse_interval(bar.interval).minutes)
+                    self._fill(request, slipped(bar.close, request, self._slippage_bps), end)
+                else:
+                    self._close(self._orders[client_order_id], OrderStatus.CANCELED, "day order expired at the close")
+
+    # -- internals -------------------------------------------------------------------------
+
+    def _refusal(self, request: OrderRequest) -> str | None:
+        if request.quantity <= 0:
+            return f"quantity must be a positive whole number of shares, got {request.quantity}"
+        if request.type.value not in self._capabilities.order_types:
+            return f"order type {request.type.value} is not supported"
+        if request.side is Side.SELL and not self._capabilities.short_selling:
+            held = self._positions.get(request.symbol, Position(request.symbol, 0, 0.0)).quantity
+            pending = sum(self._orders[i].request.quantity for i in self._open.get(request.symbol, ())
+                          if self._orders[i].request.side is Side.SELL)
+            if request.quantity + pending > held:
+                return f"sell of {request.quantity} {request.symbol} exceeds the position ({held}, {pending} pending)"
+        if request.side is Side.BUY:
+            price = request.limit_price or request.stop_price or self._last_price.get(request.symbol)
+            if price is not None and price * request.quantity > self._cash:
+                return f"buy of {request.quantity} {request.symbol} at about {price} exceeds the cash ({self._cash:.2f})"
+        return None
+
+    def _fill(self, request: OrderRequest, price: float, ts_utc: object) -> None:
+        commission = self._commission.commission(request.quantity)
+        signed = request.side.sign * request.quantity
+        self._cash -= signed * price + commission
+        held = self._positions.get(request.symbol, Position(request.symbol, 0, 0.0))
+        quantity = held.quantity + signed
+        if quantity == 0:
+            avg = 0.0
+        elif held.quantity == 0 or (held.quantity > 0) != (quantity > 0):
+            avg = price  # opened, or flipped through zero
+        elif abs(quantity) > abs(held.quantity):
+            avg = (held.avg_price * abs(held.quantity) + price * request.quantity) / abs(quantity)
+        else:
+            avg = held.avg_price  # reduced: the remaining shares keep their cost
+        self._positions[request.symbol] = Position(request.symbol, quantity, avg)
+        fill = Fill(request.client_order_id, request.symbol, request.side, request.quantity, price, commission,
+                    ts_utc)  # type: ignore[arg-type]
+        self._fills.append(fill)
+        order = self._orders[request.client_order_id]
+        self._orders[request.client_order_id] = replace(
+            order, status=OrderStatus.FILLED, filled_quantity=request.quantity, avg_fill_price=price,
+            filled_utc=fill.ts_utc)
+        self._open[request.symbol].remove(request.client_order_id)
+
+    def _close(self, order: Order, status: OrderStatus, reason: str) -> Order:
+        closed = replace(order, status=status, reason=reason)
+        self._orders[order.client_order_id] = closed
+        self._open[order.request.symbol].remove(order.client_order_id)
+        return closed

@@ -1,0 +1,61 @@
+"""Round-trip trades from fills, matched first in, first out per symbol.
+
+A fill that reduces a position closes the oldest open lots first; each (lot, closing fill)
+pair is one trade row. Commissions are shared pro rata by quantity and taken off the P&L.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from mismarterad.core.orders import Fill
+
+__all__ = ["Trade", "match_trades"]
+
+
+@dataclass(frozen=True, slots=True)
+class Trade:
+    symbol: str
+    direction: int  # +1 long, -1 short
+    entry_utc: datetime
+    entry_price: float
+    exit_utc: datetime
+    exit_price: float
+    quantity: int
+    pnl: float
+
+
+@dataclass(slots=True)
+class _Lot:
+    direction: int
+    quantity: int
+    price: float
+    ts_utc: datetime
+    commission_per_share: float
+
+
+def match_trades(fills: Iterable[Fill]) -> list[Trade]:
+    """Closed trades in the order they were closed; open lots are not trades yet."""
+    lots: dict[str, deque[_Lot]] = {}
+    trades: list[Trade] = []
+    for fill in fills:
+        book = lots.setdefault(fill.symbol, deque())
+        direction = fill.side.sign
+        remaining = fill.quantity
+        fee = fill.commission / fill.quantity
+        while remaining and book and book[0].direction != direction:
+            lot = book[0]
+            qty = min(lot.quantity, remaining)
+            gross = (fill.price - lot.price) * qty * lot.direction
+            pnl = gross - (lot.commission_per_share + fee) * qty
+            trades.append(Trade(fill.symbol, lot.direction, lot.ts_utc, lot.price, fill.ts_utc, fill.price, qty, pnl))
+            lot.quantity -= qty
+            remaining -= qty
+            if lot.quantity == 0:
+                book.popleft()
+        if remaining:
+            book.append(_Lot(direction, remaining, fill.price, fill.ts_utc, fee))
+    return trades
