@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import lru_cache
 
 __all__ = ["Interval", "parse_interval"]
 
@@ -31,12 +32,18 @@ class Interval:
         """Length of an intraday bar; a daily bar has no fixed length."""
         if self.daily:
             raise ValueError("a daily bar has no fixed length; use the trading session")
-        return timedelta(minutes=self.minutes)
+        return _minutes(self.minutes)
 
     def __str__(self) -> str:
         return self.name
 
 
+@lru_cache(maxsize=64)
+def _minutes(count: int) -> timedelta:
+    return timedelta(minutes=count)
+
+
+@lru_cache(maxsize=256)
 def parse_interval(text: str) -> Interval:
     """Parse `5m`, `1h`, `1d`; raise ValueError saying what is accepted otherwise."""
     match = _PATTERN.match(text.strip()) if isinstance(text, str) else None

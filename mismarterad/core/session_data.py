@@ -64,11 +64,12 @@ class SessionData:
         """Append bars (each series in time order); visible from their own start unless given."""
         with self._lock:
             for bar in bars:
-                series = self._series_for(bar.symbol, bar.interval)
+                series = self._series.get((bar.symbol, bar.interval)) or self._series_for(bar.symbol, bar.interval)
                 series.bars.append(bar)
                 series.visible_from.append(bar.start_utc if visible_from is None else visible_from)
-                for values in series.indicators.values():
-                    values.append(None)
+                if series.indicators:
+                    for values in series.indicators.values():
+                        values.append(None)
 
     def set_indicator(self, symbol: str, interval: str, name: str, values: Sequence[float | None]) -> None:
         """Set an indicator's values, aligned one-to-one with the series' bars so far."""

@@ -14,7 +14,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Sequence
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -24,6 +24,8 @@ from mismarterad.services.performance import Summary, drawdowns, summarize
 from mismarterad.services.trade_matching import Trade, match_trades
 
 __all__ = ["REPORT_FILES", "write_backtest_report"]
+
+PLOT_POINTS = 4000  # more points than pixels only costs time
 
 REPORT_FILES = ("trades.csv", "orders.csv", "equity.csv", "summary.json", "validation.csv", "equity.png")
 
@@ -41,9 +43,7 @@ def write_backtest_report(out_dir: Path, result: RunResult, tz: ZoneInfo, run_in
                                             "stop_price", "status", "submitted_time", "filled_time",
                                             "filled_quantity", "avg_fill_price"], _order_rows(result, tz))
         peaks = drawdowns([result.initial_cash, *(p.equity for p in result.equity)])[1:]
-        _write_csv(staging / "equity.csv", ["timestamp", "cash", "positions_value", "equity", "drawdown"],
-                   [[_local(p.ts_utc, tz), _money(p.cash), _money(p.positions_value), _money(p.equity),
-                     _number(dd)] for p, dd in zip(result.equity, peaks, strict=True)])
+        _write_equity(staging / "equity.csv", result, peaks, tz)
         summary = _summary(result, trades, tz)
         (staging / "summary.json").write_text(json.dumps(_summary_json(result, summary), indent=2) + "\n")
         _write_validation(staging / "validation.csv", result, tz)
@@ -87,6 +87,26 @@ def _write_csv(path: Path, header: Sequence[str], rows: Sequence[Sequence[object
         out = csv.writer(handle, lineterminator="\n")
         out.writerow(header)
         out.writerows(rows)
+
+
+def _write_equity(path: Path, result: RunResult, drawdown: Sequence[float], tz: ZoneInfo) -> None:
+    """One row per step. Flat stretches repeat the same values, so their text is reused."""
+    lines = ["timestamp,cash,positions_value,equity,drawdown\n"]
+    last_values: tuple[float, float, float, float] | None = None
+    text = ""
+    offset_day: date | None = None
+    offset = timedelta(0)
+    for p, dd in zip(result.equity, drawdown, strict=True):
+        values = (p.cash, p.positions_value, p.equity, dd)
+        if values != last_values:
+            text = f"{_money(p.cash)},{_money(p.positions_value)},{_money(p.equity)},{_number(dd)}\n"
+            last_values = values
+        if p.ts_utc.date() != offset_day:  # the UTC offset is fixed within a session
+            offset_day = p.ts_utc.date()
+            offset = p.ts_utc.astimezone(tz).utcoffset() or timedelta(0)
+        local = (p.ts_utc + offset).replace(tzinfo=timezone(offset))
+        lines.append(f"{local.isoformat()},{text}")
+    path.write_text("".join(lines))
 
 
 def _trade_rows(trades: Sequence[Trade], tz: ZoneInfo) -> list[list[object]]:
@@ -162,14 +182,17 @@ def _plot(path: Path, result: RunResult, drawdown: Sequence[float], tz: ZoneInfo
     matplotlib.use("Agg")
     from matplotlib.figure import Figure
 
+    step = max(1, -(-len(result.equity) // PLOT_POINTS))
+    equity = [result.equity[min(i + step, len(result.equity)) - 1].equity for i in range(0, len(result.equity), step)]
+    worst = [max(drawdown[i : i + step]) for i in range(0, len(drawdown), step)]
     fig = Figure(figsize=(10, 6), dpi=100)
     top, bottom = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 1]})
-    x = range(len(result.equity))
-    top.plot(x, [p.equity for p in result.equity], linewidth=0.8, color="tab:blue")
+    x = [i * step for i in range(len(equity))]
+    top.plot(x, equity, linewidth=0.8, color="tab:blue")
     top.set_title(f"{result.session_name}: {result.first_day} to {result.last_day}")
     top.set_ylabel("equity")
     top.grid(True, linewidth=0.3)
-    bottom.fill_between(x, [-100 * d for d in drawdown], 0, color="tab:red", linewidth=0)
+    bottom.fill_between(x, [-100 * d for d in worst], 0, color="tab:red", linewidth=0)
     bottom.set_ylabel("drawdown %")
     bottom.set_xlabel("1-minute steps")
     bottom.grid(True, linewidth=0.3)

@@ -104,8 +104,12 @@ class ExecutionManager:
     def mark(self, step_end_utc: datetime) -> EquityPoint:
         """Record the account at the end of a step (a second mark of the same step replaces the first)."""
         account = self._broker.account()
-        point = EquityPoint(step_end_utc, account.cash, account.positions_value, account.equity,
-                            any(q != 0 for q in self._positions.values()))
+        exposed = False
+        for quantity in self._positions.values():
+            if quantity:
+                exposed = True
+                break
+        point = EquityPoint(step_end_utc, account.cash, account.positions_value, account.equity, exposed)
         equity = self.record.equity
         if equity and equity[-1].ts_utc == step_end_utc:
             exposed = equity[-1].exposed or point.exposed

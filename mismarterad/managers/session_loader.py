@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import date
 
 from mismarterad.config.session_config import SessionConfig
-from mismarterad.core.intervals import parse_interval
+from mismarterad.core.intervals import Interval, parse_interval
 from mismarterad.core.market_data import Bar
 from mismarterad.core.session_data import SessionData
 from mismarterad.managers.data_manager import DataManager
@@ -32,6 +32,8 @@ class SessionLoader:
         self._config = config
         self._symbols = tuple(config.session_data_config.symbols)
         self._cache: dict[date, dict[str, list[Bar]]] = {}
+        self._stored: set[tuple[str, str]] | None = None  # (symbol, interval) series in the store
+        self._derived: dict[tuple[date, str, str], list[Bar]] = {}  # history bars built from 1m, by day
         history = config.session_data_config.historical
         self._max_trailing = max(
             [d.trailing_days for d in history.data]
@@ -64,6 +66,8 @@ class SessionLoader:
             keep_from = self._tm.get_previous_trading_date(day, self._max_trailing)
         for cached_day in [d for d in self._cache if d < keep_from]:
             del self._cache[cached_day]
+        for key in [k for k in self._derived if k[0] < keep_from]:
+            del self._derived[key]
 
     def load_history(self, day: date, session_data: SessionData) -> None:
         """Phase 2: trailing bars and historical indicators of every symbol, before `day` starts."""
@@ -91,6 +95,12 @@ class SessionLoader:
             days.append(current)
         return sorted(days)
 
+    def _is_stored(self, symbol: str, interval: str) -> bool:
+        """Whether the store holds the series; listed once per run, as imports do not run meanwhile."""
+        if self._stored is None:
+            self._stored = {(s.symbol, s.interval) for s in self._dm.list_series()}
+        return (symbol, interval) in self._stored
+
     def _history_bars(self, symbol: str, interval: str, days: Sequence[date]) -> list[Bar]:
         parsed = parse_interval(interval)
         out: list[Bar] = []
@@ -98,12 +108,19 @@ class SessionLoader:
             minute_bars = self.session_bars(d)[symbol]
             if parsed.name == "1m":
                 out.extend(minute_bars)
-            elif self._dm.is_stored(symbol, parsed.name):
+            elif self._is_stored(symbol, parsed.name):
                 out.extend(self._dm.get_bars(symbol, parsed.name, d, d))
-            elif parsed.daily:
-                daily = aggregate_daily(minute_bars, self._tm.get_trading_session(d))
-                if daily is not None:
-                    out.append(daily)
             else:
-                out.extend(aggregate_session(minute_bars, parsed, self._tm.get_trading_session(d)))
+                key = (d, symbol, parsed.name)
+                built = self._derived.get(key)
+                if built is None:
+                    built = self._derived[key] = self._derive(minute_bars, parsed, d)
+                out.extend(built)
         return out
+
+    def _derive(self, minute_bars: list[Bar], interval: Interval, day: date) -> list[Bar]:
+        session = self._tm.get_trading_session(day)
+        if interval.daily:
+            daily = aggregate_daily(minute_bars, session)
+            return [] if daily is None else [daily]
+        return aggregate_session(minute_bars, interval, session)

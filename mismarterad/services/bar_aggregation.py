@@ -16,7 +16,7 @@ from mismarterad.core.calendar import TradingSession
 from mismarterad.core.intervals import Interval
 from mismarterad.core.market_data import Bar
 
-__all__ = ["BarAggregator", "aggregate_daily", "aggregate_session"]
+__all__ = ["BarAggregator", "aggregate_daily", "aggregate_session", "derived_bar_count"]
 
 _ONE_MINUTE = timedelta(minutes=1)
 
@@ -76,6 +76,15 @@ def aggregate_daily(bars_1m: Sequence[Bar], session: TradingSession) -> Bar | No
     return _merge(regular, "1d", midnight.astimezone(regular[0].start_utc.tzinfo))
 
 
+def derived_bar_count(bars_1m: Sequence[Bar], session: TradingSession, interval: Interval) -> int:
+    """How many bars `aggregate_session` (or `aggregate_daily`) would make, without making them."""
+    open_, close = _bounds(session)
+    if interval.daily:
+        return int(any(open_ <= b.start_utc < close for b in bars_1m))
+    length = interval.length
+    return len({(b.start_utc - open_) // length for b in bars_1m if open_ <= b.start_utc < close})
+
+
 class BarAggregator:
     """Incremental form of `aggregate_session` for one symbol, interval and session.
 
@@ -85,7 +94,7 @@ class BarAggregator:
     open at the session's end. Feeding all bars then flushing equals the batch result.
     """
 
-    __slots__ = ("_interval", "_open", "_close", "_length", "_index", "_parts")
+    __slots__ = ("_interval", "_open", "_close", "_length", "_index", "_parts", "_window_end", "_last_minute")
 
     def __init__(self, interval: Interval, session: TradingSession) -> None:
         if interval.daily:
@@ -95,10 +104,16 @@ class BarAggregator:
         self._length = interval.length
         self._index: int | None = None
         self._parts: list[Bar] = []
+        self._window_end = self._open  # end of the open window (its bars start before it)
+        self._last_minute = self._open  # start of the open window's last minute
 
     def add(self, bar: Bar) -> list[Bar]:
         """Add one 1-minute bar (in time order); return the bars it completed."""
-        if not (self._open <= bar.start_utc < self._close):
+        start = bar.start_utc
+        if self._parts and self._last_minute > start >= self._parts[-1].start_utc:
+            self._parts.append(bar)  # the common case: inside the open window, not its last minute
+            return []
+        if not (self._open <= start < self._close):
             return []
         index = (bar.start_utc - self._open) // self._length
         out = []
@@ -106,10 +121,12 @@ class BarAggregator:
             if index < self._index:
                 raise ValueError(f"bars must arrive in time order: {bar.start_utc}")
             out.append(self._emit())
-        self._index = index
+        if self._index != index:
+            self._index = index
+            self._window_end = min(self._open + (index + 1) * self._length, self._close)
+            self._last_minute = self._window_end - _ONE_MINUTE
         self._parts.append(bar)
-        window_end = min(self._open + (index + 1) * self._length, self._close)
-        if bar.start_utc + _ONE_MINUTE >= window_end:
+        if start >= self._last_minute:
             out.append(self._emit())
         return out
 

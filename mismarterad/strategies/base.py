@@ -32,7 +32,6 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, ConfigDict
 
 from mismarterad.core.calendar import TradingSession
-from mismarterad.core.intervals import parse_interval
 from mismarterad.core.market_data import Bar
 from mismarterad.core.strategy_context import StrategyContext
 
@@ -122,8 +121,7 @@ class Strategy:
 
     def is_last_bar(self, bar: Bar) -> bool:
         """True for the bar that ends at (or after) the session's close."""
-        close = self._ctx.session().regular_close
-        return close is not None and bar.start_utc + parse_interval(bar.interval).length >= close
+        return bar.start_utc >= self._ctx.last_bar_start(bar.interval)
 
     # -- acts ------------------------------------------------------------------------------
 

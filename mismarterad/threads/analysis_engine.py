@@ -64,6 +64,7 @@ class AnalysisEngine(Worker):
         self.as_of: datetime = datetime.min
         self.step_end: datetime = datetime.min
         self._expected: list[datetime] = []
+        self._last_starts: dict[str, datetime] = {}
         self.bars_processed = 0
         self.sessions_run: list[date] = []
         self.sessions_skipped: list[tuple[date, str]] = []
@@ -86,7 +87,7 @@ class AnalysisEngine(Worker):
         assert message.session.regular_open is not None
         # before the first bar, strategies see history only
         self.as_of = self.step_end = message.session.regular_open - timedelta(microseconds=1)
-        self._expected = expected_starts(message.session, _BASE)
+        self._last_starts = {}
         self._in_session = False
 
     def _begin_strategies(self) -> None:
@@ -139,6 +140,16 @@ class AnalysisEngine(Worker):
             self._disabled.add(strategy.strategy_id)
             self.log.error("strategy_disabled", strategy=strategy.strategy_id, error=message)
 
+    def last_bar_start(self, interval: str) -> datetime:
+        start = self._last_starts.get(interval)
+        if start is None:
+            assert self.session is not None and self.session.regular_close is not None
+            close = self.session.regular_close
+            length = parse_interval(interval)
+            start = (close - timedelta(microseconds=1)) if length.daily else close - length.length
+            self._last_starts[interval] = start
+        return start
+
     def expected_count_as_of(self) -> int:
         return bisect_right(self._expected, self.as_of)
 
@@ -164,6 +175,9 @@ class _Context:
     def session(self) -> TradingSession:
         assert self._engine.session is not None
         return self._engine.session
+
+    def last_bar_start(self, interval: str) -> datetime:
+        return self._engine.last_bar_start(interval)
 
     def _data(self) -> SessionData:
         assert self._engine.data is not None

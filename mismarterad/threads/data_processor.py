@@ -91,7 +91,7 @@ class DataProcessor(Worker):
             data.append_bars(derived, visible_from=step.start_utc)
             self._update_indicators(derived)
         self._last_step = step
-        return BarStep(step.start_utc, step.bars, tuple(derived))
+        return BarStep(step.start_utc, step.bars, tuple(derived)) if derived else step
 
     def _update_indicators(self, bars: Sequence[Bar]) -> None:
         data = self._data

@@ -24,7 +24,7 @@ from mismarterad.core.market_data import Bar
 from mismarterad.core.pipeline import SessionEnd, SessionStart, StepBatch
 from mismarterad.core.run_result import GapRecord, SessionQualityRecord
 from mismarterad.core.session_data import SessionData
-from mismarterad.services.bar_aggregation import aggregate_daily, aggregate_session
+from mismarterad.services.bar_aggregation import derived_bar_count
 from mismarterad.services.gap_detection import detect_gaps, expected_starts
 from mismarterad.services.quality_scoring import QualityTracker, score_quality
 from mismarterad.threads.worker import PipelineFailure, Worker
@@ -82,13 +82,8 @@ class DataQualityManager(Worker):
             bars = self._bars.get(symbol, [])
             quality = score_quality(bars, session, _BASE)
             gaps = tuple(GapRecord(g.start_utc, g.end_utc, g.missing) for g in detect_gaps(bars, session, _BASE))
-            counts = [("1m", len(bars))]
-            for name in self._derived:
-                interval = parse_interval(name)
-                if interval.daily:
-                    counts.append((name, 1 if aggregate_daily(bars, session) is not None else 0))
-                else:
-                    counts.append((name, len(aggregate_session(bars, interval, session))))
+            counts = [("1m", len(bars)), *((name, derived_bar_count(bars, session, parse_interval(name)))
+                                           for name in self._derived)]
             self.records.append(
                 SessionQualityRecord(session.day, symbol, tuple(counts), quality.expected, quality.pct, gaps)
             )

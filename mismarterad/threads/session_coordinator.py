@@ -27,7 +27,7 @@ from mismarterad.threads.worker import PipelineFailure, put_or_stop
 
 __all__ = ["SessionCoordinator"]
 
-STEPS_PER_BATCH = 64
+STEPS_PER_BATCH = 400
 ONE_MINUTE = timedelta(minutes=1)
 
 

@@ -76,7 +76,10 @@ class PaperBroker:
         return [p for _, p in sorted(self._positions.items()) if p.quantity != 0]
 
     def account(self) -> AccountSnapshot:
-        value = sum(p.quantity * self._last_price.get(s, p.avg_price) for s, p in sorted(self._positions.items()))
+        value = 0.0
+        for symbol, p in self._positions.items():  # insertion order: deterministic for a given run
+            if p.quantity:
+                value += p.quantity * self._last_price.get(symbol, p.avg_price)
         return AccountSnapshot(cash=self._cash, equity=self._cash + value, positions_value=value)
 
     def drain_fills(self) -> list[Fill]:

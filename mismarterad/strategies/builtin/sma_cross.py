@@ -4,7 +4,9 @@ The SMA of the last N closes of `interval` bars continues across days (history l
 the session counts). A cross-up at bar t is fast−slow > 0 at t and ≤ 0 at t−1, both defined; a
 cross-down is < 0 at t and ≥ 0 at t−1. The sign is judged exactly: closes become Decimals from
 their shortest repr (the data's own digits) and `fast_sum·slow` is compared with
-`slow_sum·fast`, so equal SMAs give 0, never a rounding artefact. On a cross-up while flat it
+`slow_sum·fast`, so equal SMAs give 0, never a rounding artefact. Prices with at most six
+decimals (all real quotes) are summed as integers in millionths, which is the same exact
+arithmetic without the cost of Decimal. On a cross-up while flat it
 buys `quantity` at market; on a cross-down while long it sells the position at market. Signals
 on the session's last bar are ignored; the engine flattens at the session's last close.
 """
@@ -23,6 +25,17 @@ from mismarterad.strategies.base import Strategy
 __all__ = ["SmaCross"]
 
 
+_SCALE = 1_000_000
+
+
+def exact_millionths(price: float) -> int | Decimal:
+    """The price's own decimal digits times 10**6: an int when it has at most six decimals."""
+    scaled = round(price * _SCALE)
+    if scaled / _SCALE == price:  # int / int is correctly rounded, so this is the same decimal
+        return scaled
+    return Decimal(repr(price)) * _SCALE
+
+
 class _Window:
     """Exact rolling sum of the last `size` values."""
 
@@ -30,10 +43,10 @@ class _Window:
 
     def __init__(self, size: int) -> None:
         self.size = size
-        self.values: deque[Decimal] = deque()
-        self.total = Decimal(0)
+        self.values: deque[int | Decimal] = deque()
+        self.total: int | Decimal = 0
 
-    def push(self, value: Decimal) -> None:
+    def push(self, value: int | Decimal) -> None:
         self.values.append(value)
         self.total += value
         if len(self.values) > self.size:
@@ -55,7 +68,7 @@ class _CrossState:
 
     def push(self, close: float) -> int | None:
         """Add a close; return the sign of fast−slow now (None until both SMAs are defined)."""
-        value = Decimal(repr(close))
+        value = exact_millionths(close)
         self.fast.push(value)
         self.slow.push(value)
         if not self.slow.full:

@@ -11,7 +11,7 @@ from support.bars import NY, bar_at, minute_bars, session
 
 from mismarterad.core.intervals import parse_interval
 from mismarterad.core.market_data import Bar
-from mismarterad.services.bar_aggregation import BarAggregator, aggregate_daily, aggregate_session
+from mismarterad.services.bar_aggregation import BarAggregator, aggregate_daily, aggregate_session, derived_bar_count
 
 REGULAR = session()
 EARLY = session(date(2011, 11, 25), close=time(13))
@@ -101,3 +101,12 @@ def test_a_complete_window_is_emitted_with_its_last_minute() -> None:
     emitted = [aggregator.add(bar_at(at(9, 30) + timedelta(minutes=i), 1, 2, 1, 2, 1)) for i in range(5)]
     assert [len(e) for e in emitted] == [0, 0, 0, 0, 1]
     assert aggregator.current() is None and aggregator.flush() == []
+
+
+@settings(max_examples=40, deadline=None)
+@given(data=st.data(), interval=st.sampled_from(["5m", "1h", "1d"]).map(parse_interval), early=st.booleans())
+def test_derived_bar_count_matches_the_bars_made(data: st.DataObject, interval, early: bool) -> None:  # type: ignore[no-untyped-def]
+    s = EARLY if early else REGULAR
+    bars = data.draw(minute_bars(s))
+    made = ([] if aggregate_daily(bars, s) is None else [1]) if interval.daily else aggregate_session(bars, interval, s)
+    assert derived_bar_count(bars, s, interval) == len(made)
