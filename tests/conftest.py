@@ -11,7 +11,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import sessionmaker
 
 from mismarterad.core.clock import SystemClock
-from mismarterad.db.engine import make_engine
+from mismarterad.db.engine import SessionFactory, make_engine
 from mismarterad.db.migrate import upgrade
 from mismarterad.integrations.exchange_calendar import ExchangeCalendarSource
 from mismarterad.managers.time_manager import TimeManager
@@ -56,8 +56,13 @@ def engine(db_url: str) -> Iterator[Engine]:
 
 
 @pytest.fixture
-def calendar_repository(engine: Engine) -> CalendarRepository:
-    return CalendarRepository(sessionmaker(engine, expire_on_commit=False))
+def sessions(engine: Engine) -> SessionFactory:
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+@pytest.fixture
+def calendar_repository(sessions: SessionFactory) -> CalendarRepository:
+    return CalendarRepository(sessions)
 
 
 @pytest.fixture

@@ -87,6 +87,7 @@ class AnalysisEngine(Worker):
         assert message.session.regular_open is not None
         # before the first bar, strategies see history only
         self.as_of = self.step_end = message.session.regular_open - timedelta(microseconds=1)
+        self._expected = expected_starts(message.session, _BASE)
         self._last_starts = {}
         self._in_session = False
 

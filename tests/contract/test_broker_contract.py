@@ -1,0 +1,109 @@
+"""The broker contract: every Broker implementation must pass these.
+
+Only the paper broker exists today; live adapters join `BROKERS` with a local emulator of
+their protocol. Each test drives the broker through the interface alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from mismarterad.core.broker import Broker
+from mismarterad.core.market_data import Bar
+from mismarterad.core.orders import OrderRequest, OrderStatus, OrderType, Side
+from mismarterad.integrations.paper import PaperBroker
+
+T0 = datetime(2011, 1, 3, 14, 30, tzinfo=UTC)
+BROKERS: dict[str, Callable[[], Broker]] = {"paper": lambda: PaperBroker(initial_cash=100_000.0)}
+
+
+@pytest.fixture(params=sorted(BROKERS))
+def broker(request: pytest.FixtureRequest) -> Broker:
+    return BROKERS[request.param]()
+
+
+def bar(minute: int, o: float, h: float, lo: float, c: float, symbol: str = "SPY") -> Bar:
+    return Bar(symbol, "1m", T0 + timedelta(minutes=minute), o, h, lo, c, 1000)
+
+
+_ids = iter(range(1, 10**6))
+
+
+def req(side: Side, qty: int, minute: int, type_: OrderType = OrderType.MARKET, limit: float | None = None,
+        stop: float | None = None, symbol: str = "SPY") -> OrderRequest:
+    return OrderRequest(f"c{next(_ids):06d}", symbol, side, qty, type_, limit, stop, T0 + timedelta(minutes=minute))
+
+
+def test_market_order_fills_at_the_next_bar_open_and_updates_positions_and_cash(broker: Broker) -> None:
+    broker.on_bar(bar(0, 10, 10.5, 9.5, 10.2))
+    order = broker.submit(req(Side.BUY, 100, 1))  # made at the end of bar 0
+    assert order.status is OrderStatus.NEW
+    broker.on_bar(bar(1, 10.3, 10.6, 10.1, 10.4))
+    [fill] = broker.drain_fills()
+    assert (fill.price, fill.quantity, fill.ts_utc) == (10.3, 100, T0 + timedelta(minutes=1))
+    assert broker.drain_fills() == []
+    [position] = broker.positions()
+    assert (position.symbol, position.quantity, position.avg_price) == ("SPY", 100, 10.3)
+    account = broker.account()
+    assert account.cash == 100_000 - 1030 and account.positions_value == 1040 and account.equity == 100_010
+    [o] = [o for o in broker.orders() if o.client_order_id == order.client_order_id]
+    assert o.status is OrderStatus.FILLED and o.avg_fill_price == 10.3 and o.filled_quantity == 100
+
+
+def test_an_order_never_fills_on_a_bar_that_started_before_it(broker: Broker) -> None:
+    order = broker.submit(req(Side.BUY, 10, 5))
+    broker.on_bar(bar(4, 10, 11, 9, 10))
+    assert broker.drain_fills() == []
+    broker.on_bar(bar(5, 10, 11, 9, 10))
+    assert [f.client_order_id for f in broker.drain_fills()] == [order.client_order_id]
+
+
+def test_limit_waits_for_its_price_and_cancel_stops_it(broker: Broker) -> None:
+    order = broker.submit(req(Side.BUY, 10, 0, OrderType.LIMIT, limit=9.0))
+    broker.on_bar(bar(0, 10, 11, 9.5, 10))
+    assert broker.drain_fills() == []
+    canceled = broker.cancel(order.client_order_id)
+    assert canceled.status is OrderStatus.CANCELED
+    broker.on_bar(bar(1, 9, 9, 8, 8.5))
+    assert broker.drain_fills() == []
+    assert broker.cancel(order.client_order_id).status is OrderStatus.CANCELED  # idempotent
+
+
+def test_close_session_fills_market_on_close_at_the_last_close_and_expires_the_rest(broker: Broker) -> None:
+    broker.on_bar(bar(0, 10, 10, 10, 10))
+    broker.submit(req(Side.BUY, 10, 1))
+    broker.on_bar(bar(1, 10, 10, 10, 10))
+    broker.drain_fills()
+    moc = broker.submit(req(Side.SELL, 10, 2, OrderType.MARKET_ON_CLOSE))
+    resting = broker.submit(req(Side.BUY, 5, 2, OrderType.LIMIT, limit=1.0))
+    last = bar(2, 10, 12, 10, 11.5)
+    broker.on_bar(last)
+    assert broker.drain_fills() == []
+    broker.close_session({"SPY": last})
+    [fill] = broker.drain_fills()
+    assert fill.client_order_id == moc.client_order_id and fill.price == 11.5
+    assert fill.ts_utc == last.start_utc + timedelta(minutes=1)  # a close is stamped with the bar's end
+    statuses = {o.client_order_id: o.status for o in broker.orders()}
+    assert statuses[resting.client_order_id] is OrderStatus.CANCELED
+    assert broker.positions() == [] and broker.account().equity == 100_000 + 15
+
+
+def test_refusals_name_the_reason(broker: Broker) -> None:
+    zero = broker.submit(req(Side.BUY, 0, 0))
+    assert zero.status is OrderStatus.REJECTED and "quantity" in (zero.reason or "")
+    if not broker.capabilities.short_selling:
+        short = broker.submit(req(Side.SELL, 1, 0))
+        assert short.status is OrderStatus.REJECTED and "exceeds the position" in (short.reason or "")
+    broker.on_bar(bar(0, 10, 10, 10, 10))
+    too_big = broker.submit(req(Side.BUY, 1_000_000, 1))
+    assert too_big.status is OrderStatus.REJECTED and "exceeds the cash" in (too_big.reason or "")
+
+
+def test_duplicate_client_order_id_is_refused(broker: Broker) -> None:
+    first = req(Side.BUY, 1, 0)
+    broker.submit(first)
+    with pytest.raises(ValueError, match="duplicate"):
+        broker.submit(first)

@@ -1,0 +1,34 @@
+"""Orders and fills are stored per run, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+from mismarterad.core.orders import Fill, Order, OrderRequest, OrderStatus, OrderType, Side
+from mismarterad.repositories.order_repository import OrderRepository
+from mismarterad.repositories.run_repository import RunRepository
+
+T0 = datetime(2011, 1, 3, 14, 31, tzinfo=UTC)
+
+
+def test_the_same_backtest_twice_in_one_database(sessions) -> None:  # type: ignore[no-untyped-def]
+    runs, orders = RunRepository(sessions), OrderRepository(sessions)
+    request = OrderRequest("o000001", "SPY", Side.BUY, 100, OrderType.LIMIT, 10.25, None, T0, "sma_cross#0")
+    new = Order(request, OrderStatus.NEW)
+    filled = replace(new, status=OrderStatus.FILLED, filled_quantity=100, avg_fill_price=10.2,
+                     filled_utc=T0 + timedelta(minutes=1))
+    fill = Fill("o000001", "SPY", Side.BUY, 100, 10.2, 0.5, T0 + timedelta(minutes=1))
+    ids = []
+    for _ in range(2):
+        run_id = runs.start("backtest", "SPY test", "0" * 64, T0)
+        orders.save_orders(run_id, [new])
+        orders.save_orders(run_id, [filled])  # an update, not a second row
+        orders.save_fills(run_id, [fill], 1)
+        runs.finish(run_id, "completed", T0 + timedelta(hours=1))
+        ids.append(run_id)
+    assert ids[0] != ids[1]
+    for run_id in ids:
+        assert orders.orders(run_id) == [filled]
+        assert orders.fills(run_id) == [fill]
+        assert orders.fills(run_id)[0].ts_utc.tzinfo is not None
