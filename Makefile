@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 SOURCES := $(shell find mismarterad -type f ! -name '*.pyc' ! -path '*/__pycache__/*' 2>/dev/null) pyproject.toml
 
-.PHONY: install demo test test-fast lint bench clean
+.PHONY: install demo test test-fast lint clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -18,10 +18,12 @@ $(STAMP): $(BIN)/python $(SOURCES)
 
 install: $(STAMP)
 
-## The main job: what a new user runs first.
+## The main job: what a new user runs first. Imports the bundled real bars (idempotent) and
+## backtests the shipped SPY config on them; the report lands in ./demo-report.
 demo: install
-	$(BIN)/mismarterad calendar show
-	$(BIN)/mismarterad time now
+	$(BIN)/mismarterad data sample
+	$(BIN)/mismarterad backtest session_configs/spy_2011_backtest.json --out demo-report
+	@echo; cat demo-report/summary.json
 
 ## Everything CI runs: architecture check, then the whole test suite (slow tests included).
 test: install lint

@@ -90,10 +90,10 @@ print(f"{len(frame)} {run_secs} {strategy.trades} {resource.getrusage(resource.R
 '''
 
 
-def trading_days() -> list[tuple[date, datetime, int]]:
-    """(day, regular open in UTC, minutes in the regular session) of the first DAYS XNYS sessions."""
+def trading_days(count: int = DAYS) -> list[tuple[date, datetime, int]]:
+    """(day, regular open in UTC, minutes in the regular session) of the first `count` XNYS sessions."""
     calendar = exchange_calendars.get_calendar("XNYS")
-    schedule = calendar.schedule.loc[FIRST_DAY.isoformat():].iloc[:DAYS]
+    schedule = calendar.schedule.loc[FIRST_DAY.isoformat():].iloc[:count]
     return [(day.date(), row.open.to_pydatetime(), int((row.close - row.open).total_seconds() // 60))
             for day, row in schedule.iterrows()]
 
@@ -168,8 +168,10 @@ def run_backtrader(root: Path, bars: list[Bar]) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--symbols", type=int, nargs="+", default=[1, 10])
+    parser.add_argument("--days", type=int, default=DAYS, help="trading days per data set (memory check)")
+    parser.add_argument("--skip-backtrader", action="store_true", help="time mismarterad only")
     args = parser.parse_args()
-    days = trading_days()
+    days = trading_days(args.days)
     for count in args.symbols:
         with tempfile.TemporaryDirectory() as tmp:
             root = Path(tmp)
@@ -181,14 +183,18 @@ def main() -> None:
                 store.write_bars(symbol, "1m", bars)
                 everything.extend(bars)
             ours = run_mismarterad(root, symbols, days)
-            theirs = run_backtrader(root, everything)
+            results = [("mismarterad", ours)]
+            if not args.skip_backtrader:
+                results.append(("backtrader", run_backtrader(root, everything)))
             print(f"\n{count} symbol(s) x {len(days)} days = {len(everything):,} bars")
             print(f"{'':14}{'process s':>10}{'bars/s':>12}{'peak RSS MB':>13}{'trades':>8}")
-            for name, r in (("mismarterad", ours), ("backtrader", theirs)):
+            for name, r in results:
                 print(f"{name:14}{r['wall_secs']:>10.2f}{r['bars_per_sec']:>12,.0f}{r['peak_rss_mb']:>13.0f}"
                       f"{r['trades']:>8}")
-            print(f"ratios: process {theirs['wall_secs'] / ours['wall_secs']:.1f}x faster, "
-                  f"in-process bars/s {ours['bars_per_sec'] / theirs['bars_per_sec']:.1f}x")
+            if len(results) == 2:
+                theirs = results[1][1]
+                print(f"ratios: process {theirs['wall_secs'] / ours['wall_secs']:.1f}x faster, "
+                      f"in-process bars/s {ours['bars_per_sec'] / theirs['bars_per_sec']:.1f}x")
 
 
 if __name__ == "__main__":

@@ -30,7 +30,7 @@ from mismarterad.threads.worker import PipelineFailure
 
 __all__ = ["SessionPipeline", "build_session_pipeline", "derived_intervals"]
 
-QUEUE_BATCHES = 16
+QUEUE_BATCHES = 4
 
 
 class SessionPipeline:
