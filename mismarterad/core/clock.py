@@ -1,16 +1,22 @@
 """The clock boundary: every reading of "now" in the project goes through a Clock.
 
 `SystemClock` reads the machine's clock (live mode). `SimClock` only moves when told to
-(backtests, tests). Both return aware UTC datetimes; TimeManager converts to market time.
+(backtests, tests). `ReplayClock` starts at a chosen instant and runs `speed` times faster than
+real time (dress rehearsals of a live day). All return aware UTC datetimes; TimeManager
+converts to market time. `real_delay` tells schedulers how long to really wait for an instant.
 """
 
 from __future__ import annotations
 
 import threading
-from datetime import UTC, datetime
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Protocol, runtime_checkable
 
-__all__ = ["Clock", "SimClock", "SystemClock"]
+__all__ = ["Clock", "ReplayClock", "SimClock", "SystemClock"]
+
+_MAX_WAIT_SLICE_SECS = 0.25  # waits wake up this often to check their stop event
 
 
 @runtime_checkable
@@ -23,6 +29,10 @@ class Clock(Protocol):
         """Block until the clock reaches `t_utc`; False if `stop` was set first."""
         ...
 
+    def real_delay(self, t_utc: datetime) -> float:
+        """Real seconds until the clock reads `t_utc` (what a scheduler must wait)."""
+        ...
+
 
 class SystemClock:
     """The machine's real-time clock."""
@@ -30,13 +40,47 @@ class SystemClock:
     def now(self) -> datetime:
         return datetime.now(UTC)
 
+    def real_delay(self, t_utc: datetime) -> float:
+        """Real seconds until the clock reads `t_utc` (negative if it has passed)."""
+        return (t_utc - self.now()).total_seconds()
+
     def sleep_until(self, t_utc: datetime, stop: threading.Event) -> bool:
-        while True:
-            remaining = (t_utc - self.now()).total_seconds()
-            if remaining <= 0:
-                return not stop.is_set()
-            if stop.wait(min(remaining, 1.0)):
-                return False
+        return _sleep_until(self, t_utc, stop)
+
+
+class ReplayClock:
+    """Starts at `start_utc` and runs `speed` times faster than the machine's monotonic clock."""
+
+    def __init__(self, start_utc: datetime, speed: float, monotonic: Callable[[], float] = time.monotonic) -> None:
+        _require_aware(start_utc)
+        if speed <= 0:
+            raise ValueError(f"replay speed must be > 0, got {speed}")
+        self._start = start_utc.astimezone(UTC)
+        self._speed = speed
+        self._monotonic = monotonic
+        self._t0 = monotonic()
+
+    @property
+    def speed(self) -> float:
+        return self._speed
+
+    def now(self) -> datetime:
+        return self._start + timedelta(seconds=(self._monotonic() - self._t0) * self._speed)
+
+    def real_delay(self, t_utc: datetime) -> float:
+        return (t_utc - self.now()).total_seconds() / self._speed
+
+    def sleep_until(self, t_utc: datetime, stop: threading.Event) -> bool:
+        return _sleep_until(self, t_utc, stop)
+
+
+def _sleep_until(clock: SystemClock | ReplayClock, t_utc: datetime, stop: threading.Event) -> bool:
+    while True:
+        remaining = clock.real_delay(t_utc)
+        if remaining <= 0:
+            return not stop.is_set()
+        if stop.wait(min(remaining, _MAX_WAIT_SLICE_SECS)):
+            return False
 
 
 class SimClock:
@@ -60,6 +104,10 @@ class SimClock:
                 raise ValueError(f"simulated time cannot go back: {t_utc} < {self._now}")
             self._now = t_utc
             self._changed.notify_all()
+
+    def real_delay(self, t_utc: datetime) -> float:
+        """A simulated clock has no real pace: an instant is due now or never by itself."""
+        return 0.0 if t_utc <= self._now else float("inf")
 
     def sleep_until(self, t_utc: datetime, stop: threading.Event) -> bool:
         with self._changed:

@@ -40,6 +40,7 @@ class BarStep:
     start_utc: datetime
     bars: tuple[Bar, ...]
     derived: tuple[Bar, ...] = ()
+    released_monotonic: float = 0.0  # live mode: when the coordinator let it go (for latency)
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,12 +21,15 @@ from mismarterad.core.enums import SystemState
 from mismarterad.core.errors import ConfigError, DataError, MismarteradError
 from mismarterad.core.run_result import RunResult
 from mismarterad.daemon.app import App
-from mismarterad.daemon.session_pipeline import SessionPipeline, build_session_pipeline
-from mismarterad.integrations.paper.broker import PaperBroker
+from mismarterad.daemon.session_pipeline import (
+    SessionPipeline,
+    build_session_pipeline,
+    collect_result,
+    make_paper_broker,
+)
 from mismarterad.managers.data_manager import DataManager
 from mismarterad.managers.system_manager import SystemManager
 from mismarterad.managers.time_manager import TimeManager
-from mismarterad.services.fill_models import CommissionModel
 from mismarterad.strategies.registry import StrategySpec, resolve_strategies
 
 __all__ = ["BacktestOutcome", "Progress", "plan_days", "run_backtest"]
@@ -97,15 +100,7 @@ def run_backtest(
         raise ConfigError("the backtest range contains no trading day")
     tm.init_backtest(days[0])
     bt = config.backtest_config
-    broker = PaperBroker(
-        initial_cash=bt.initial_cash if bt else 1_000_000.0,
-        commission=CommissionModel(
-            per_share=bt.commission_per_share if bt else 0.0,
-            per_order=bt.commission_per_order if bt else 0.0,
-            minimum=bt.commission_minimum if bt else 0.0,
-        ),
-        slippage_bps=bt.slippage_bps if bt else 0.0,
-    )
+    broker = make_paper_broker(config)
     done = {"days": 0, "day": None}
 
     def on_session(day: date, n: int) -> None:
@@ -144,20 +139,7 @@ def run_backtest(
         raise MismarteradError(f"backtest failed: {system.error}")
     execution = system.get_execution_manager()
     engine = pipeline.engine
-    result = RunResult(
-        session_name=config.session_name,
-        mode="backtest",
-        first_day=days[0],
-        last_day=days[-1],
-        initial_cash=bt.initial_cash if bt else 1_000_000.0,
-        orders=tuple(execution.orders()),
-        fills=tuple(execution.fills()),
-        equity=tuple(execution.record.equity),
-        quality=tuple(pipeline.quality.records),
-        bars_processed=engine.bars_processed,
-        sessions_run=tuple(engine.sessions_run),
-        sessions_skipped=tuple(engine.sessions_skipped),
-    )
+    result = collect_result(config, "backtest", days, pipeline, execution)
     app.order_repository.save_orders(run_id, result.orders)
     app.order_repository.save_fills(run_id, result.fills, 1)
     app.run_repository.finish(run_id, "completed", datetime.now(UTC))

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import re
 import sys
-from collections.abc import MutableMapping
+from collections.abc import Callable, MutableMapping
 from typing import Any
 
 import structlog
@@ -36,8 +36,18 @@ def _default_component(_logger: object, _name: str, event: MutableMapping[str, A
     return event
 
 
-def configure_logging(log_format: str = "auto", level: str = "info") -> None:
-    """Configure structlog once per process."""
+def _error_counter(on_error: Callable[[str], None]) -> Callable[..., MutableMapping[str, Any]]:
+    def count(_logger: object, _name: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+        if event.get("level") in ("error", "critical"):
+            on_error(str(event.get("component", "mismarterad")))
+        return event
+
+    return count
+
+
+def configure_logging(log_format: str = "auto", level: str = "info",
+                      on_error: Callable[[str], None] | None = None) -> None:
+    """Configure structlog once per process; `on_error(component)` sees every error line (metrics)."""
     use_json = log_format == "json" or (log_format == "auto" and not sys.stderr.isatty())
     renderer: Any = (
         structlog.processors.JSONRenderer(sort_keys=True)
@@ -50,6 +60,7 @@ def configure_logging(log_format: str = "auto", level: str = "info") -> None:
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             _default_component,
+            *([_error_counter(on_error)] if on_error is not None else []),
             redact_secrets,
             structlog.processors.format_exc_info,
             renderer,

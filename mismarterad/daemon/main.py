@@ -13,7 +13,16 @@ from mismarterad.config.settings import load_settings
 from mismarterad.core.errors import CalendarError, ConfigError, DataError, MismarteradError
 from mismarterad.daemon.app import App
 from mismarterad.daemon.cli_support import EX_CONFIG, EX_DATAERR, EX_SOFTWARE
-from mismarterad.daemon.commands import backtest_cmd, calendar_cmd, config_cmd, data_cmd, db_cmd, time_cmd
+from mismarterad.daemon.commands import (
+    backtest_cmd,
+    calendar_cmd,
+    config_cmd,
+    data_cmd,
+    db_cmd,
+    run_cmd,
+    schedule_cmd,
+    time_cmd,
+)
 from mismarterad.daemon.logging import configure_logging
 
 __all__ = ["build_parser", "main"]
@@ -32,7 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"mismarterad {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (config_cmd, db_cmd, calendar_cmd, time_cmd, data_cmd, backtest_cmd):
+    for module in (run_cmd, schedule_cmd, backtest_cmd, data_cmd, config_cmd, db_cmd, calendar_cmd, time_cmd):
         module.register(sub)
     return parser
 

@@ -16,10 +16,13 @@ from mismarterad.config.session_config import SessionConfig
 from mismarterad.core.broker import Broker
 from mismarterad.core.intervals import parse_interval
 from mismarterad.core.pipeline import ThreadStatus
+from mismarterad.core.run_result import RunResult
+from mismarterad.integrations.paper import PaperBroker
 from mismarterad.managers.data_manager import DataManager
 from mismarterad.managers.execution_manager import ExecutionManager
 from mismarterad.managers.session_loader import SessionLoader
 from mismarterad.managers.time_manager import TimeManager
+from mismarterad.services.fill_models import CommissionModel
 from mismarterad.strategies.base import IndicatorRequest
 from mismarterad.strategies.registry import StrategySpec
 from mismarterad.threads.analysis_engine import AnalysisEngine
@@ -28,9 +31,17 @@ from mismarterad.threads.data_quality_manager import DataQualityManager
 from mismarterad.threads.session_coordinator import SessionCoordinator
 from mismarterad.threads.worker import PipelineFailure
 
-__all__ = ["SessionPipeline", "build_session_pipeline", "derived_intervals"]
+__all__ = [
+    "DEFAULT_INITIAL_CASH",
+    "SessionPipeline",
+    "build_session_pipeline",
+    "collect_result",
+    "derived_intervals",
+    "make_paper_broker",
+]
 
 QUEUE_BATCHES = 4
+DEFAULT_INITIAL_CASH = 1_000_000.0
 
 
 class SessionPipeline:
@@ -97,13 +108,19 @@ def build_session_pipeline(
     days: Sequence[date],
     stop_on_strategy_error: bool,
     on_session: Callable[[date, int], None] | None = None,
+    live: bool = False,
+    observe_loop: Callable[[str, float], None] | None = None,
+    observe_decision: Callable[[float], None] | None = None,
 ) -> tuple[SessionPipeline, ExecutionManager]:
+    """Wire the four threads. `live` paces bars by the clock and holds the session open until
+    stopped; the observers feed the daemon's metrics (None in backtests: no cost there)."""
     failure = PipelineFailure()
     execution = ExecutionManager(broker)
     to_processor: queue.Queue[Any] = queue.Queue(QUEUE_BATCHES)
     to_quality: queue.Queue[Any] = queue.Queue(QUEUE_BATCHES)
     to_engine: queue.Queue[Any] = queue.Queue(QUEUE_BATCHES)
     engine = AnalysisEngine(to_engine, failure, execution, strategies, time_manager.timezone, stop_on_strategy_error)
+    engine.observe_decision = observe_decision
     requests = sorted({r for s in engine.strategies for r in s.indicator_requests()}, key=lambda r: (r.interval, r.name))
     derived = derived_intervals(config, [i for s in engine.strategies for i in s.intervals], requests)
     symbols = config.session_data_config.symbols
@@ -120,5 +137,41 @@ def build_session_pipeline(
         quality_inbox=to_quality,
         failure=failure,
         on_session=on_session,
+        live=live,
     )
+    for worker in (processor, quality, engine):
+        worker.observe_loop = observe_loop
     return SessionPipeline(coordinator, processor, quality, engine, failure), execution
+
+
+def make_paper_broker(config: SessionConfig) -> PaperBroker:
+    """The paper account of a run: cash, commission and slippage from `backtest_config`."""
+    bt = config.backtest_config
+    if bt is None:
+        return PaperBroker(initial_cash=DEFAULT_INITIAL_CASH)
+    return PaperBroker(
+        initial_cash=bt.initial_cash,
+        commission=CommissionModel(bt.commission_per_share, bt.commission_per_order, bt.commission_minimum),
+        slippage_bps=bt.slippage_bps,
+    )
+
+
+def collect_result(config: SessionConfig, mode: str, days: Sequence[date], pipeline: SessionPipeline,
+                   execution: ExecutionManager) -> RunResult:
+    """What the report writer needs from a finished (or stopped) run."""
+    bt = config.backtest_config
+    engine = pipeline.engine
+    return RunResult(
+        session_name=config.session_name,
+        mode=mode,
+        first_day=days[0],
+        last_day=days[-1],
+        initial_cash=bt.initial_cash if bt else DEFAULT_INITIAL_CASH,
+        orders=tuple(execution.orders()),
+        fills=tuple(execution.fills()),
+        equity=tuple(execution.record.equity),
+        quality=tuple(pipeline.quality.records),
+        bars_processed=engine.bars_processed,
+        sessions_run=tuple(engine.sessions_run),
+        sessions_skipped=tuple(engine.sessions_skipped),
+    )

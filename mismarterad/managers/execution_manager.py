@@ -17,7 +17,7 @@ import structlog
 
 from mismarterad.core.broker import Broker
 from mismarterad.core.market_data import Bar
-from mismarterad.core.orders import Fill, Order, OrderRequest, OrderStatus, OrderType, Side
+from mismarterad.core.orders import AccountSnapshot, Fill, Order, OrderRequest, OrderStatus, OrderType, Position, Side
 from mismarterad.core.run_result import EquityPoint
 
 __all__ = ["ExecutionManager", "ExecutionRecord"]
@@ -41,6 +41,8 @@ class ExecutionManager:
     def __init__(self, broker: Broker) -> None:
         self._broker = broker
         self._lock = threading.Lock()
+        # the engine thread trades while the daemon's control and metrics threads read
+        self._book = threading.RLock()
         self._sequence = 0
         self._positions: dict[str, int] = {}
         self._strategy_of: dict[str, str] = {}
@@ -60,24 +62,29 @@ class ExecutionManager:
         limit: float | None,
         stop: float | None,
         now_utc: datetime,
+        *,
+        risk_reducing: bool = False,
     ) -> Order:
-        """Send an order; market unless limit or stop is given (both: rejected)."""
+        """Send an order; market unless limit or stop is given (both: rejected). While halted only
+        `risk_reducing` orders (the flatten) get through."""
         client_order_id = self._next_id()
         order_type = OrderType.LIMIT if limit is not None else OrderType.STOP if stop is not None else OrderType.MARKET
         request = OrderRequest(client_order_id, symbol, side, quantity, order_type, limit, stop, now_utc, strategy_id)
         self._strategy_of[client_order_id] = strategy_id
         if limit is not None and stop is not None:
             order = self._reject(request, "give a limit or a stop price, not both (stop-limit orders are not supported)")
-        elif self._halted:
+        elif self._halted and not risk_reducing:
             order = self._reject(request, "trading is halted")
         else:
-            order = self._broker.submit(request)
+            with self._book:
+                order = self._broker.submit(request)
         log.debug("order_submitted", client_order_id=client_order_id, symbol=symbol, side=side.value,
                   quantity=quantity, type=order_type.value, status=order.status.value)
         return order
 
     def cancel(self, client_order_id: str) -> Order:
-        return self._broker.cancel(client_order_id)
+        with self._book:
+            return self._broker.cancel(client_order_id)
 
     def halt(self, halted: bool) -> None:
         """While halted, new orders are rejected here and never reach the broker."""
@@ -98,12 +105,14 @@ class ExecutionManager:
     def on_bar(self, bar: Bar) -> None:
         """Show the broker a bar and apply the fills it caused before strategies see the bar."""
         self._last_bar[bar.symbol] = bar
-        self._broker.on_bar(bar)
-        self._apply(self._broker.drain_fills())
+        with self._book:
+            self._broker.on_bar(bar)
+            self._apply(self._broker.drain_fills())
 
     def mark(self, step_end_utc: datetime) -> EquityPoint:
         """Record the account at the end of a step (a second mark of the same step replaces the first)."""
-        account = self._broker.account()
+        with self._book:
+            account = self._broker.account()
         exposed = False
         for quantity in self._positions.values():
             if quantity:
@@ -120,6 +129,10 @@ class ExecutionManager:
 
     def close_session(self, step_end_utc: datetime) -> None:
         """Flatten every position at its last bar's close, then cancel what is still open."""
+        with self._book:
+            self._close_session(step_end_utc)
+
+    def _close_session(self, step_end_utc: datetime) -> None:
         for symbol, quantity in sorted(self._positions.items()):
             if quantity == 0 or symbol not in self._last_bar:
                 continue
@@ -133,6 +146,21 @@ class ExecutionManager:
         self._apply(self._broker.drain_fills())
         self._last_bar.clear()
 
+    def cancel_open_orders(self) -> list[Order]:
+        """Cancel every order still open (daemon shutdown with `on_shutdown = "cancel"`)."""
+        with self._book:
+            return [self._broker.cancel(o.client_order_id) for o in self._broker.orders() if o.status.is_open]
+
+    def flatten(self, now_utc: datetime) -> list[Order]:
+        """Market orders closing every position (they fill at each symbol's next bar open)."""
+        return [self.submit(FLATTEN_STRATEGY, symbol, Side.SELL if qty > 0 else Side.BUY, abs(qty), None, None,
+                            now_utc, risk_reducing=True)
+                for symbol, qty in self.positions().items()]
+
+    @property
+    def halted(self) -> bool:
+        return self._halted
+
     # -- reads -----------------------------------------------------------------------------
 
     def position(self, symbol: str) -> int:
@@ -142,10 +170,21 @@ class ExecutionManager:
         return {s: q for s, q in sorted(self._positions.items()) if q != 0}
 
     def orders(self) -> list[Order]:
-        return sorted([*self._broker.orders(), *self._local_orders], key=lambda o: o.client_order_id)
+        with self._book:
+            return sorted([*self._broker.orders(), *self._local_orders], key=lambda o: o.client_order_id)
 
     def fills(self) -> Sequence[Fill]:
-        return self.record.fills
+        with self._book:
+            return list(self.record.fills)
+
+    def account(self) -> AccountSnapshot:
+        with self._book:
+            return self._broker.account()
+
+    def broker_positions(self) -> list[Position]:
+        """Positions as the broker reports them (with average prices)."""
+        with self._book:
+            return self._broker.positions()
 
     def _apply(self, fills: list[Fill]) -> None:
         for fill in fills:

@@ -42,6 +42,13 @@ class RunRepository:
             db.execute(update(RunRow).where(RunRow.id == run_id).values(
                 status=status, finished_utc=finished_utc, error=error))
 
+    def abandon_running(self, kind: str, finished_utc: datetime) -> int:
+        """Mark runs of `kind` still 'running' as 'abandoned' (their process died); return how many."""
+        with self._sessions.begin() as db:
+            result = db.execute(update(RunRow).where(RunRow.kind == kind, RunRow.status == "running").values(
+                status="abandoned", finished_utc=finished_utc, error="the process ended without finishing the run"))
+            return int(result.rowcount or 0)
+
     def get(self, run_id: int) -> RunRecord:
         with self._sessions() as db:
             row = db.get(RunRow, run_id)

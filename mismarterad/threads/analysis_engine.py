@@ -11,8 +11,9 @@ strategies are told, positions are flattened at the last close and open orders c
 from __future__ import annotations
 
 import queue
+import time
 from bisect import bisect_right
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -69,12 +70,17 @@ class AnalysisEngine(Worker):
         self.sessions_run: list[date] = []
         self.sessions_skipped: list[tuple[date, str]] = []
         self.last_equity: float | None = None
+        self.last_bar_end: datetime | None = None
+        self.bars_by_series: dict[tuple[str, str], int] = {}  # (symbol, interval) -> bars handed over
+        self.observe_decision: Callable[[float], None] | None = None  # live: release-to-decision secs
         self._in_session = False
 
     def handle(self, item: object) -> None:
         if isinstance(item, StepBatch):
             for step in item.steps:
                 self._step(step.start_utc, step.bars, step.derived)
+                if step.released_monotonic and self.observe_decision is not None:
+                    self.observe_decision(time.monotonic() - step.released_monotonic)
         elif isinstance(item, SessionStart):
             self._start(item)
         elif isinstance(item, SessionEnd):
@@ -102,14 +108,16 @@ class AnalysisEngine(Worker):
         self.as_of, self.step_end = start, start + ONE_MINUTE
         for bar in bars:
             self.execution.on_bar(bar)
-        for bar in bars:
-            for strategy in self._subscribers.get((bar.symbol, bar.interval), ()):
-                self._call(strategy, "on_bar", bar)
-        for bar in derived:
-            for strategy in self._subscribers.get((bar.symbol, bar.interval), ()):
-                self._call(strategy, "on_bar", bar)
+        counts = self.bars_by_series
+        for group in (bars, derived):
+            for bar in group:
+                key = (bar.symbol, bar.interval)
+                counts[key] = counts.get(key, 0) + 1
+                for strategy in self._subscribers.get(key, ()):
+                    self._call(strategy, "on_bar", bar)
         if bars:
             self.bars_processed += len(bars)
+            self.last_bar_end = self.step_end
             self.last_equity = self.execution.mark(self.step_end).equity
 
     def _end(self, end: SessionEnd) -> None:

@@ -10,6 +10,7 @@ days; without history they simply start over.
 from __future__ import annotations
 
 import queue
+from dataclasses import replace
 from collections.abc import Sequence
 from typing import Any
 
@@ -91,7 +92,7 @@ class DataProcessor(Worker):
             data.append_bars(derived, visible_from=step.start_utc)
             self._update_indicators(derived)
         self._last_step = step
-        return BarStep(step.start_utc, step.bars, tuple(derived)) if derived else step
+        return replace(step, derived=tuple(derived)) if derived else step
 
     def _update_indicators(self, bars: Sequence[Bar]) -> None:
         data = self._data
@@ -111,5 +112,5 @@ class DataProcessor(Worker):
         assert self._data is not None
         self._data.append_bars(derived, visible_from=self._last_step.start_utc)
         self._update_indicators(derived)
-        return BarStep(self._last_step.start_utc, (), tuple(derived))
+        return replace(self._last_step, bars=(), derived=tuple(derived))
 

@@ -47,6 +47,7 @@ class DataQualityManager(Worker):
         self._bars: dict[str, list[Bar]] = {}
         self.records: list[SessionQualityRecord] = []
         self.latest_pct: dict[str, float] = {}
+        self.latest_gaps: dict[str, int] = {}  # missing-bar runs so far in the session, per symbol
 
     def handle(self, item: object) -> None:
         if isinstance(item, StepBatch):
@@ -67,10 +68,16 @@ class DataQualityManager(Worker):
                 self._bars[bar.symbol].append(bar)
         last = batch.steps[-1].start_utc
         assert self._data is not None
+        assert self._session is not None
+        until = last + timedelta(minutes=1)
         for symbol, tracker in self._trackers.items():
-            pct = tracker.quality(last + timedelta(minutes=1)).pct
+            pct = tracker.quality(until).pct
             self.latest_pct[symbol] = pct
             self._data.append_quality(symbol, last, pct)
+            if pct < 100.0:
+                self.latest_gaps[symbol] = len(detect_gaps(self._bars[symbol], self._session, _BASE, until))
+            else:
+                self.latest_gaps[symbol] = 0
 
     def _finish(self, end: SessionEnd) -> None:
         session = end.session

@@ -5,14 +5,21 @@
 (bars grouped into 1-minute steps, batched when data-driven, one step at a time and paced by
 the clock when speed > 0), 6 end of session (SessionEnd) and on to the next trading day.
 A day with no bars in the store is announced as skipped, not an error.
+
+Live mode (the daemon) differs in pacing only: each step is released when the clock (system or
+replay) passes the end of its bars, steps already due are released at once (catch-up after a
+late start or a restart), and after the last day the thread holds the session open until the
+stop request, so SystemManager stays RUNNING until the scheduled stop after the close.
 """
 
 from __future__ import annotations
 
 import queue
 import threading
+import time
 from collections.abc import Callable, Sequence
-from datetime import date, timedelta
+from dataclasses import replace
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import structlog
@@ -29,6 +36,7 @@ __all__ = ["SessionCoordinator"]
 
 STEPS_PER_BATCH = 400
 ONE_MINUTE = timedelta(minutes=1)
+_HEARTBEAT_SECS = 0.25
 
 
 class SessionCoordinator(threading.Thread):
@@ -46,6 +54,7 @@ class SessionCoordinator(threading.Thread):
         quality_inbox: queue.Queue[Any],
         failure: PipelineFailure,
         on_session: Callable[[date, int], None] | None = None,
+        live: bool = False,
     ) -> None:
         super().__init__(name="SessionCoordinator", daemon=True)
         self._tm = time_manager
@@ -56,6 +65,8 @@ class SessionCoordinator(threading.Thread):
         self._outboxes = (processor_inbox, quality_inbox)
         self._failure = failure
         self._on_session = on_session
+        self._live = live
+        self.last_loop_monotonic: float | None = None
         self.items_processed = 0
         self.current_day: date | None = None
         self.log = structlog.get_logger(component="SessionCoordinator")
@@ -72,6 +83,8 @@ class SessionCoordinator(threading.Thread):
                 self._loader.evict_before(day)
                 if self._on_session is not None:
                     self._on_session(day, index + 1)
+            if self._live:
+                self._hold_until_stopped()
             self._send(STOP)
         except BaseException as exc:  # noqa: BLE001 - any failure must stop the pipeline
             self.log.error("thread_failed", error=f"{type(exc).__name__}: {exc}")
@@ -88,9 +101,12 @@ class SessionCoordinator(threading.Thread):
         if not any(bars.values()):
             self.log.warning("session_skipped", day=day.isoformat(), reason="no bars in the store")
             self._send(SessionStart(session, data))
+            if self._live:
+                assert session.regular_close is not None
+                self._wait_until(session.regular_close)
             self._send(SessionEnd(session, skipped_reason="no 1m bars in the store for any symbol"))
             return
-        if self._tm.clock.now() < session.regular_open:
+        if not self._live and self._tm.clock.now() < session.regular_open:
             self._tm.set_backtest_time(session.regular_open)  # overnight passes at once, even clock-driven
         self._loader.load_history(day, data)  # phase 2
         self.log.info("session_started", day=day.isoformat(), bars=sum(len(b) for b in bars.values()))
@@ -99,6 +115,9 @@ class SessionCoordinator(threading.Thread):
         self._send(SessionEnd(session))  # phase 6
 
     def _stream(self, session: TradingSession, steps: list[BarStep]) -> None:
+        if self._live:
+            self._stream_live(steps)
+            return
         if self._speed > 0:
             for step in steps:
                 if not self._advance_clock(step):
@@ -113,6 +132,42 @@ class SessionCoordinator(threading.Thread):
             if not self._send(StepBatch(batch)):
                 return
             self.items_processed += len(batch)
+
+    def _stream_live(self, steps: list[BarStep]) -> None:
+        """Release each step when the clock passes its end; steps already due go out together."""
+        index = 0
+        while index < len(steps):
+            self.last_loop_monotonic = time.monotonic()
+            due_until = self._tm.clock.now()
+            due = index
+            while due < len(steps) and steps[due].start_utc + ONE_MINUTE <= due_until:
+                due += 1
+            if due == index:
+                if not self._wait_until(steps[index].start_utc + ONE_MINUTE):
+                    return
+                continue
+            released = time.monotonic()
+            batch = tuple(replace(s, released_monotonic=released) for s in steps[index:due])
+            if not self._send(StepBatch(batch)):
+                return
+            self.items_processed += len(batch)
+            index = due
+
+    def _wait_until(self, t_utc: datetime) -> bool:
+        """Wait for the clock in short slices (a heartbeat for the watchdog); False when stopping."""
+        stop = self._failure.stop_event
+        while not stop.is_set():
+            self.last_loop_monotonic = time.monotonic()
+            delay = self._tm.clock.real_delay(t_utc)
+            if delay <= 0:
+                return True
+            stop.wait(min(delay, _HEARTBEAT_SECS))
+        return False
+
+    def _hold_until_stopped(self) -> None:
+        stop = self._failure.stop_event
+        while not stop.wait(_HEARTBEAT_SECS):
+            self.last_loop_monotonic = time.monotonic()
 
     def _advance_clock(self, step: BarStep) -> bool:
         """Clock-driven pacing: wait (step gap / speed) real seconds, then move simulated time."""
@@ -129,7 +184,8 @@ class SessionCoordinator(threading.Thread):
 
     def status(self) -> ThreadStatus:
         day = self.current_day.isoformat() if self.current_day else None
-        return ThreadStatus(self.name, self.is_alive(), None, 0, self.items_processed, {"session_date": day})
+        age = None if self.last_loop_monotonic is None else time.monotonic() - self.last_loop_monotonic
+        return ThreadStatus(self.name, self.is_alive(), age, 0, self.items_processed, {"session_date": day})
 
 
 def _steps(bars_by_symbol: dict[str, list[Bar]]) -> list[BarStep]:

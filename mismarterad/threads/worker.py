@@ -11,6 +11,7 @@ import queue
 import threading
 import time
 import traceback
+from collections.abc import Callable
 from typing import Any
 
 import structlog
@@ -55,10 +56,12 @@ def put_or_stop(target: queue.Queue[Any], item: object, stop: threading.Event) -
 class Worker(threading.Thread):
     """Base of the four session threads."""
 
-    def __init__(self, name: str, inbox: queue.Queue[Any], failure: PipelineFailure) -> None:
+    def __init__(self, name: str, inbox: queue.Queue[Any], failure: PipelineFailure,
+                 observe_loop: Callable[[str, float], None] | None = None) -> None:
         super().__init__(name=name, daemon=True)
         self.inbox = inbox
         self.failure = failure
+        self.observe_loop = observe_loop  # (thread name, seconds to handle one item), for metrics
         self.items_processed = 0
         self.last_loop_monotonic: float | None = None
         self.log = structlog.get_logger(component=name)
@@ -86,7 +89,12 @@ class Worker(threading.Thread):
             if item is STOP:
                 self.forward(STOP)
                 return
-            self.handle(item)
+            if self.observe_loop is None:
+                self.handle(item)
+            else:
+                started = time.monotonic()
+                self.handle(item)
+                self.observe_loop(self.name, time.monotonic() - started)
             self.items_processed += 1
 
     def handle(self, item: object) -> None:

@@ -1,0 +1,91 @@
+"""The daemon's own TOML config (`mismarterad run --config FILE`).
+
+It names the session config to run every trading day, the broker, where the control socket
+and metrics listen, and how long before the open / after the close a session runs. Every
+bad key is reported with its name; `database_url` and `data_dir` override the global settings.
+"""
+
+from __future__ import annotations
+
+import grp
+import ipaddress
+import tomllib
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+
+from mismarterad.config.errors import format_validation_error
+from mismarterad.core.errors import ConfigError
+
+__all__ = ["DaemonConfig", "load_daemon_config"]
+
+
+class DaemonConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    session_config: Path = Field(description="session config (JSON) run every trading day; relative to this file")
+    broker: Literal["paper"] = "paper"
+    socket_path: Path | None = Field(default=None, description="default: $RUNTIME_DIRECTORY or $XDG_RUNTIME_DIR")
+    socket_group: str | None = Field(default=None, description="group whose members may use the socket")
+    metrics_address: str = "127.0.0.1:9108"
+    lead_minutes: int = Field(default=30, ge=0, le=600)
+    lag_minutes: int = Field(default=5, ge=0, le=600)
+    max_session_restarts: int = Field(default=3, ge=0, le=20)
+    restart_backoff_seconds: float = Field(default=5.0, gt=0, le=3600)
+    on_shutdown: Literal["flatten", "cancel", "leave"] = Field(
+        default="flatten", description="open orders and positions when the daemon stops mid-session")
+    daily_loss_limit: float = Field(default=0.0, ge=0, description="dollars; exported for alerting, 0 = none")
+    database_url: SecretStr | None = None
+    data_dir: Path | None = None
+
+    @field_validator("metrics_address")
+    @classmethod
+    def _address(cls, value: str) -> str:
+        host, sep, port = value.rpartition(":")
+        if not sep or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ValueError(f"expected HOST:PORT such as 127.0.0.1:9108, got {value!r}")
+        try:
+            ipaddress.ip_address(host.strip("[]"))
+        except ValueError:
+            if host != "localhost":
+                raise ValueError(f"expected an IP address or localhost before the port, got {host!r}") from None
+        return value
+
+    @field_validator("socket_group")
+    @classmethod
+    def _group(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                grp.getgrnam(value)
+            except KeyError:
+                raise ValueError(f"no such group {value!r}") from None
+        return value
+
+    @property
+    def metrics_host_port(self) -> tuple[str, int]:
+        host, _, port = self.metrics_address.rpartition(":")
+        return host.strip("[]"), int(port)
+
+
+def load_daemon_config(path: Path) -> DaemonConfig:
+    """Read and validate the daemon's TOML; raise ConfigError naming every bad key."""
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read: {exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    try:
+        config = DaemonConfig.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(format_validation_error(exc), source=str(path)) from exc
+    session_config = config.session_config
+    if not session_config.is_absolute():
+        session_config = (path.parent / session_config).resolve()
+    data_dir = config.data_dir
+    if data_dir is not None and not data_dir.is_absolute():
+        raise ConfigError(["data_dir: must be an absolute path"], source=str(path))
+    return config.model_copy(update={"session_config": session_config})

@@ -1,0 +1,87 @@
+"""`mismarterad run`: the daemon."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from datetime import datetime
+from pathlib import Path
+
+from mismarterad.config.settings import load_settings
+from mismarterad.core.clock import Clock, ReplayClock, SystemClock
+from mismarterad.core.errors import ConfigError
+from mismarterad.daemon.daemon import Daemon, load_config
+from mismarterad.daemon.logging import configure_logging
+
+__all__ = ["register"]
+
+EXAMPLES = """examples:
+  mismarterad run --config /etc/mismarterad/daemon.toml
+  mismarterad run --config daemon.toml --clock replay --start 2011-01-04T09:00:00-05:00 --speed 600
+
+The daemon runs the config's session every trading day from open - lead_minutes to close +
+lag_minutes, in live mode whatever the session config's `mode` says. With --clock replay its
+clock starts at --start (an ISO time with its UTC offset) and runs --speed times faster; bars
+come from the store as the clock passes their end, so a stored day replays through the real
+scheduler, threads and paper broker. SIGTERM/SIGINT stop it (exit 0), SIGHUP reloads the config.
+
+daemon config keys (TOML): session_config (required), broker = "paper", socket_path,
+socket_group, metrics_address = "127.0.0.1:9108", lead_minutes = 30, lag_minutes = 5,
+max_session_restarts = 3, restart_backoff_seconds = 5, on_shutdown = "flatten"|"cancel"|"leave",
+daily_loss_limit = 0, database_url, data_dir. Errors exit 78 naming the key."""
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser("run", help="run the daemon", epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--config", type=Path, required=True, metavar="FILE", help="daemon config (TOML)")
+    p.add_argument("--clock", choices=("system", "replay"), default="system")
+    p.add_argument("--start", default=None, metavar="ISO", help="replay clock start, e.g. 2011-01-04T09:00:00-05:00")
+    p.add_argument("--speed", type=float, default=None, metavar="N", help="replay speed (default 60)")
+    p.set_defaults(func=_run, needs_app=False)
+
+
+def _run(args: argparse.Namespace) -> int:
+    loaded = load_config(args.config)
+    overrides: dict[str, object] = {}
+    if loaded.daemon.database_url is not None:
+        overrides["database_url"] = loaded.daemon.database_url
+    if loaded.daemon.data_dir is not None:
+        overrides["data_dir"] = loaded.daemon.data_dir
+    settings = load_settings(**overrides)
+    clock = _clock(args)
+    socket_path = loaded.daemon.socket_path or _default_socket(settings.state_dir)
+    daemon: Daemon | None = None
+
+    def count_error(component: str) -> None:
+        if daemon is not None:
+            daemon.metrics.count_error(component)
+
+    configure_logging(settings.log_format, settings.log_level, on_error=count_error)
+    daemon = Daemon(loaded, settings, clock, socket_path)
+    return daemon.run()
+
+
+def _clock(args: argparse.Namespace) -> Clock:
+    if args.clock == "system":
+        if args.start is not None or args.speed is not None:
+            raise ConfigError("--start and --speed need --clock replay")
+        return SystemClock()
+    if args.start is None:
+        raise ConfigError("--clock replay needs --start (an ISO time with its offset, e.g. 2011-01-04T09:00:00-05:00)")
+    try:
+        start = datetime.fromisoformat(args.start)
+    except ValueError:
+        raise ConfigError(f"--start: not an ISO 8601 time: {args.start!r}") from None
+    if start.tzinfo is None:
+        raise ConfigError(f"--start: give the UTC offset (e.g. {args.start}-05:00), got a naive time")
+    speed = 60.0 if args.speed is None else args.speed
+    if not 0 < speed <= 100_000:
+        raise ConfigError(f"--speed: must be > 0 and <= 100000, got {speed}")
+    return ReplayClock(start, speed)
+
+
+def _default_socket(state_dir: Path) -> Path:
+    runtime = os.environ.get("RUNTIME_DIRECTORY") or os.environ.get("XDG_RUNTIME_DIR")
+    if runtime:
+        return Path(runtime.split(":")[0]) / "mismarterad.sock"
+    return state_dir / "mismarterad.sock"

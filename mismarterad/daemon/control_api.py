@@ -1,0 +1,268 @@
+"""The commands of the control socket, grouped in namespaces for the three-level help.
+
+`help` lists the namespaces, `help session` the commands of one, `help session report` one
+command in full. Arguments arrive as `args.words` (what mismarterctl typed after the command)
+or as named keys; every command answers JSON-ready values.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import TYPE_CHECKING, Any
+
+from mismarterad import __version__
+from mismarterad.core.enums import SystemState
+from mismarterad.core.errors import MismarteradError
+from mismarterad.daemon.control_server import PROTOCOL_VERSION, CommandError
+from mismarterad.daemon.views import orders_view, positions_view, quality_view, status_view, threads_view, trades_view
+
+if TYPE_CHECKING:
+    from mismarterad.daemon.daemon import Daemon
+
+__all__ = ["COMMANDS", "NAMESPACES", "ControlApi"]
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    namespace: str
+    summary: str
+    usage: str
+    details: str
+
+
+NAMESPACES = {
+    "system": "the daemon and its session: state, threads, start/stop, halt/resume, flatten, reload, config",
+    "session": "what the running session holds: positions, orders, trades, data quality, reports",
+    "time": "the daemon's clock, the trading calendar and the session schedule",
+}
+
+COMMANDS = {c.name: c for c in (
+    Command("hello", "system", "protocol version and the commands known", "hello", "Used by clients to check the "
+            "protocol: answers {protocol, version, commands}."),
+    Command("status", "system", "state, clock, next start/stop, session date", "status",
+            "state is the SystemManager state (STOPPED, STARTING, RUNNING, STOPPING, ERROR); clock is the daemon's "
+            "market time; next_start/next_stop the planned session window; session_date the running day."),
+    Command("threads", "system", "the four session threads: alive, last loop, queue depth, items", "threads",
+            "Empty outside a session. last_loop_age_seconds over 10 s means the thread is stuck and the systemd "
+            "watchdog pings stop."),
+    Command("config", "system", "the running daemon and session config (secrets redacted)", "config",
+            "database_url and other secrets are shown as ***."),
+    Command("start", "system", "start today's session now", "start",
+            "Only on a trading day whose window has not ended; the stop stays planned at close + lag."),
+    Command("stop", "system", "stop the running session now and write its report", "stop",
+            "Open orders and positions are handled as the daemon config's on_shutdown says."),
+    Command("halt", "system", "refuse new orders until resume", "halt", "Strategies keep running; their orders "
+            "are rejected with 'trading is halted'. flatten still works."),
+    Command("resume", "system", "accept orders again after halt", "resume", ""),
+    Command("flatten", "system", "close every position with market orders", "flatten",
+            "The orders fill at each symbol's next bar open."),
+    Command("reload", "system", "re-read the config and re-plan (like SIGHUP)", "reload",
+            "An invalid config is rejected with its errors and the running one is kept."),
+    Command("session", "session", "the session config, hours and progress", "session", ""),
+    Command("positions", "session", "open positions", "positions", ""),
+    Command("orders", "session", "orders of the running (or last) session", "orders", ""),
+    Command("trades", "session", "closed round trips so far", "trades", ""),
+    Command("quality", "session", "data quality and gaps per symbol so far", "quality", ""),
+    Command("report", "session", "a written session report", "report DATE",
+            "DATE is YYYY-MM-DD; answers the report folder, its files and summary.json."),
+    Command("time", "time", "the daemon's clock in market time and today's session", "time", ""),
+    Command("calendar", "time", "the coming trading sessions", "calendar [DAYS]",
+            "DAYS calendar days ahead (default 7, at most 60)."),
+    Command("schedule", "time", "the planned session windows", "schedule [COUNT]",
+            "COUNT upcoming windows (default 5, at most 30): start = open - lead, stop = close + lag."),
+    Command("help", "system", "three-level help", "help [NAMESPACE [COMMAND]]", ""),
+)}
+
+
+class ControlApi:
+    def __init__(self, daemon: Daemon) -> None:
+        self._d = daemon
+        self._handlers: dict[str, Callable[[list[str]], Any]] = {
+            name: getattr(self, f"_{name}") for name in COMMANDS
+        }
+
+    def handle(self, cmd: str, args: dict[str, Any]) -> Any:
+        handler = self._handlers.get(cmd)
+        if handler is None:
+            raise CommandError("unknown_command", f"unknown command {cmd!r}; try 'help'")
+        words = args.get("words", [])
+        if not isinstance(words, list) or not all(isinstance(w, str) for w in words):
+            raise CommandError("bad_request", "'args.words' must be a list of strings")
+        try:
+            return handler(words)
+        except MismarteradError as exc:
+            raise CommandError("refused", str(exc)) from exc
+
+    # -- system ----------------------------------------------------------------------------
+
+    def _hello(self, _words: list[str]) -> dict[str, Any]:
+        return {"protocol": PROTOCOL_VERSION, "version": __version__, "commands": sorted(COMMANDS)}
+
+    def _status(self, _words: list[str]) -> dict[str, Any]:
+        return status_view(self._d)
+
+    def _threads(self, _words: list[str]) -> list[dict[str, Any]]:
+        return threads_view(self._d)
+
+    def _config(self, _words: list[str]) -> dict[str, Any]:
+        loaded = self._d.loaded
+        daemon = json.loads(loaded.daemon.model_dump_json())  # SecretStr dumps as '**********'
+        if daemon.get("database_url"):
+            daemon["database_url"] = "***"
+        return {"path": str(loaded.path), "daemon": daemon,
+                "session": loaded.session.model_dump(mode="json", by_alias=True, exclude_none=True)}
+
+    def _start(self, _words: list[str]) -> dict[str, Any]:
+        d = self._d
+        with d.lock:
+            if d.session is not None:
+                raise CommandError("refused", f"a session is already running ({d.session.day})")
+            today = d.time_manager.get_current_time().date()
+            window = next(iter(w for w in d.upcoming_windows(1) if w.day == today), None)
+            if window is None:
+                raise CommandError("refused", f"{today} has no session left to run (not a trading day, or closed)")
+            d.session_active = True
+            d.done_day = None
+            d.scheduler.plan(window, start=False)
+            d._start_session(today)  # noqa: SLF001 - the API is the daemon's own front door
+        return status_view(d)
+
+    def _stop(self, _words: list[str]) -> dict[str, Any]:
+        d = self._d
+        with d.lock:
+            if d.session is None:
+                raise CommandError("refused", "no session is running")
+            d._stop_job(d.session.day)  # noqa: SLF001
+        return status_view(d)
+
+    def _halt(self, _words: list[str]) -> dict[str, Any]:
+        return self._set_halt(True)
+
+    def _resume(self, _words: list[str]) -> dict[str, Any]:
+        return self._set_halt(False)
+
+    def _set_halt(self, halted: bool) -> dict[str, Any]:
+        d = self._d
+        with d.lock:
+            if d.session is None or d.system.state is not SystemState.RUNNING:
+                raise CommandError("refused", "no session is running")
+            d.session.execution.halt(halted)
+        return {"halted": halted}
+
+    def _flatten(self, _words: list[str]) -> dict[str, Any]:
+        d = self._d
+        with d.lock:
+            if d.session is None or d.system.state is not SystemState.RUNNING:
+                raise CommandError("refused", "no session is running")
+            orders = d.session.execution.flatten(d.app.clock.now())
+        return {"orders": [o.client_order_id for o in orders]}
+
+    def _reload(self, _words: list[str]) -> dict[str, Any]:
+        result = self._d.reload()
+        if not result["reloaded"]:
+            raise CommandError("config_invalid", str(result["error"]))
+        return result
+
+    def _help(self, words: list[str]) -> str:
+        if not words:
+            lines = ["mismarterctl COMMAND [ARGS]; help NAMESPACE for its commands:", ""]
+            lines += [f"  {ns:<9} {text}" for ns, text in NAMESPACES.items()]
+            return "\n".join(lines)
+        namespace = words[0]
+        if namespace not in NAMESPACES:
+            raise CommandError("bad_request", f"no help namespace {namespace!r}; one of {', '.join(NAMESPACES)}")
+        commands = [c for c in COMMANDS.values() if c.namespace == namespace]
+        if len(words) == 1:
+            return "\n".join([f"{namespace}: {NAMESPACES[namespace]}", ""] +
+                             [f"  {c.usage:<24} {c.summary}" for c in commands])
+        command = COMMANDS.get(words[1])
+        if command is None or command.namespace != namespace:
+            raise CommandError("bad_request", f"no command {words[1]!r} in {namespace}; "
+                                              f"one of {', '.join(c.name for c in commands)}")
+        return "\n".join(filter(None, [f"usage: mismarterctl {command.usage}", command.summary, command.details]))
+
+    # -- session ---------------------------------------------------------------------------
+
+    def _session(self, _words: list[str]) -> dict[str, Any]:
+        d = self._d
+        with d.lock:
+            config = d.loaded.session
+            day = d.session.day if d.session else None
+            hours = None
+            if day is not None:
+                s = d.time_manager.get_trading_session(day)
+                hours = {"regular_open": s.regular_open.isoformat() if s.regular_open else None,
+                         "regular_close": s.regular_close.isoformat() if s.regular_close else None,
+                         "early_close": s.is_early_close}
+            return {"session_name": config.session_name, "date": day.isoformat() if day else None, "hours": hours,
+                    "symbols": config.session_data_config.symbols,
+                    "strategies": [e.name or f"{e.file}:{e.class_name}" for e in config.strategies],
+                    "state": d.system.state.value, "quality": quality_view(d), "threads": threads_view(d)}
+
+    def _positions(self, _words: list[str]) -> list[dict[str, Any]]:
+        return positions_view(self._d)
+
+    def _orders(self, _words: list[str]) -> list[dict[str, Any]]:
+        return orders_view(self._d)
+
+    def _trades(self, _words: list[str]) -> list[dict[str, Any]]:
+        return trades_view(self._d)
+
+    def _quality(self, _words: list[str]) -> list[dict[str, Any]]:
+        return quality_view(self._d)
+
+    def _report(self, words: list[str]) -> dict[str, Any]:
+        if len(words) != 1:
+            raise CommandError("bad_request", "usage: report YYYY-MM-DD")
+        try:
+            day = date.fromisoformat(words[0])
+        except ValueError:
+            raise CommandError("bad_request", f"report: expected a date YYYY-MM-DD, got {words[0]!r}") from None
+        folder = self._d.reports_dir / day.isoformat()
+        if not folder.is_dir():
+            raise CommandError("not_found", f"no report for {day} (sessions write it at close + lag)")
+        summary = folder / "summary.json"
+        return {"path": str(folder), "files": sorted(p.name for p in folder.iterdir()),
+                "summary": json.loads(summary.read_text()) if summary.exists() else None}
+
+    # -- time ------------------------------------------------------------------------------
+
+    def _time(self, _words: list[str]) -> dict[str, Any]:
+        tm = self._d.time_manager
+        now = tm.get_current_time()
+        s = tm.get_trading_session(now.date())
+        return {"now": now.isoformat(), "clock_kind": type(self._d.app.clock).__name__,
+                "market_session": tm.get_market_session(now).value, "trading_day": s.is_trading_day,
+                "holiday": s.holiday_name, "early_close": s.is_early_close,
+                "regular_open": s.regular_open.isoformat() if s.regular_open else None,
+                "regular_close": s.regular_close.isoformat() if s.regular_close else None}
+
+    def _calendar(self, words: list[str]) -> list[dict[str, Any]]:
+        days = _count(words, default=7, limit=60, what="DAYS")
+        tm = self._d.time_manager
+        today = tm.get_current_time().date()
+        out = []
+        for day in tm.trading_days(today, today + timedelta(days=days - 1)):
+            s = tm.get_trading_session(day)
+            out.append({"date": day.isoformat(), "regular_open": s.regular_open.isoformat() if s.regular_open else None,
+                        "regular_close": s.regular_close.isoformat() if s.regular_close else None,
+                        "early_close": s.is_early_close})
+        return out
+
+    def _schedule(self, words: list[str]) -> list[dict[str, Any]]:
+        count = _count(words, default=5, limit=30, what="COUNT")
+        tm = self._d.time_manager
+        return [{"date": w.day.isoformat(), "start": tm.to_market_time(w.start_utc).isoformat(),
+                 "stop": tm.to_market_time(w.stop_utc).isoformat()} for w in self._d.upcoming_windows(count)]
+
+
+def _count(words: list[str], default: int, limit: int, what: str) -> int:
+    if not words:
+        return default
+    if len(words) != 1 or not words[0].isdigit() or not 1 <= int(words[0]) <= limit:
+        raise CommandError("bad_request", f"{what} must be a whole number from 1 to {limit}")
+    return int(words[0])

@@ -1,0 +1,316 @@
+"""The long-running daemon: plans each trading day, runs it, and answers for itself.
+
+Threads: the main thread (signals, supervision, persistence, watchdog), APScheduler's thread
+(session start/stop jobs), the control socket's threads, the metrics HTTP thread, and during a
+session the four pipeline threads. Everything that changes the session happens under one lock.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from types import FrameType
+
+import structlog
+
+from mismarterad.config.daemon_config import DaemonConfig, load_daemon_config
+from mismarterad.config.session_config import SessionConfig, load_session_config
+from mismarterad.config.settings import Settings
+from mismarterad.core.clock import Clock
+from mismarterad.core.enums import SystemState
+from mismarterad.core.errors import ConfigError, StateError
+from mismarterad.daemon.app import App
+from mismarterad.daemon.control_api import ControlApi
+from mismarterad.daemon.control_server import ControlServer
+from mismarterad.daemon.live_session import LiveSession
+from mismarterad.daemon.metrics import DaemonMetrics, MetricsView
+from mismarterad.daemon.notify import Notifier
+from mismarterad.daemon.scheduler import SessionScheduler
+from mismarterad.daemon.session_pipeline import SessionPipeline, build_session_pipeline, make_paper_broker
+from mismarterad.daemon.views import metrics_view
+from mismarterad.managers.system_manager import SystemManager
+from mismarterad.services.session_plan import SessionWindow, next_window, session_window
+from mismarterad.strategies.registry import resolve_strategies
+
+__all__ = ["Daemon", "LoadedConfig", "load_config"]
+
+log = structlog.get_logger(component="daemon")
+
+LOOP_SECS = 0.5
+STALL_SECS = 10.0  # a session thread silent this long (real seconds) stops the watchdog pings
+PLAN_AHEAD_DAYS = 10
+
+
+@dataclass(frozen=True)
+class LoadedConfig:
+    """A daemon config with its session config, both validated (strategies resolved)."""
+
+    path: Path
+    daemon: DaemonConfig
+    session: SessionConfig
+
+
+def load_config(path: Path) -> LoadedConfig:
+    daemon = load_daemon_config(path)
+    session = load_session_config(daemon.session_config)
+    resolve_strategies(session, daemon.session_config.parent)  # unknown strategy/params: ConfigError now
+    return LoadedConfig(path, daemon, session)
+
+
+class Daemon:
+    def __init__(self, loaded: LoadedConfig, settings: Settings, clock: Clock, socket_path: Path) -> None:
+        self.loaded = loaded
+        self.app = App(settings=settings, clock=clock)
+        session = loaded.session
+        self.time_manager = self.app.time_manager(session.exchange_group, session.asset_class)
+        self.data_manager = self.app.data_manager(self.time_manager)
+        self.metrics = DaemonMetrics(self._metrics_view)
+        self.notifier = Notifier()
+        self.system = SystemManager(self.time_manager, self.data_manager, self._build_pipeline)
+        self.scheduler = SessionScheduler(clock, self._start_job, self._stop_job)
+        self.control = ControlServer(socket_path, ControlApi(self).handle, loaded.daemon.socket_group)
+        self.lock = threading.RLock()
+        self.session: LiveSession | None = None
+        self.pipeline: SessionPipeline | None = None
+        self.session_active = False
+        self.failures = 0
+        self.restarts = 0
+        self._restart_at: float | None = None
+        self.totals_orders: dict[str, int] = {"buy": 0, "sell": 0}
+        self.totals_fills: dict[str, int] = {"buy": 0, "sell": 0}
+        self.started_monotonic = time.monotonic()
+        self.last_report: dict[str, object] | None = None
+        self.healthy = True
+        self.done_day: date | None = None  # stopped (by schedule or by hand): not started again today
+        self._stop = threading.Event()
+        self._reload = threading.Event()
+        self._next_persist = 0.0
+
+    @property
+    def reports_dir(self) -> Path:
+        return self.app.settings.state_dir / "reports"
+
+    # -- main loop -------------------------------------------------------------------------
+
+    def run(self) -> int:
+        _ = self.app.engine  # migrate before anything else
+        abandoned = self.app.run_repository.abandon_running("live", datetime.now(UTC))
+        if abandoned:
+            log.warning("abandoned_runs_marked", count=abandoned)
+        host, port = self.loaded.daemon.metrics_host_port
+        try:
+            self.metrics.serve(host, port)
+        except OSError as exc:
+            raise ConfigError(f"metrics_address: cannot listen on {host}:{port}: {exc.strerror}") from None
+        self.control.start()
+        self.scheduler.start()
+        with self.lock:
+            self._plan()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, self._on_stop_signal)
+        signal.signal(signal.SIGHUP, self._on_reload_signal)
+        self.notifier.ready()
+        log.info("daemon_ready", socket=str(self.control.path), metrics=self.loaded.daemon.metrics_address,
+                 clock=type(self.app.clock).__name__)
+        try:
+            while not self._stop.wait(LOOP_SECS):
+                if self._reload.is_set():
+                    self._reload.clear()
+                    self.reload()
+                self._supervise()
+                self.healthy = self._check_health()
+                if self.healthy:
+                    self.notifier.watchdog()
+                self.notifier.status(self.status_line())
+        finally:
+            self._shutdown()
+        return 0
+
+    def request_stop(self) -> None:
+        self._stop.set()
+
+    def _on_stop_signal(self, signum: int, _frame: FrameType | None) -> None:
+        log.info("signal_received", signal=signal.Signals(signum).name)
+        self._stop.set()
+
+    def _on_reload_signal(self, _signum: int, _frame: FrameType | None) -> None:
+        self._reload.set()
+
+    def _shutdown(self) -> None:
+        self.notifier.stopping()
+        log.info("daemon_stopping")
+        self.scheduler.shutdown()
+        with self.lock:
+            if self.session is not None:
+                self._finish_session(self.loaded.daemon.on_shutdown)
+        self.control.stop()
+        self.metrics.stop()
+        log.info("daemon_stopped")
+
+    # -- planning and sessions -------------------------------------------------------------
+
+    def _windows(self) -> list[SessionWindow]:
+        tm = self.time_manager
+        today = tm.get_current_time().date()
+        first = tm.get_previous_trading_date(today)
+        days = tm.trading_days(first, today + timedelta(days=PLAN_AHEAD_DAYS))
+        d = self.loaded.daemon
+        lead, lag = timedelta(minutes=d.lead_minutes), timedelta(minutes=d.lag_minutes)
+        return [session_window(tm.get_trading_session(day), lead, lag) for day in days]
+
+    def upcoming_windows(self, count: int) -> list[SessionWindow]:
+        now = self.app.clock.now()
+        return [w for w in self._windows() if w.stop_utc > now][:count]
+
+    def _plan(self) -> None:
+        """Plan the next window; one in progress starts at once (catch-up) unless already running."""
+        windows = [w for w in self._windows() if self.done_day is None or w.day > self.done_day]
+        window = next_window(windows, self.app.clock.now())
+        running = self.session is not None and window is not None and self.session.day == window.day
+        self.scheduler.plan(window, start=not running)
+
+    def _start_job(self, day: date) -> None:
+        with self.lock:
+            if self.session is not None:
+                log.info("session_already_running", day=self.session.day.isoformat())
+                return
+            self.session_active = True
+            self.restarts = 0
+            self._start_session(day)
+
+    def _stop_job(self, day: date) -> None:
+        with self.lock:
+            if self.session is not None:
+                self._finish_session(self.loaded.daemon.on_shutdown)
+            self.session_active = False
+            self.done_day = day
+            self._plan()
+
+    def _start_session(self, day: date) -> None:
+        self._restart_at = None
+        session = LiveSession(self.app, self.system, self.time_manager, self.loaded.session, day, self.reports_dir,
+                              lambda: self._require_pipeline())
+        self.session = session
+        try:
+            session.start()
+        except Exception as exc:  # noqa: BLE001 - a failed start is retried like a failed session
+            log.error("session_start_failed", day=day.isoformat(), error=f"{type(exc).__name__}: {exc}")
+            self._after_failure()
+
+    def _finish_session(self, policy: str) -> None:
+        session = self.session
+        assert session is not None
+        try:
+            if self.pipeline is not None and session.run_id:
+                path = session.stop(policy)  # type: ignore[arg-type]
+                self.last_report = {"date": session.day.isoformat(), "path": str(path)}
+                for order in session.execution.orders():
+                    self.totals_orders[order.request.side.value] += 1
+                for fill in session.execution.fills():
+                    self.totals_fills[fill.side.value] += 1
+        except Exception as exc:  # noqa: BLE001 - the daemon outlives a failed report
+            log.error("session_stop_failed", day=session.day.isoformat(), error=f"{type(exc).__name__}: {exc}")
+        finally:
+            self.session = None
+
+    def _build_pipeline(self, config: SessionConfig, config_dir: Path):  # type: ignore[no-untyped-def]
+        assert self.session is not None
+        strategies = resolve_strategies(config, self.loaded.daemon.session_config.parent)
+        pipeline, execution = build_session_pipeline(
+            config=config, strategies=strategies, time_manager=self.time_manager, data_manager=self.data_manager,
+            broker=make_paper_broker(config), days=[self.session.day], stop_on_strategy_error=False, live=True,
+            observe_loop=self.metrics.observe_loop, observe_decision=self.metrics.decision_latency.observe)
+        self.pipeline = pipeline
+        return pipeline, execution
+
+    def _require_pipeline(self) -> SessionPipeline:
+        if self.pipeline is None:
+            raise StateError("no session pipeline has been built")
+        return self.pipeline
+
+    # -- supervision -----------------------------------------------------------------------
+
+    def _supervise(self) -> None:
+        with self.lock:
+            session = self.session
+            if session is None or not self.session_active:
+                return
+            if self.system.state is SystemState.ERROR and self._restart_at is None:
+                self._after_failure()
+            if self._restart_at is not None and time.monotonic() >= self._restart_at:
+                self.restarts += 1
+                log.warning("session_restarting", day=session.day.isoformat(), attempt=self.restarts)
+                self._finish_session("leave")
+                self._start_session(session.day)
+            elif self.session is not None and time.monotonic() >= self._next_persist and session.run_id:
+                self._next_persist = time.monotonic() + 1.0
+                try:
+                    self.session.persist()
+                except Exception as exc:  # noqa: BLE001 - the database may be briefly away
+                    log.error("persist_failed", error=f"{type(exc).__name__}: {exc}")
+
+    def _after_failure(self) -> None:
+        self.failures += 1
+        limit, backoff = self.loaded.daemon.max_session_restarts, self.loaded.daemon.restart_backoff_seconds
+        if self.restarts >= limit:
+            log.error("session_given_up", error=self.system.error, restarts=self.restarts,
+                      reason="restart limit reached; waiting for the next trading day")
+            self._restart_at = float("inf")
+            return
+        delay = backoff * 2 ** self.restarts
+        log.error("session_failed", error=self.system.error, restart_in_secs=delay)
+        self._restart_at = time.monotonic() + delay
+
+    def _check_health(self) -> bool:
+        if not (self.scheduler.alive and self.control.alive):
+            return False
+        with self.lock:
+            pipeline = self.pipeline if self.session is not None else None
+            if pipeline is None or self.system.state is not SystemState.RUNNING:
+                return True
+            since_start = time.monotonic() - self.session.started_monotonic if self.session else 0.0
+            for thread in pipeline.thread_status():
+                age = thread.last_loop_age_secs if thread.last_loop_age_secs is not None else since_start
+                if not thread.alive or age > STALL_SECS:
+                    if self.healthy:
+                        log.error("thread_stalled", thread=thread.name, alive=thread.alive, silent_secs=round(age, 1))
+                    return False
+        return True
+
+    # -- reload ----------------------------------------------------------------------------
+
+    def reload(self) -> dict[str, object]:
+        """Re-read the config and re-plan; an invalid config is rejected and the old one kept."""
+        self.notifier.reloading()
+        try:
+            loaded = load_config(self.loaded.path)
+        except ConfigError as exc:
+            log.error("reload_rejected", error=str(exc))
+            self.notifier.ready()
+            return {"reloaded": False, "error": str(exc)}
+        with self.lock:
+            changed_socket = loaded.daemon.socket_path != self.loaded.daemon.socket_path
+            self.loaded = loaded
+            self._plan()
+        log.info("config_reloaded", path=str(loaded.path),
+                 note="socket and metrics addresses apply at the next start" if changed_socket else None)
+        self.notifier.ready()
+        return {"reloaded": True}
+
+    # -- views -----------------------------------------------------------------------------
+
+    def status_line(self) -> str:
+        state = self.system.state.value
+        day = self.session.day.isoformat() if self.session else "-"
+        engine = self.pipeline.engine if self.pipeline is not None and self.session is not None else None
+        age = ""
+        if engine is not None and engine.last_bar_end is not None:
+            age = f" last_bar_age={(self.app.clock.now() - engine.last_bar_end).total_seconds():.0f}s"
+        return f"{state} session={day} clock={self.time_manager.get_current_time():%Y-%m-%d %H:%M}{age}"
+
+    def _metrics_view(self) -> MetricsView:
+        return metrics_view(self)

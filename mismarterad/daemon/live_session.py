@@ -1,0 +1,104 @@
+"""One trading day run by the daemon: start the pipeline, persist as it trades, stop, report.
+
+The session is the day's window [open − lead, close + lag]. Bars come from the store as the
+clock passes their end (the paper feed); a start inside the window replays the bars already
+due at once, so a restart after a crash rebuilds exactly the same paper account. Orders and
+fills are saved while the session runs (a crash loses at most a second of records); the report
+folder `<state>/reports/<date>/` is written when the session stops.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Literal
+
+import structlog
+
+from mismarterad.config.session_config import SessionConfig
+from mismarterad.core.enums import SystemState
+from mismarterad.daemon.app import App
+from mismarterad.daemon.reports import write_backtest_report
+from mismarterad.daemon.session_pipeline import SessionPipeline, collect_result
+from mismarterad.managers.execution_manager import ExecutionManager
+from mismarterad.managers.system_manager import SystemManager
+from mismarterad.managers.time_manager import TimeManager
+
+__all__ = ["LiveSession"]
+
+log = structlog.get_logger(component="live_session")
+
+ShutdownPolicy = Literal["flatten", "cancel", "leave"]
+
+
+@dataclass
+class LiveSession:
+    """The state of the day's run; built by the daemon for each start (restarts included)."""
+
+    app: App
+    system: SystemManager
+    time_manager: TimeManager
+    config: SessionConfig
+    day: date
+    reports_dir: Path
+    pipeline_of: Callable[[], SessionPipeline]
+    run_id: int = 0
+    started_monotonic: float = 0.0
+    saved_fills: int = 0
+    report_path: Path | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def start(self) -> None:
+        self.run_id = self.app.run_repository.start("live", self.config.session_name,
+                                                    self.app.config_digest(self.config), datetime.now(UTC))
+        self.started_monotonic = time.monotonic()
+        log.info("session_starting", day=self.day.isoformat(), run_id=self.run_id)
+        try:
+            self.system.start(self.config)
+        except BaseException as exc:
+            self.app.run_repository.finish(self.run_id, "failed", datetime.now(UTC), str(exc))
+            raise
+
+    @property
+    def execution(self) -> ExecutionManager:
+        return self.system.get_execution_manager()
+
+    def persist(self) -> None:
+        """Save orders (inserted or updated) and the fills not saved yet."""
+        if self.run_id == 0:
+            return
+        execution = self.execution
+        self.app.order_repository.save_orders(self.run_id, execution.orders())
+        fills = execution.fills()
+        if len(fills) > self.saved_fills:
+            self.app.order_repository.save_fills(self.run_id, fills[self.saved_fills :], self.saved_fills + 1)
+            self.saved_fills = len(fills)
+
+    def stop(self, policy: ShutdownPolicy) -> Path | None:
+        """Stop the threads, settle open orders and positions by `policy`, persist, report."""
+        if self.system.state is not SystemState.STOPPED:
+            self.system.stop()
+        execution = self.execution
+        pipeline = self.pipeline_of()
+        if policy == "flatten":
+            execution.close_session(self._last_step_end(pipeline))
+        elif policy == "cancel":
+            execution.cancel_open_orders()
+        self.persist()
+        failed = self.system.state is SystemState.ERROR
+        self.app.run_repository.finish(self.run_id, "failed" if failed else "completed", datetime.now(UTC),
+                                       self.system.error)
+        result = collect_result(self.config, "live", [self.day], pipeline, execution)
+        run_info = {"run_id": self.run_id, "day": self.day.isoformat(), "status": "failed" if failed else "completed",
+                    "elapsed_secs": round(time.monotonic() - self.started_monotonic, 3),
+                    "bars_processed": pipeline.engine.bars_processed, "error": self.system.error}
+        self.report_path = write_backtest_report(self.reports_dir / self.day.isoformat(), result,
+                                                 self.time_manager.timezone, run_info)
+        log.info("session_report_written", day=self.day.isoformat(), path=str(self.report_path))
+        return self.report_path
+
+    def _last_step_end(self, pipeline: SessionPipeline) -> datetime:
+        return pipeline.engine.last_bar_end or self.time_manager.clock.now()
