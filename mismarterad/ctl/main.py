@@ -7,43 +7,95 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
+
+from rich.console import Console
 
 from mismarterad.ctl.client import ControlClient, CtlError, default_socket_path
+from mismarterad.ctl.render import render
+from mismarterad.ctl.shell import ControlShell
 
 __all__ = ["main"]
 
+EX_ERROR = 1
 EX_UNAVAILABLE = 69
 EX_NOPERM = 77
-EX_SOFTWARE = 1
 
 EXAMPLES = """examples:
   mismarterctl status
   mismarterctl --json status
-  mismarterctl --socket /run/mismarterad/mismarterad.sock help
+  mismarterctl report 2011-01-04
+  mismarterctl help session report
+  mismarterctl                      (interactive shell with history and completion)
 
-The socket path also comes from MISMARTERAD_SOCKET. Exit codes: 0 ok, 1 the daemon answered
-with an error, 69 the daemon is not reachable, 77 no permission to use the socket."""
+Commands: status threads session schedule positions orders trades report config start stop
+halt resume flatten reload time calendar quality help. The socket path comes from --socket,
+else MISMARTERAD_SOCKET, else $RUNTIME_DIRECTORY or $XDG_RUNTIME_DIR + /mismarterad.sock.
+Exit codes: 0 ok, 1 the daemon refused or failed the command, 69 the daemon is not reachable,
+77 no permission to use the socket."""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="mismarterctl", description="Control a running mismarterad.",
                                      epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--socket", type=Path, default=None, help="control socket path")
-    parser.add_argument("--json", action="store_true", help="print the raw JSON result")
-    parser.add_argument("command", help="daemon command, e.g. status or help")
+    parser.add_argument("--json", action="store_true", help="print the raw JSON result (for scripts)")
+    parser.add_argument("--timeout", type=float, default=15.0, help="seconds to wait for an answer (default 15)")
+    parser.add_argument("command", nargs="?", help="daemon command; none starts the interactive shell")
     parser.add_argument("words", nargs="*", help="arguments of the command")
     args = parser.parse_args(argv)
     path = args.socket or default_socket_path()
+    console = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 160)
     try:
-        with ControlClient(path) as client:
-            result = client.request(args.command, {"words": args.words} if args.words else {})
+        with ControlClient(path, args.timeout) as client:
+            if args.command is None:
+                return _shell(client, args.json, console)
+            return _one(client, args.command, args.words, args.json, console)
     except CtlError as exc:
-        print(f"mismarterctl: {exc}", file=sys.stderr)
-        if exc.code == "permission_denied":
-            return EX_NOPERM
-        return EX_UNAVAILABLE if exc.code in {"not_running", "timeout", "connection_lost"} else EX_SOFTWARE
-    print(json.dumps(result, indent=2, sort_keys=True) if args.json or not isinstance(result, str) else result)
+        return _fail(exc)
+
+
+def _one(client: ControlClient, command: str, words: list[str], as_json: bool, console: Console) -> int:
+    result = client.request(command, {"words": words} if words else {})
+    _show(result, as_json, console)
     return 0
+
+
+def _show(result: Any, as_json: bool, console: Console) -> None:
+    if as_json:
+        print(json.dumps(result, indent=2, sort_keys=True))
+    else:
+        render(result, console)
+
+
+def _fail(exc: CtlError) -> int:
+    print(f"mismarterctl: {exc}", file=sys.stderr)
+    if exc.code == "permission_denied":
+        return EX_NOPERM
+    if exc.code in {"not_running", "timeout", "connection_lost"}:
+        return EX_UNAVAILABLE
+    return EX_ERROR
+
+
+def _shell(client: ControlClient, as_json: bool, console: Console) -> int:
+    commands = client.request("hello").get("commands", [])
+
+    def run(command: str, words: list[str]) -> int:
+        try:
+            _show(client.request(command, {"words": words} if words else {}), as_json, console)
+            return 0
+        except CtlError as exc:
+            code = _fail(exc)
+            if code == EX_UNAVAILABLE:
+                raise
+            return code
+
+    shell = ControlShell(commands, run)
+    try:
+        shell.cmdloop()
+    except KeyboardInterrupt:
+        print()
+    return shell.last_error
 
 
 if __name__ == "__main__":

@@ -97,6 +97,9 @@ class Daemon:
     # -- main loop -------------------------------------------------------------------------
 
     def run(self) -> int:
+        for sig in (signal.SIGTERM, signal.SIGINT):  # first: a signal during start-up is handled too
+            signal.signal(sig, self._on_stop_signal)
+        signal.signal(signal.SIGHUP, self._on_reload_signal)
         _ = self.app.engine  # migrate before anything else
         abandoned = self.app.run_repository.abandon_running("live", datetime.now(UTC))
         if abandoned:
@@ -110,9 +113,6 @@ class Daemon:
         self.scheduler.start()
         with self.lock:
             self._plan()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(sig, self._on_stop_signal)
-        signal.signal(signal.SIGHUP, self._on_reload_signal)
         self.notifier.ready()
         log.info("daemon_ready", socket=str(self.control.path), metrics=self.loaded.daemon.metrics_address,
                  clock=type(self.app.clock).__name__)

@@ -7,7 +7,7 @@ Each view is built under the daemon's lock from the session's managers, as JSON-
 from __future__ import annotations
 
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from mismarterad.core.market_data import format_price
@@ -16,6 +16,7 @@ from mismarterad.services.trade_matching import match_trades
 
 if TYPE_CHECKING:
     from mismarterad.daemon.daemon import Daemon
+    from mismarterad.daemon.session_pipeline import SessionPipeline
 
 __all__ = ["metrics_view", "orders_view", "positions_view", "quality_view", "status_view", "threads_view",
            "trades_view"]
@@ -27,6 +28,20 @@ def _iso(daemon: Daemon, t: datetime | None) -> str | None:
 
 def _unix(t: datetime | None) -> float:
     return 0.0 if t is None else t.timestamp()
+
+
+def _bar_age(daemon: Daemon, pipeline: SessionPipeline | None, now: datetime) -> float | None:
+    """Clock seconds since the newest bar ended, or since the first bar was due if none came:
+    a session whose feed never delivers shows a growing age, not a reassuring zero."""
+    if pipeline is None or daemon.session is None:
+        return None
+    newest = pipeline.engine.last_bar_end
+    if newest is None:
+        open_ = daemon.time_manager.get_trading_session(daemon.session.day).regular_open
+        if open_ is None:
+            return None
+        newest = open_ + timedelta(minutes=1)
+    return max(0.0, (now - newest).total_seconds())
 
 
 def status_view(daemon: Daemon) -> dict[str, Any]:
@@ -44,8 +59,7 @@ def status_view(daemon: Daemon) -> dict[str, Any]:
             "next_start": _iso(daemon, planned.start_utc) if planned else None,
             "next_stop": _iso(daemon, planned.stop_utc) if planned else None,
             "bars_processed": engine.bars_processed if engine else 0,
-            "last_bar_age_seconds": (now - engine.last_bar_end).total_seconds() if engine and engine.last_bar_end
-            else None,
+            "last_bar_age_seconds": _bar_age(daemon, daemon.pipeline, now) if engine else None,
             "halted": daemon.session.execution.halted if daemon.session and daemon.session.run_id else False,
             "session_failures": daemon.failures,
             "session_restarts": daemon.restarts,
@@ -120,8 +134,7 @@ def metrics_view(daemon: Daemon) -> MetricsView:
             threads = tuple(ThreadView(t.name, t.alive, t.queue_depth, t.items_processed)
                             for t in pipeline.thread_status())
             bars = dict(pipeline.engine.bars_by_series)
-            if pipeline.engine.last_bar_end is not None:
-                age = (now - pipeline.engine.last_bar_end).total_seconds()
+            age = _bar_age(daemon, pipeline, now)
             quality = {s: pct / 100 for s, pct in pipeline.quality.latest_pct.items()}
             gaps = dict(pipeline.quality.latest_gaps)
         orders_submitted, fills_by_side = dict(daemon.totals_orders), dict(daemon.totals_fills)

@@ -6,10 +6,11 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from support.daemon_process import DAEMON_SESSION_CONFIG, DAY, SPY_JANUARY, DaemonProcess, base_env, executable
 
 CommandResult = subprocess.CompletedProcess[str]
 
@@ -42,3 +43,33 @@ def mismarterad(cli_env: dict[str, str]) -> Callable[..., CommandResult]:
                               timeout=timeout, check=False)
 
     return run
+
+
+# -- the daemon: a real process reached through its socket, metrics port, signals, NOTIFY_SOCKET --
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("store")
+    env = base_env(root / "state", root / "data")
+    subprocess.run([executable("mismarterad"), "data", "import", str(SPY_JANUARY), "--symbol", "SPY"], env=env,
+                   check=True, capture_output=True, timeout=120)
+    return root / "data"
+
+
+@pytest.fixture(scope="module")
+def backtest_trades(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """trades.csv of `mismarterad backtest` for the replayed day, the reference of the daemon."""
+    root = tmp_path_factory.mktemp("bt")
+    subprocess.run([executable("mismarterad"), "backtest", str(DAEMON_SESSION_CONFIG), "--from", DAY, "--to", DAY,
+                    "--out", str(root / "out")], env=base_env(root / "state", data_dir), check=True, capture_output=True,
+                   timeout=120)
+    return (root / "out" / "trades.csv").read_text()
+
+
+@pytest.fixture
+def daemons(tmp_path: Path) -> Iterator[list[DaemonProcess]]:
+    started: list[DaemonProcess] = []
+    yield started
+    for d in started:
+        d.kill()
+        d.notify.close()

@@ -1,0 +1,255 @@
+"""The real daemon process, driven only through its socket, metrics port, signals and NOTIFY_SOCKET."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from support.daemon_process import DAEMON_SESSION_CONFIG as SPY_CONFIG
+from support.daemon_process import DAY, DaemonProcess, base_env, executable, make_daemon
+
+
+@pytest.mark.slow
+def test_a_replayed_day_runs_through_the_schedule_and_trades_like_the_backtest(
+        data_dir: Path, backtest_trades: str, tmp_path: Path, daemons: list[DaemonProcess]) -> None:
+    d = make_daemon(tmp_path / "d", data_dir)
+    daemons.append(d)
+    d.start()
+    d.wait_ready()
+    assert d.notify.seen("READY=1"), "READY=1 must follow start-up"
+    first = d.status()
+    assert first["state"] == "STOPPED" and first["next_start"] == f"{DAY}T09:00:00-05:00"
+    assert first["next_stop"] == f"{DAY}T16:05:00-05:00"
+    running = d.wait_for(lambda s: s["state"] == "RUNNING", 30, "the session to start")
+    metrics = d.metrics()
+    assert 'mismarterad_system_state{state="RUNNING"} 1.0' in metrics
+    assert "mismarterad_session_active 1.0" in metrics
+    mid = d.wait_for(lambda s: s["bars_processed"] > 100, 30, "bars to flow")
+    assert mid["clock"] > running["clock"] and mid["session_date"] == DAY
+    assert re.search(r'mismarterad_bars_processed_total\{interval="1m",symbol="SPY"\} [1-9]', d.metrics())
+    assert d.ctl("threads").returncode == 0
+    done = d.wait_for(lambda s: s["state"] == "STOPPED" and s["last_report"] is not None, 60, "the session to stop")
+    assert done["clock"] >= f"{DAY}T16:05"
+    assert done["next_start"] == "2011-01-05T09:00:00-05:00"
+    report = Path(d.root / "state" / "reports" / DAY)
+    assert (report / "trades.csv").read_text() == backtest_trades
+    listed = d.ctl("--json", "report", DAY)
+    assert listed.returncode == 0 and "trades.csv" in json.loads(listed.stdout)["files"]
+    assert d.notify.seen("WATCHDOG=1") and any(m.startswith("STATUS=RUNNING") for _, m in d.notify.messages)
+    d.signal(signal.SIGTERM)
+    assert d.wait_exit(10) == 0
+    assert d.notify.seen("STOPPING=1")
+    assert not d.socket_path.exists()
+
+
+@pytest.mark.slow
+def test_kill_9_mid_session_and_restart_catches_up_to_the_same_trades(
+        data_dir: Path, backtest_trades: str, tmp_path: Path, daemons: list[DaemonProcess]) -> None:
+    d = make_daemon(tmp_path / "d", data_dir, start=f"{DAY}T09:25:00-05:00", speed=1200)
+    daemons.append(d)
+    d.start()
+    d.wait_ready()
+    before = d.wait_for(lambda s: s["clock"] >= f"{DAY}T12:00", 60, "noon")
+    d.proc.kill()  # type: ignore[union-attr]  # SIGKILL: no clean-up at all
+    d.proc.wait(10)  # type: ignore[union-attr]
+    d.args[d.args.index("--start") + 1] = before["clock"][:19] + "-05:00"
+    d.start()  # the stale socket file is replaced; the abandoned run is marked in the database
+    d.wait_ready()
+    after = d.status()
+    assert after["state"] in ("STARTING", "RUNNING")
+    d.wait_for(lambda s: s["state"] == "STOPPED" and s["last_report"] is not None, 60, "the session to stop")
+    assert (d.root / "state" / "reports" / DAY / "trades.csv").read_text() == backtest_trades
+    assert any(e.get("event") == "abandoned_runs_marked" for e in d.log_events())
+
+
+def test_sighup_with_a_broken_config_keeps_the_old_one(data_dir: Path, tmp_path: Path,
+                                                       daemons: list[DaemonProcess]) -> None:
+    d = make_daemon(tmp_path / "d", data_dir, speed=60)
+    daemons.append(d)
+    d.start()
+    d.wait_ready()
+    good = d.config_path.read_text()
+    d.config_path.write_text(good + "lead_minuts = 10\n")
+    d.signal(signal.SIGHUP)
+    deadline = time.monotonic() + 10
+    while not any(e.get("event") == "reload_rejected" for e in d.log_events()) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    rejected = [e for e in d.log_events() if e.get("event") == "reload_rejected"]
+    assert rejected and "lead_minuts: unknown key" in rejected[0]["error"]
+    assert d.status()["next_start"] == f"{DAY}T09:00:00-05:00"  # the old plan stands
+    reply = d.request("reload")
+    assert not reply["ok"] and reply["error"]["code"] == "config_invalid"
+    d.config_path.write_text(good + "lead_minutes = 10\n")
+    d.signal(signal.SIGHUP)
+    d.wait_for(lambda s: s["next_start"] == f"{DAY}T09:20:00-05:00", 10, "the new plan")
+    d.signal(signal.SIGTERM)
+    assert d.wait_exit(10) == 0
+
+
+def test_garbage_and_crowds_on_the_socket_never_hurt_the_daemon(data_dir: Path, tmp_path: Path,
+                                                                daemons: list[DaemonProcess]) -> None:
+    d = make_daemon(tmp_path / "d", data_dir, speed=60)
+    daemons.append(d)
+    d.start()
+    d.wait_ready()
+    assert oct(d.socket_path.stat().st_mode & 0o777) == "0o660"
+
+    def exchange(payload: bytes) -> list[dict[str, object]]:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            s.settimeout(5)
+            s.connect(str(d.socket_path))
+            s.sendall(payload)
+            s.shutdown(socket.SHUT_WR)
+            return [json.loads(line) for line in s.makefile("rb") if line.strip()]
+
+    assert exchange(b"this is not json\n")[0]["error"]["code"] == "bad_json"
+    assert exchange(b"\xff\xfe\n")[0]["error"]["code"] == "bad_json"
+    assert exchange(b"[1, 2]\n")[0]["error"]["code"] == "bad_request"
+    assert exchange(b'{"id": 7}\n')[0] == {"id": 7, "ok": False, "error": {
+        "code": "bad_request", "message": "'cmd' must be a non-empty string"}}
+    assert exchange(b'{"id": 8, "cmd": "sudo"}\n')[0]["error"]["code"] == "unknown_command"
+    assert exchange(b'{"id": 9, "cmd": "report", "args": {"words": ["yesterday"]}}\n')[0]["error"]["code"] == \
+        "bad_request"
+    replies = exchange(b'{"id": 1, "cmd": "hello"}\nnot json\n{"id": 2, "cmd": "time"}\n')
+    assert [r["ok"] for r in replies] == [True, False, True] and replies[0]["result"]["protocol"] == 1
+    assert exchange(b"x" * (70 * 1024))[0]["error"]["code"] == "line_too_long"
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:  # a client that vanishes mid-line
+        s.connect(str(d.socket_path))
+        s.sendall(b'{"id": 1, "cmd": "sta')
+    crowd = [socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) for _ in range(40)]  # more than the limit
+    for s in crowd:
+        s.settimeout(5)
+        s.connect(str(d.socket_path))
+    time.sleep(1.0)  # let the daemon accept them all; the refused ones get their answer at once
+    codes = []
+    for s in crowd:
+        try:
+            s.sendall(b'{"id": 1, "cmd": "status"}\n')
+        except BrokenPipeError:
+            pass  # refused and closed before we spoke
+        reply = json.loads(s.makefile("rb").readline())
+        codes.append("ok" if reply["ok"] else reply["error"]["code"])
+    for s in crowd:
+        s.close()
+    assert set(codes) == {"ok", "too_many_clients"} and codes.count("ok") <= 32, codes
+    results: list[bool] = []
+
+    def client() -> None:
+        for _ in range(5):
+            results.append(d.request("status")["ok"])
+
+    workers = [threading.Thread(target=client) for _ in range(20)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join(30)
+    assert results.count(True) == 100
+    assert d.status()["state"] in ("STOPPED", "STARTING", "RUNNING")
+
+
+def _as_nobody(socket_path: Path) -> str:
+    """Ask for status from a forked child running as uid/gid 65534; return its error code or 'ok'."""
+    from mismarterad.ctl.client import ControlClient, CtlError
+
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: drop to nobody, try, report, leave without running any clean-up
+        try:
+            os.setgroups([])
+            os.setgid(65534)
+            os.setuid(65534)
+            with ControlClient(socket_path, 5) as client:
+                client.request("status")
+            code = "ok"
+        except CtlError as exc:
+            code = exc.code
+        except BaseException as exc:  # noqa: BLE001
+            code = f"crash:{exc!r}"
+        os.write(write_end, code.encode())
+        os._exit(0)
+    os.close(write_end)
+    os.waitpid(pid, 0)
+    with os.fdopen(read_end) as handle:
+        return handle.read()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to act as another user")
+def test_other_users_are_refused(data_dir: Path, daemons: list[DaemonProcess]) -> None:
+    import tempfile
+
+    root = Path(tempfile.mkdtemp(prefix="mctl-"))  # a directory other users can traverse
+    os.chmod(root, 0o755)
+    d = make_daemon(root / "d", data_dir, speed=60, socket_group="daemon")
+    os.chmod(d.root, 0o755)
+    daemons.append(d)
+    d.start()
+    d.wait_ready()
+    assert _as_nobody(d.socket_path) == "permission_denied"  # the file mode (0660) stops it
+    os.chmod(d.socket_path, 0o666)  # a careless admin: SO_PEERCRED still refuses the peer
+    assert _as_nobody(d.socket_path) == "permission_denied"
+    refused = [e for e in d.log_events() if e.get("event") == "control_peer_refused"]
+    assert refused and "uid 65534" in refused[0]["reason"]
+
+
+@pytest.mark.slow
+def test_a_hung_thread_stops_the_watchdog_pings(data_dir: Path, tmp_path: Path, daemons: list[DaemonProcess]) -> None:
+    strategy = tmp_path / "hang.py"
+    strategy.write_text(
+        "import time\n"
+        "from mismarterad.strategies import Strategy\n"
+        "class Hang(Strategy):\n"
+        "    def on_bar(self, symbol, interval, bar):\n"
+        "        if bar.start_utc.hour == 15 and bar.start_utc.minute == 0:  # 10:00 New York\n"
+        "            time.sleep(3600)\n"
+    )
+    config = json.loads(SPY_CONFIG.read_text())
+    config["strategies"] = [{"file": str(strategy), "class": "Hang"}]
+    session_config = tmp_path / "hang.json"
+    session_config.write_text(json.dumps(config))
+    d = make_daemon(tmp_path / "d", data_dir, session_config=session_config, start=f"{DAY}T09:40:00-05:00", speed=60)
+    daemons.append(d)
+    d.start()
+    d.wait_ready()
+    d.wait_for(lambda s: s["clock"] >= f"{DAY}T10:01", 60, "the strategy to hang")
+    hung_at = time.monotonic()
+    d.wait_for(lambda s: not s["watchdog_healthy"], 30, "the watchdog to notice")
+    time.sleep(2)
+    last_ping = max(d.notify.seen("WATCHDOG=1"))
+    assert time.monotonic() - last_ping > 1.5, "pings must stop while a thread is stuck"
+    assert last_ping - hung_at < 15
+    threads = {t["name"]: t for t in json.loads(d.ctl("--json", "threads").stdout)}
+    assert threads["AnalysisEngine"]["last_loop_age_seconds"] > 10
+    assert "mismarterad_watchdog_healthy 0.0" in d.metrics()
+
+
+def test_config_errors_exit_78_naming_the_key(tmp_path: Path, data_dir: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text(f'session_config = "{SPY_CONFIG}"\nlead_minutes = -4\nbroker = "alpaca"\nfoo = 1\n')
+    result = subprocess.run([executable("mismarterad"), "run", "--config", str(bad)],
+                            env=base_env(tmp_path / "s", data_dir), capture_output=True, text=True, timeout=60)
+    assert result.returncode == 78
+    assert "lead_minutes: must be >= 0, got -4" in result.stderr
+    assert "broker: must be one of 'paper'" in result.stderr and "foo: unknown key" in result.stderr
+    missing = tmp_path / "missing.toml"
+    missing.write_text('session_config = "nowhere.json"\n')
+    result = subprocess.run([executable("mismarterad"), "run", "--config", str(missing)],
+                            env=base_env(tmp_path / "s", data_dir), capture_output=True, text=True, timeout=60)
+    assert result.returncode == 78 and "nowhere.json" in result.stderr
+    result = subprocess.run([executable("mismarterad"), "run", "--config", str(missing), "--clock", "replay"],
+                            env=base_env(tmp_path / "s", data_dir), capture_output=True, text=True, timeout=60)
+    assert result.returncode == 78
+
+
+def test_mismarterctl_without_a_daemon(tmp_path: Path) -> None:
+    result = subprocess.run([executable("mismarterctl"), "--socket", str(tmp_path / "none.sock"), "status"],
+                            capture_output=True, text=True, timeout=30)
+    assert result.returncode == 69 and "not running" in result.stderr
