@@ -18,12 +18,14 @@ $(STAMP): $(BIN)/python $(SOURCES)
 
 install: $(STAMP)
 
-## The main job: what a new user runs first. Imports the bundled real bars (idempotent) and
-## backtests the shipped SPY config on them; the report lands in ./demo-report.
+## The main job: what a new user runs first. Imports the bundled real bars (idempotent),
+## backtests the shipped SPY config on them (report in ./demo-report), then runs the real daemon
+## through 2011-01-04 on the replay clock and checks its trades against the backtest's.
 demo: install
 	$(BIN)/mismarterad data sample
 	$(BIN)/mismarterad backtest session_configs/spy_2011_backtest.json --out demo-report
-	@echo; cat demo-report/summary.json
+	@echo; cat demo-report/summary.json; echo
+	ops/demo/replay_day.sh $(BIN) 2011-01-04 1200
 
 ## Everything CI runs: architecture check, then the whole test suite (slow tests included).
 test: install lint

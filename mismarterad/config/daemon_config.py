@@ -43,8 +43,8 @@ class DaemonConfig(BaseModel):
     @classmethod
     def _address(cls, value: str) -> str:
         host, sep, port = value.rpartition(":")
-        if not sep or not port.isdigit() or not 0 < int(port) < 65536:
-            raise ValueError(f"expected HOST:PORT such as 127.0.0.1:9108, got {value!r}")
+        if not sep or not port.isdigit() or not 0 <= int(port) < 65536:
+            raise ValueError(f"expected HOST:PORT such as 127.0.0.1:9108 (port 0: any free port), got {value!r}")
         try:
             ipaddress.ip_address(host.strip("[]"))
         except ValueError:

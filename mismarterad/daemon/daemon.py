@@ -89,6 +89,7 @@ class Daemon:
         self._stop = threading.Event()
         self._reload = threading.Event()
         self._next_persist = 0.0
+        self.metrics_port = 0
 
     @property
     def reports_dir(self) -> Path:
@@ -106,7 +107,7 @@ class Daemon:
             log.warning("abandoned_runs_marked", count=abandoned)
         host, port = self.loaded.daemon.metrics_host_port
         try:
-            self.metrics.serve(host, port)
+            self.metrics_port = self.metrics.serve(host, port)
         except OSError as exc:
             raise ConfigError(f"metrics_address: cannot listen on {host}:{port}: {exc.strerror}") from None
         self.control.start()
@@ -114,7 +115,7 @@ class Daemon:
         with self.lock:
             self._plan()
         self.notifier.ready()
-        log.info("daemon_ready", socket=str(self.control.path), metrics=self.loaded.daemon.metrics_address,
+        log.info("daemon_ready", socket=str(self.control.path), metrics=f"{host}:{self.metrics_port}",
                  clock=type(self.app.clock).__name__)
         try:
             while not self._stop.wait(LOOP_SECS):

@@ -166,9 +166,11 @@ class DaemonMetrics:
     def count_error(self, component: str) -> None:
         self.errors.labels(component if component in COMPONENTS else "daemon").inc()
 
-    def serve(self, host: str, port: int) -> None:
+    def serve(self, host: str, port: int) -> int:
+        """Listen on host:port (0: any free port); return the port."""
         server, _thread = start_http_server(port, addr=host, registry=self.registry)
         self._server = server
+        return int(server.server_port)
 
     def stop(self) -> None:
         if self._server is not None:

@@ -65,6 +65,7 @@ def status_view(daemon: Daemon) -> dict[str, Any]:
             "session_restarts": daemon.restarts,
             "watchdog_healthy": daemon.healthy,
             "uptime_seconds": round(time.monotonic() - daemon.started_monotonic, 1),
+            "metrics_port": daemon.metrics_port,
             "last_report": daemon.last_report,
             "session_config": str(daemon.loaded.daemon.session_config),
         }

@@ -27,11 +27,12 @@ Example::
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from mismarterad.core.calendar import TradingSession
+from mismarterad.core.intervals import parse_interval
 from mismarterad.core.market_data import Bar
 from mismarterad.core.strategy_context import StrategyContext
 
@@ -47,10 +48,18 @@ class IndicatorRequest(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    kind: str
+    kind: Literal["sma", "ema", "rsi", "atr", "vwap", "bollinger_upper", "bollinger_middle", "bollinger_lower"]
     interval: str = "1m"
-    period: int = 14
-    num_std: float = 2.0
+    period: int = Field(default=14, ge=1)
+    num_std: float = Field(default=2.0, gt=0)
+
+    @field_validator("interval")
+    @classmethod
+    def _intraday(cls, value: str) -> str:
+        parsed = parse_interval(value)
+        if parsed.daily:
+            raise ValueError("real-time indicators run on intraday intervals (e.g. 1m, 5m), not 1d")
+        return parsed.name
 
     @property
     def name(self) -> str:

@@ -253,3 +253,49 @@ def test_mismarterctl_without_a_daemon(tmp_path: Path) -> None:
     result = subprocess.run([executable("mismarterctl"), "--socket", str(tmp_path / "none.sock"), "status"],
                             capture_output=True, text=True, timeout=30)
     assert result.returncode == 69 and "not running" in result.stderr
+
+
+def test_a_failing_session_is_retried_with_backoff_then_given_up_while_the_daemon_stays(
+        data_dir: Path, tmp_path: Path, daemons: list[DaemonProcess]) -> None:
+    import shutil
+
+    broken = tmp_path / "data"
+    shutil.copytree(data_dir, broken)
+    [month] = list(broken.rglob("2011-01.parquet"))
+    month.write_bytes(b"this is not parquet")  # a damaged store file: every load of the day fails
+    d = make_daemon(tmp_path / "d", broken, start=f"{DAY}T09:10:00-05:00", speed=60, max_session_restarts=2,
+                    restart_backoff_seconds=0.2)
+    daemons.append(d)
+    d.start()
+    d.wait_ready()
+    final = d.wait_for(lambda s: s["session_restarts"] == 2 and s["session_failures"] == 3, 30,
+                       "two restarts and the give-up")
+    assert final["state"] == "ERROR" and "SessionCoordinator failed" in final["error"]
+    assert d.request("hello")["ok"]  # the daemon itself is fine and still answers
+    events = [e.get("event") for e in d.log_events()]
+    assert events.count("session_restarting") == 2 and "session_given_up" in events
+    assert "mismarterad_session_failures_total 3.0" in d.metrics()
+    d.signal(signal.SIGTERM)
+    assert d.wait_exit(10) == 0
+
+
+def test_sigterm_mid_session_flattens_writes_the_report_and_exits_0(
+        data_dir: Path, tmp_path: Path, daemons: list[DaemonProcess]) -> None:
+    d = make_daemon(tmp_path / "d", data_dir, start=f"{DAY}T09:25:00-05:00", speed=300)
+    daemons.append(d)
+    d.start()
+    d.wait_ready()
+    deadline = time.monotonic() + 60
+    while not d.request("positions")["result"]:
+        assert time.monotonic() < deadline, "no position was ever opened"
+        time.sleep(0.1)
+    stopping = time.monotonic()
+    d.signal(signal.SIGTERM)
+    assert d.wait_exit(10) == 0
+    assert time.monotonic() - stopping < 10
+    report = d.root / "state" / "reports" / DAY
+    orders = (report / "orders.csv").read_text().splitlines()
+    assert orders[-1].split(",")[4] == "market_on_close" and orders[-1].split(",")[7] == "filled"
+    assert json.loads((report / "summary.json").read_text())["mode"] == "live"
+    run = json.loads((report / "run.json").read_text())
+    assert run["status"] == "completed"
