@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from functools import lru_cache
 
-__all__ = ["Interval", "parse_interval"]
+__all__ = ["Interval", "parse_interval", "parse_intraday_interval"]
 
 _PATTERN = re.compile(r"^([1-9][0-9]*)([mhd])$")
 
@@ -58,3 +58,11 @@ def parse_interval(text: str) -> Interval:
     if minutes > 24 * 60:
         raise ValueError(f"invalid interval {text!r}: an intraday interval is at most 24h")
     return Interval(minutes)
+
+
+def parse_intraday_interval(text: str) -> Interval:
+    """Like `parse_interval`, refusing `1d` (streams, strategies and indicators are intraday)."""
+    parsed = parse_interval(text)
+    if parsed.daily:
+        raise ValueError(f"must be an intraday interval such as 1m or 5m, got {text!r}")
+    return parsed

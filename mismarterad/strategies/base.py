@@ -32,7 +32,7 @@ from typing import Any, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from mismarterad.core.calendar import TradingSession
-from mismarterad.core.intervals import parse_interval
+from mismarterad.core.intervals import parse_intraday_interval
 from mismarterad.core.market_data import Bar
 from mismarterad.core.strategy_context import StrategyContext
 
@@ -56,10 +56,7 @@ class IndicatorRequest(BaseModel):
     @field_validator("interval")
     @classmethod
     def _intraday(cls, value: str) -> str:
-        parsed = parse_interval(value)
-        if parsed.daily:
-            raise ValueError("real-time indicators run on intraday intervals (e.g. 1m, 5m), not 1d")
-        return parsed.name
+        return parse_intraday_interval(value).name
 
     @property
     def name(self) -> str:

@@ -18,13 +18,19 @@ from support.daemon_process import DAEMON_SESSION_CONFIG as SPY_CONFIG
 from support.daemon_process import DAY, DaemonProcess, base_env, executable, make_daemon
 
 
-@pytest.mark.slow
-def test_a_replayed_day_runs_through_the_schedule_and_trades_like_the_backtest(
-        data_dir: Path, backtest_trades: str, tmp_path: Path, daemons: list[DaemonProcess]) -> None:
-    d = make_daemon(tmp_path / "d", data_dir)
+def launch(daemons: list[DaemonProcess], root: Path, data_dir: Path, **options: object) -> DaemonProcess:
+    """A started daemon, ready (socket answering, READY=1 sent), killed at the test's end."""
+    d = make_daemon(root, data_dir, **options)  # type: ignore[arg-type]
     daemons.append(d)
     d.start()
     d.wait_ready()
+    return d
+
+
+@pytest.mark.slow
+def test_a_replayed_day_runs_through_the_schedule_and_trades_like_the_backtest(
+        data_dir: Path, backtest_trades: str, tmp_path: Path, daemons: list[DaemonProcess]) -> None:
+    d = launch(daemons, tmp_path / "d", data_dir, start=f"{DAY}T07:30:00-05:00")  # 90 replayed minutes early
     assert d.notify.seen("READY=1"), "READY=1 must follow start-up"
     first = d.status()
     assert first["state"] == "STOPPED" and first["next_start"] == f"{DAY}T09:00:00-05:00"
@@ -54,10 +60,7 @@ def test_a_replayed_day_runs_through_the_schedule_and_trades_like_the_backtest(
 @pytest.mark.slow
 def test_kill_9_mid_session_and_restart_catches_up_to_the_same_trades(
         data_dir: Path, backtest_trades: str, tmp_path: Path, daemons: list[DaemonProcess]) -> None:
-    d = make_daemon(tmp_path / "d", data_dir, start=f"{DAY}T09:25:00-05:00", speed=1200)
-    daemons.append(d)
-    d.start()
-    d.wait_ready()
+    d = launch(daemons, tmp_path / "d", data_dir, start=f"{DAY}T09:25:00-05:00", speed=1200)
     before = d.wait_for(lambda s: s["clock"] >= f"{DAY}T12:00", 60, "noon")
     d.proc.kill()  # type: ignore[union-attr]  # SIGKILL: no clean-up at all
     d.proc.wait(10)  # type: ignore[union-attr]
@@ -73,10 +76,7 @@ def test_kill_9_mid_session_and_restart_catches_up_to_the_same_trades(
 
 def test_sighup_with_a_broken_config_keeps_the_old_one(data_dir: Path, tmp_path: Path,
                                                        daemons: list[DaemonProcess]) -> None:
-    d = make_daemon(tmp_path / "d", data_dir, speed=60)
-    daemons.append(d)
-    d.start()
-    d.wait_ready()
+    d = launch(daemons, tmp_path / "d", data_dir, speed=60)
     good = d.config_path.read_text()
     d.config_path.write_text(good + "lead_minuts = 10\n")
     d.signal(signal.SIGHUP)
@@ -97,10 +97,7 @@ def test_sighup_with_a_broken_config_keeps_the_old_one(data_dir: Path, tmp_path:
 
 def test_garbage_and_crowds_on_the_socket_never_hurt_the_daemon(data_dir: Path, tmp_path: Path,
                                                                 daemons: list[DaemonProcess]) -> None:
-    d = make_daemon(tmp_path / "d", data_dir, speed=60)
-    daemons.append(d)
-    d.start()
-    d.wait_ready()
+    d = launch(daemons, tmp_path / "d", data_dir, speed=60)
     assert oct(d.socket_path.stat().st_mode & 0o777) == "0o660"
 
     def exchange(payload: bytes) -> list[dict[str, object]]:
@@ -188,11 +185,8 @@ def test_other_users_are_refused(data_dir: Path, daemons: list[DaemonProcess]) -
 
     root = Path(tempfile.mkdtemp(prefix="mctl-"))  # a directory other users can traverse
     os.chmod(root, 0o755)
-    d = make_daemon(root / "d", data_dir, speed=60, socket_group="daemon")
+    d = launch(daemons, root / "d", data_dir, speed=60, socket_group="daemon")
     os.chmod(d.root, 0o755)
-    daemons.append(d)
-    d.start()
-    d.wait_ready()
     assert _as_nobody(d.socket_path) == "permission_denied"  # the file mode (0660) stops it
     os.chmod(d.socket_path, 0o666)  # a careless admin: SO_PEERCRED still refuses the peer
     assert _as_nobody(d.socket_path) == "permission_denied"
@@ -215,10 +209,8 @@ def test_a_hung_thread_stops_the_watchdog_pings(data_dir: Path, tmp_path: Path, 
     config["strategies"] = [{"file": str(strategy), "class": "Hang"}]
     session_config = tmp_path / "hang.json"
     session_config.write_text(json.dumps(config))
-    d = make_daemon(tmp_path / "d", data_dir, session_config=session_config, start=f"{DAY}T09:40:00-05:00", speed=60)
-    daemons.append(d)
-    d.start()
-    d.wait_ready()
+    d = launch(daemons, tmp_path / "d", data_dir, session_config=session_config, start=f"{DAY}T09:40:00-05:00",
+               speed=60)
     d.wait_for(lambda s: s["clock"] >= f"{DAY}T10:01", 60, "the strategy to hang")
     hung_at = time.monotonic()
     d.wait_for(lambda s: not s["watchdog_healthy"], 30, "the watchdog to notice")
@@ -263,11 +255,8 @@ def test_a_failing_session_is_retried_with_backoff_then_given_up_while_the_daemo
     shutil.copytree(data_dir, broken)
     [month] = list(broken.rglob("2011-01.parquet"))
     month.write_bytes(b"this is not parquet")  # a damaged store file: every load of the day fails
-    d = make_daemon(tmp_path / "d", broken, start=f"{DAY}T09:10:00-05:00", speed=60, max_session_restarts=2,
+    d = launch(daemons, tmp_path / "d", broken, start=f"{DAY}T09:10:00-05:00", speed=60, max_session_restarts=2,
                     restart_backoff_seconds=0.2)
-    daemons.append(d)
-    d.start()
-    d.wait_ready()
     final = d.wait_for(lambda s: s["session_restarts"] == 2 and s["session_failures"] == 3, 30,
                        "two restarts and the give-up")
     assert final["state"] == "ERROR" and "SessionCoordinator failed" in final["error"]
@@ -281,10 +270,7 @@ def test_a_failing_session_is_retried_with_backoff_then_given_up_while_the_daemo
 
 def test_sigterm_mid_session_flattens_writes_the_report_and_exits_0(
         data_dir: Path, tmp_path: Path, daemons: list[DaemonProcess]) -> None:
-    d = make_daemon(tmp_path / "d", data_dir, start=f"{DAY}T09:25:00-05:00", speed=300)
-    daemons.append(d)
-    d.start()
-    d.wait_ready()
+    d = launch(daemons, tmp_path / "d", data_dir, start=f"{DAY}T09:25:00-05:00", speed=300)
     deadline = time.monotonic() + 60
     while not d.request("positions")["result"]:
         assert time.monotonic() < deadline, "no position was ever opened"

@@ -18,7 +18,7 @@ from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from mismarterad.core.intervals import parse_interval
+from mismarterad.core.intervals import parse_intraday_interval
 from mismarterad.core.market_data import Bar
 from mismarterad.strategies.base import Strategy
 
@@ -92,10 +92,7 @@ class SmaCross(Strategy):
         @field_validator("interval")
         @classmethod
         def _interval(cls, value: str) -> str:
-            parsed = parse_interval(value)
-            if parsed.daily:
-                raise ValueError("must be an intraday interval such as 1m or 5m, got '1d'")
-            return parsed.name
+            return parse_intraday_interval(value).name
 
         @model_validator(mode="after")
         def _fast_below_slow(self) -> SmaCross.Params:
