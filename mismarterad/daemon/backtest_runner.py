@@ -30,7 +30,7 @@ from mismarterad.daemon.session_pipeline import (
 from mismarterad.managers.data_manager import DataManager
 from mismarterad.managers.system_manager import SystemManager
 from mismarterad.managers.time_manager import TimeManager
-from mismarterad.strategies.registry import StrategySpec, resolve_strategies
+from mismarterad.strategies.registry import resolve_strategies
 
 __all__ = ["BacktestOutcome", "Progress", "plan_days", "run_backtest"]
 
@@ -99,7 +99,6 @@ def run_backtest(
     if not days:
         raise ConfigError("the backtest range contains no trading day")
     tm.init_backtest(days[0])
-    bt = config.backtest_config
     broker = make_paper_broker(config)
     done = {"days": 0, "day": None}
 

@@ -8,6 +8,7 @@ converting to market time is the caller's edge (CLI, reports) through TimeManage
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
@@ -90,6 +91,21 @@ class DataManager:
                     out.append(daily)
             else:
                 out.extend(aggregate_session(minute_bars, interval, session))
+        return out
+
+    def get_sessions_bars(self, symbol: str, sessions: Sequence[TradingSession]) -> dict[date, list[Bar]]:
+        """Stored 1m bars of several sessions' regular hours, read in one pass over the store."""
+        trading = [s for s in sessions if s.regular_open is not None and s.regular_close is not None]
+        out: dict[date, list[Bar]] = {s.day: [] for s in sessions}
+        if not trading:
+            return out
+        first = min(s.regular_open for s in trading)  # type: ignore[type-var]
+        last = max(s.regular_close for s in trading)  # type: ignore[type-var]
+        bars = self._store.read_bars(symbol, BASE_INTERVAL, first, last)
+        starts = [b.start_utc for b in bars]
+        for s in trading:
+            lo, hi = bisect_left(starts, s.regular_open), bisect_left(starts, s.regular_close)
+            out[s.day] = bars[lo:hi]
         return out
 
     def get_session_bars(self, symbol: str, session: TradingSession) -> list[Bar]:

@@ -55,9 +55,14 @@ class SessionLoader:
         return cached
 
     def prefetch(self, days: Sequence[date]) -> None:
-        """Load these upcoming days now (queue loading ahead of streaming)."""
-        for day in days:
-            self.session_bars(day)
+        """Load these upcoming days now (queue loading ahead of streaming), one store read per
+        symbol for all the days not cached yet."""
+        missing = [self._tm.get_trading_session(d) for d in days if d not in self._cache]
+        if not missing:
+            return
+        per_symbol = {s: self._dm.get_sessions_bars(s, missing) for s in self._symbols}
+        for session in missing:
+            self._cache[session.day] = {s: per_symbol[s][session.day] for s in self._symbols}
 
     def evict_before(self, day: date) -> None:
         """Drop cached days older than any history `day` can still need."""

@@ -69,6 +69,9 @@ class ParquetBarStore:
     def __init__(self, root: Path) -> None:
         self._bars_dir = Path(root) / "bars"
         self._write_lock = threading.Lock()
+        # directory -> (its mtime when listed, its partitions); a write or another process's
+        # import renames a file into the directory, which changes the mtime and the listing
+        self._listings: dict[Path, tuple[int, list[tuple[Path, tuple[datetime, datetime]]]]] = {}
 
     # --- layout hooks (the partitioning benchmark overrides these two) ---
 
@@ -132,7 +135,8 @@ class ParquetBarStore:
         for path, (first, end) in self._partitions(self._series_dir(symbol, interval)):
             if end <= start_utc or first >= end_utc:
                 continue
-            table = pq.read_table(path, schema=BAR_SCHEMA)
+            with pa.OSFile(str(path)) as handle:  # an open file skips pyarrow's filesystem lookup
+                table = pq.read_table(handle, schema=BAR_SCHEMA)
             if first < start_utc or end > end_utc:
                 col = table.column("start_utc")
                 mask = pc.and_(
@@ -194,15 +198,20 @@ class ParquetBarStore:
     def _partitions(self, directory: Path) -> list[tuple[Path, tuple[datetime, datetime]]]:
         """Period files of one series in time order; temp and foreign files are skipped."""
         try:
-            names = os.listdir(directory)
+            mtime = os.stat(directory).st_mtime_ns
         except FileNotFoundError:
             return []
+        cached = self._listings.get(directory)
+        if cached is not None and cached[0] == mtime:
+            return cached[1]
         found: list[tuple[Path, tuple[datetime, datetime]]] = []
-        for name in names:
+        for name in os.listdir(directory):
             bounds = self._partition_bounds(name)
             if bounds is not None:
                 found.append((directory / name, bounds))
-        return sorted(found, key=lambda item: item[1][0])
+        found.sort(key=lambda item: item[1][0])
+        self._listings[directory] = (mtime, found)
+        return found
 
     def _merge_partition(self, path: Path, bars: list[Bar]) -> WriteResult:
         rows: dict[int, _Row] = {}

@@ -35,6 +35,7 @@ from mismarterad.threads.worker import PipelineFailure, put_or_stop
 __all__ = ["SessionCoordinator"]
 
 STEPS_PER_BATCH = 400
+READ_AHEAD_SESSIONS = 5  # store reads are grouped this many sessions at a time (memory stays bounded)
 ONE_MINUTE = timedelta(minutes=1)
 _HEARTBEAT_SECS = 0.25
 
@@ -66,6 +67,7 @@ class SessionCoordinator(threading.Thread):
         self._failure = failure
         self._on_session = on_session
         self._live = live
+        self._loaded: set[date] = set()
         self.last_loop_monotonic: float | None = None
         self.items_processed = 0
         self.current_day: date | None = None
@@ -78,7 +80,10 @@ class SessionCoordinator(threading.Thread):
                 if self._failure.stop_event.is_set():
                     break
                 self.current_day = day
-                self._loader.prefetch(self._days[index : index + self._prefetch])
+                if index % READ_AHEAD_SESSIONS == 0 or self._days[index] not in self._loaded:
+                    ahead = max(self._prefetch, READ_AHEAD_SESSIONS)
+                    self._loader.prefetch(self._days[index : index + ahead])
+                    self._loaded = set(self._days[index : index + ahead])
                 self._run_session(day)
                 self._loader.evict_before(day)
                 if self._on_session is not None:

@@ -5,11 +5,9 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import date
 from pathlib import Path
 
 import exchange_calendars
-import pandas as pd
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]

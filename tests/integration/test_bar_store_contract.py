@@ -257,13 +257,13 @@ def test_parquet_one_day_read_opens_only_its_partition(
     for month in (1, 2, 3, 4):
         store.write_bars("SPY", "1m", minutes(ny(2011, month, 10, 9, 30), 390))
     opened: list[str] = []
-    real_read: Callable[..., pa.Table] = pq.read_table
+    real_open: Callable[..., pa.NativeFile] = pa.OSFile
 
-    def counting_read(source: object, *args: object, **kwargs: object) -> pa.Table:
-        opened.append(Path(str(source)).name)
-        return real_read(source, *args, **kwargs)
+    def counting_open(path: str, *args: object, **kwargs: object) -> pa.NativeFile:
+        opened.append(Path(path).name)
+        return real_open(path, *args, **kwargs)
 
-    monkeypatch.setattr(parquet_bar_store.pq, "read_table", counting_read)
+    monkeypatch.setattr(parquet_bar_store.pa, "OSFile", counting_open)
     got = store.read_bars("SPY", "1m", ny(2011, 3, 10), ny(2011, 3, 11))
     assert len(got) == 390
     assert opened == ["2011-03.parquet"]
@@ -284,3 +284,15 @@ def test_parquet_store_reopened_on_same_root_sees_the_data(tmp_path: Path) -> No
     bars = minutes(ny(2011, 1, 3, 9, 30), 10)
     ParquetBarStore(tmp_path).write_bars("SPY", "1m", bars)
     assert ParquetBarStore(tmp_path).read_bars("SPY", "1m", FAR_PAST, FAR_FUTURE) == bars
+
+
+def test_parquet_store_sees_files_written_by_another_process(tmp_path: Path) -> None:
+    """The partition listing is cached; a file renamed in by another writer must still be read."""
+    from mismarterad.repositories.parquet_bar_store import ParquetBarStore
+
+    reader, writer = ParquetBarStore(tmp_path), ParquetBarStore(tmp_path)
+    writer.write_bars("SPY", "1m", minutes(ny(2011, 1, 3, 9, 30), 3))
+    window = (ny(2011, 1, 1, 0, 0), ny(2011, 3, 1, 0, 0))
+    assert len(reader.read_bars("SPY", "1m", *window)) == 3
+    writer.write_bars("SPY", "1m", minutes(ny(2011, 2, 1, 9, 30), 2))  # a new month file
+    assert len(reader.read_bars("SPY", "1m", *window)) == 5

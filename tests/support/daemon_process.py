@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -146,7 +145,7 @@ class DaemonProcess:
             time.sleep(0.2)
         raise AssertionError(f"timed out waiting for {what}; last status {status}\n{self.log_text()[-3000:]}")
 
-    def signal(self, sig: signal.Signals) -> None:
+    def signal(self, sig: int) -> None:
         assert self.proc is not None
         self.proc.send_signal(sig)
 
