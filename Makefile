@@ -37,6 +37,7 @@ test-fast: install
 
 lint: install
 	$(BIN)/lint-imports --no-cache
+	$(BIN)/ruff check --no-cache mismarterad tests bench
 
 clean:
 	rm -rf $(VENV) build *.egg-info

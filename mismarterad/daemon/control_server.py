@@ -10,6 +10,7 @@ at once. Nothing a client does can stop the daemon or reach another client.
 
 from __future__ import annotations
 
+import contextlib
 import grp
 import json
 import os
@@ -92,10 +93,7 @@ class ControlServer:
                 _close(client)
         if self._sock is not None:
             _close(self._sock)
-        try:
-            self.path.unlink()
-        except FileNotFoundError:
-            pass
+        self.path.unlink(missing_ok=True)
 
     @property
     def alive(self) -> bool:
@@ -206,10 +204,8 @@ def _reply(client: socket.socket, reply: dict[str, Any]) -> None:
 
 
 def _close(sock: socket.socket) -> None:
-    try:
+    with contextlib.suppress(OSError):
         sock.close()
-    except OSError:
-        pass
 
 
 def _is_live(path: Path) -> bool:
