@@ -24,6 +24,7 @@ from mismarterad.managers.data_manager import DataManager
 from mismarterad.managers.time_manager import TimeManager
 from mismarterad.repositories.order_repository import OrderRepository
 from mismarterad.repositories.parquet_bar_store import ParquetBarStore
+from mismarterad.repositories.parquet_event_store import ParquetEventStore
 from mismarterad.repositories.run_repository import RunRepository
 from mismarterad.repositories.calendar_repository import CalendarRepository
 
@@ -64,8 +65,12 @@ class App:
     def bar_store(self) -> ParquetBarStore:
         return ParquetBarStore(self.settings.data_dir)
 
+    @cached_property
+    def event_store(self) -> ParquetEventStore:
+        return ParquetEventStore(self.settings.data_dir)
+
     def data_manager(self, time_manager: TimeManager) -> DataManager:
-        return DataManager(self.bar_store, time_manager)
+        return DataManager(self.bar_store, time_manager, self.event_store)
 
     @cached_property
     def run_repository(self) -> RunRepository:

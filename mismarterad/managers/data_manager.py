@@ -8,8 +8,10 @@ converting to market time is the caller's edge (CLI, reports) through TimeManage
 
 from __future__ import annotations
 
+import itertools
+import threading
 from bisect import bisect_left
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
 from pathlib import Path
@@ -17,10 +19,12 @@ from pathlib import Path
 import structlog
 
 from mismarterad.core.bar_store import BarStore, SeriesInfo, WriteResult
+from mismarterad.core.bar_feed import BarFeed, FeedSubscription
 from mismarterad.core.calendar import TradingSession
 from mismarterad.core.errors import DataError
 from mismarterad.core.intervals import Interval, parse_interval
-from mismarterad.core.market_data import Bar
+from mismarterad.core.event_store import EventStore
+from mismarterad.core.market_data import Bar, Quote, Tick
 from mismarterad.core.market_data_source import MarketDataSource
 from mismarterad.integrations.bar_files import open_bar_file
 from mismarterad.managers.time_manager import TimeManager
@@ -64,9 +68,13 @@ class DayQuality:
 class DataManager:
     """Market-data facade used by the CLI, the session threads and the daemon."""
 
-    def __init__(self, store: BarStore, time_manager: TimeManager) -> None:
+    def __init__(self, store: BarStore, time_manager: TimeManager, events: EventStore) -> None:
         self._store = store
         self._time = time_manager
+        self._events = events
+        self._streams: dict[str, FeedSubscription] = {}
+        self._stream_ids = itertools.count(1)
+        self._streams_lock = threading.Lock()
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -74,9 +82,7 @@ class DataManager:
         """Bars of the market-local dates [start, end]: stored rows, or derived from 1m."""
         parsed = parse_interval(interval)
         if self.is_stored(symbol, parsed.name):
-            start_utc = self._time.market_datetime(start, datetime.min.time())
-            end_utc = self._time.market_datetime(end + timedelta(days=1), datetime.min.time())
-            return self._store.read_bars(symbol, parsed.name, start_utc, end_utc)
+            return self._store.read_bars(symbol, parsed.name, *self._utc_range(start, end))
         return self.derive_bars(symbol, parsed, start, end)
 
     def derive_bars(self, symbol: str, interval: Interval, start: date, end: date) -> list[Bar]:
@@ -114,12 +120,24 @@ class DataManager:
             return []
         return self._store.read_bars(symbol, BASE_INTERVAL, session.regular_open, session.regular_close)
 
-    def get_ticks(self, symbol: str, day: date) -> list[object]:
-        """Tick storage is not part of the embedded store yet; say so instead of returning nothing."""
-        raise DataError(f"no tick data is stored for {symbol} on {day}: the store holds bars only")
+    def get_ticks(self, symbol: str, start: date, end: date) -> list[Tick]:
+        """Stored trades of the market-local dates [start, end], in time order."""
+        return self._events.read_ticks(symbol, *self._utc_range(start, end))
 
-    def get_quotes(self, symbol: str, day: date) -> list[object]:
-        raise DataError(f"no quote data is stored for {symbol} on {day}: the store holds bars only")
+    def get_quotes(self, symbol: str, start: date, end: date) -> list[Quote]:
+        """Stored quotes of the market-local dates [start, end], in time order."""
+        return self._events.read_quotes(symbol, *self._utc_range(start, end))
+
+    def store_ticks(self, symbol: str, ticks: Sequence[Tick]) -> int:
+        """Store trades; the batch replaces what was stored in its time span."""
+        return self._events.write_ticks(symbol, ticks)
+
+    def store_quotes(self, symbol: str, quotes: Sequence[Quote]) -> int:
+        return self._events.write_quotes(symbol, quotes)
+
+    def _utc_range(self, start: date, end: date) -> tuple[datetime, datetime]:
+        return (self._time.market_datetime(start, datetime.min.time()),
+                self._time.market_datetime(end + timedelta(days=1), datetime.min.time()))
 
     def is_stored(self, symbol: str, interval: str) -> bool:
         return any(s.symbol == symbol and s.interval == interval for s in self._store.series())
@@ -140,6 +158,36 @@ class DataManager:
                 DayQuality(session, score_quality(bars, session, base), tuple(detect_gaps(bars, session, base)))
             )
         return out
+
+    # -- streams ---------------------------------------------------------------------------
+
+    def start_bar_stream(self, feed: BarFeed, symbols: Sequence[str], on_bar: Callable[[Bar], None]) -> str:
+        """Subscribe `on_bar` to the feed's 1m bars of `symbols`; return the stream's id."""
+        subscription = feed.subscribe(symbols, on_bar)
+        with self._streams_lock:
+            stream_id = f"{feed.name}-{next(self._stream_ids)}"
+            self._streams[stream_id] = subscription
+        log.info("stream_started", stream=stream_id, symbols=list(symbols))
+        return stream_id
+
+    def stop_stream(self, stream_id: str) -> None:
+        with self._streams_lock:
+            subscription = self._streams.pop(stream_id, None)
+        if subscription is None:
+            raise DataError(f"no stream {stream_id!r} (running: {', '.join(self.active_streams()) or 'none'})")
+        subscription.stop()
+        log.info("stream_stopped", stream=stream_id, error=subscription.error)
+
+    def stop_all_streams(self) -> int:
+        with self._streams_lock:
+            ids = list(self._streams)
+        for stream_id in ids:
+            self.stop_stream(stream_id)
+        return len(ids)
+
+    def active_streams(self) -> list[str]:
+        with self._streams_lock:
+            return sorted(self._streams)
 
     # -- imports ---------------------------------------------------------------------------
 
@@ -187,8 +235,7 @@ class DataManager:
     ) -> list[ImportReport]:
         """Fetch bars of the market-local dates [start, end] from a source and store them."""
         parsed = parse_interval(interval)
-        start_utc = self._time.market_datetime(start, datetime.min.time())
-        end_utc = self._time.market_datetime(end + timedelta(days=1), datetime.min.time())
+        start_utc, end_utc = self._utc_range(start, end)
         reports = []
         for symbol in symbols:
             bars = source.fetch_bars(symbol, parsed.name, start_utc, end_utc)

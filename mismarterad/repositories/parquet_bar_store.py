@@ -42,6 +42,15 @@ from mismarterad.core.bar_store import (
     unique_bars,
 )
 from mismarterad.core.market_data import Bar
+from mismarterad.repositories.parquet_files import (
+    EPOCH,
+    atomic_write,
+    fsync_dir,
+    from_us,
+    month_bounds,
+    subdirs,
+    to_us,
+)
 
 __all__ = ["BAR_SCHEMA", "ParquetBarStore"]
 
@@ -56,8 +65,6 @@ BAR_SCHEMA = pa.schema(
     ]
 )
 _TS_TYPE = BAR_SCHEMA.field("start_utc").type
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_ONE_US = timedelta(microseconds=1)
 _PERIOD = re.compile(r"^(\d{4})(?:-(\d{2}))?\.parquet$")
 
 _Row = tuple[float, float, float, float, int]
@@ -90,8 +97,7 @@ class ParquetBarStore:
         month = int(match.group(2))
         if not 1 <= month <= 12:
             return None
-        end = datetime(year + month // 12, month % 12 + 1, 1, tzinfo=UTC)
-        return datetime(year, month, 1, tzinfo=UTC), end
+        return month_bounds(year, month)
 
     # --- BarStore ---
 
@@ -114,7 +120,7 @@ class ParquetBarStore:
         starts = table.column("start_utc").cast(pa.int64()).to_pylist()
         cols = [table.column(n).to_pylist() for n in ("open", "high", "low", "close", "volume")]
         return [
-            Bar(symbol, interval, _EPOCH + timedelta(microseconds=us), o, h, lo, c, v)
+            Bar(symbol, interval, EPOCH + timedelta(microseconds=us), o, h, lo, c, v)
             for us, o, h, lo, c, v in zip(starts, *cols, strict=True)
         ]
 
@@ -130,7 +136,7 @@ class ParquetBarStore:
         check_range(start_utc, end_utc)
         if start_utc >= end_utc:
             return BAR_SCHEMA.empty_table()
-        lo_us, hi_us = _to_us(start_utc), _to_us(end_utc)
+        lo_us, hi_us = to_us(start_utc), to_us(end_utc)
         tables: list[pa.Table] = []
         for path, (first, end) in self._partitions(self._series_dir(symbol, interval)):
             if end <= start_utc or first >= end_utc:
@@ -159,7 +165,7 @@ class ParquetBarStore:
             first = pq.read_table(parts[0], columns=["start_utc"]).column(0)
             last = pq.read_table(parts[-1], columns=["start_utc"]).column(0)
             out.append(
-                SeriesInfo(symbol, interval, _from_us(first[0]), _from_us(last[-1]), rows)
+                SeriesInfo(symbol, interval, from_us(first[0]), from_us(last[-1]), rows)
             )
         return sorted(out, key=lambda s: (s.symbol, s.interval))
 
@@ -176,7 +182,7 @@ class ParquetBarStore:
             rows = sum(pq.read_metadata(p).num_rows for p, _ in self._partitions(directory))
             doomed = directory.with_name(f".deleting-{directory.name}-{uuid.uuid4().hex}")
             os.replace(directory, doomed)
-            _fsync_dir(directory.parent)
+            fsync_dir(directory.parent)
             shutil.rmtree(doomed)
         return rows
 
@@ -186,8 +192,8 @@ class ParquetBarStore:
         return self._bars_dir / f"interval={interval}" / f"symbol={symbol}"
 
     def _series_dirs(self) -> Iterator[tuple[str, str, Path]]:
-        for interval_dir in _subdirs(self._bars_dir, "interval="):
-            for symbol_dir in _subdirs(interval_dir, "symbol="):
+        for interval_dir in subdirs(self._bars_dir, "interval="):
+            for symbol_dir in subdirs(interval_dir, "symbol="):
                 symbol, interval = symbol_dir.name[7:], interval_dir.name[9:]
                 try:
                     check_series_key(symbol, interval)
@@ -222,7 +228,7 @@ class ParquetBarStore:
             rows = dict(zip(starts, zip(*cols, strict=True), strict=True))
         inserted = replaced = unchanged = 0
         for bar in bars:
-            key = _to_us(bar.start_utc)
+            key = to_us(bar.start_utc)
             row = (bar.open, bar.high, bar.low, bar.close, bar.volume)
             previous = rows.get(key)
             if previous is None:
@@ -239,55 +245,5 @@ class ParquetBarStore:
             arrays = [pa.array(keys, _TS_TYPE)] + [
                 pa.array([v[i] for v in values], BAR_SCHEMA.field(i + 1).type) for i in range(5)
             ]
-            _atomic_write(path, pa.Table.from_arrays(arrays, schema=BAR_SCHEMA))
+            atomic_write(path, pa.Table.from_arrays(arrays, schema=BAR_SCHEMA))
         return WriteResult(inserted, replaced, unchanged)
-
-
-def _to_us(ts: datetime) -> int:
-    return (ts - _EPOCH) // _ONE_US
-
-
-def _from_us(value: pa.Scalar) -> datetime:
-    return _EPOCH + timedelta(microseconds=value.cast(pa.int64()).as_py())
-
-
-def _subdirs(directory: Path, prefix: str) -> list[Path]:
-    try:
-        entries = list(os.scandir(directory))
-    except FileNotFoundError:
-        return []
-    return [Path(e.path) for e in entries if e.name.startswith(prefix) and e.is_dir()]
-
-
-def _atomic_write(path: Path, table: pa.Table) -> None:
-    _make_dirs(path.parent)
-    # Hidden and not *.parquet: readers and pyarrow.dataset never pick up a temp file.
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex}.tmp")
-    try:
-        with open(tmp, "wb") as fh:
-            pq.write_table(table, fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    _fsync_dir(path.parent)
-
-
-def _make_dirs(directory: Path) -> None:
-    missing = []
-    while not directory.is_dir():
-        missing.append(directory)
-        directory = directory.parent
-    for d in reversed(missing):
-        d.mkdir(exist_ok=True)
-        _fsync_dir(d.parent)  # make the new entry durable before files appear in it
-
-
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
