@@ -21,6 +21,7 @@ from mismarterad.core.enums import SystemState
 from mismarterad.core.errors import ConfigError, DataError, MismarteradError
 from mismarterad.core.run_result import RunResult
 from mismarterad.daemon.app import App
+from mismarterad.daemon.system_access import register_system_manager
 from mismarterad.daemon.session_pipeline import (
     SessionPipeline,
     build_session_pipeline,
@@ -116,6 +117,7 @@ def run_backtest(
         return pipeline, execution
 
     system = SystemManager(tm, dm, factory)
+    register_system_manager(system)
     run_id = app.run_repository.start("backtest", config.session_name, app.config_digest(config), datetime.now(UTC))
     started = time.monotonic()
     # Four CPU-bound threads share the GIL: longer slices mean fewer forced hand-offs (measured:

@@ -30,6 +30,7 @@ from mismarterad.daemon.live_session import LiveSession
 from mismarterad.daemon.metrics import DaemonMetrics, MetricsView
 from mismarterad.daemon.notify import Notifier
 from mismarterad.daemon.scheduler import SessionScheduler
+from mismarterad.daemon.system_access import register_system_manager
 from mismarterad.daemon.session_pipeline import SessionPipeline, build_session_pipeline, make_paper_broker
 from mismarterad.daemon.views import metrics_view
 from mismarterad.managers.system_manager import SystemManager
@@ -71,6 +72,7 @@ class Daemon:
         self.metrics = DaemonMetrics(self._metrics_view)
         self.notifier = Notifier()
         self.system = SystemManager(self.time_manager, self.data_manager, self._build_pipeline)
+        register_system_manager(self.system)
         self.scheduler = SessionScheduler(clock, self._start_job, self._stop_job)
         self.control = ControlServer(socket_path, ControlApi(self).handle, loaded.daemon.socket_group)
         self.lock = threading.RLock()

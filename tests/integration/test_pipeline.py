@@ -140,3 +140,20 @@ def test_system_manager_refuses_double_start_and_stop_when_stopped(data_dir: Pat
     system.stop()
     assert system.state is SystemState.STOPPED
     assert all(not t.alive for t in system.thread_status())
+
+
+def test_the_top_layer_reaches_the_one_system_manager(data_dir: Path, tmp_path: Path) -> None:
+    from mismarterad.daemon.system_access import get_system_manager, register_system_manager
+    from mismarterad.managers.system_manager import SystemManager
+
+    run_backtest(make_app(data_dir, tmp_path), probe_config(tmp_path / "p.jsonl", date(2011, 1, 4),
+                                                             date(2011, 1, 4)), REPO)
+    finished = get_system_manager()
+    assert finished.state is SystemState.STOPPED
+    running = SystemManager(finished.get_time_manager(), finished.get_data_manager(), lambda c, d: (None, None))  # type: ignore[arg-type,return-value]
+    running._state = SystemState.RUNNING  # a manager still running may not be replaced
+    register_system_manager(running)
+    with pytest.raises(StateError, match="already RUNNING"):
+        register_system_manager(SystemManager(finished.get_time_manager(), finished.get_data_manager(),
+                                              lambda c, d: (None, None)))  # type: ignore[arg-type,return-value]
+    running._state = SystemState.STOPPED
