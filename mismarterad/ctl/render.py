@@ -25,7 +25,7 @@ def _cell(value: Any) -> str:
     if value is None:
         return "-"
     if isinstance(value, float):
-        return f"{value:,.4f}".rstrip("0").rstrip(".")
+        return f"{value:,.2f}" if abs(value) >= 1000 else f"{value:.6g}"
     if isinstance(value, dict | list):
         return ", ".join(f"{k}={_cell(v)}" for k, v in value.items()) if isinstance(value, dict) else \
             ", ".join(_cell(v) for v in value)
