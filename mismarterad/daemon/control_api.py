@@ -148,17 +148,19 @@ class ControlApi:
     def _set_halt(self, halted: bool) -> dict[str, Any]:
         d = self._d
         with d.lock:
-            if d.session is None or d.system.state is not SystemState.RUNNING:
+            execution = d.current_execution()
+            if execution is None or d.system.state is not SystemState.RUNNING:
                 raise CommandError("refused", "no session is running")
-            d.session.execution.halt(halted)
+            execution.halt(halted)
         return {"halted": halted}
 
     def _flatten(self, _words: list[str]) -> dict[str, Any]:
         d = self._d
         with d.lock:
-            if d.session is None or d.system.state is not SystemState.RUNNING:
+            execution = d.current_execution()
+            if execution is None or d.system.state is not SystemState.RUNNING:
                 raise CommandError("refused", "no session is running")
-            orders = d.session.execution.flatten(d.app.clock.now())
+            orders = execution.flatten(d.app.clock.now())
         return {"orders": [o.client_order_id for o in orders]}
 
     def _reload(self, _words: list[str]) -> dict[str, Any]:

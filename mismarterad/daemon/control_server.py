@@ -33,7 +33,7 @@ log = structlog.get_logger(component="control_socket")
 PROTOCOL_VERSION = 1
 MAX_LINE_BYTES = 64 * 1024
 MAX_CLIENTS = 32
-IDLE_TIMEOUT_SECS = 300.0
+IDLE_TIMEOUT_SECS = 60.0
 SEND_TIMEOUT_SECS = 5.0
 
 Handler = Callable[[str, dict[str, Any]], Any]

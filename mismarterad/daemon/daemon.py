@@ -33,6 +33,7 @@ from mismarterad.daemon.scheduler import SessionScheduler
 from mismarterad.daemon.system_access import register_system_manager
 from mismarterad.daemon.session_pipeline import SessionPipeline, build_session_pipeline, make_paper_broker
 from mismarterad.daemon.views import metrics_view
+from mismarterad.managers.execution_manager import ExecutionManager
 from mismarterad.managers.system_manager import SystemManager
 from mismarterad.services.session_plan import SessionWindow, next_window, session_window
 from mismarterad.strategies.registry import resolve_strategies
@@ -77,7 +78,8 @@ class Daemon:
         self.control = ControlServer(socket_path, ControlApi(self).handle, loaded.daemon.socket_group)
         self.lock = threading.RLock()
         self.session: LiveSession | None = None
-        self.pipeline: SessionPipeline | None = None
+        self.pipeline: SessionPipeline | None = None  # built for the current session, else None
+        self.execution: ExecutionManager | None = None  # idem
         self.session_active = False
         self.failures = 0
         self.restarts = 0
@@ -195,8 +197,9 @@ class Daemon:
 
     def _start_session(self, day: date) -> None:
         self._restart_at = None
+        self.pipeline = self.execution = None
         session = LiveSession(self.app, self.system, self.time_manager, self.loaded.session, day, self.reports_dir,
-                              lambda: self._require_pipeline())
+                              self._require_pipeline)
         self.session = session
         try:
             session.start()
@@ -208,12 +211,12 @@ class Daemon:
         session = self.session
         assert session is not None
         try:
-            if self.pipeline is not None and session.run_id:
+            if self.pipeline is not None and self.execution is not None and session.run_id:
                 path = session.stop(policy)  # type: ignore[arg-type]
                 self.last_report = {"date": session.day.isoformat(), "path": str(path)}
-                for order in session.execution.orders():
+                for order in self.execution.orders():
                     self.totals_orders[order.request.side.value] += 1
-                for fill in session.execution.fills():
+                for fill in self.execution.fills():
                     self.totals_fills[fill.side.value] += 1
         except Exception as exc:  # noqa: BLE001 - the daemon outlives a failed report
             log.error("session_stop_failed", day=session.day.isoformat(), error=f"{type(exc).__name__}: {exc}")
@@ -227,13 +230,17 @@ class Daemon:
             config=config, strategies=strategies, time_manager=self.time_manager, data_manager=self.data_manager,
             broker=make_paper_broker(config), days=[self.session.day], stop_on_strategy_error=False, live=True,
             observe_loop=self.metrics.observe_loop, observe_decision=self.metrics.decision_latency.observe)
-        self.pipeline = pipeline
+        self.pipeline, self.execution = pipeline, execution
         return pipeline, execution
 
-    def _require_pipeline(self) -> SessionPipeline:
-        if self.pipeline is None:
-            raise StateError("no session pipeline has been built")
-        return self.pipeline
+    def _require_pipeline(self) -> tuple[SessionPipeline, ExecutionManager]:
+        if self.pipeline is None or self.execution is None:
+            raise StateError("the session's pipeline was never built (its start failed)")
+        return self.pipeline, self.execution
+
+    def current_execution(self) -> ExecutionManager | None:
+        """The running (or last stopped, until the next start) session's ExecutionManager."""
+        return self.execution if self.session is not None else None
 
     # -- supervision -----------------------------------------------------------------------
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Literal
@@ -44,12 +44,11 @@ class LiveSession:
     config: SessionConfig
     day: date
     reports_dir: Path
-    pipeline_of: Callable[[], SessionPipeline]
+    built: Callable[[], tuple[SessionPipeline, ExecutionManager]]  # raises if the start never built them
     run_id: int = 0
     started_monotonic: float = 0.0
     saved_fills: int = 0
     report_path: Path | None = None
-    notes: list[str] = field(default_factory=list)
 
     def start(self) -> None:
         self.run_id = self.app.run_repository.start("live", self.config.session_name,
@@ -64,7 +63,7 @@ class LiveSession:
 
     @property
     def execution(self) -> ExecutionManager:
-        return self.system.get_execution_manager()
+        return self.built()[1]
 
     def persist(self) -> None:
         """Save orders (inserted or updated) and the fills not saved yet."""
@@ -81,8 +80,7 @@ class LiveSession:
         """Stop the threads, settle open orders and positions by `policy`, persist, report."""
         if self.system.state is not SystemState.STOPPED:
             self.system.stop()
-        execution = self.execution
-        pipeline = self.pipeline_of()
+        pipeline, execution = self.built()
         if policy == "flatten":
             execution.close_session(self._last_step_end(pipeline))
         elif policy == "cancel":

@@ -60,7 +60,7 @@ def status_view(daemon: Daemon) -> dict[str, Any]:
             "next_stop": _iso(daemon, planned.stop_utc) if planned else None,
             "bars_processed": engine.bars_processed if engine else 0,
             "last_bar_age_seconds": _bar_age(daemon, daemon.pipeline, now) if engine else None,
-            "halted": daemon.session.execution.halted if daemon.session and daemon.session.run_id else False,
+            "halted": execution.halted if (execution := daemon.current_execution()) else False,
             "session_failures": daemon.failures,
             "session_restarts": daemon.restarts,
             "watchdog_healthy": daemon.healthy,
@@ -83,17 +83,19 @@ def threads_view(daemon: Daemon) -> list[dict[str, Any]]:
 
 def positions_view(daemon: Daemon) -> list[dict[str, Any]]:
     with daemon.lock:
-        if daemon.session is None or not daemon.session.run_id:
+        execution = daemon.current_execution()
+        if execution is None:
             return []
         return [{"symbol": p.symbol, "quantity": p.quantity, "avg_price": format_price(p.avg_price)}
-                for p in daemon.session.execution.broker_positions()]
+                for p in execution.broker_positions()]
 
 
 def orders_view(daemon: Daemon) -> list[dict[str, Any]]:
     with daemon.lock:
-        if daemon.session is None or not daemon.session.run_id:
+        execution = daemon.current_execution()
+        if execution is None:
             return []
-        orders = daemon.session.execution.orders()
+        orders = execution.orders()
     return [{"client_order_id": o.client_order_id, "symbol": o.request.symbol, "side": o.request.side.value,
              "quantity": o.request.quantity, "type": o.request.type.value, "limit_price": o.request.limit_price,
              "stop_price": o.request.stop_price, "status": o.status.value,
@@ -103,9 +105,10 @@ def orders_view(daemon: Daemon) -> list[dict[str, Any]]:
 
 def trades_view(daemon: Daemon) -> list[dict[str, Any]]:
     with daemon.lock:
-        if daemon.session is None or not daemon.session.run_id:
+        execution = daemon.current_execution()
+        if execution is None:
             return []
-        fills = daemon.session.execution.fills()
+        fills = execution.fills()
     return [{"symbol": t.symbol, "entry_time": _iso(daemon, t.entry_utc), "entry_price": t.entry_price,
              "exit_time": _iso(daemon, t.exit_utc), "exit_price": t.exit_price, "quantity": t.quantity * t.direction,
              "pnl": round(t.pnl, 6)} for t in match_trades(fills)]
@@ -125,7 +128,7 @@ def metrics_view(daemon: Daemon) -> MetricsView:
         symbols = tuple(daemon.loaded.session.session_data_config.symbols)
         now = daemon.app.clock.now()
         planned = daemon.scheduler.planned
-        session, pipeline = daemon.session, daemon.pipeline if daemon.session is not None else None
+        pipeline = daemon.pipeline if daemon.session is not None else None
         threads: tuple[ThreadView, ...] = ()
         bars: dict[tuple[str, str], int] = {}
         age = None
@@ -143,8 +146,8 @@ def metrics_view(daemon: Daemon) -> MetricsView:
         positions: dict[str, int] = {}
         realized = unrealized = 0.0
         equity = 0.0
-        if session is not None and session.run_id and pipeline is not None:
-            execution = session.execution
+        execution = daemon.current_execution()
+        if execution is not None and pipeline is not None:
             orders, fills = execution.orders(), execution.fills()
             for o in orders:
                 side = o.request.side.value

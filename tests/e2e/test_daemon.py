@@ -283,3 +283,27 @@ def test_sigterm_mid_session_flattens_writes_the_report_and_exits_0(
     assert json.loads((report / "summary.json").read_text())["mode"] == "live"
     run = json.loads((report / "run.json").read_text())
     assert run["status"] == "completed"
+
+
+def test_a_session_that_cannot_even_start_is_retried_and_the_daemon_answers_throughout(
+        data_dir: Path, tmp_path: Path, daemons: list[DaemonProcess]) -> None:
+    strategy = tmp_path / "broken.py"
+    strategy.write_text(
+        "from mismarterad.strategies import Strategy\n"
+        "class Broken(Strategy):\n"
+        "    def indicator_requests(self):\n"
+        "        raise RuntimeError('cannot build my indicators')\n"
+    )
+    config = json.loads(SPY_CONFIG.read_text())
+    config["strategies"] = [{"file": str(strategy), "class": "Broken"}]
+    session_config = tmp_path / "broken.json"
+    session_config.write_text(json.dumps(config))
+    d = launch(daemons, tmp_path / "d", data_dir, session_config=session_config,
+               start=f"{DAY}T09:10:00-05:00", speed=60, max_session_restarts=1, restart_backoff_seconds=0.2)
+    final = d.wait_for(lambda s: s["session_failures"] == 2, 30, "the failed start and its retry")
+    assert final["state"] == "ERROR" and "cannot build my indicators" in final["error"]
+    for cmd in ("status", "threads", "positions", "orders", "trades", "quality", "session"):
+        assert d.request(cmd)["ok"], cmd
+    assert d.request("halt")["error"]["code"] == "refused"
+    d.signal(signal.SIGTERM)
+    assert d.wait_exit(10) == 0
