@@ -143,6 +143,8 @@ def run_backtest(
     result = collect_result(config, "backtest", days, pipeline, execution)
     app.order_repository.save_orders(run_id, result.orders)
     app.order_repository.save_fills(run_id, result.fills, 1)
+    app.order_repository.save_positions(run_id, execution.broker_positions(), {f.symbol for f in result.fills},
+                                        datetime.now(UTC))
     app.run_repository.finish(run_id, "completed", datetime.now(UTC))
     run_info: dict[str, object] = {
         "run_id": run_id,

@@ -75,6 +75,8 @@ class LiveSession:
         if len(fills) > self.saved_fills:
             self.app.order_repository.save_fills(self.run_id, fills[self.saved_fills :], self.saved_fills + 1)
             self.saved_fills = len(fills)
+        self.app.order_repository.save_positions(self.run_id, execution.broker_positions(),
+                                                 {f.symbol for f in fills}, datetime.now(UTC))
 
     def stop(self, policy: ShutdownPolicy) -> Path | None:
         """Stop the threads, settle open orders and positions by `policy`, persist, report."""

@@ -97,3 +97,17 @@ class FillRow(Base):
     price: Mapped[float] = mapped_column(Float)
     commission: Mapped[float] = mapped_column(Float)
     ts_utc: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class PositionRow(Base):
+    """A run's position in one symbol as last saved (quantity 0 once closed)."""
+
+    __tablename__ = "positions"
+    __table_args__ = (UniqueConstraint("run_id", "symbol", name="uq_positions_run_symbol"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), index=True)
+    symbol: Mapped[str] = mapped_column(String(20))
+    quantity: Mapped[int] = mapped_column(Integer)
+    avg_price: Mapped[float] = mapped_column(Float)
+    updated_utc: Mapped[datetime] = mapped_column(UTCDateTime)

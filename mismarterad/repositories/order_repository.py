@@ -1,15 +1,16 @@
-"""Orders and fills of a run. client_order_id is unique per run, so the same backtest can run
-twice against one database."""
+"""Orders, fills and positions of a run. client_order_id is unique per run, so the same backtest
+can run twice against one database."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from datetime import datetime
 
 from sqlalchemy import insert, select, update
 
-from mismarterad.core.orders import Fill, Order, OrderRequest, OrderStatus, OrderType, Side
+from mismarterad.core.orders import Fill, Order, OrderRequest, OrderStatus, OrderType, Position, Side
 from mismarterad.db.engine import SessionFactory
-from mismarterad.db.tables import FillRow, OrderRow
+from mismarterad.db.tables import FillRow, OrderRow, PositionRow
 
 __all__ = ["OrderRepository"]
 
@@ -43,6 +44,29 @@ class OrderRepository:
                  "ts_utc": f.ts_utc}
                 for i, f in enumerate(fills)
             ])
+
+    def save_positions(self, run_id: int, positions: Sequence[Position], traded: Iterable[str],
+                       updated_utc: datetime) -> None:
+        """Upsert the run's positions: the given ones, and 0 for every other symbol `traded`."""
+        rows = {p.symbol: (p.quantity, p.avg_price) for p in positions}
+        for symbol in traded:
+            rows.setdefault(symbol, (0, 0.0))
+        if not rows:
+            return
+        with self._sessions.begin() as db:
+            stored = {r.symbol: r for r in db.scalars(select(PositionRow).where(PositionRow.run_id == run_id))}
+            for symbol, (quantity, avg_price) in sorted(rows.items()):
+                row = stored.get(symbol)
+                if row is None:
+                    db.add(PositionRow(run_id=run_id, symbol=symbol, quantity=quantity, avg_price=avg_price,
+                                       updated_utc=updated_utc))
+                elif (row.quantity, row.avg_price) != (quantity, avg_price):
+                    row.quantity, row.avg_price, row.updated_utc = quantity, avg_price, updated_utc
+
+    def positions(self, run_id: int) -> list[Position]:
+        with self._sessions() as db:
+            rows = db.scalars(select(PositionRow).where(PositionRow.run_id == run_id).order_by(PositionRow.symbol))
+            return [Position(r.symbol, r.quantity, r.avg_price) for r in rows]
 
     def orders(self, run_id: int) -> list[Order]:
         with self._sessions() as db:

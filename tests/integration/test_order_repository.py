@@ -32,3 +32,15 @@ def test_the_same_backtest_twice_in_one_database(sessions) -> None:  # type: ign
         assert orders.orders(run_id) == [filled]
         assert orders.fills(run_id) == [fill]
         assert orders.fills(run_id)[0].ts_utc.tzinfo is not None
+
+
+def test_positions_are_upserted_per_run_and_closed_ones_read_zero(sessions) -> None:  # type: ignore[no-untyped-def]
+    from mismarterad.core.orders import Position
+
+    runs, repo = RunRepository(sessions), OrderRepository(sessions)
+    run_id = runs.start("live", "SPY test", "0" * 64, T0)
+    repo.save_positions(run_id, [Position("SPY", 100, 127.5), Position("QQQ", -10, 50.25)], ["SPY"], T0)
+    assert repo.positions(run_id) == [Position("QQQ", -10, 50.25), Position("SPY", 100, 127.5)]
+    repo.save_positions(run_id, [], ["SPY", "QQQ"], T0 + timedelta(minutes=5))  # both closed
+    assert repo.positions(run_id) == [Position("QQQ", 0, 0.0), Position("SPY", 0, 0.0)]
+    assert repo.positions(runs.start("live", "other", "0" * 64, T0)) == []
