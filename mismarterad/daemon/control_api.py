@@ -119,6 +119,8 @@ class ControlApi:
     def _start(self, _words: list[str]) -> dict[str, Any]:
         d = self._d
         with d.lock:
+            if d.shutting_down:
+                raise CommandError("refused", "the daemon is shutting down")
             if d.session is not None:
                 raise CommandError("refused", f"a session is already running ({d.session.day})")
             today = d.time_manager.get_current_time().date()
@@ -128,7 +130,7 @@ class ControlApi:
             d.session_active = True
             d.done_day = None
             d.scheduler.plan(window, start=False)
-            d._start_session(today)  # noqa: SLF001 - the API is the daemon's own front door
+            d._start_session(today, d.loaded.session)  # noqa: SLF001 - the API is the daemon's own front door
         return status_view(d)
 
     def _stop(self, _words: list[str]) -> dict[str, Any]:
@@ -151,6 +153,7 @@ class ControlApi:
             execution = d.current_execution()
             if execution is None or d.system.state is not SystemState.RUNNING:
                 raise CommandError("refused", "no session is running")
+            d.halted = halted  # kept by the daemon, so a restarted session stays halted
             execution.halt(halted)
         return {"halted": halted}
 
@@ -192,7 +195,7 @@ class ControlApi:
     def _session(self, _words: list[str]) -> dict[str, Any]:
         d = self._d
         with d.lock:
-            config = d.loaded.session
+            config = d.session.config if d.session is not None else d.loaded.session
             day = d.session.day if d.session else None
             hours = None
             if day is not None:

@@ -90,7 +90,11 @@ class Daemon:
         self.last_report: dict[str, object] | None = None
         self.healthy = True
         self.done_day: date | None = None  # stopped (by schedule or by hand): not started again today
+        self.halted = False  # operator's halt: survives session restarts, cleared by resume
+        self.shutting_down = False
+        self._next_replan = 0.0
         self._stop = threading.Event()
+        self._signalled = ""
         self._reload = threading.Event()
         self._next_persist = 0.0
         self.metrics_port = 0
@@ -106,7 +110,8 @@ class Daemon:
             signal.signal(sig, self._on_stop_signal)
         signal.signal(signal.SIGHUP, self._on_reload_signal)
         _ = self.app.engine  # migrate before anything else
-        abandoned = self.app.run_repository.abandon_running("live", datetime.now(UTC))
+        abandoned = self.app.run_repository.abandon_running("live", self.loaded.session.session_name,
+                                                            datetime.now(UTC))
         if abandoned:
             log.warning("abandoned_runs_marked", count=abandoned)
         host, port = self.loaded.daemon.metrics_host_port
@@ -123,23 +128,34 @@ class Daemon:
                  clock=type(self.app.clock).__name__)
         try:
             while not self._stop.wait(LOOP_SECS):
-                if self._reload.is_set():
-                    self._reload.clear()
-                    self.reload()
-                self._supervise()
-                self.healthy = self._check_health()
-                if self.healthy:
-                    self.notifier.watchdog()
-                self.notifier.status(self.status_line())
+                try:
+                    self._tick()
+                except Exception as exc:  # noqa: BLE001 - the loop outlives any one bad tick; no ping then
+                    log.error("main_loop_error", error=f"{type(exc).__name__}: {exc}")
         finally:
+            log.info("signal_received" if self._signalled else "daemon_stop_requested",
+                     signal=self._signalled or None)
             self._shutdown()
         return 0
+
+    def _tick(self) -> None:
+        if self._reload.is_set():
+            self._reload.clear()
+            log.info("signal_received", signal="SIGHUP")
+            self.reload()
+        self._supervise()
+        self._replan_if_idle()
+        self.healthy = self._check_health()
+        if self.healthy:
+            self.notifier.watchdog()
+        self.notifier.status(self.status_line())
 
     def request_stop(self) -> None:
         self._stop.set()
 
     def _on_stop_signal(self, signum: int, _frame: FrameType | None) -> None:
-        log.info("signal_received", signal=signal.Signals(signum).name)
+        # only set flags here: logging from a handler can deadlock on the logger's own lock
+        self._signalled = signal.Signals(signum).name
         self._stop.set()
 
     def _on_reload_signal(self, _signum: int, _frame: FrameType | None) -> None:
@@ -148,11 +164,12 @@ class Daemon:
     def _shutdown(self) -> None:
         self.notifier.stopping()
         log.info("daemon_stopping")
+        self.shutting_down = True  # from here no job or command starts a session
         self.scheduler.shutdown()
+        self.control.stop()
         with self.lock:
             if self.session is not None:
-                self._finish_session(self.loaded.daemon.on_shutdown)
-        self.control.stop()
+                self._finish_session(self.loaded.daemon.on_shutdown, drain=False)
         self.metrics.stop()
         log.info("daemon_stopped")
 
@@ -180,25 +197,49 @@ class Daemon:
 
     def _start_job(self, day: date) -> None:
         with self.lock:
-            if self.session is not None:
-                log.info("session_already_running", day=self.session.day.isoformat())
-                return
-            self.session_active = True
-            self.restarts = 0
-            self._start_session(day)
+            try:
+                planned = self.scheduler.planned
+                if self.shutting_down or self.session is not None or day == self.done_day:
+                    log.info("session_start_skipped", day=day.isoformat(), running=bool(self.session))
+                    return
+                if planned is None or planned.day != day or self.app.clock.now() >= planned.stop_utc:
+                    log.warning("session_start_too_late", day=day.isoformat(), reason="its window has ended")
+                    self._plan()
+                    return
+                self.session_active = True
+                self.restarts = 0
+                self._start_session(day, self.loaded.session)
+            except Exception as exc:  # noqa: BLE001 - a job error must never leave the daemon unplanned
+                log.error("start_job_failed", day=day.isoformat(), error=f"{type(exc).__name__}: {exc}")
 
     def _stop_job(self, day: date) -> None:
         with self.lock:
-            if self.session is not None:
-                self._finish_session(self.loaded.daemon.on_shutdown)
-            self.session_active = False
-            self.done_day = day
-            self._plan()
+            try:
+                if self.session is not None and self.session.day != day:
+                    log.warning("session_stop_skipped", day=day.isoformat(), running=self.session.day.isoformat())
+                    return
+                if self.session is not None:
+                    self._finish_session(self.loaded.daemon.on_shutdown, drain=True)
+                self.session_active = False
+                self.done_day = day
+                self._plan()
+            except Exception as exc:  # noqa: BLE001
+                log.error("stop_job_failed", day=day.isoformat(), error=f"{type(exc).__name__}: {exc}")
 
-    def _start_session(self, day: date) -> None:
+    def _replan_if_idle(self) -> None:
+        """If planning ever failed (database, calendar), keep trying until a window is planned."""
+        if self.scheduler.has_jobs() or self.shutting_down or time.monotonic() < self._next_replan:
+            return
+        self._next_replan = time.monotonic() + 30.0
+        with self.lock:
+            if self.session is None:
+                log.warning("replanning", reason="no session job is planned")
+                self._plan()
+
+    def _start_session(self, day: date, config: SessionConfig) -> None:
         self._restart_at = None
         self.pipeline = self.execution = None
-        session = LiveSession(self.app, self.system, self.time_manager, self.loaded.session, day, self.reports_dir,
+        session = LiveSession(self.app, self.system, self.time_manager, config, day, self.reports_dir,
                               self._require_pipeline)
         self.session = session
         try:
@@ -207,17 +248,22 @@ class Daemon:
             log.error("session_start_failed", day=day.isoformat(), error=f"{type(exc).__name__}: {exc}")
             self._after_failure()
 
-    def _finish_session(self, policy: str) -> None:
+    def _finish_session(self, policy: str, *, drain: bool, final: bool = True) -> None:
+        """Stop the session and write its report. `final=False` (a restart) leaves the totals
+        alone: the restarted run replays the same orders from the open."""
         session = self.session
         assert session is not None
         try:
             if self.pipeline is not None and self.execution is not None and session.run_id:
-                path = session.stop(policy)  # type: ignore[arg-type]
-                self.last_report = {"date": session.day.isoformat(), "path": str(path)}
-                for order in self.execution.orders():
-                    self.totals_orders[order.request.side.value] += 1
-                for fill in self.execution.fills():
-                    self.totals_fills[fill.side.value] += 1
+                path = session.stop(policy, drain=drain)  # type: ignore[arg-type]
+                if final:
+                    for order in self.execution.orders():
+                        self.totals_orders[order.request.side.value] += 1
+                    for fill in self.execution.fills():
+                        self.totals_fills[fill.side.value] += 1
+            else:
+                path = session.write_failure_report(self.system.error or "the session never started")
+            self.last_report = {"date": session.day.isoformat(), "path": str(path)}
         except Exception as exc:  # noqa: BLE001 - the daemon outlives a failed report
             log.error("session_stop_failed", day=session.day.isoformat(), error=f"{type(exc).__name__}: {exc}")
         finally:
@@ -230,6 +276,7 @@ class Daemon:
             config=config, strategies=strategies, time_manager=self.time_manager, data_manager=self.data_manager,
             broker=make_paper_broker(config), days=[self.session.day], stop_on_strategy_error=False, live=True,
             observe_loop=self.metrics.observe_loop, observe_decision=self.metrics.decision_latency.observe)
+        execution.halt(self.halted)
         self.pipeline, self.execution = pipeline, execution
         return pipeline, execution
 
@@ -251,12 +298,13 @@ class Daemon:
                 return
             if self.system.state is SystemState.ERROR and self._restart_at is None:
                 self._after_failure()
-            if self._restart_at is not None and time.monotonic() >= self._restart_at:
+            if self._restart_at is not None and time.monotonic() >= self._restart_at and not self.shutting_down:
                 self.restarts += 1
                 log.warning("session_restarting", day=session.day.isoformat(), attempt=self.restarts)
-                self._finish_session("leave")
-                self._start_session(session.day)
-            elif self.session is not None and time.monotonic() >= self._next_persist and session.run_id:
+                self._finish_session("leave", drain=False, final=False)
+                self._start_session(session.day, session.config)
+            elif (self.session is not None and self.execution is not None and session.run_id
+                  and time.monotonic() >= self._next_persist):
                 self._next_persist = time.monotonic() + 1.0
                 try:
                     self.session.persist()
@@ -305,7 +353,10 @@ class Daemon:
         with self.lock:
             changed_socket = loaded.daemon.socket_path != self.loaded.daemon.socket_path
             self.loaded = loaded
-            self._plan()
+            try:
+                self._plan()
+            except Exception as exc:  # noqa: BLE001 - retried by the main loop
+                log.error("replan_failed", error=f"{type(exc).__name__}: {exc}")
         log.info("config_reloaded", path=str(loaded.path),
                  note="socket and metrics addresses apply at the next start" if changed_socket else None)
         self.notifier.ready()
@@ -314,9 +365,11 @@ class Daemon:
     # -- views -----------------------------------------------------------------------------
 
     def status_line(self) -> str:
+        with self.lock:
+            session, pipeline = self.session, self.pipeline
         state = self.system.state.value
-        day = self.session.day.isoformat() if self.session else "-"
-        engine = self.pipeline.engine if self.pipeline is not None and self.session is not None else None
+        day = session.day.isoformat() if session else "-"
+        engine = pipeline.engine if pipeline is not None and session is not None else None
         age = ""
         if engine is not None and engine.last_bar_end is not None:
             age = f" last_bar_age={(self.app.clock.now() - engine.last_bar_end).total_seconds():.0f}s"

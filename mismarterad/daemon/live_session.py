@@ -21,7 +21,7 @@ import structlog
 from mismarterad.config.session_config import SessionConfig
 from mismarterad.core.enums import SystemState
 from mismarterad.daemon.app import App
-from mismarterad.daemon.reports import write_backtest_report
+from mismarterad.daemon.reports import write_backtest_report, write_failure_report
 from mismarterad.daemon.session_pipeline import SessionPipeline, collect_result
 from mismarterad.managers.execution_manager import ExecutionManager
 from mismarterad.managers.system_manager import SystemManager
@@ -78,11 +78,18 @@ class LiveSession:
         self.app.order_repository.save_positions(self.run_id, execution.broker_positions(),
                                                  {f.symbol for f in fills}, datetime.now(UTC))
 
-    def stop(self, policy: ShutdownPolicy) -> Path | None:
-        """Stop the threads, settle open orders and positions by `policy`, persist, report."""
-        if self.system.state is not SystemState.STOPPED:
-            self.system.stop()
+    def stop(self, policy: ShutdownPolicy, *, drain: bool, timeout_secs: float = 6.0) -> Path | None:
+        """Stop the threads, settle open orders and positions by `policy`, persist, report.
+
+        `drain` (the scheduled stop after the close) lets every queued bar and the SessionEnd
+        reach the engine first, so the day ends exactly as in a backtest; a shutdown stops at
+        once. Either way the threads get at most `timeout_secs`.
+        """
         pipeline, execution = self.built()
+        if drain and self.system.state is SystemState.RUNNING:
+            pipeline.drain(timeout_secs)
+        if self.system.state is not SystemState.STOPPED:
+            self.system.stop(timeout_secs)
         if policy == "flatten":
             execution.close_session(self._last_step_end(pipeline))
         elif policy == "cancel":
@@ -98,6 +105,15 @@ class LiveSession:
         self.report_path = write_backtest_report(self.reports_dir / self.day.isoformat(), result,
                                                  self.time_manager.timezone, run_info)
         log.info("session_report_written", day=self.day.isoformat(), path=str(self.report_path))
+        return self.report_path
+
+    def write_failure_report(self, error: str) -> Path:
+        """A session whose pipeline was never built still leaves a report folder saying why."""
+        run_info = {"run_id": self.run_id, "day": self.day.isoformat(), "status": "failed", "error": error,
+                    "elapsed_secs": round(time.monotonic() - self.started_monotonic, 3), "bars_processed": 0}
+        if self.run_id:
+            self.app.run_repository.finish(self.run_id, "failed", datetime.now(UTC), error)
+        self.report_path = write_failure_report(self.reports_dir / self.day.isoformat(), run_info)
         return self.report_path
 
     def _last_step_end(self, pipeline: SessionPipeline) -> datetime:

@@ -23,7 +23,7 @@ from mismarterad.core.run_result import RunResult
 from mismarterad.services.performance import Summary, drawdowns, summarize
 from mismarterad.services.trade_matching import Trade, match_trades
 
-__all__ = ["REPORT_FILES", "write_backtest_report"]
+__all__ = ["REPORT_FILES", "write_backtest_report", "write_failure_report"]
 
 PLOT_POINTS = 4000  # more points than pixels only costs time
 
@@ -51,6 +51,22 @@ def write_backtest_report(out_dir: Path, result: RunResult, tz: ZoneInfo, run_in
         (staging / "run.json").write_text(json.dumps(run_info, indent=2, sort_keys=True, default=str) + "\n")
         for f in staging.iterdir():
             os.chmod(f, 0o644)
+        os.chmod(staging, 0o755)
+        _swap_into_place(staging, out_dir)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return out_dir
+
+
+def write_failure_report(out_dir: Path, run_info: dict[str, object]) -> Path:
+    """The folder of a session that never ran: only `run.json`, saying why (staged and renamed)."""
+    out_dir = out_dir.resolve()
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+    try:
+        (staging / "run.json").write_text(json.dumps(run_info, indent=2, sort_keys=True, default=str) + "\n")
+        os.chmod(staging / "run.json", 0o644)
         os.chmod(staging, 0o755)
         _swap_into_place(staging, out_dir)
     except BaseException:

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 
 import structlog
+from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_MISSED, JobExecutionEvent
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.date import DateTrigger
@@ -30,8 +31,10 @@ class SessionScheduler:
     def __init__(self, clock: Clock, on_start: Callable[[date], None], on_stop: Callable[[date], None]) -> None:
         self._clock = clock
         self._on_start, self._on_stop = on_start, on_stop
+        # one worker: a late start and its stop can never run at once or out of order
         self._scheduler = BackgroundScheduler(
-            timezone=UTC, job_defaults={"misfire_grace_time": None, "coalesce": True, "max_instances": 1})
+            timezone=UTC, executors={"default": ThreadPoolExecutor(1)},
+            job_defaults={"misfire_grace_time": None, "coalesce": True, "max_instances": 1})
         self._scheduler.add_listener(self._job_event, EVENT_JOB_ERROR | EVENT_JOB_MISSED)
         self.planned: SessionWindow | None = None
 
@@ -41,6 +44,9 @@ class SessionScheduler:
     def shutdown(self) -> None:
         if self._scheduler.running:
             self._scheduler.shutdown(wait=False)
+
+    def has_jobs(self) -> bool:
+        return bool(self._scheduler.get_jobs())
 
     @property
     def alive(self) -> bool:

@@ -66,6 +66,11 @@ class SessionPipeline:
     def request_stop(self) -> None:
         self._failure.stop_event.set()
 
+    def drain(self, timeout_secs: float) -> bool:
+        """End a live session in order (see SessionCoordinator.drain); True if every thread ended."""
+        self.coordinator.drain()
+        return self.join(timeout_secs)
+
     def join(self, timeout_secs: float) -> bool:
         deadline = time.monotonic() + timeout_secs
         for thread in self._threads:

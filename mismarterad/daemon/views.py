@@ -15,6 +15,7 @@ from mismarterad.daemon.metrics import MetricsView, ThreadView
 from mismarterad.services.trade_matching import match_trades
 
 if TYPE_CHECKING:
+    from mismarterad.config.session_config import SessionConfig
     from mismarterad.daemon.daemon import Daemon
     from mismarterad.daemon.session_pipeline import SessionPipeline
 
@@ -28,6 +29,11 @@ def _iso(daemon: Daemon, t: datetime | None) -> str | None:
 
 def _unix(t: datetime | None) -> float:
     return 0.0 if t is None else t.timestamp()
+
+
+def _session_config(daemon: Daemon) -> SessionConfig:
+    """The running session's config (a reload mid-session applies from the next one)."""
+    return daemon.session.config if daemon.session is not None else daemon.loaded.session
 
 
 def _bar_age(daemon: Daemon, pipeline: SessionPipeline | None, now: datetime) -> float | None:
@@ -120,12 +126,12 @@ def quality_view(daemon: Daemon) -> list[dict[str, Any]]:
             return []
         quality = daemon.pipeline.quality
         return [{"symbol": s, "quality_pct": round(quality.latest_pct.get(s, 100.0), 4),
-                 "gaps": quality.latest_gaps.get(s, 0)} for s in daemon.loaded.session.session_data_config.symbols]
+                 "gaps": quality.latest_gaps.get(s, 0)} for s in _session_config(daemon).session_data_config.symbols]
 
 
 def metrics_view(daemon: Daemon) -> MetricsView:
     with daemon.lock:
-        symbols = tuple(daemon.loaded.session.session_data_config.symbols)
+        symbols = tuple(_session_config(daemon).session_data_config.symbols)
         now = daemon.app.clock.now()
         planned = daemon.scheduler.planned
         pipeline = daemon.pipeline if daemon.session is not None else None

@@ -83,7 +83,11 @@ class ExecutionManager:
         return order
 
     def cancel(self, client_order_id: str) -> Order:
+        """Cancel an open order; an order already closed (or refused here) comes back unchanged."""
         with self._book:
+            for local in self._local_orders:
+                if local.client_order_id == client_order_id:
+                    return local
             return self._broker.cancel(client_order_id)
 
     def halt(self, halted: bool) -> None:
@@ -136,12 +140,15 @@ class ExecutionManager:
         for symbol, quantity in sorted(self._positions.items()):
             if quantity == 0 or symbol not in self._last_bar:
                 continue
+            self._cancel_open(symbol)  # a resting stop or limit must not block the flatten
             client_order_id = self._next_id()
             side = Side.SELL if quantity > 0 else Side.BUY
             request = OrderRequest(client_order_id, symbol, side, abs(quantity), OrderType.MARKET_ON_CLOSE, None, None,
                                    step_end_utc, FLATTEN_STRATEGY)
-            self._broker.submit(request)
+            order = self._broker.submit(request)
             self._strategy_of[client_order_id] = FLATTEN_STRATEGY
+            if order.status is OrderStatus.REJECTED:
+                log.error("flatten_rejected", symbol=symbol, quantity=quantity, reason=order.reason)
         self._broker.close_session(dict(self._last_bar))
         self._apply(self._broker.drain_fills())
         self._last_bar.clear()
@@ -152,10 +159,20 @@ class ExecutionManager:
             return [self._broker.cancel(o.client_order_id) for o in self._broker.orders() if o.status.is_open]
 
     def flatten(self, now_utc: datetime) -> list[Order]:
-        """Market orders closing every position (they fill at each symbol's next bar open)."""
-        return [self.submit(FLATTEN_STRATEGY, symbol, Side.SELL if qty > 0 else Side.BUY, abs(qty), None, None,
-                            now_utc, risk_reducing=True)
-                for symbol, qty in self.positions().items()]
+        """Cancel each held symbol's open orders, then close it with a market order (filled at
+        its next bar's open)."""
+        with self._book:
+            orders = []
+            for symbol, qty in self.positions().items():
+                self._cancel_open(symbol)
+                orders.append(self.submit(FLATTEN_STRATEGY, symbol, Side.SELL if qty > 0 else Side.BUY, abs(qty),
+                                          None, None, now_utc, risk_reducing=True))
+            return orders
+
+    def _cancel_open(self, symbol: str) -> None:
+        for order in self._broker.orders():
+            if order.status.is_open and order.request.symbol == symbol:
+                self._broker.cancel(order.client_order_id)
 
     @property
     def halted(self) -> bool:

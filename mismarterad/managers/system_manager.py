@@ -102,8 +102,8 @@ class SystemManager:
             self._config, self._pipeline, self._execution, self._error = cfg, pipeline, execution, None
             self._transition(SystemState.RUNNING)
 
-    def stop(self) -> None:
-        """Ask the threads to stop and wait for them (at most 10 s)."""
+    def stop(self, timeout_secs: float = _STOP_TIMEOUT_SECS) -> None:
+        """Ask the threads to stop and wait for them (at most `timeout_secs`)."""
         with self._lock:
             if self._state is SystemState.STOPPED:
                 raise StateError("cannot stop: the system is already STOPPED")
@@ -111,9 +111,9 @@ class SystemManager:
             self._transition(SystemState.STOPPING)
         if pipeline is not None:
             pipeline.request_stop()
-            if not pipeline.join(_STOP_TIMEOUT_SECS):
+            if not pipeline.join(timeout_secs):
                 with self._lock:
-                    self._error = f"threads still running {_STOP_TIMEOUT_SECS:.0f} s after the stop request"
+                    self._error = f"threads still running {timeout_secs:.0f} s after the stop request"
                     self._transition(SystemState.ERROR)
                 return
         with self._lock:

@@ -42,10 +42,12 @@ class RunRepository:
             db.execute(update(RunRow).where(RunRow.id == run_id).values(
                 status=status, finished_utc=finished_utc, error=error))
 
-    def abandon_running(self, kind: str, finished_utc: datetime) -> int:
-        """Mark runs of `kind` still 'running' as 'abandoned' (their process died); return how many."""
+    def abandon_running(self, kind: str, session_name: str, finished_utc: datetime) -> int:
+        """Mark this session's runs of `kind` still 'running' as 'abandoned' (their process died);
+        other daemons sharing the database keep theirs. Return how many."""
         with self._sessions.begin() as db:
-            result = db.execute(update(RunRow).where(RunRow.kind == kind, RunRow.status == "running").values(
+            result = db.execute(update(RunRow).where(
+                RunRow.kind == kind, RunRow.session_name == session_name, RunRow.status == "running").values(
                 status="abandoned", finished_utc=finished_utc, error="the process ended without finishing the run"))
             return int(result.rowcount or 0)
 

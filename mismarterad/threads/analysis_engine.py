@@ -77,7 +77,11 @@ class AnalysisEngine(Worker):
 
     def handle(self, item: object) -> None:
         if isinstance(item, StepBatch):
+            stop = self.failure.stop_event
             for step in item.steps:
+                if stop.is_set():
+                    return  # stopping: the rest of the batch is dropped, as the stop asked
+                self.beat()
                 self._step(step.start_utc, step.bars, step.derived)
                 if step.released_monotonic and self.observe_decision is not None:
                     self.observe_decision(time.monotonic() - step.released_monotonic)

@@ -50,7 +50,13 @@ class DataProcessor(Worker):
 
     def handle(self, item: object) -> None:
         if isinstance(item, StepBatch):
-            self.forward(StepBatch(tuple(self._process(step) for step in item.steps)))
+            processed = []
+            for step in item.steps:
+                if self.failure.stop_event.is_set():
+                    return
+                self.beat()
+                processed.append(self._process(step))
+            self.forward(StepBatch(tuple(processed)))
         elif isinstance(item, SessionStart):
             self._start(item)
             self.forward(item)
@@ -64,7 +70,7 @@ class DataProcessor(Worker):
             raise TypeError(f"DataProcessor got an unexpected message {item!r}")
 
     def forward(self, item: object) -> None:
-        put_or_stop(self._outbox, item, self.failure.stop_event)
+        put_or_stop(self._outbox, item, self.failure.stop_event, self.beat)
 
     def _start(self, message: SessionStart) -> None:
         self._data, self._session = message.session_data, message.session

@@ -62,6 +62,7 @@ class DataQualityManager(Worker):
             raise TypeError(f"DataQualityManager got an unexpected message {item!r}")
 
     def _observe(self, batch: StepBatch) -> None:
+        self.beat()
         for step in batch.steps:
             for bar in step.bars:
                 self._trackers[bar.symbol].add(bar)

@@ -68,6 +68,7 @@ class SessionCoordinator(threading.Thread):
         self._on_session = on_session
         self._live = live
         self._loaded: set[date] = set()
+        self._draining = threading.Event()
         self.last_loop_monotonic: float | None = None
         self.items_processed = 0
         self.current_day: date | None = None
@@ -148,9 +149,12 @@ class SessionCoordinator(threading.Thread):
             while due < len(steps) and steps[due].start_utc + ONE_MINUTE <= due_until:
                 due += 1
             if due == index:
+                if self._draining.is_set():
+                    return  # the session is being ended: bars not yet due are not part of it
                 if not self._wait_until(steps[index].start_utc + ONE_MINUTE):
                     return
                 continue
+            due = min(due, index + STEPS_PER_BATCH)  # a long catch-up goes in several batches
             released = time.monotonic()
             batch = tuple(replace(s, released_monotonic=released) for s in steps[index:due])
             if not self._send(StepBatch(batch)):
@@ -161,7 +165,7 @@ class SessionCoordinator(threading.Thread):
     def _wait_until(self, t_utc: datetime) -> bool:
         """Wait for the clock in short slices (a heartbeat for the watchdog); False when stopping."""
         stop = self._failure.stop_event
-        while not stop.is_set():
+        while not stop.is_set() and not self._draining.is_set():
             self.last_loop_monotonic = time.monotonic()
             delay = self._tm.clock.real_delay(t_utc)
             if delay <= 0:
@@ -169,9 +173,14 @@ class SessionCoordinator(threading.Thread):
             stop.wait(min(delay, _HEARTBEAT_SECS))
         return False
 
+    def drain(self) -> None:
+        """End the live session in order: stream what is due, then SessionEnd and STOP flow
+        through every thread (the engine flattens at the last bar), unlike a hard stop."""
+        self._draining.set()
+
     def _hold_until_stopped(self) -> None:
         stop = self._failure.stop_event
-        while not stop.wait(_HEARTBEAT_SECS):
+        while not stop.is_set() and not self._draining.wait(_HEARTBEAT_SECS):
             self.last_loop_monotonic = time.monotonic()
 
     def _advance_clock(self, step: BarStep) -> bool:
@@ -185,7 +194,10 @@ class SessionCoordinator(threading.Thread):
 
     def _send(self, item: object) -> bool:
         stop = self._failure.stop_event
-        return all(put_or_stop(box, item, stop) for box in self._outboxes)
+        return all(put_or_stop(box, item, stop, self._beat) for box in self._outboxes)
+
+    def _beat(self) -> None:
+        self.last_loop_monotonic = time.monotonic()
 
     def status(self) -> ThreadStatus:
         day = self.current_day.isoformat() if self.current_day else None

@@ -42,9 +42,13 @@ class PipelineFailure:
         return self._message
 
 
-def put_or_stop(target: queue.Queue[Any], item: object, stop: threading.Event) -> bool:
-    """Put with back-pressure; give up (False) if the pipeline is stopping."""
+def put_or_stop(target: queue.Queue[Any], item: object, stop: threading.Event,
+                beat: Callable[[], None] | None = None) -> bool:
+    """Put with back-pressure; give up (False) if the pipeline is stopping. `beat` is called while
+    waiting: a thread held up by a slow consumer is waiting, not stuck."""
     while not stop.is_set():
+        if beat is not None:
+            beat()
         try:
             target.put(item, timeout=_POLL_SECS)
             return True
@@ -99,6 +103,10 @@ class Worker(threading.Thread):
 
     def handle(self, item: object) -> None:
         raise NotImplementedError
+
+    def beat(self) -> None:
+        """Show progress (the watchdog's heartbeat); called per step inside long batches too."""
+        self.last_loop_monotonic = time.monotonic()
 
     def forward(self, item: object) -> None:
         """Pass an item downstream (the default: nowhere)."""

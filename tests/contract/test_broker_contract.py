@@ -107,3 +107,10 @@ def test_duplicate_client_order_id_is_refused(broker: Broker) -> None:
     broker.submit(first)
     with pytest.raises(ValueError, match="duplicate"):
         broker.submit(first)
+
+
+def test_open_buys_reserve_cash(broker: Broker) -> None:
+    broker.on_bar(bar(0, 100, 100, 100, 100))
+    accepted = [broker.submit(req(Side.BUY, 400, 1)) for _ in range(3)]  # 40,000 each, 100,000 cash
+    assert [o.status for o in accepted] == [OrderStatus.NEW, OrderStatus.NEW, OrderStatus.REJECTED]
+    assert "reserved by open buys" in (accepted[2].reason or "")

@@ -307,3 +307,27 @@ def test_a_session_that_cannot_even_start_is_retried_and_the_daemon_answers_thro
     assert d.request("halt")["error"]["code"] == "refused"
     d.signal(signal.SIGTERM)
     assert d.wait_exit(10) == 0
+
+
+def test_with_no_lag_the_scheduled_stop_still_lets_the_day_end_in_order(
+        data_dir: Path, backtest_trades: str, tmp_path: Path, daemons: list[DaemonProcess]) -> None:
+    d = launch(daemons, tmp_path / "d", data_dir, start=f"{DAY}T15:00:00-05:00", speed=600, lag_minutes=0,
+               on_shutdown="leave")
+    d.wait_for(lambda s: s["state"] == "STOPPED" and s["last_report"] is not None, 60, "the session to stop")
+    report = d.root / "state" / "reports" / DAY
+    assert json.loads((report / "summary.json").read_text())["bars_processed"] == 390
+    assert (report / "trades.csv").read_text() == backtest_trades  # the engine's flatten happened
+
+
+@pytest.mark.slow
+def test_a_window_missed_while_the_daemon_was_frozen_is_not_run_late(
+        data_dir: Path, tmp_path: Path, daemons: list[DaemonProcess]) -> None:
+    d = launch(daemons, tmp_path / "d", data_dir, start=f"{DAY}T07:00:00-05:00", speed=3000)
+    assert d.status()["state"] == "STOPPED"
+    d.signal(signal.SIGSTOP)  # frozen from before 09:00 until after 16:05 (10.9 s of replay at 3000x)
+    time.sleep(12)
+    d.signal(signal.SIGCONT)
+    after = d.wait_for(lambda s: s["next_start"] == "2011-01-05T09:00:00-05:00", 20, "the next day's plan")
+    assert after["session_date"] is None and after["last_report"] is None
+    assert not (d.root / "state" / "reports" / DAY).exists()
+    assert any(e.get("event") == "session_start_too_late" for e in d.log_events())

@@ -125,10 +125,17 @@ class PaperBroker:
             if request.quantity + pending > held:
                 return f"sell of {request.quantity} {request.symbol} exceeds the position ({held}, {pending} pending)"
         if request.side is Side.BUY:
-            price = request.limit_price or request.stop_price or self._last_price.get(request.symbol)
-            if price is not None and price * request.quantity > self._cash:
-                return f"buy of {request.quantity} {request.symbol} at about {price} exceeds the cash ({self._cash:.2f})"
+            cost = self._estimated_cost(request)
+            reserved = sum(self._estimated_cost(self._orders[i].request) or 0.0
+                           for ids in self._open.values() for i in ids if self._orders[i].request.side is Side.BUY)
+            if cost is not None and cost + reserved > self._cash:
+                return (f"buy of {request.quantity} {request.symbol} (about {cost:.2f}) exceeds the cash "
+                        f"({self._cash:.2f}, {reserved:.2f} reserved by open buys)")
         return None
+
+    def _estimated_cost(self, request: OrderRequest) -> float | None:
+        price = request.limit_price or request.stop_price or self._last_price.get(request.symbol)
+        return None if price is None else price * request.quantity
 
     def _fill(self, request: OrderRequest, price: float, ts_utc: object) -> None:
         commission = self._commission.commission(request.quantity)

@@ -1,0 +1,52 @@
+"""ExecutionManager with the paper broker: the end-of-day flatten always gets through."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from mismarterad.core.market_data import Bar
+from mismarterad.core.orders import OrderStatus, Side
+from mismarterad.integrations.paper import PaperBroker
+from mismarterad.managers.execution_manager import ExecutionManager
+
+T0 = datetime(2011, 1, 3, 14, 30, tzinfo=UTC)
+
+
+def bar(minute: int, price: float) -> Bar:
+    return Bar("SPY", "1m", T0 + timedelta(minutes=minute), price, price + 0.5, price - 0.5, price, 1000)
+
+
+def holding_with_a_resting_stop() -> ExecutionManager:
+    execution = ExecutionManager(PaperBroker(initial_cash=100_000.0))
+    execution.on_bar(bar(0, 100))
+    execution.submit("s#0", "SPY", Side.BUY, 100, None, None, T0 + timedelta(minutes=1))
+    execution.on_bar(bar(1, 100))
+    execution.submit("s#0", "SPY", Side.SELL, 100, None, 90.0, T0 + timedelta(minutes=2))  # a stop-loss
+    execution.on_bar(bar(2, 101))
+    assert execution.position("SPY") == 100
+    return execution
+
+
+def test_the_close_flattens_even_with_a_resting_stop() -> None:
+    execution = holding_with_a_resting_stop()
+    execution.close_session(T0 + timedelta(minutes=3))
+    assert execution.positions() == {}
+    statuses = {o.client_order_id: o.status for o in execution.orders()}
+    assert statuses == {"o000001": OrderStatus.FILLED, "o000002": OrderStatus.CANCELED, "o000003": OrderStatus.FILLED}
+
+
+def test_flatten_on_request_cancels_first_and_works_while_halted() -> None:
+    execution = holding_with_a_resting_stop()
+    execution.halt(True)
+    [order] = execution.flatten(T0 + timedelta(minutes=3))
+    assert order.status is OrderStatus.NEW
+    execution.on_bar(bar(3, 102))
+    assert execution.positions() == {}
+
+
+def test_cancelling_an_order_refused_locally_returns_it() -> None:
+    execution = ExecutionManager(PaperBroker())
+    execution.halt(True)
+    refused = execution.submit("s#0", "SPY", Side.BUY, 1, None, None, T0)
+    assert refused.status is OrderStatus.REJECTED
+    assert execution.cancel(refused.client_order_id) == refused
