@@ -144,16 +144,17 @@ class SessionCoordinator(threading.Thread):
         index = 0
         while index < len(steps):
             self.last_loop_monotonic = time.monotonic()
+            draining = self._draining.is_set()  # read before the clock: a drain never misses a due bar
             due_until = self._tm.clock.now()
             due = index
             while due < len(steps) and steps[due].start_utc + ONE_MINUTE <= due_until:
                 due += 1
             if due == index:
-                if self._draining.is_set():
+                if draining:
                     return  # the session is being ended: bars not yet due are not part of it
-                if not self._wait_until(steps[index].start_utc + ONE_MINUTE):
+                if not self._wait_until(steps[index].start_utc + ONE_MINUTE) and self._failure.stop_event.is_set():
                     return
-                continue
+                continue  # due now, or draining: release what the clock has reached, then end
             due = min(due, index + STEPS_PER_BATCH)  # a long catch-up goes in several batches
             released = time.monotonic()
             batch = tuple(replace(s, released_monotonic=released) for s in steps[index:due])
