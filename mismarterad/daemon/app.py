@@ -39,6 +39,8 @@ class App:
 
     settings: Settings = field(default_factory=load_settings)
     clock: Clock = field(default_factory=SystemClock)
+    #: when a command ran (run records of backtests), as opposed to the simulated market time
+    wall_clock: Clock = field(default_factory=SystemClock)
 
     @cached_property
     def engine(self) -> Engine:

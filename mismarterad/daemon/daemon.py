@@ -11,7 +11,7 @@ import signal
 import threading
 import time
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from types import FrameType
 
@@ -111,7 +111,7 @@ class Daemon:
         signal.signal(signal.SIGHUP, self._on_reload_signal)
         _ = self.app.engine  # migrate before anything else
         abandoned = self.app.run_repository.abandon_running("live", self.loaded.session.session_name,
-                                                            datetime.now(UTC))
+                                                            self.app.clock.now())
         if abandoned:
             log.warning("abandoned_runs_marked", count=abandoned)
         host, port = self.loaded.daemon.metrics_host_port

@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Literal
 
@@ -52,13 +52,13 @@ class LiveSession:
 
     def start(self) -> None:
         self.run_id = self.app.run_repository.start("live", self.config.session_name,
-                                                    self.app.config_digest(self.config), datetime.now(UTC))
+                                                    self.app.config_digest(self.config), self._now())
         self.started_monotonic = time.monotonic()
         log.info("session_starting", day=self.day.isoformat(), run_id=self.run_id)
         try:
             self.system.start(self.config)
         except BaseException as exc:
-            self.app.run_repository.finish(self.run_id, "failed", datetime.now(UTC), str(exc))
+            self.app.run_repository.finish(self.run_id, "failed", self._now(), str(exc))
             raise
 
     @property
@@ -76,7 +76,7 @@ class LiveSession:
             self.app.order_repository.save_fills(self.run_id, fills[self.saved_fills :], self.saved_fills + 1)
             self.saved_fills = len(fills)
         self.app.order_repository.save_positions(self.run_id, execution.broker_positions(),
-                                                 {f.symbol for f in fills}, datetime.now(UTC))
+                                                 {f.symbol for f in fills}, self._now())
 
     def stop(self, policy: ShutdownPolicy, *, drain: bool, timeout_secs: float = 6.0) -> Path | None:
         """Stop the threads, settle open orders and positions by `policy`, persist, report.
@@ -96,7 +96,7 @@ class LiveSession:
             execution.cancel_open_orders()
         self.persist()
         failed = self.system.state is SystemState.ERROR
-        self.app.run_repository.finish(self.run_id, "failed" if failed else "completed", datetime.now(UTC),
+        self.app.run_repository.finish(self.run_id, "failed" if failed else "completed", self._now(),
                                        self.system.error)
         result = collect_result(self.config, "live", [self.day], pipeline, execution)
         run_info = {"run_id": self.run_id, "day": self.day.isoformat(), "status": "failed" if failed else "completed",
@@ -112,9 +112,14 @@ class LiveSession:
         run_info = {"run_id": self.run_id, "day": self.day.isoformat(), "status": "failed", "error": error,
                     "elapsed_secs": round(time.monotonic() - self.started_monotonic, 3), "bars_processed": 0}
         if self.run_id:
-            self.app.run_repository.finish(self.run_id, "failed", datetime.now(UTC), error)
+            self.app.run_repository.finish(self.run_id, "failed", self._now(), error)
         self.report_path = write_failure_report(self.reports_dir / self.day.isoformat(), run_info)
         return self.report_path
+
+    def _now(self) -> datetime:
+        """Runs, positions and reports are stamped in the session's own time (the replay clock
+        in a rehearsal), through TimeManager like every other instant."""
+        return self.time_manager.clock.now()
 
     def _last_step_end(self, pipeline: SessionPipeline) -> datetime:
         return pipeline.engine.last_bar_end or self.time_manager.clock.now()

@@ -17,7 +17,7 @@ from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_MISSED, JobExecutionEv
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.date import DateTrigger
 
-from mismarterad.core.clock import Clock
+from mismarterad.core.clock import Clock, SystemClock
 from mismarterad.services.session_plan import SessionWindow
 
 __all__ = ["SessionScheduler"]
@@ -28,8 +28,10 @@ log = structlog.get_logger(component="scheduler")
 class SessionScheduler:
     """Two jobs at most: the next session's start and its stop."""
 
-    def __init__(self, clock: Clock, on_start: Callable[[date], None], on_stop: Callable[[date], None]) -> None:
+    def __init__(self, clock: Clock, on_start: Callable[[date], None], on_stop: Callable[[date], None],
+                 wall_clock: Clock | None = None) -> None:
         self._clock = clock
+        self._wall = wall_clock or SystemClock()  # APScheduler's own time: the machine's
         self._on_start, self._on_stop = on_start, on_stop
         # one worker: a late start and its stop can never run at once or out of order
         self._scheduler = BackgroundScheduler(
@@ -70,7 +72,7 @@ class SessionScheduler:
                  stop_utc=window.stop_utc.isoformat(), start_job=start)
 
     def _add(self, job_id: str, at_utc: datetime, func: Callable[[date], None], day: date) -> None:
-        wall = datetime.now(UTC) + timedelta(seconds=max(0.0, self._clock.real_delay(at_utc)))
+        wall = self._wall.now() + timedelta(seconds=max(0.0, self._clock.real_delay(at_utc)))
         self._scheduler.add_job(func, DateTrigger(run_date=wall), args=[day], id=job_id, replace_existing=True)
 
     def _job_event(self, event: JobExecutionEvent) -> None:
