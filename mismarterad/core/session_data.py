@@ -1,7 +1,8 @@
 """SessionData: the unified store of everything a session's decisions may read.
 
-Historical bars, session bars, derived bars, indicator values and quality, per symbol. Bar
-objects exist once and are shared by reference. Every item carries the instant it became
+Historical bars, session bars, derived bars, indicator values and historical indicators, per
+symbol. Bar objects exist once and are shared by reference. Quality as of a bar is derived from
+the session bars held here (`session_count_as_of`), never stored twice. Every item carries the instant it became
 visible (`visible_from`: the start of the 1-minute step at which it was complete), so earlier
 pipeline stages may run ahead while a reader asking "as of t" sees exactly the data up to t
 and nothing later. Writers append whole batches under a lock; as-of readers only look at items
@@ -40,19 +41,10 @@ class SessionData:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._series: dict[tuple[str, str], _Series] = {}
-        self._quality: dict[str, tuple[list[datetime], list[float]]] = {}
         self._historical_indicators: dict[str, dict[str, float | None]] = {}
         self._session_start_utc: datetime | None = None
 
     # -- lifecycle -------------------------------------------------------------------------
-
-    def clear_all(self) -> None:
-        """Forget everything (phase 1 of every session: history is reloaded each time)."""
-        with self._lock:
-            self._series = {}
-            self._quality = {}
-            self._historical_indicators = {}
-            self._session_start_utc = None
 
     def mark_session_start(self, open_utc: datetime) -> None:
         """Bars starting at or after `open_utc` are session bars; earlier ones are history."""
@@ -84,12 +76,6 @@ class SessionData:
         series = self._series[(symbol, interval)]
         values = series.indicators.setdefault(name, [None] * len(series.bars))
         values[-1] = value
-
-    def append_quality(self, symbol: str, visible_from: datetime, pct: float) -> None:
-        with self._lock:
-            times, values = self._quality.setdefault(symbol, ([], []))
-            times.append(visible_from)
-            values.append(pct)
 
     def set_historical_indicator(self, name: str, symbol: str, value: float | None) -> None:
         with self._lock:
@@ -127,29 +113,8 @@ class SessionData:
         end = series.count_as_of(t)
         return series.indicators[name][end - 1] if end else None
 
-    def quality_as_of(self, symbol: str, t: datetime) -> float | None:
-        entry = self._quality.get(symbol)
-        if entry is None:
-            return None
-        end = bisect_right(entry[0], t)
-        return entry[1][end - 1] if end else None
-
     def historical_indicator(self, name: str, symbol: str) -> float | None:
         return self._historical_indicators.get(name, {}).get(symbol)
-
-    # -- snapshots (status, reports) -------------------------------------------------------
-
-    def series_keys(self) -> list[tuple[str, str]]:
-        with self._lock:
-            return sorted(self._series)
-
-    def session_bar_count(self, symbol: str, interval: str) -> int:
-        """Bars of the current session (not history) stored for the series."""
-        series = self._series.get((symbol, interval))
-        if series is None or self._session_start_utc is None:
-            return 0
-        first_session_bar = bisect_left(series.bars, self._session_start_utc, key=_bar_start)
-        return len(series.bars) - first_session_bar
 
     def _series_for(self, symbol: str, interval: str) -> _Series:
         key = (symbol, interval)
@@ -157,7 +122,6 @@ class SessionData:
         if series is None:
             series = self._series[key] = _Series()
         return series
-
 
 
 def _bar_start(bar: Bar) -> datetime:

@@ -59,7 +59,6 @@ class ControlServer:
         self._clients: set[socket.socket] = set()
         self._lock = threading.Lock()
         self._thread = threading.Thread(target=self._accept_loop, name="control-accept", daemon=True)
-        self.requests_served = 0
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -169,7 +168,6 @@ class ControlServer:
         except Exception as exc:  # noqa: BLE001 - one bad command never takes the daemon down
             log.exception("control_command_failed", cmd=cmd)
             return _error(request_id, "internal_error", f"{cmd} failed: {type(exc).__name__}: {exc}")
-        self.requests_served += 1
         return {"id": request_id, "ok": True, "result": result}
 
     def _peer_problem(self, client: socket.socket) -> str | None:

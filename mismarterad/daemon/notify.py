@@ -22,12 +22,6 @@ class Notifier:
         self._notifier = sdnotify.SystemdNotifier() if self.enabled else None
         self._last_status = ""
 
-    @property
-    def watchdog_interval_secs(self) -> float | None:
-        """Half of systemd's WatchdogSec (from $WATCHDOG_USEC), or None when no watchdog is set."""
-        usec = os.environ.get("WATCHDOG_USEC", "")
-        return int(usec) / 2e6 if usec.isdigit() and int(usec) > 0 else None
-
     def ready(self) -> None:
         self._send("READY=1")
 

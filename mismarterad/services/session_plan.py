@@ -22,9 +22,6 @@ class SessionWindow:
     start_utc: datetime
     stop_utc: datetime
 
-    def contains(self, t_utc: datetime) -> bool:
-        return self.start_utc <= t_utc < self.stop_utc
-
 
 def session_window(session: TradingSession, lead: timedelta, lag: timedelta) -> SessionWindow:
     if session.regular_open is None or session.regular_close is None:

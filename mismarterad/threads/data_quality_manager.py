@@ -23,7 +23,6 @@ from mismarterad.core.intervals import parse_interval
 from mismarterad.core.market_data import Bar
 from mismarterad.core.pipeline import SessionEnd, SessionStart, StepBatch
 from mismarterad.core.run_result import GapRecord, SessionQualityRecord
-from mismarterad.core.session_data import SessionData
 from mismarterad.services.bar_aggregation import derived_bar_count
 from mismarterad.services.gap_detection import detect_gaps, expected_starts
 from mismarterad.services.quality_scoring import QualityTracker, score_quality
@@ -42,7 +41,6 @@ class DataQualityManager(Worker):
         self._symbols = tuple(symbols)
         self._derived = tuple(derived_intervals)
         self._session: TradingSession | None = None
-        self._data: SessionData | None = None
         self._trackers: dict[str, QualityTracker] = {}
         self._bars: dict[str, list[Bar]] = {}
         self.records: list[SessionQualityRecord] = []
@@ -53,7 +51,7 @@ class DataQualityManager(Worker):
         if isinstance(item, StepBatch):
             self._observe(item)
         elif isinstance(item, SessionStart):
-            self._session, self._data = item.session, item.session_data
+            self._session = item.session
             self._trackers = {s: QualityTracker(item.session, _BASE) for s in self._symbols}
             self._bars = {s: [] for s in self._symbols}
         elif isinstance(item, SessionEnd):
@@ -68,13 +66,11 @@ class DataQualityManager(Worker):
                 self._trackers[bar.symbol].add(bar)
                 self._bars[bar.symbol].append(bar)
         last = batch.steps[-1].start_utc
-        assert self._data is not None
         assert self._session is not None
         until = last + timedelta(minutes=1)
         for symbol, tracker in self._trackers.items():
             pct = tracker.quality(until).pct
             self.latest_pct[symbol] = pct
-            self._data.append_quality(symbol, last, pct)
             if pct < 100.0:
                 self.latest_gaps[symbol] = len(detect_gaps(self._bars[symbol], self._session, _BASE, until))
             else:
