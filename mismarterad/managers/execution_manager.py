@@ -156,7 +156,7 @@ class ExecutionManager:
     def cancel_open_orders(self) -> list[Order]:
         """Cancel every order still open (daemon shutdown with `on_shutdown = "cancel"`)."""
         with self._book:
-            return [self._broker.cancel(o.client_order_id) for o in self._broker.orders() if o.status.is_open]
+            return [self._broker.cancel(o.client_order_id) for o in self._broker.open_orders()]
 
     def flatten(self, now_utc: datetime) -> list[Order]:
         """Cancel each held symbol's open orders, then close it with a market order (filled at
@@ -170,9 +170,8 @@ class ExecutionManager:
             return orders
 
     def _cancel_open(self, symbol: str) -> None:
-        for order in self._broker.orders():
-            if order.status.is_open and order.request.symbol == symbol:
-                self._broker.cancel(order.client_order_id)
+        for order in self._broker.open_orders(symbol):
+            self._broker.cancel(order.client_order_id)
 
     @property
     def halted(self) -> bool:

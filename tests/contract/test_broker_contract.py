@@ -114,3 +114,14 @@ def test_open_buys_reserve_cash(broker: Broker) -> None:
     accepted = [broker.submit(req(Side.BUY, 400, 1)) for _ in range(3)]  # 40,000 each, 100,000 cash
     assert [o.status for o in accepted] == [OrderStatus.NEW, OrderStatus.NEW, OrderStatus.REJECTED]
     assert "reserved by open buys" in (accepted[2].reason or "")
+
+
+def test_open_orders_lists_only_working_orders_by_symbol(broker: Broker) -> None:
+    spy = broker.submit(req(Side.BUY, 1, 0, OrderType.LIMIT, limit=1.0))
+    qqq = broker.submit(req(Side.BUY, 1, 0, OrderType.LIMIT, limit=1.0, symbol="QQQ"))
+    gone = broker.submit(req(Side.BUY, 1, 0, OrderType.LIMIT, limit=1.0))
+    broker.cancel(gone.client_order_id)
+    assert [o.client_order_id for o in broker.open_orders("SPY")] == [spy.client_order_id]
+    assert sorted(o.client_order_id for o in broker.open_orders()) == sorted([spy.client_order_id,
+                                                                               qqq.client_order_id])
+    assert all(o.status is OrderStatus.NEW for o in broker.open_orders())

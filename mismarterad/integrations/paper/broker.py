@@ -72,6 +72,10 @@ class PaperBroker:
     def orders(self) -> list[Order]:
         return list(self._orders.values())
 
+    def open_orders(self, symbol: str | None = None) -> list[Order]:
+        symbols = [symbol] if symbol is not None else sorted(self._open)
+        return [self._orders[i] for s in symbols for i in self._open.get(s, ())]
+
     def positions(self) -> list[Position]:
         return [p for _, p in sorted(self._positions.items()) if p.quantity != 0]
 
