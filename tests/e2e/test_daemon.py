@@ -27,6 +27,17 @@ def launch(daemons: list[DaemonProcess], root: Path, data_dir: Path, **options: 
     return d
 
 
+def with_strategy(tmp_path: Path, class_name: str, source: str) -> Path:
+    """The SPY session config trading only `class_name`, defined by `source` in a user file."""
+    strategy = tmp_path / f"{class_name.lower()}.py"
+    strategy.write_text(source)
+    config = json.loads(SPY_CONFIG.read_text())
+    config["strategies"] = [{"file": str(strategy), "class": class_name}]
+    path = tmp_path / f"{class_name.lower()}.json"
+    path.write_text(json.dumps(config))
+    return path
+
+
 @pytest.mark.slow
 def test_a_replayed_day_runs_through_the_schedule_and_trades_like_the_backtest(
         data_dir: Path, backtest_trades: str, tmp_path: Path, daemons: list[DaemonProcess]) -> None:
@@ -194,19 +205,14 @@ def test_other_users_are_refused(data_dir: Path, daemons: list[DaemonProcess]) -
 
 @pytest.mark.slow
 def test_a_hung_thread_stops_the_watchdog_pings(data_dir: Path, tmp_path: Path, daemons: list[DaemonProcess]) -> None:
-    strategy = tmp_path / "hang.py"
-    strategy.write_text(
+    session_config = with_strategy(tmp_path, "Hang", (
         "import time\n"
         "from mismarterad.strategies import Strategy\n"
         "class Hang(Strategy):\n"
         "    def on_bar(self, symbol, interval, bar):\n"
         "        if bar.start_utc.hour == 15 and bar.start_utc.minute == 0:  # 10:00 New York\n"
         "            time.sleep(3600)\n"
-    )
-    config = json.loads(SPY_CONFIG.read_text())
-    config["strategies"] = [{"file": str(strategy), "class": "Hang"}]
-    session_config = tmp_path / "hang.json"
-    session_config.write_text(json.dumps(config))
+    ))
     d = launch(daemons, tmp_path / "d", data_dir, session_config=session_config, start=f"{DAY}T09:40:00-05:00",
                speed=60)
     d.wait_for(lambda s: s["clock"] >= f"{DAY}T10:01", 60, "the strategy to hang")
@@ -287,17 +293,12 @@ def test_sigterm_mid_session_flattens_writes_the_report_and_exits_0(
 
 def test_a_session_that_cannot_even_start_is_retried_and_the_daemon_answers_throughout(
         data_dir: Path, tmp_path: Path, daemons: list[DaemonProcess]) -> None:
-    strategy = tmp_path / "broken.py"
-    strategy.write_text(
+    session_config = with_strategy(tmp_path, "Broken", (
         "from mismarterad.strategies import Strategy\n"
         "class Broken(Strategy):\n"
         "    def indicator_requests(self):\n"
         "        raise RuntimeError('cannot build my indicators')\n"
-    )
-    config = json.loads(SPY_CONFIG.read_text())
-    config["strategies"] = [{"file": str(strategy), "class": "Broken"}]
-    session_config = tmp_path / "broken.json"
-    session_config.write_text(json.dumps(config))
+    ))
     d = launch(daemons, tmp_path / "d", data_dir, session_config=session_config,
                start=f"{DAY}T09:10:00-05:00", speed=60, max_session_restarts=1, restart_backoff_seconds=0.2)
     final = d.wait_for(lambda s: s["session_failures"] == 2, 30, "the failed start and its retry")
