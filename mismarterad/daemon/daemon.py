@@ -32,7 +32,7 @@ from mismarterad.daemon.notify import Notifier
 from mismarterad.daemon.scheduler import SessionScheduler
 from mismarterad.daemon.system_access import register_system_manager
 from mismarterad.daemon.session_pipeline import SessionPipeline, build_session_pipeline, make_paper_broker
-from mismarterad.daemon.views import metrics_view
+from mismarterad.daemon.views import last_bar_age, metrics_view
 from mismarterad.managers.execution_manager import ExecutionManager
 from mismarterad.managers.system_manager import SystemManager
 from mismarterad.services.session_plan import SessionWindow, next_window, session_window
@@ -366,14 +366,10 @@ class Daemon:
 
     def status_line(self) -> str:
         with self.lock:
-            session, pipeline = self.session, self.pipeline
-        state = self.system.state.value
-        day = session.day.isoformat() if session else "-"
-        engine = pipeline.engine if pipeline is not None and session is not None else None
-        age = ""
-        if engine is not None and engine.last_bar_end is not None:
-            age = f" last_bar_age={(self.app.clock.now() - engine.last_bar_end).total_seconds():.0f}s"
-        return f"{state} session={day} clock={self.time_manager.get_current_time():%Y-%m-%d %H:%M}{age}"
+            day = self.session.day.isoformat() if self.session else "-"
+            age = last_bar_age(self, self.pipeline, self.app.clock.now())
+        shown = "" if age is None else f" last_bar_age={age:.0f}s"
+        return f"{self.system.state.value} session={day} clock={self.time_manager.get_current_time():%Y-%m-%d %H:%M}{shown}"
 
     def _metrics_view(self) -> MetricsView:
         return metrics_view(self)

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from mismarterad.daemon.daemon import Daemon
     from mismarterad.daemon.session_pipeline import SessionPipeline
 
-__all__ = ["metrics_view", "orders_view", "positions_view", "quality_view", "status_view", "threads_view",
+__all__ = ["last_bar_age", "metrics_view", "orders_view", "positions_view", "quality_view", "status_view", "threads_view",
            "trades_view"]
 
 
@@ -36,7 +36,7 @@ def _session_config(daemon: Daemon) -> SessionConfig:
     return daemon.session.config if daemon.session is not None else daemon.loaded.session
 
 
-def _bar_age(daemon: Daemon, pipeline: SessionPipeline | None, now: datetime) -> float | None:
+def last_bar_age(daemon: Daemon, pipeline: SessionPipeline | None, now: datetime) -> float | None:
     """Clock seconds since the newest bar ended, or since the first bar was due if none came:
     a session whose feed never delivers shows a growing age, not a reassuring zero."""
     if pipeline is None or daemon.session is None:
@@ -65,7 +65,7 @@ def status_view(daemon: Daemon) -> dict[str, Any]:
             "next_start": _iso(daemon, planned.start_utc) if planned else None,
             "next_stop": _iso(daemon, planned.stop_utc) if planned else None,
             "bars_processed": engine.bars_processed if engine else 0,
-            "last_bar_age_seconds": _bar_age(daemon, daemon.pipeline, now) if engine else None,
+            "last_bar_age_seconds": last_bar_age(daemon, daemon.pipeline, now) if engine else None,
             "halted": execution.halted if (execution := daemon.current_execution()) else False,
             "session_failures": daemon.failures,
             "session_restarts": daemon.restarts,
@@ -144,7 +144,7 @@ def metrics_view(daemon: Daemon) -> MetricsView:
             threads = tuple(ThreadView(t.name, t.alive, t.queue_depth, t.items_processed)
                             for t in pipeline.thread_status())
             bars = dict(pipeline.engine.bars_by_series)
-            age = _bar_age(daemon, pipeline, now)
+            age = last_bar_age(daemon, pipeline, now)
             quality = {s: pct / 100 for s, pct in pipeline.quality.latest_pct.items()}
             gaps = dict(pipeline.quality.latest_gaps)
         orders_submitted, fills_by_side = dict(daemon.totals_orders), dict(daemon.totals_fills)
