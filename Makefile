@@ -37,7 +37,7 @@ test-fast: install
 
 lint: install
 	$(BIN)/lint-imports --no-cache
-	$(BIN)/ruff check --no-cache mismarterad tests bench
+	$(BIN)/ruff check --no-cache mismarterad tests bench tools
 
 clean:
 	rm -rf $(VENV) build *.egg-info

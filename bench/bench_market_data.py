@@ -25,7 +25,7 @@ import pandas as pd
 
 from mismarterad.config.settings import Settings
 from mismarterad.core.intervals import parse_interval
-from mismarterad.daemon.app import App
+from mismarterad.runs.app import App
 from mismarterad.services.bar_aggregation import aggregate_session
 
 NY = ZoneInfo("America/New_York")

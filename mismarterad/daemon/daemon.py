@@ -23,20 +23,20 @@ from mismarterad.config.settings import Settings
 from mismarterad.core.clock import Clock
 from mismarterad.core.enums import SystemState
 from mismarterad.core.errors import ConfigError, StateError
-from mismarterad.daemon.app import App
+from mismarterad.runs.app import App
 from mismarterad.daemon.control_api import ControlApi
 from mismarterad.daemon.control_server import ControlServer
 from mismarterad.daemon.live_session import LiveSession
 from mismarterad.daemon.metrics import DaemonMetrics, MetricsView
 from mismarterad.daemon.notify import Notifier
 from mismarterad.daemon.scheduler import SessionScheduler
-from mismarterad.daemon.system_access import register_system_manager
-from mismarterad.daemon.session_pipeline import SessionPipeline, build_session_pipeline, make_paper_broker
+from mismarterad.runs.system_access import register_system_manager
+from mismarterad.runs.session_pipeline import SessionPipeline, build_session_pipeline, make_paper_broker
 from mismarterad.daemon.views import last_bar_age, metrics_view
 from mismarterad.managers.execution_manager import ExecutionManager
 from mismarterad.managers.system_manager import SystemManager
 from mismarterad.services.session_plan import SessionWindow, next_window, session_window
-from mismarterad.strategies.registry import resolve_strategies
+from mismarterad.runs.strategy_loading import resolve_strategies
 
 __all__ = ["Daemon", "LoadedConfig", "load_config"]
 

@@ -20,9 +20,9 @@ import structlog
 
 from mismarterad.config.session_config import SessionConfig
 from mismarterad.core.enums import SystemState
-from mismarterad.daemon.app import App
-from mismarterad.daemon.reports import write_backtest_report, write_failure_report
-from mismarterad.daemon.session_pipeline import SessionPipeline, collect_result
+from mismarterad.runs.app import App
+from mismarterad.runs.reports import write_backtest_report, write_failure_report
+from mismarterad.runs.session_pipeline import SessionPipeline, collect_result
 from mismarterad.managers.execution_manager import ExecutionManager
 from mismarterad.managers.system_manager import SystemManager
 from mismarterad.managers.time_manager import TimeManager

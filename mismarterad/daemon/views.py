@@ -17,7 +17,7 @@ from mismarterad.services.trade_matching import match_trades
 if TYPE_CHECKING:
     from mismarterad.config.session_config import SessionConfig
     from mismarterad.daemon.daemon import Daemon
-    from mismarterad.daemon.session_pipeline import SessionPipeline
+    from mismarterad.runs.session_pipeline import SessionPipeline
 
 __all__ = ["last_bar_age", "metrics_view", "orders_view", "positions_view", "quality_view", "status_view", "threads_view",
            "trades_view"]

@@ -28,7 +28,7 @@ from mismarterad.core.session_data import SessionData
 from mismarterad.managers.execution_manager import ExecutionManager
 from mismarterad.services.gap_detection import expected_starts
 from mismarterad.strategies.base import Strategy
-from mismarterad.strategies.registry import StrategySpec
+from mismarterad.strategies.spec import StrategySpec
 from mismarterad.threads.worker import PipelineFailure, Worker
 
 __all__ = ["AnalysisEngine"]

@@ -14,9 +14,9 @@ from mismarterad.config.settings import Settings
 from mismarterad.core.clock import SimClock
 from mismarterad.core.enums import SystemState
 from mismarterad.core.errors import MismarteradError, StateError
-from mismarterad.daemon.app import App
-from mismarterad.daemon.backtest_runner import run_backtest
-from mismarterad.daemon.reports import REPORT_FILES, write_backtest_report
+from mismarterad.runs.app import App
+from mismarterad.runs.backtest_runner import run_backtest
+from mismarterad.runs.reports import REPORT_FILES, write_backtest_report
 from mismarterad.services.indicators import ema
 from mismarterad.threads import session_coordinator
 
@@ -112,10 +112,10 @@ def test_a_strategy_error_stops_the_run_with_its_message(data_dir: Path, tmp_pat
 
 
 def test_system_manager_refuses_double_start_and_stop_when_stopped(data_dir: Path, tmp_path: Path) -> None:
-    from mismarterad.daemon.session_pipeline import build_session_pipeline
+    from mismarterad.runs.session_pipeline import build_session_pipeline
     from mismarterad.integrations.paper import PaperBroker
     from mismarterad.managers.system_manager import SystemManager
-    from mismarterad.strategies.registry import resolve_strategies
+    from mismarterad.runs.strategy_loading import resolve_strategies
 
     app = make_app(data_dir, tmp_path)
     tm = app.time_manager()
@@ -143,7 +143,7 @@ def test_system_manager_refuses_double_start_and_stop_when_stopped(data_dir: Pat
 
 
 def test_the_top_layer_reaches_the_one_system_manager(data_dir: Path, tmp_path: Path) -> None:
-    from mismarterad.daemon.system_access import get_system_manager, register_system_manager
+    from mismarterad.runs.system_access import get_system_manager, register_system_manager
     from mismarterad.managers.system_manager import SystemManager
 
     run_backtest(make_app(data_dir, tmp_path), probe_config(tmp_path / "p.jsonl", date(2011, 1, 4),

@@ -25,7 +25,7 @@ from mismarterad.core.orders import (
     Position,
     Side,
 )
-from mismarterad.services.fill_models import CommissionModel, fill_price, slipped
+from mismarterad.integrations.paper.fill_models import CommissionModel, fill_price, slipped
 
 __all__ = ["PaperBroker"]
 

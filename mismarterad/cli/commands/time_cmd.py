@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from mismarterad.daemon.app import App
-from mismarterad.daemon.cli_support import arg_date
+from mismarterad.runs.app import App
+from mismarterad.cli.support import arg_date
 
 __all__ = ["register"]
 

@@ -7,8 +7,8 @@ import csv
 import sys
 from datetime import timedelta
 
-from mismarterad.daemon.app import App
-from mismarterad.daemon.cli_support import arg_date, print_table
+from mismarterad.runs.app import App
+from mismarterad.cli.support import arg_date, print_table
 
 __all__ = ["register"]
 

@@ -11,7 +11,7 @@ from mismarterad.config.settings import load_settings
 from mismarterad.core.clock import Clock, ReplayClock, SystemClock
 from mismarterad.core.errors import ConfigError
 from mismarterad.daemon.daemon import Daemon, load_config
-from mismarterad.daemon.logging import configure_logging
+from mismarterad.cli.logging import configure_logging
 
 __all__ = ["register"]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from mismarterad.daemon.app import App
+from mismarterad.runs.app import App
 from mismarterad.db.engine import make_engine, redact_url
 from mismarterad.db.migrate import current_revision, head_revision, upgrade
 

@@ -11,9 +11,9 @@ import structlog
 from mismarterad import __version__
 from mismarterad.config.settings import load_settings
 from mismarterad.core.errors import CalendarError, ConfigError, DataError, MismarteradError
-from mismarterad.daemon.app import App
-from mismarterad.daemon.cli_support import EX_CONFIG, EX_DATAERR, EX_SOFTWARE
-from mismarterad.daemon.commands import (
+from mismarterad.runs.app import App
+from mismarterad.cli.support import EX_CONFIG, EX_DATAERR, EX_SOFTWARE
+from mismarterad.cli.commands import (
     backtest_cmd,
     calendar_cmd,
     config_cmd,
@@ -23,7 +23,7 @@ from mismarterad.daemon.commands import (
     schedule_cmd,
     time_cmd,
 )
-from mismarterad.daemon.logging import configure_logging
+from mismarterad.cli.logging import configure_logging
 
 __all__ = ["build_parser", "main"]
 

@@ -22,9 +22,9 @@ from mismarterad.managers.data_manager import DataManager
 from mismarterad.managers.execution_manager import ExecutionManager
 from mismarterad.managers.session_loader import SessionLoader
 from mismarterad.managers.time_manager import TimeManager
-from mismarterad.services.fill_models import CommissionModel
+from mismarterad.integrations.paper.fill_models import CommissionModel
 from mismarterad.strategies.base import IndicatorRequest
-from mismarterad.strategies.registry import StrategySpec
+from mismarterad.strategies.spec import StrategySpec
 from mismarterad.threads.analysis_engine import AnalysisEngine
 from mismarterad.threads.data_processor import DataProcessor
 from mismarterad.threads.data_quality_manager import DataQualityManager

@@ -8,8 +8,8 @@ from pathlib import Path
 
 from mismarterad.config.session_config import load_session_config
 from mismarterad.core.errors import ConfigError
-from mismarterad.daemon.cli_support import EX_CONFIG, EX_OK
-from mismarterad.strategies.registry import resolve_strategies
+from mismarterad.cli.support import EX_CONFIG, EX_OK
+from mismarterad.runs.strategy_loading import resolve_strategies
 
 __all__ = ["register"]
 

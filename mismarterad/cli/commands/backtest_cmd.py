@@ -11,11 +11,11 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from mismarterad.config.session_config import load_session_config
 from mismarterad.core.clock import SimClock
-from mismarterad.daemon.app import App
-from mismarterad.daemon.backtest_runner import Progress as RunProgress
-from mismarterad.daemon.backtest_runner import run_backtest
-from mismarterad.daemon.cli_support import arg_date
-from mismarterad.daemon.reports import write_backtest_report
+from mismarterad.runs.app import App
+from mismarterad.runs.backtest_runner import Progress as RunProgress
+from mismarterad.runs.backtest_runner import run_backtest
+from mismarterad.cli.support import arg_date
+from mismarterad.runs.reports import write_backtest_report
 
 __all__ = ["register"]
 

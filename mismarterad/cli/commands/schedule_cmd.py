@@ -9,8 +9,8 @@ from datetime import timedelta
 from pathlib import Path
 
 from mismarterad.config.daemon_config import load_daemon_config
-from mismarterad.daemon.app import App
-from mismarterad.daemon.cli_support import arg_date
+from mismarterad.runs.app import App
+from mismarterad.cli.support import arg_date
 from mismarterad.services.session_plan import session_window
 
 __all__ = ["register"]

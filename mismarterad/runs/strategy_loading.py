@@ -9,30 +9,18 @@ from __future__ import annotations
 import importlib.util
 import inspect
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from mismarterad.config.errors import format_validation_error
 from mismarterad.config.session_config import SessionConfig, StrategyEntry
 from mismarterad.core.errors import ConfigError
 from mismarterad.strategies.base import Strategy
-from mismarterad.strategies.builtin import OpeningRangeBreakout, SmaCross
+from mismarterad.strategies.builtin import BUILTIN_STRATEGIES
+from mismarterad.strategies.spec import StrategySpec
 
-__all__ = ["BUILTIN_STRATEGIES", "StrategySpec", "resolve_strategies"]
-
-BUILTIN_STRATEGIES: dict[str, type[Strategy]] = {cls.name: cls for cls in (SmaCross, OpeningRangeBreakout)}
-
-
-@dataclass(frozen=True, slots=True)
-class StrategySpec:
-    """A strategy ready to instantiate: class, symbols and validated params."""
-
-    strategy_id: str
-    cls: type[Strategy]
-    symbols: tuple[str, ...]
-    params: BaseModel
+__all__ = ["resolve_strategies"]
 
 
 def resolve_strategies(cfg: SessionConfig, config_dir: Path) -> list[StrategySpec]:

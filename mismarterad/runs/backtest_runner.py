@@ -20,9 +20,9 @@ from mismarterad.core.clock import SimClock
 from mismarterad.core.enums import SystemState
 from mismarterad.core.errors import ConfigError, DataError, MismarteradError
 from mismarterad.core.run_result import RunResult
-from mismarterad.daemon.app import App
-from mismarterad.daemon.system_access import register_system_manager
-from mismarterad.daemon.session_pipeline import (
+from mismarterad.runs.app import App
+from mismarterad.runs.system_access import register_system_manager
+from mismarterad.runs.session_pipeline import (
     SessionPipeline,
     build_session_pipeline,
     collect_result,
@@ -31,7 +31,7 @@ from mismarterad.daemon.session_pipeline import (
 from mismarterad.managers.data_manager import DataManager
 from mismarterad.managers.system_manager import SystemManager
 from mismarterad.managers.time_manager import TimeManager
-from mismarterad.strategies.registry import resolve_strategies
+from mismarterad.runs.strategy_loading import resolve_strategies
 
 __all__ = ["BacktestOutcome", "Progress", "plan_days", "run_backtest"]
 

@@ -14,8 +14,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from mismarterad.core.market_data import Bar, format_price
-from mismarterad.daemon.app import App
-from mismarterad.daemon.cli_support import EX_DATAERR, arg_date, print_table
+from mismarterad.runs.app import App
+from mismarterad.cli.support import EX_DATAERR, arg_date, print_table
 from mismarterad.managers.data_manager import ImportReport
 from mismarterad.managers.time_manager import TimeManager
 from mismarterad.services.bar_import import format_problems

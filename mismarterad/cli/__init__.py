@@ -1,0 +1,1 @@
+"""The `mismarterad` command line: entry point, sub-commands, logging set-up."""

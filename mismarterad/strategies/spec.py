@@ -1,0 +1,26 @@
+"""A strategy ready to instantiate, as the AnalysisEngine receives it.
+
+Resolving config entries into specs (built-in names, user files, params) is the job of
+`runs/strategy_loading.py`; this layer knows nothing of configs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pydantic import BaseModel
+
+from mismarterad.strategies.base import Strategy
+
+__all__ = ["StrategySpec"]
+
+
+@dataclass(frozen=True, slots=True)
+class StrategySpec:
+    """Class, symbols and validated params of one configured entry. `strategy_id` is unique
+    per entry of the session config (`sma_cross#0`); orders, positions and report rows carry it."""
+
+    strategy_id: str
+    cls: type[Strategy]
+    symbols: tuple[str, ...]
+    params: BaseModel

@@ -1,0 +1,1 @@
+"""Development tools run by `make lint` (not shipped in the package)."""
