@@ -11,7 +11,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import sessionmaker
 
 from mismarterad.core.clock import SystemClock
-from mismarterad.db.engine import SessionFactory, make_engine
+from mismarterad.db.engine import DbSessionFactory, make_engine
 from mismarterad.db.migrate import upgrade
 from mismarterad.integrations.exchange_calendar import ExchangeCalendarSource
 from mismarterad.managers.time_manager import TimeManager
@@ -56,13 +56,13 @@ def engine(db_url: str) -> Iterator[Engine]:
 
 
 @pytest.fixture
-def sessions(engine: Engine) -> SessionFactory:
+def db_sessions(engine: Engine) -> DbSessionFactory:
     return sessionmaker(engine, expire_on_commit=False)
 
 
 @pytest.fixture
-def calendar_repository(sessions: SessionFactory) -> CalendarRepository:
-    return CalendarRepository(sessions)
+def calendar_repository(db_sessions: DbSessionFactory) -> CalendarRepository:
+    return CalendarRepository(db_sessions)
 
 
 @pytest.fixture

@@ -33,6 +33,11 @@ class Broker(Protocol):
     @property
     def capabilities(self) -> BrokerCapabilities: ...
 
+    @property
+    def connected(self) -> bool:
+        """Whether the broker answers now (the paper broker always does)."""
+        ...
+
     def submit(self, request: OrderRequest) -> Order:
         """Accept (status NEW) or reject (status REJECTED, with a reason) an order."""
         ...

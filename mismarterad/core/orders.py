@@ -14,6 +14,7 @@ __all__ = [
     "OrderStatus",
     "OrderType",
     "Position",
+    "RejectCategory",
     "Side",
 ]
 
@@ -45,6 +46,18 @@ class OrderStatus(enum.StrEnum):
         return self is OrderStatus.NEW
 
 
+class RejectCategory(enum.StrEnum):
+    """Why an order was refused, for callers that must not parse reason texts."""
+
+    INVALID_QUANTITY = "invalid_quantity"  # not a positive whole number of shares
+    UNSUPPORTED_TYPE = "unsupported_type"  # order type (or combination of prices) the broker does not take
+    INVALID_PRICE = "invalid_price"  # a limit or stop order without a usable price
+    INSUFFICIENT_POSITION = "insufficient_position"  # a sell beyond the shares held (short selling not allowed)
+    INSUFFICIENT_FUNDS = "insufficient_funds"  # a buy beyond the cash (open buys included)
+    HALTED = "halted"  # trading halted by the operator
+    OTHER = "other"
+
+
 @dataclass(frozen=True, slots=True)
 class OrderRequest:
     """What a strategy asked for. `client_order_id` is deterministic within a run."""
@@ -70,6 +83,7 @@ class Order:
     avg_fill_price: float | None = None
     filled_utc: datetime | None = None
     reason: str | None = None  # why it was rejected or canceled
+    reject_category: RejectCategory | None = None  # set on every rejection
 
     @property
     def client_order_id(self) -> str:
@@ -87,6 +101,7 @@ class Fill:
     price: float
     commission: float
     ts_utc: datetime
+    strategy: str = ""  # the ordering strategy's id, stamped by ExecutionManager
 
 
 @dataclass(frozen=True, slots=True)

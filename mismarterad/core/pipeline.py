@@ -7,7 +7,7 @@ coordinator can prepare the next session while the engine finishes the current o
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
@@ -22,7 +22,6 @@ __all__ = [
     "SessionEnd",
     "SessionStart",
     "StepBatch",
-    "ThreadStatus",
 ]
 
 
@@ -64,18 +63,9 @@ class _Stop:
 STOP = _Stop()
 
 
-@dataclass(frozen=True, slots=True)
-class ThreadStatus:
-    name: str
-    alive: bool
-    last_loop_age_secs: float | None
-    queue_depth: int
-    items_processed: int
-    extra: dict[str, object] = field(default_factory=dict)
-
-
 class Pipeline(Protocol):
-    """The running threads of one SystemManager start; built by the composition root."""
+    """The running threads of one SystemManager start; built by the composition root. What
+    they are doing is read from their ReadModel (`core/read_model.py`), not from here."""
 
     def start(self) -> None: ...
 
@@ -90,5 +80,3 @@ class Pipeline(Protocol):
     def error(self) -> str | None:
         """The first failure, as a message naming the thread, or None."""
         ...
-
-    def thread_status(self) -> list[ThreadStatus]: ...

@@ -11,16 +11,21 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from mismarterad import __version__
-from mismarterad.core.enums import SystemState
-from mismarterad.core.errors import MismarteradError
+from mismarterad.core.errors import ConfigError, MismarteradError
+from mismarterad.daemon.control import DaemonControl
 from mismarterad.daemon.control_server import PROTOCOL_VERSION, CommandError
-from mismarterad.daemon.views import orders_view, positions_view, quality_view, status_view, threads_view, trades_view
-
-if TYPE_CHECKING:
-    from mismarterad.daemon.daemon import Daemon
+from mismarterad.daemon.views import (
+    orders_view,
+    positions_view,
+    quality_view,
+    session_view,
+    status_view,
+    threads_view,
+    trades_view,
+)
 
 __all__ = ["COMMANDS", "NAMESPACES", "ControlApi"]
 
@@ -79,7 +84,9 @@ COMMANDS = {c.name: c for c in (
 
 
 class ControlApi:
-    def __init__(self, daemon: Daemon) -> None:
+    """Answers the socket's commands through `DaemonControl` alone."""
+
+    def __init__(self, daemon: DaemonControl) -> None:
         self._d = daemon
         self._handlers: dict[str, Callable[[list[str]], Any]] = {
             name: getattr(self, f"_{name}") for name in COMMANDS
@@ -94,6 +101,8 @@ class ControlApi:
             raise CommandError("bad_request", "'args.words' must be a list of strings")
         try:
             return handler(words)
+        except ConfigError as exc:
+            raise CommandError("config_invalid", str(exc)) from exc
         except MismarteradError as exc:
             raise CommandError("refused", str(exc)) from exc
 
@@ -103,74 +112,40 @@ class ControlApi:
         return {"protocol": PROTOCOL_VERSION, "version": __version__, "commands": sorted(COMMANDS)}
 
     def _status(self, _words: list[str]) -> dict[str, Any]:
-        return status_view(self._d)
+        return status_view(self._d.snapshot())
 
     def _threads(self, _words: list[str]) -> list[dict[str, Any]]:
-        return threads_view(self._d)
+        return threads_view(self._d.snapshot())
 
     def _config(self, _words: list[str]) -> dict[str, Any]:
-        loaded = self._d.loaded
-        daemon = json.loads(loaded.daemon.model_dump_json())  # SecretStr dumps as '**********'
+        s = self._d.snapshot()
+        daemon = json.loads(s.daemon_config.model_dump_json())  # SecretStr dumps as '**********'
         if daemon.get("database_url"):
             daemon["database_url"] = "***"
-        return {"path": str(loaded.path), "daemon": daemon,
-                "session": loaded.session.model_dump(mode="json", by_alias=True, exclude_none=True)}
+        return {"path": str(s.config_path), "daemon": daemon,
+                "session": s.session_config.model_dump(mode="json", by_alias=True, exclude_none=True)}
 
     def _start(self, _words: list[str]) -> dict[str, Any]:
-        d = self._d
-        with d.lock:
-            if d.shutting_down:
-                raise CommandError("refused", "the daemon is shutting down")
-            if d.session is not None:
-                raise CommandError("refused", f"a session is already running ({d.session.day})")
-            today = d.time_manager.get_current_time().date()
-            window = next(iter(w for w in d.upcoming_windows(1) if w.day == today), None)
-            if window is None:
-                raise CommandError("refused", f"{today} has no session left to run (not a trading day, or closed)")
-            d.session_active = True
-            d.done_day = None
-            d.scheduler.plan(window, start=False)
-            d._start_session(today, d.loaded.session)  # noqa: SLF001 - the API is the daemon's own front door
-        return status_view(d)
+        self._d.start_session()
+        return status_view(self._d.snapshot())
 
     def _stop(self, _words: list[str]) -> dict[str, Any]:
-        d = self._d
-        with d.lock:
-            if d.session is None:
-                raise CommandError("refused", "no session is running")
-            d._stop_job(d.session.day)  # noqa: SLF001
-        return status_view(d)
+        self._d.stop_session()
+        return status_view(self._d.snapshot())
 
     def _halt(self, _words: list[str]) -> dict[str, Any]:
-        return self._set_halt(True)
+        self._d.halt()
+        return {"halted": True}
 
     def _resume(self, _words: list[str]) -> dict[str, Any]:
-        return self._set_halt(False)
-
-    def _set_halt(self, halted: bool) -> dict[str, Any]:
-        d = self._d
-        with d.lock:
-            execution = d.current_execution()
-            if execution is None or d.system.state is not SystemState.RUNNING:
-                raise CommandError("refused", "no session is running")
-            d.halted = halted  # kept by the daemon, so a restarted session stays halted
-            execution.halt(halted)
-        return {"halted": halted}
+        self._d.resume()
+        return {"halted": False}
 
     def _flatten(self, _words: list[str]) -> dict[str, Any]:
-        d = self._d
-        with d.lock:
-            execution = d.current_execution()
-            if execution is None or d.system.state is not SystemState.RUNNING:
-                raise CommandError("refused", "no session is running")
-            orders = execution.flatten(d.app.clock.now())
-        return {"orders": [o.client_order_id for o in orders]}
+        return {"orders": self._d.flatten()}
 
     def _reload(self, _words: list[str]) -> dict[str, Any]:
-        result = self._d.reload()
-        if not result["reloaded"]:
-            raise CommandError("config_invalid", str(result["error"]))
-        return result
+        return self._d.reload()
 
     def _help(self, words: list[str]) -> str:
         if not words:
@@ -193,32 +168,19 @@ class ControlApi:
     # -- session ---------------------------------------------------------------------------
 
     def _session(self, _words: list[str]) -> dict[str, Any]:
-        d = self._d
-        with d.lock:
-            config = d.session.config if d.session is not None else d.loaded.session
-            day = d.session.day if d.session else None
-            hours = None
-            if day is not None:
-                s = d.time_manager.get_trading_session(day)
-                hours = {"regular_open": s.regular_open.isoformat() if s.regular_open else None,
-                         "regular_close": s.regular_close.isoformat() if s.regular_close else None,
-                         "early_close": s.is_early_close}
-            return {"session_name": config.session_name, "date": day.isoformat() if day else None, "hours": hours,
-                    "symbols": config.session_data_config.symbols,
-                    "strategies": [e.name or f"{e.file}:{e.class_name}" for e in config.strategies],
-                    "state": d.system.state.value, "quality": quality_view(d), "threads": threads_view(d)}
+        return session_view(self._d.snapshot())
 
     def _positions(self, _words: list[str]) -> list[dict[str, Any]]:
-        return positions_view(self._d)
+        return positions_view(self._d.snapshot())
 
     def _orders(self, _words: list[str]) -> list[dict[str, Any]]:
-        return orders_view(self._d)
+        return orders_view(self._d.snapshot())
 
     def _trades(self, _words: list[str]) -> list[dict[str, Any]]:
-        return trades_view(self._d)
+        return trades_view(self._d.snapshot())
 
     def _quality(self, _words: list[str]) -> list[dict[str, Any]]:
-        return quality_view(self._d)
+        return quality_view(self._d.snapshot())
 
     def _report(self, words: list[str]) -> dict[str, Any]:
         if len(words) != 1:
@@ -240,7 +202,7 @@ class ControlApi:
         tm = self._d.time_manager
         now = tm.get_current_time()
         s = tm.get_trading_session(now.date())
-        return {"now": now.isoformat(), "clock_kind": type(self._d.app.clock).__name__,
+        return {"now": now.isoformat(), "clock_kind": self._d.snapshot().clock_kind,
                 "market_session": tm.get_market_session(now).value, "trading_day": s.is_trading_day,
                 "holiday": s.holiday_name, "early_close": s.is_early_close,
                 "regular_open": s.regular_open.isoformat() if s.regular_open else None,

@@ -7,6 +7,7 @@ session the four pipeline threads. Everything that changes the session happens u
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import threading
 import time
@@ -23,20 +24,22 @@ from mismarterad.config.settings import Settings
 from mismarterad.core.clock import Clock
 from mismarterad.core.enums import SystemState
 from mismarterad.core.errors import ConfigError, StateError
-from mismarterad.runs.app import App
+from mismarterad.daemon.control import DaemonSnapshot
 from mismarterad.daemon.control_api import ControlApi
 from mismarterad.daemon.control_server import ControlServer
-from mismarterad.daemon.live_session import LiveSession
-from mismarterad.daemon.metrics import DaemonMetrics, MetricsView
+from mismarterad.daemon.day_run import DayRun, Observers, ShutdownPolicy
+from mismarterad.daemon.metrics import DaemonMetrics
 from mismarterad.daemon.notify import Notifier
 from mismarterad.daemon.scheduler import SessionScheduler
-from mismarterad.runs.system_access import register_system_manager
-from mismarterad.runs.session_pipeline import SessionPipeline, build_session_pipeline, make_paper_broker
-from mismarterad.daemon.views import last_bar_age, metrics_view
-from mismarterad.managers.execution_manager import ExecutionManager
+from mismarterad.daemon.views import metrics_view, status_line
+from mismarterad.integrations.store_replay_feed import StoreReplayFeed
 from mismarterad.managers.system_manager import SystemManager
-from mismarterad.services.session_plan import SessionWindow, next_window, session_window
+from mismarterad.managers.time_manager import TimeManager
+from mismarterad.runs.app import App
+from mismarterad.runs.session_pipeline import make_paper_broker
 from mismarterad.runs.strategy_loading import resolve_strategies
+from mismarterad.runs.system_access import register_system_manager
+from mismarterad.services.session_plan import SessionWindow, next_window, session_window
 
 __all__ = ["Daemon", "LoadedConfig", "load_config"]
 
@@ -64,22 +67,22 @@ def load_config(path: Path) -> LoadedConfig:
 
 
 class Daemon:
+    """Implements `DaemonControl` (daemon/control.py), the only face its front ends see."""
+
     def __init__(self, loaded: LoadedConfig, settings: Settings, clock: Clock, socket_path: Path) -> None:
         self.loaded = loaded
         self.app = App(settings=settings, clock=clock)
         session = loaded.session
-        self.time_manager = self.app.time_manager(session.exchange_group, session.asset_class)
-        self.data_manager = self.app.data_manager(self.time_manager)
-        self.metrics = DaemonMetrics(self._metrics_view)
+        self._time_manager = self.app.time_manager(session.exchange_group, session.asset_class)
+        self.data_manager = self.app.data_manager(self._time_manager)
+        self.metrics = DaemonMetrics(lambda: metrics_view(self.snapshot()))
         self.notifier = Notifier()
-        self.system = SystemManager(self.time_manager, self.data_manager, self._build_pipeline)
+        self.system = SystemManager(self._time_manager, self.data_manager)
         register_system_manager(self.system)
         self.scheduler = SessionScheduler(clock, self._start_job, self._stop_job)
         self.control = ControlServer(socket_path, ControlApi(self).handle, loaded.daemon.socket_group)
         self.lock = threading.RLock()
-        self.session: LiveSession | None = None
-        self.pipeline: SessionPipeline | None = None  # built for the current session, else None
-        self.execution: ExecutionManager | None = None  # idem
+        self.day_run: DayRun | None = None  # the running (or last, until the next start) day-run
         self.session_active = False
         self.failures = 0
         self.restarts = 0
@@ -102,6 +105,10 @@ class Daemon:
     @property
     def reports_dir(self) -> Path:
         return self.app.settings.state_dir / "reports"
+
+    @property
+    def time_manager(self) -> TimeManager:
+        return self._time_manager
 
     # -- main loop -------------------------------------------------------------------------
 
@@ -142,13 +149,14 @@ class Daemon:
         if self._reload.is_set():
             self._reload.clear()
             log.info("signal_received", signal="SIGHUP")
-            self.reload()
+            with contextlib.suppress(ConfigError):  # rejected and logged; the old config keeps running
+                self.reload()
         self._supervise()
         self._replan_if_idle()
         self.healthy = self._check_health()
         if self.healthy:
             self.notifier.watchdog()
-        self.notifier.status(self.status_line())
+        self.notifier.status(status_line(self.snapshot()))
 
     def request_stop(self) -> None:
         self._stop.set()
@@ -168,7 +176,7 @@ class Daemon:
         self.scheduler.shutdown()
         self.control.stop()
         with self.lock:
-            if self.session is not None:
+            if self.day_run is not None:
                 self._finish_session(self.loaded.daemon.on_shutdown, drain=False)
         self.metrics.stop()
         log.info("daemon_stopped")
@@ -192,15 +200,15 @@ class Daemon:
         """Plan the next window; one in progress starts at once (catch-up) unless already running."""
         windows = [w for w in self._windows() if self.done_day is None or w.day > self.done_day]
         window = next_window(windows, self.app.clock.now())
-        running = self.session is not None and window is not None and self.session.day == window.day
+        running = self.day_run is not None and window is not None and self.day_run.day == window.day
         self.scheduler.plan(window, start=not running)
 
     def _start_job(self, day: date) -> None:
         with self.lock:
             try:
                 planned = self.scheduler.planned
-                if self.shutting_down or self.session is not None or day == self.done_day:
-                    log.info("session_start_skipped", day=day.isoformat(), running=bool(self.session))
+                if self.shutting_down or self.day_run is not None or day == self.done_day:
+                    log.info("session_start_skipped", day=day.isoformat(), running=bool(self.day_run))
                     return
                 if planned is None or planned.day != day or self.app.clock.now() >= planned.stop_utc:
                     log.warning("session_start_too_late", day=day.isoformat(), reason="its window has ended")
@@ -215,10 +223,10 @@ class Daemon:
     def _stop_job(self, day: date) -> None:
         with self.lock:
             try:
-                if self.session is not None and self.session.day != day:
-                    log.warning("session_stop_skipped", day=day.isoformat(), running=self.session.day.isoformat())
+                if self.day_run is not None and self.day_run.day != day:
+                    log.warning("session_stop_skipped", day=day.isoformat(), running=self.day_run.day.isoformat())
                     return
-                if self.session is not None:
+                if self.day_run is not None:
                     self._finish_session(self.loaded.daemon.on_shutdown, drain=True)
                 self.session_active = False
                 self.done_day = day
@@ -232,82 +240,69 @@ class Daemon:
             return
         self._next_replan = time.monotonic() + 30.0
         with self.lock:
-            if self.session is None:
+            if self.day_run is None:
                 log.warning("replanning", reason="no session job is planned")
                 self._plan()
 
     def _start_session(self, day: date, config: SessionConfig) -> None:
         self._restart_at = None
-        self.pipeline = self.execution = None
-        session = LiveSession(self.app, self.system, self.time_manager, config, day, self.reports_dir,
-                              self._require_pipeline)
-        self.session = session
+        self.day_run = None
         try:
-            session.start()
+            strategies = resolve_strategies(config, self.loaded.daemon.session_config.parent)
+        except ConfigError as exc:  # the file changed on disk since it was checked
+            log.error("session_start_failed", day=day.isoformat(), error=str(exc))
+            self._after_failure()
+            return
+        run = DayRun(self.app, self.system, self._time_manager, config, strategies, make_paper_broker(config),
+                     StoreReplayFeed(self.app.bar_store, self.app.clock), day, self.reports_dir, self.halted,
+                     Observers(self.metrics.observe_loop, self.metrics.decision_latency.observe))
+        self.day_run = run
+        try:
+            run.start()
         except Exception as exc:  # noqa: BLE001 - a failed start is retried like a failed session
             log.error("session_start_failed", day=day.isoformat(), error=f"{type(exc).__name__}: {exc}")
             self._after_failure()
 
-    def _finish_session(self, policy: str, *, drain: bool, final: bool = True) -> None:
-        """Stop the session and write its report. `final=False` (a restart) leaves the totals
+    def _finish_session(self, policy: ShutdownPolicy, *, drain: bool, final: bool = True) -> None:
+        """Stop the day-run and write its report. `final=False` (a restart) leaves the totals
         alone: the restarted run replays the same orders from the open."""
-        session = self.session
-        assert session is not None
+        run = self.day_run
+        assert run is not None
         try:
-            if self.pipeline is not None and self.execution is not None and session.run_id:
-                path = session.stop(policy, drain=drain)  # type: ignore[arg-type]
-                if final:
-                    for order in self.execution.orders():
+            if run.built:
+                path = run.stop(policy, drain=drain)
+                if final and run.pipeline is not None:
+                    execution = run.pipeline.execution
+                    for order in execution.orders():
                         self.totals_orders[order.request.side.value] += 1
-                    for fill in self.execution.fills():
+                    for fill in execution.fills():
                         self.totals_fills[fill.side.value] += 1
             else:
-                path = session.write_failure_report(self.system.error or "the session never started")
-            self.last_report = {"date": session.day.isoformat(), "path": str(path)}
+                path = run.write_failure_report(self.system.error or "the session never started")
+            self.last_report = {"date": run.day.isoformat(), "path": str(path)}
         except Exception as exc:  # noqa: BLE001 - the daemon outlives a failed report
-            log.error("session_stop_failed", day=session.day.isoformat(), error=f"{type(exc).__name__}: {exc}")
+            log.error("session_stop_failed", day=run.day.isoformat(), error=f"{type(exc).__name__}: {exc}")
         finally:
-            self.session = None
-
-    def _build_pipeline(self, config: SessionConfig, config_dir: Path):  # type: ignore[no-untyped-def]
-        assert self.session is not None
-        strategies = resolve_strategies(config, self.loaded.daemon.session_config.parent)
-        pipeline, execution = build_session_pipeline(
-            config=config, strategies=strategies, time_manager=self.time_manager, data_manager=self.data_manager,
-            broker=make_paper_broker(config), days=[self.session.day], stop_on_strategy_error=False, live=True,
-            observe_loop=self.metrics.observe_loop, observe_decision=self.metrics.decision_latency.observe)
-        execution.halt(self.halted)
-        self.pipeline, self.execution = pipeline, execution
-        return pipeline, execution
-
-    def _require_pipeline(self) -> tuple[SessionPipeline, ExecutionManager]:
-        if self.pipeline is None or self.execution is None:
-            raise StateError("the session's pipeline was never built (its start failed)")
-        return self.pipeline, self.execution
-
-    def current_execution(self) -> ExecutionManager | None:
-        """The running (or last stopped, until the next start) session's ExecutionManager."""
-        return self.execution if self.session is not None else None
+            self.day_run = None
 
     # -- supervision -----------------------------------------------------------------------
 
     def _supervise(self) -> None:
         with self.lock:
-            session = self.session
-            if session is None or not self.session_active:
+            run = self.day_run
+            if run is None or not self.session_active:
                 return
             if self.system.state is SystemState.ERROR and self._restart_at is None:
                 self._after_failure()
             if self._restart_at is not None and time.monotonic() >= self._restart_at and not self.shutting_down:
                 self.restarts += 1
-                log.warning("session_restarting", day=session.day.isoformat(), attempt=self.restarts)
+                log.warning("session_restarting", day=run.day.isoformat(), attempt=self.restarts)
                 self._finish_session("leave", drain=False, final=False)
-                self._start_session(session.day, session.config)
-            elif (self.session is not None and self.execution is not None and session.run_id
-                  and time.monotonic() >= self._next_persist):
+                self._start_session(run.day, run.config)
+            elif self.day_run is not None and run.built and time.monotonic() >= self._next_persist:
                 self._next_persist = time.monotonic() + 1.0
                 try:
-                    self.session.persist()
+                    run.persist()
                 except Exception as exc:  # noqa: BLE001 - the database may be briefly away
                     log.error("persist_failed", error=f"{type(exc).__name__}: {exc}")
 
@@ -327,16 +322,18 @@ class Daemon:
         if not (self.scheduler.alive and self.control.alive):
             return False
         with self.lock:
-            pipeline = self.pipeline if self.session is not None else None
-            if pipeline is None or self.system.state is not SystemState.RUNNING:
+            run = self.day_run
+            if run is None or run.pipeline is None or self.system.state is not SystemState.RUNNING:
                 return True
-            since_start = time.monotonic() - self.session.started_monotonic if self.session else 0.0
-            for thread in pipeline.thread_status():
-                age = thread.last_loop_age_secs if thread.last_loop_age_secs is not None else since_start
-                if not thread.alive or age > STALL_SECS:
-                    if self.healthy:
-                        log.error("thread_stalled", thread=thread.name, alive=thread.alive, silent_secs=round(age, 1))
-                    return False
+            threads = run.pipeline.snapshot().threads
+        now = time.monotonic()
+        for thread in threads:
+            silent = thread.silent_secs(now)
+            age = silent if silent is not None else now - run.started_monotonic
+            if not thread.alive or age > STALL_SECS:
+                if self.healthy:
+                    log.error("thread_stalled", thread=thread.name, alive=thread.alive, silent_secs=round(age, 1))
+                return False
         return True
 
     # -- reload ----------------------------------------------------------------------------
@@ -349,7 +346,7 @@ class Daemon:
         except ConfigError as exc:
             log.error("reload_rejected", error=str(exc))
             self.notifier.ready()
-            return {"reloaded": False, "error": str(exc)}
+            raise
         with self.lock:
             changed_socket = loaded.daemon.socket_path != self.loaded.daemon.socket_path
             self.loaded = loaded
@@ -362,14 +359,62 @@ class Daemon:
         self.notifier.ready()
         return {"reloaded": True}
 
-    # -- views -----------------------------------------------------------------------------
+    # -- DaemonControl --------------------------------------------------------------------
 
-    def status_line(self) -> str:
+    def snapshot(self) -> DaemonSnapshot:
+        """The daemon as one frozen value: every view, the metrics and STATUS read this."""
         with self.lock:
-            day = self.session.day.isoformat() if self.session else "-"
-            age = last_bar_age(self, self.pipeline, self.app.clock.now())
-        shown = "" if age is None else f" last_bar_age={age:.0f}s"
-        return f"{self.system.state.value} session={day} clock={self.time_manager.get_current_time():%Y-%m-%d %H:%M}{shown}"
+            run = self.day_run
+            return DaemonSnapshot(
+                state=self.system.state, error=self.system.error, clock_utc=self.app.clock.now(),
+                clock_kind=type(self.app.clock).__name__, timezone=self._time_manager.timezone,
+                session_active=self.session_active, planned=self.scheduler.planned,
+                day_run=run.snapshot() if run is not None else None, halted=self.halted,
+                session_failures=self.failures, session_restarts=self.restarts, watchdog_healthy=self.healthy,
+                uptime_secs=time.monotonic() - self.started_monotonic, metrics_port=self.metrics_port,
+                last_report=dict(self.last_report) if self.last_report else None, config_path=self.loaded.path,
+                daemon_config=self.loaded.daemon,
+                session_config=run.config if run is not None else self.loaded.session,
+                orders_before=dict(self.totals_orders), fills_before=dict(self.totals_fills))
 
-    def _metrics_view(self) -> MetricsView:
-        return metrics_view(self)
+    def start_session(self) -> None:
+        with self.lock:
+            if self.shutting_down:
+                raise StateError("the daemon is shutting down")
+            if self.day_run is not None:
+                raise StateError(f"a session is already running ({self.day_run.day})")
+            today = self._time_manager.get_current_time().date()
+            window = next(iter(w for w in self.upcoming_windows(1) if w.day == today), None)
+            if window is None:
+                raise StateError(f"{today} has no session left to run (not a trading day, or closed)")
+            self.session_active = True
+            self.done_day = None
+            self.scheduler.plan(window, start=False)
+            self._start_session(today, self.loaded.session)
+
+    def stop_session(self) -> None:
+        with self.lock:
+            if self.day_run is None:
+                raise StateError("no session is running")
+            self._stop_job(self.day_run.day)
+
+    def halt(self) -> None:
+        self._set_halt(True)
+
+    def resume(self) -> None:
+        self._set_halt(False)
+
+    def _set_halt(self, halted: bool) -> None:
+        with self.lock:
+            run = self.day_run
+            if run is None or run.pipeline is None or self.system.state is not SystemState.RUNNING:
+                raise StateError("no session is running")
+            self.halted = halted  # kept by the daemon, so a restarted day-run stays halted
+            run.pipeline.execution.halt(halted)
+
+    def flatten(self) -> list[str]:
+        with self.lock:
+            run = self.day_run
+            if run is None or run.pipeline is None or self.system.state is not SystemState.RUNNING:
+                raise StateError("no session is running")
+            return [o.client_order_id for o in run.pipeline.execution.flatten(self.app.clock.now())]

@@ -63,6 +63,7 @@ class MetricsView:
     broker_connected: bool
     stream_reconnects: int
     watchdog_healthy: bool
+    position_mismatches: int = 0
     symbols: tuple[str, ...] = field(default=())
 
 
@@ -123,6 +124,8 @@ class _ViewCollector(Collector):
         yield _gauge("broker_connected", "broker reachable", {}, float(v.broker_connected))
         yield _counter("stream_reconnects", "market-data stream reconnects", {(): v.stream_reconnects}, [])
         yield _gauge("watchdog_healthy", "main loop and session threads make progress", {}, float(v.watchdog_healthy))
+        yield _gauge("position_mismatches", "symbols whose strategies' positions do not add up to the broker's", {},
+                     float(v.position_mismatches))
 
 
 def _gauge(name: str, doc: str, labels: dict[str, str], value: float) -> GaugeMetricFamily:

@@ -1,180 +1,206 @@
-"""Read-only views of the running daemon for the control socket and the metrics endpoint.
+"""Read-only views of the daemon for the control socket, the metrics endpoint and sd_notify.
 
-Each view is built under the daemon's lock from the session's managers, as JSON-ready values
-(times in exchange-local ISO 8601) or as a MetricsView; nothing here changes state.
+Every view is a pure function of one `DaemonSnapshot` (times in exchange-local ISO 8601, or
+a MetricsView), so a view can never see half of a change, never takes a lock, and is tested
+without a running daemon.
 """
 
 from __future__ import annotations
 
 import time
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from mismarterad.core.market_data import format_price
+from mismarterad.core.read_model import PipelineSnapshot
+from mismarterad.daemon.control import DaemonSnapshot
 from mismarterad.daemon.metrics import MetricsView, ThreadView
 from mismarterad.services.trade_matching import match_trades
 
-if TYPE_CHECKING:
-    from mismarterad.config.session_config import SessionConfig
-    from mismarterad.daemon.daemon import Daemon
-    from mismarterad.runs.session_pipeline import SessionPipeline
+__all__ = [
+    "last_bar_age",
+    "metrics_view",
+    "orders_view",
+    "positions_view",
+    "quality_view",
+    "session_view",
+    "status_line",
+    "status_view",
+    "threads_view",
+    "trades_view",
+]
 
-__all__ = ["last_bar_age", "metrics_view", "orders_view", "positions_view", "quality_view", "status_view", "threads_view",
-           "trades_view"]
 
-
-def _iso(daemon: Daemon, t: datetime | None) -> str | None:
-    return None if t is None else daemon.time_manager.to_market_time(t).isoformat()
+def _iso(s: DaemonSnapshot, t: datetime | None) -> str | None:
+    return None if t is None else t.astimezone(s.timezone).isoformat()
 
 
 def _unix(t: datetime | None) -> float:
     return 0.0 if t is None else t.timestamp()
 
 
-def _session_config(daemon: Daemon) -> SessionConfig:
-    """The running session's config (a reload mid-session applies from the next one)."""
-    return daemon.session.config if daemon.session is not None else daemon.loaded.session
+def _pipeline(s: DaemonSnapshot) -> PipelineSnapshot | None:
+    return s.day_run.pipeline if s.day_run is not None else None
 
 
-def last_bar_age(daemon: Daemon, pipeline: SessionPipeline | None, now: datetime) -> float | None:
+def last_bar_age(s: DaemonSnapshot) -> float | None:
     """Clock seconds since the newest bar ended, or since the first bar was due if none came:
     a session whose feed never delivers shows a growing age, not a reassuring zero."""
-    if pipeline is None or daemon.session is None:
+    pipeline = _pipeline(s)
+    if pipeline is None or s.day_run is None:
         return None
-    newest = pipeline.engine.last_bar_end
+    newest = pipeline.trading.last_bar_end_utc
     if newest is None:
-        open_ = daemon.time_manager.get_trading_session(daemon.session.day).regular_open
-        if open_ is None:
+        if s.day_run.regular_open_utc is None:
             return None
-        newest = open_ + timedelta(minutes=1)
-    return max(0.0, (now - newest).total_seconds())
+        newest = s.day_run.regular_open_utc + timedelta(minutes=1)
+    return max(0.0, (s.clock_utc - newest).total_seconds())
 
 
-def status_view(daemon: Daemon) -> dict[str, Any]:
-    with daemon.lock:
-        planned = daemon.scheduler.planned
-        engine = daemon.pipeline.engine if daemon.pipeline is not None and daemon.session is not None else None
-        now = daemon.app.clock.now()
-        return {
-            "state": daemon.system.state.value,
-            "error": daemon.system.error,
-            "clock": daemon.time_manager.get_current_time().isoformat(),
-            "clock_kind": type(daemon.app.clock).__name__,
-            "session_active": daemon.session_active,
-            "session_date": daemon.session.day.isoformat() if daemon.session else None,
-            "next_start": _iso(daemon, planned.start_utc) if planned else None,
-            "next_stop": _iso(daemon, planned.stop_utc) if planned else None,
-            "bars_processed": engine.bars_processed if engine else 0,
-            "last_bar_age_seconds": last_bar_age(daemon, daemon.pipeline, now) if engine else None,
-            "halted": execution.halted if (execution := daemon.current_execution()) else False,
-            "session_failures": daemon.failures,
-            "session_restarts": daemon.restarts,
-            "watchdog_healthy": daemon.healthy,
-            "uptime_seconds": round(time.monotonic() - daemon.started_monotonic, 1),
-            "metrics_port": daemon.metrics_port,
-            "last_report": daemon.last_report,
-            "session_config": str(daemon.loaded.daemon.session_config),
-        }
+def status_view(s: DaemonSnapshot) -> dict[str, Any]:
+    pipeline = _pipeline(s)
+    return {
+        "state": s.state.value,
+        "error": s.error,
+        "clock": _iso(s, s.clock_utc),
+        "clock_kind": s.clock_kind,
+        "session_active": s.session_active,
+        "session_date": s.day_run.day.isoformat() if s.day_run else None,
+        "next_start": _iso(s, s.planned.start_utc) if s.planned else None,
+        "next_stop": _iso(s, s.planned.stop_utc) if s.planned else None,
+        "bars_processed": pipeline.trading.bars_processed if pipeline else 0,
+        "last_bar_age_seconds": last_bar_age(s) if pipeline else None,
+        "halted": s.halted,
+        "position_mismatches": len(pipeline.trading.position_mismatches) if pipeline else 0,
+        "session_failures": s.session_failures,
+        "session_restarts": s.session_restarts,
+        "watchdog_healthy": s.watchdog_healthy,
+        "uptime_seconds": round(s.uptime_secs, 1),
+        "metrics_port": s.metrics_port,
+        "last_report": s.last_report,
+        "session_config": str(s.daemon_config.session_config),
+    }
 
 
-def threads_view(daemon: Daemon) -> list[dict[str, Any]]:
-    with daemon.lock:
-        if daemon.pipeline is None or daemon.session is None:
-            return []
-        return [{"name": t.name, "alive": t.alive,
-                 "last_loop_age_seconds": None if t.last_loop_age_secs is None else round(t.last_loop_age_secs, 3),
-                 "queue_depth": t.queue_depth, "items_processed": t.items_processed, **t.extra}
-                for t in daemon.pipeline.thread_status()]
+def status_line(s: DaemonSnapshot) -> str:
+    """The one-line systemd STATUS."""
+    day = s.day_run.day.isoformat() if s.day_run else "-"
+    age = last_bar_age(s)
+    shown = "" if age is None else f" last_bar_age={age:.0f}s"
+    return f"{s.state.value} session={day} clock={s.clock_utc.astimezone(s.timezone):%Y-%m-%d %H:%M}{shown}"
 
 
-def positions_view(daemon: Daemon) -> list[dict[str, Any]]:
-    with daemon.lock:
-        execution = daemon.current_execution()
-        if execution is None:
-            return []
-        return [{"symbol": p.symbol, "quantity": p.quantity, "avg_price": format_price(p.avg_price)}
-                for p in execution.broker_positions()]
+def threads_view(s: DaemonSnapshot, now_monotonic: float | None = None) -> list[dict[str, Any]]:
+    pipeline = _pipeline(s)
+    if pipeline is None:
+        return []
+    now = time.monotonic() if now_monotonic is None else now_monotonic
+    rows = []
+    for t in pipeline.threads:
+        silent = t.silent_secs(now)
+        rows.append({"name": t.name, "alive": t.alive,
+                     "last_loop_age_seconds": None if silent is None else round(silent, 3),
+                     "queue_depth": t.queue_depth, "items_processed": t.items_processed, **dict(t.extra)})
+    return rows
 
 
-def orders_view(daemon: Daemon) -> list[dict[str, Any]]:
-    with daemon.lock:
-        execution = daemon.current_execution()
-        if execution is None:
-            return []
-        orders = execution.orders()
-    return [{"client_order_id": o.client_order_id, "symbol": o.request.symbol, "side": o.request.side.value,
-             "quantity": o.request.quantity, "type": o.request.type.value, "limit_price": o.request.limit_price,
-             "stop_price": o.request.stop_price, "status": o.status.value,
-             "submitted_time": _iso(daemon, o.request.submitted_utc), "filled_time": _iso(daemon, o.filled_utc),
-             "avg_fill_price": o.avg_fill_price, "reason": o.reason} for o in orders]
+def positions_view(s: DaemonSnapshot) -> list[dict[str, Any]]:
+    """The broker's net position per symbol, with each strategy's share of it."""
+    pipeline = _pipeline(s)
+    if pipeline is None:
+        return []
+    trading = pipeline.trading
+    rows = []
+    for p in trading.broker_positions:
+        owners = [f"{sp.strategy}={sp.quantity}" for sp in trading.strategy_positions if sp.symbol == p.symbol]
+        rows.append({"symbol": p.symbol, "quantity": p.quantity, "avg_price": format_price(p.avg_price),
+                     "strategies": " ".join(owners)})
+    return rows
 
 
-def trades_view(daemon: Daemon) -> list[dict[str, Any]]:
-    with daemon.lock:
-        execution = daemon.current_execution()
-        if execution is None:
-            return []
-        fills = execution.fills()
-    return [{"symbol": t.symbol, "entry_time": _iso(daemon, t.entry_utc), "entry_price": t.entry_price,
-             "exit_time": _iso(daemon, t.exit_utc), "exit_price": t.exit_price, "quantity": t.quantity * t.direction,
-             "pnl": round(t.pnl, 6)} for t in match_trades(fills)]
+def orders_view(s: DaemonSnapshot) -> list[dict[str, Any]]:
+    pipeline = _pipeline(s)
+    if pipeline is None:
+        return []
+    return [{"client_order_id": o.client_order_id, "strategy": o.request.strategy, "symbol": o.request.symbol,
+             "side": o.request.side.value, "quantity": o.request.quantity, "type": o.request.type.value,
+             "limit_price": o.request.limit_price, "stop_price": o.request.stop_price, "status": o.status.value,
+             "submitted_time": _iso(s, o.request.submitted_utc), "filled_time": _iso(s, o.filled_utc),
+             "avg_fill_price": o.avg_fill_price, "reason": o.reason,
+             "reject_category": o.reject_category.value if o.reject_category else None}
+            for o in pipeline.trading.orders]
 
 
-def quality_view(daemon: Daemon) -> list[dict[str, Any]]:
-    with daemon.lock:
-        if daemon.pipeline is None or daemon.session is None:
-            return []
-        quality = daemon.pipeline.quality
-        return [{"symbol": s, "quality_pct": round(quality.latest_pct.get(s, 100.0), 4),
-                 "gaps": quality.latest_gaps.get(s, 0)} for s in _session_config(daemon).session_data_config.symbols]
+def trades_view(s: DaemonSnapshot) -> list[dict[str, Any]]:
+    pipeline = _pipeline(s)
+    if pipeline is None:
+        return []
+    return [{"strategy": t.strategy, "symbol": t.symbol, "entry_time": _iso(s, t.entry_utc),
+             "entry_price": t.entry_price, "exit_time": _iso(s, t.exit_utc), "exit_price": t.exit_price,
+             "quantity": t.quantity * t.direction, "pnl": round(t.pnl, 6)}
+            for t in match_trades(pipeline.trading.fills)]
 
 
-def metrics_view(daemon: Daemon) -> MetricsView:
-    with daemon.lock:
-        symbols = tuple(_session_config(daemon).session_data_config.symbols)
-        now = daemon.app.clock.now()
-        planned = daemon.scheduler.planned
-        pipeline = daemon.pipeline if daemon.session is not None else None
-        threads: tuple[ThreadView, ...] = ()
-        bars: dict[tuple[str, str], int] = {}
-        age = None
-        quality: dict[str, float] = {}
-        gaps: dict[str, int] = {}
-        if pipeline is not None:
-            threads = tuple(ThreadView(t.name, t.alive, t.queue_depth, t.items_processed)
-                            for t in pipeline.thread_status())
-            bars = dict(pipeline.engine.bars_by_series)
-            age = last_bar_age(daemon, pipeline, now)
-            quality = {s: pct / 100 for s, pct in pipeline.quality.latest_pct.items()}
-            gaps = dict(pipeline.quality.latest_gaps)
-        orders_submitted, fills_by_side = dict(daemon.totals_orders), dict(daemon.totals_fills)
-        session_orders: dict[tuple[str, str], int] = {}
-        positions: dict[str, int] = {}
-        realized = unrealized = 0.0
-        equity = 0.0
-        execution = daemon.current_execution()
-        if execution is not None and pipeline is not None:
-            orders, fills = execution.orders(), execution.fills()
-            for o in orders:
-                side = o.request.side.value
-                orders_submitted[side] += 1
-                session_orders[(side, o.status.value)] = session_orders.get((side, o.status.value), 0) + 1
-            for f in fills:
-                fills_by_side[f.side.value] += 1
-            realized = sum(t.pnl for t in match_trades(fills))
-            account = execution.account()
-            held = execution.broker_positions()
-            positions = {p.symbol: p.quantity for p in held}
-            unrealized = account.positions_value - sum(p.quantity * p.avg_price for p in held)
-            equity = account.equity
-        return MetricsView(
-            state=daemon.system.state, session_active=daemon.session_active, clock_unix=_unix(now),
-            next_start_unix=_unix(planned.start_utc) if planned else 0.0,
-            next_stop_unix=_unix(planned.stop_utc) if planned else 0.0,
-            session_failures=daemon.failures, session_restarts=daemon.restarts, threads=threads,
-            bars_processed=bars, last_bar_age_secs=age, quality_ratio=quality, gaps=gaps,
-            orders_submitted=orders_submitted, session_orders=session_orders, fills=fills_by_side,
-            positions=positions, realized_pnl=realized, unrealized_pnl=unrealized, equity=equity,
-            daily_loss_limit=daemon.loaded.daemon.daily_loss_limit, broker_connected=True, stream_reconnects=0,
-            watchdog_healthy=daemon.healthy, symbols=symbols,
-        )
+def quality_view(s: DaemonSnapshot) -> list[dict[str, Any]]:
+    pipeline = _pipeline(s)
+    if pipeline is None:
+        return []
+    pct, gaps = dict(pipeline.quality.quality_pct), dict(pipeline.quality.gaps)
+    return [{"symbol": sym, "quality_pct": round(pct.get(sym, 100.0), 4), "gaps": gaps.get(sym, 0)}
+            for sym in s.symbols]
+
+
+def session_view(s: DaemonSnapshot) -> dict[str, Any]:
+    run = s.day_run
+    hours = None
+    if run is not None:
+        hours = {"regular_open": _iso(s, run.regular_open_utc), "regular_close": _iso(s, run.regular_close_utc),
+                 "early_close": run.early_close}
+    config = s.session_config
+    return {"session_name": config.session_name, "date": run.day.isoformat() if run else None, "hours": hours,
+            "symbols": config.session_data_config.symbols,
+            "strategies": [e.name or f"{e.file}:{e.class_name}" for e in config.strategies],
+            "state": s.state.value, "quality": quality_view(s), "threads": threads_view(s)}
+
+
+def metrics_view(s: DaemonSnapshot) -> MetricsView:
+    pipeline = _pipeline(s)
+    threads: tuple[ThreadView, ...] = ()
+    bars: dict[tuple[str, str], int] = {}
+    quality: dict[str, float] = {}
+    gaps: dict[str, int] = {}
+    orders_submitted, fills_by_side = dict(s.orders_before), dict(s.fills_before)
+    session_orders: dict[tuple[str, str], int] = {}
+    positions: dict[str, int] = {}
+    realized = unrealized = equity = 0.0
+    if pipeline is not None:
+        threads = tuple(ThreadView(t.name, t.alive, t.queue_depth, t.items_processed) for t in pipeline.threads)
+        trading = pipeline.trading
+        bars = dict(trading.bars_by_series)
+        quality = {sym: pct / 100 for sym, pct in pipeline.quality.quality_pct}
+        gaps = dict(pipeline.quality.gaps)
+        for o in trading.orders:
+            side = o.request.side.value
+            orders_submitted[side] = orders_submitted.get(side, 0) + 1
+            session_orders[(side, o.status.value)] = session_orders.get((side, o.status.value), 0) + 1
+        for f in trading.fills:
+            fills_by_side[f.side.value] = fills_by_side.get(f.side.value, 0) + 1
+        realized = sum(t.pnl for t in match_trades(trading.fills))
+        positions = {p.symbol: p.quantity for p in trading.broker_positions}
+        if trading.account is not None:
+            unrealized = trading.account.positions_value - sum(p.quantity * p.avg_price
+                                                               for p in trading.broker_positions)
+            equity = trading.account.equity
+    return MetricsView(
+        state=s.state, session_active=s.session_active, clock_unix=_unix(s.clock_utc),
+        next_start_unix=_unix(s.planned.start_utc) if s.planned else 0.0,
+        next_stop_unix=_unix(s.planned.stop_utc) if s.planned else 0.0,
+        session_failures=s.session_failures, session_restarts=s.session_restarts, threads=threads,
+        bars_processed=bars, last_bar_age_secs=last_bar_age(s), quality_ratio=quality, gaps=gaps,
+        orders_submitted=orders_submitted, session_orders=session_orders, fills=fills_by_side,
+        positions=positions, realized_pnl=realized, unrealized_pnl=unrealized, equity=equity,
+        daily_loss_limit=s.daemon_config.daily_loss_limit,
+        broker_connected=pipeline.trading.broker_connected if pipeline is not None else True, stream_reconnects=0,
+        watchdog_healthy=s.watchdog_healthy, symbols=s.symbols,
+        position_mismatches=len(pipeline.trading.position_mismatches) if pipeline is not None else 0,
+    )

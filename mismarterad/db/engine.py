@@ -8,9 +8,10 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-__all__ = ["SessionFactory", "make_engine", "redact_url"]
+__all__ = ["DbSessionFactory", "make_engine", "redact_url"]
 
-SessionFactory = sessionmaker[Session]
+#: SQLAlchemy's unit of work ("database session"), used only inside repositories
+DbSessionFactory = sessionmaker[Session]
 
 
 def make_engine(url: str) -> Engine:

@@ -231,14 +231,41 @@ class DataManager:
         return self.import_file(path, symbol, interval, timezone, skip_bad_rows)
 
     def import_from_api(
-        self, source: MarketDataSource, symbols: Sequence[str], start: date, end: date, interval: str = BASE_INTERVAL
+        self, source: MarketDataSource, symbols: Sequence[str], start: date, end: date, interval: str = BASE_INTERVAL,
+        skip_bad_rows: bool = False,
     ) -> list[ImportReport]:
-        """Fetch bars of the market-local dates [start, end] from a source and store them."""
+        """Fetch bars of the market-local dates [start, end] from a source and store them, one
+        report per symbol.
+
+        Every fetched bar goes through the file imports' checks (numbers, ranges, conflicting
+        duplicates, the interval grid in market time), plus: the symbol and interval asked for,
+        a start inside the range. As with a file, one bad bar rejects that symbol's bars unless
+        `skip_bad_rows`; a problem's `line` is the bar's position in the fetched series (from 1).
+        """
         parsed = parse_interval(interval)
         start_utc, end_utc = self._utc_range(start, end)
         reports = []
         for symbol in symbols:
             bars = source.fetch_bars(symbol, parsed.name, start_utc, end_utc)
-            written = self._store.write_bars(symbol, parsed.name, bars)
-            reports.append(ImportReport(source.name, symbol, parsed.name, len(bars), written, ()))
+            foreign: list[RowProblem] = []
+            rows = []
+            for position, bar in enumerate(bars, 1):
+                if (bar.symbol, bar.interval) != (symbol, parsed.name):
+                    foreign.append(RowProblem(position, f"bar of {bar.symbol} {bar.interval}, asked for {symbol} "
+                                                        f"{parsed.name}"))
+                elif not start_utc <= bar.start_utc < end_utc:
+                    foreign.append(RowProblem(position, f"bar at {bar.start_utc.isoformat()} is outside the range"))
+                else:
+                    rows.append((position, {"timestamp": bar.start_utc, "open": bar.open, "high": bar.high,
+                                            "low": bar.low, "close": bar.close, "volume": bar.volume}))
+            check = parse_rows(rows, symbol, parsed, self._time.timezone)
+            problems = tuple(sorted((*foreign, *check.problems), key=lambda p: p.line))
+            if problems and not skip_bad_rows:
+                log.warning("import_rejected", source=source.name, symbol=symbol, bad_rows=len(problems))
+                reports.append(ImportReport(source.name, symbol, parsed.name, len(bars), None, problems))
+                continue
+            written = self._store.write_bars(symbol, parsed.name, check.bars)
+            log.info("import_written", source=source.name, symbol=symbol, interval=parsed.name,
+                     inserted=written.inserted, replaced=written.replaced, bad_rows=len(problems))
+            reports.append(ImportReport(source.name, symbol, parsed.name, len(bars), written, problems))
         return reports

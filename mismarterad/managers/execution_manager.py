@@ -4,27 +4,41 @@ It numbers orders deterministically (`o000001`, ... within a run), stamps them w
 the step being handled, applies fills to its position book before strategies see the next bar,
 flattens every position at the session's close, and keeps what reports and the database need:
 orders, fills and the equity curve.
+
+Positions are kept per (strategy, symbol): each strategy sees, sells and is flattened on its own
+shares only, while the broker holds one net position per symbol. Every fill is stamped with the
+strategy of its order, and after each application of fills the strategies' sum is compared with
+the broker's positions; a difference is logged and kept (`position_mismatches`).
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 import structlog
 
 from mismarterad.core.broker import Broker
 from mismarterad.core.market_data import Bar
-from mismarterad.core.orders import AccountSnapshot, Fill, Order, OrderRequest, OrderStatus, OrderType, Position, Side
+from mismarterad.core.orders import (
+    AccountSnapshot,
+    Fill,
+    Order,
+    OrderRequest,
+    OrderStatus,
+    OrderType,
+    Position,
+    RejectCategory,
+    Side,
+)
+from mismarterad.core.read_model import PositionMismatch
 from mismarterad.core.run_result import EquityPoint
 
-__all__ = ["ExecutionManager", "ExecutionRecord"]
+__all__ = ["ExecutionManager", "ExecutionRecord", "PositionMismatch"]
 
 log = structlog.get_logger(component="execution_manager")
-
-FLATTEN_STRATEGY = "engine:flatten"
 
 
 @dataclass
@@ -44,8 +58,11 @@ class ExecutionManager:
         # the engine thread trades while the daemon's control and metrics threads read
         self._book = threading.RLock()
         self._sequence = 0
-        self._positions: dict[str, int] = {}
+        self._positions: dict[tuple[str, str], int] = {}  # (strategy, symbol) -> signed shares
+        self._net: dict[str, int] = {}  # symbol -> the strategies' sum
         self._strategy_of: dict[str, str] = {}
+        self._mismatches: list[PositionMismatch] = []
+        self._mismatch_seen: set[PositionMismatch] = set()
         self._last_bar: dict[str, Bar] = {}
         self.record = ExecutionRecord()
         self._halted = False
@@ -72,12 +89,17 @@ class ExecutionManager:
         request = OrderRequest(client_order_id, symbol, side, quantity, order_type, limit, stop, now_utc, strategy_id)
         self._strategy_of[client_order_id] = strategy_id
         if limit is not None and stop is not None:
-            order = self._reject(request, "give a limit or a stop price, not both (stop-limit orders are not supported)")
+            order = self._reject(request, RejectCategory.UNSUPPORTED_TYPE,
+                                 "give a limit or a stop price, not both (stop-limit orders are not supported)")
         elif self._halted and not risk_reducing:
-            order = self._reject(request, "trading is halted")
+            order = self._reject(request, RejectCategory.HALTED, "trading is halted")
         else:
             with self._book:
-                order = self._broker.submit(request)
+                refusal = self._oversell(request)
+                if refusal is not None:
+                    order = self._reject(request, RejectCategory.INSUFFICIENT_POSITION, refusal)
+                else:
+                    order = self._broker.submit(request)
         log.debug("order_submitted", client_order_id=client_order_id, symbol=symbol, side=side.value,
                   quantity=quantity, type=order_type.value, status=order.status.value)
         return order
@@ -99,10 +121,23 @@ class ExecutionManager:
             self._sequence += 1
             return f"o{self._sequence:06d}"
 
-    def _reject(self, request: OrderRequest, reason: str) -> Order:
-        order = Order(request, OrderStatus.REJECTED, reason=reason)
+    def _reject(self, request: OrderRequest, category: RejectCategory, reason: str) -> Order:
+        order = Order(request, OrderStatus.REJECTED, reason=reason, reject_category=category)
         self._local_orders.append(order)
         return order
+
+    def _oversell(self, request: OrderRequest) -> str | None:
+        """Why a sell must not reach the broker: more than the strategy's own shares less its own
+        open sells (another strategy's shares are not its to sell), unless the broker shorts."""
+        if request.side is not Side.SELL or request.quantity <= 0 or self._broker.capabilities.short_selling:
+            return None
+        held = self._positions.get((request.strategy, request.symbol), 0)
+        pending = sum(o.request.quantity for o in self._broker.open_orders(request.symbol)
+                      if o.request.side is Side.SELL and self._strategy_of.get(o.client_order_id) == request.strategy)
+        if request.quantity + pending <= held:
+            return None
+        return (f"sell of {request.quantity} {request.symbol} exceeds {request.strategy}'s position ({held}, "
+                f"{pending} pending): short selling is not allowed")
 
     # -- market events ---------------------------------------------------------------------
 
@@ -118,7 +153,7 @@ class ExecutionManager:
         with self._book:
             account = self._broker.account()
         exposed = False
-        for quantity in self._positions.values():
+        for quantity in self._net.values():
             if quantity:
                 exposed = True
                 break
@@ -132,23 +167,26 @@ class ExecutionManager:
         return point
 
     def close_session(self, step_end_utc: datetime) -> None:
-        """Flatten every position at its last bar's close, then cancel what is still open."""
+        """Flatten every strategy's position at its symbol's last close (one market-on-close per
+        strategy and symbol), then cancel what is still open."""
         with self._book:
             self._close_session(step_end_utc)
 
     def _close_session(self, step_end_utc: datetime) -> None:
-        for symbol, quantity in sorted(self._positions.items()):
-            if quantity == 0 or symbol not in self._last_bar:
+        for symbol, held in self._held_by_symbol().items():
+            if symbol not in self._last_bar:
                 continue
             self._cancel_open(symbol)  # a resting stop or limit must not block the flatten
-            client_order_id = self._next_id()
-            side = Side.SELL if quantity > 0 else Side.BUY
-            request = OrderRequest(client_order_id, symbol, side, abs(quantity), OrderType.MARKET_ON_CLOSE, None, None,
-                                   step_end_utc, FLATTEN_STRATEGY)
-            order = self._broker.submit(request)
-            self._strategy_of[client_order_id] = FLATTEN_STRATEGY
-            if order.status is OrderStatus.REJECTED:
-                log.error("flatten_rejected", symbol=symbol, quantity=quantity, reason=order.reason)
+            for strategy_id, quantity in held:
+                client_order_id = self._next_id()
+                side = Side.SELL if quantity > 0 else Side.BUY
+                request = OrderRequest(client_order_id, symbol, side, abs(quantity), OrderType.MARKET_ON_CLOSE, None,
+                                       None, step_end_utc, strategy_id)
+                self._strategy_of[client_order_id] = strategy_id
+                order = self._broker.submit(request)
+                if order.status is OrderStatus.REJECTED:
+                    log.error("flatten_rejected", symbol=symbol, strategy=strategy_id, quantity=quantity,
+                              reason=order.reason)
         self._broker.close_session(dict(self._last_bar))
         self._apply(self._broker.drain_fills())
         self._last_bar.clear()
@@ -159,15 +197,24 @@ class ExecutionManager:
             return [self._broker.cancel(o.client_order_id) for o in self._broker.open_orders()]
 
     def flatten(self, now_utc: datetime) -> list[Order]:
-        """Cancel each held symbol's open orders, then close it with a market order (filled at
-        its next bar's open)."""
+        """Cancel each held symbol's open orders, then close every strategy's position in it with
+        that strategy's own market order (filled at the next bar's open)."""
         with self._book:
             orders = []
-            for symbol, qty in self.positions().items():
-                self._cancel_open(symbol)
-                orders.append(self.submit(FLATTEN_STRATEGY, symbol, Side.SELL if qty > 0 else Side.BUY, abs(qty),
-                                          None, None, now_utc, risk_reducing=True))
+            for symbol, held in self._held_by_symbol().items():
+                self._cancel_open(symbol)  # once per symbol: the strategies' closing orders must all stay
+                for strategy_id, qty in held:
+                    orders.append(self.submit(strategy_id, symbol, Side.SELL if qty > 0 else Side.BUY, abs(qty),
+                                              None, None, now_utc, risk_reducing=True))
             return orders
+
+    def _held_by_symbol(self) -> dict[str, list[tuple[str, int]]]:
+        """Open positions grouped by symbol, symbols and strategies sorted."""
+        held: dict[str, list[tuple[str, int]]] = {}
+        for (strategy_id, symbol), quantity in sorted(self._positions.items(), key=lambda kv: (kv[0][1], kv[0][0])):
+            if quantity:
+                held.setdefault(symbol, []).append((strategy_id, quantity))
+        return held
 
     def _cancel_open(self, symbol: str) -> None:
         for order in self._broker.open_orders(symbol):
@@ -179,15 +226,45 @@ class ExecutionManager:
 
     # -- reads -----------------------------------------------------------------------------
 
-    def position(self, symbol: str) -> int:
-        return self._positions.get(symbol, 0)
+    def position(self, strategy_id: str, symbol: str) -> int:
+        """The strategy's own position in `symbol` (signed shares)."""
+        return self._positions.get((strategy_id, symbol), 0)
+
+    def strategy_positions(self) -> dict[tuple[str, str], int]:
+        """Open positions per (strategy, symbol), sorted."""
+        with self._book:
+            return {k: q for k, q in sorted(self._positions.items()) if q != 0}
+
+    def net_position(self, symbol: str) -> int:
+        """The strategies' positions in `symbol` added up: what the broker should hold."""
+        return self._net.get(symbol, 0)
 
     def positions(self) -> dict[str, int]:
-        return {s: q for s, q in sorted(self._positions.items()) if q != 0}
+        """Net open positions per symbol (the strategies' sum), sorted."""
+        with self._book:
+            return {s: q for s, q in sorted(self._net.items()) if q != 0}
+
+    def strategy_of(self, client_order_id: str) -> str | None:
+        """The strategy that placed an order, None if it was not placed here."""
+        return self._strategy_of.get(client_order_id)
+
+    def position_mismatches(self) -> list[PositionMismatch]:
+        """Every distinct difference seen between the strategies' sum and the broker, oldest first."""
+        with self._book:
+            return list(self._mismatches)
 
     def orders(self) -> list[Order]:
         with self._book:
             return sorted([*self._broker.orders(), *self._local_orders], key=lambda o: o.client_order_id)
+
+    def open_orders(self) -> list[Order]:
+        """Orders still working at the broker (without scanning the run's history)."""
+        with self._book:
+            return self._broker.open_orders()
+
+    @property
+    def broker_connected(self) -> bool:
+        return self._broker.connected
 
     def fills(self) -> Sequence[Fill]:
         with self._book:
@@ -203,8 +280,30 @@ class ExecutionManager:
             return self._broker.positions()
 
     def _apply(self, fills: list[Fill]) -> None:
+        if not fills:
+            return  # positions change only on fills: nothing to apply, nothing to compare
         for fill in fills:
-            self._positions[fill.symbol] = self._positions.get(fill.symbol, 0) + fill.side.sign * fill.quantity
+            strategy_id = self._strategy_of.get(fill.client_order_id, fill.strategy)
+            if fill.strategy != strategy_id:
+                fill = replace(fill, strategy=strategy_id)
+            signed = fill.side.sign * fill.quantity
+            key = (strategy_id, fill.symbol)
+            self._positions[key] = self._positions.get(key, 0) + signed
+            self._net[fill.symbol] = self._net.get(fill.symbol, 0) + signed
             self.record.fills.append(fill)
-            log.debug("order_filled", client_order_id=fill.client_order_id, symbol=fill.symbol,
+            log.debug("order_filled", client_order_id=fill.client_order_id, strategy=strategy_id, symbol=fill.symbol,
                       side=fill.side.value, quantity=fill.quantity, price=fill.price)
+        self._check_against_broker()
+
+    def _check_against_broker(self) -> None:
+        broker = {p.symbol: p.quantity for p in self._broker.positions()}
+        for symbol in sorted(broker.keys() | {s for s, q in self._net.items() if q}):
+            ours, theirs = self._net.get(symbol, 0), broker.get(symbol, 0)
+            if ours == theirs:
+                continue
+            mismatch = PositionMismatch(symbol, ours, theirs)
+            if mismatch not in self._mismatch_seen:
+                self._mismatch_seen.add(mismatch)
+                self._mismatches.append(mismatch)
+                log.error("position_mismatch", symbol=symbol, strategies_total=ours, broker_quantity=theirs,
+                          strategies={s: q for (s, sym), q in sorted(self._positions.items()) if sym == symbol and q})

@@ -1,9 +1,11 @@
 """SystemManager: one per process, built by the composition root and passed down.
 
 It owns the system state (STOPPED → STARTING → RUNNING → STOPPING → STOPPED, or ERROR with
-the reason), the managers, and the running pipeline. It starts and stops the four threads
-through the `Pipeline` protocol, which the composition root builds, so this module never
-imports the threads. Nothing below the daemon/CLI layer looks a SystemManager up globally.
+the reason), the managers, and the running pipeline. `start(config, build)` validates the
+config, calls `build` (the composition root's wiring of the four threads, run here under the
+STARTING state), starts the pipeline and hands it back to the caller, who reads its results
+and its read model; this module never imports the threads. Nothing below the top layer looks
+a SystemManager up globally.
 """
 
 from __future__ import annotations
@@ -11,22 +13,22 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import structlog
 
 from mismarterad.config.session_config import SessionConfig, load_session_config
 from mismarterad.core.enums import OperationMode, SystemState
 from mismarterad.core.errors import ConfigError, StateError
-from mismarterad.core.pipeline import Pipeline, ThreadStatus
+from mismarterad.core.pipeline import Pipeline
 from mismarterad.managers.data_manager import DataManager
-from mismarterad.managers.execution_manager import ExecutionManager
 from mismarterad.managers.time_manager import TimeManager
 
-__all__ = ["PipelineFactory", "SystemManager"]
+__all__ = ["SystemManager"]
 
 log = structlog.get_logger(component="system_manager")
 
-PipelineFactory = Callable[[SessionConfig, Path], tuple[Pipeline, ExecutionManager]]
+P = TypeVar("P", bound=Pipeline)
 
 _STOP_TIMEOUT_SECS = 10.0
 
@@ -34,16 +36,14 @@ _STOP_TIMEOUT_SECS = 10.0
 class SystemManager:
     """Lifecycle and state of the trading system."""
 
-    def __init__(self, time_manager: TimeManager, data_manager: DataManager, pipeline_factory: PipelineFactory) -> None:
+    def __init__(self, time_manager: TimeManager, data_manager: DataManager) -> None:
         self._time = time_manager
         self._data = data_manager
-        self._factory = pipeline_factory
         self._lock = threading.RLock()
         self._state = SystemState.STOPPED
         self._error: str | None = None
         self._config: SessionConfig | None = None
         self._pipeline: Pipeline | None = None
-        self._execution: ExecutionManager | None = None
 
     # -- state -----------------------------------------------------------------------------
 
@@ -71,18 +71,11 @@ class SystemManager:
     def get_data_manager(self) -> DataManager:
         return self._data
 
-    def get_execution_manager(self) -> ExecutionManager:
-        if self._execution is None:
-            raise StateError("no session has been started yet: there is no ExecutionManager")
-        return self._execution
-
-    def thread_status(self) -> list[ThreadStatus]:
-        return self._pipeline.thread_status() if self._pipeline is not None else []
-
     # -- lifecycle -------------------------------------------------------------------------
 
-    def start(self, config: SessionConfig | Path | str) -> None:
-        """Validate the config, build the pipeline and start its threads."""
+    def start(self, config: SessionConfig | Path | str, build: Callable[[SessionConfig, Path], P]) -> P:
+        """Validate the config, build the pipeline (`build(config, config_dir)`), start its
+        threads and return it. A ConfigError leaves the system STOPPED; any other failure ERROR."""
         with self._lock:
             self._observe_pipeline()
             if self._state in (SystemState.STARTING, SystemState.RUNNING, SystemState.STOPPING):
@@ -93,14 +86,15 @@ class SystemManager:
                     cfg, config_dir = config, Path.cwd()
                 else:
                     cfg, config_dir = load_session_config(config), Path(config).resolve().parent
-                pipeline, execution = self._factory(cfg, config_dir)
+                pipeline = build(cfg, config_dir)
                 pipeline.start()
             except BaseException as exc:
                 self._error = str(exc)
                 self._transition(SystemState.STOPPED if isinstance(exc, ConfigError) else SystemState.ERROR)
                 raise
-            self._config, self._pipeline, self._execution, self._error = cfg, pipeline, execution, None
+            self._config, self._pipeline, self._error = cfg, pipeline, None
             self._transition(SystemState.RUNNING)
+            return pipeline
 
     def stop(self, timeout_secs: float = _STOP_TIMEOUT_SECS) -> None:
         """Ask the threads to stop and wait for them (at most `timeout_secs`)."""

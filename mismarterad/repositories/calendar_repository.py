@@ -9,7 +9,7 @@ from sqlalchemy import delete, func, insert, select
 
 from mismarterad.core.calendar import CalendarDay, MarketHours
 from mismarterad.core.errors import ConfigError
-from mismarterad.db.engine import SessionFactory
+from mismarterad.db.engine import DbSessionFactory
 from mismarterad.db.tables import CalendarDayRow, MarketHoursRow
 
 __all__ = ["CalendarRepository"]
@@ -18,11 +18,11 @@ __all__ = ["CalendarRepository"]
 class CalendarRepository:
     """CRUD for `market_hours` and `calendar_days`."""
 
-    def __init__(self, sessions: SessionFactory) -> None:
-        self._sessions = sessions
+    def __init__(self, db_sessions: DbSessionFactory) -> None:
+        self._db_sessions = db_sessions
 
     def market_hours(self, exchange_group: str, asset_class: str) -> MarketHours:
-        with self._sessions() as db:
+        with self._db_sessions() as db:
             row = db.get(MarketHoursRow, (exchange_group, asset_class))
             if row is None:
                 known = [f"{r.exchange_group}/{r.asset_class}" for r in db.scalars(select(MarketHoursRow))]
@@ -43,7 +43,7 @@ class CalendarRepository:
 
     def count_days(self, exchange_group: str, start: date, end: date) -> int:
         """How many calendar dates of [start, end] are stored (synced)."""
-        with self._sessions() as db:
+        with self._db_sessions() as db:
             stmt = select(func.count()).where(
                 CalendarDayRow.exchange_group == exchange_group,
                 CalendarDayRow.day >= start,
@@ -53,7 +53,7 @@ class CalendarRepository:
 
     def days(self, exchange_group: str, start: date, end: date) -> list[CalendarDay]:
         """Stored days of [start, end], in date order."""
-        with self._sessions() as db:
+        with self._db_sessions() as db:
             stmt = (
                 select(CalendarDayRow)
                 .where(
@@ -73,7 +73,7 @@ class CalendarRepository:
         first, last = days[0].day, days[-1].day
         if any(d.exchange_group != group for d in days) or (last - first).days + 1 != len(days):
             raise ValueError("replace_days takes one exchange group's consecutive dates, in order")
-        with self._sessions.begin() as db:
+        with self._db_sessions.begin() as db:
             db.execute(
                 delete(CalendarDayRow).where(
                     CalendarDayRow.exchange_group == group,

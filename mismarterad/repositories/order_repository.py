@@ -1,29 +1,34 @@
 """Orders, fills and positions of a run. client_order_id is unique per run, so the same backtest
-can run twice against one database."""
+can run twice against one database.
+
+The strategy of an order is stored with it; a fill's strategy is its order's (read through the
+(run, client_order_id) join), and the positions table holds the broker's net position per symbol,
+with its average price. Per-strategy positions are a function of the stored fills
+(`strategy_positions`), so they need no table of their own."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import and_, insert, select, update
 
 from mismarterad.core.orders import Fill, Order, OrderRequest, OrderStatus, OrderType, Position, Side
-from mismarterad.db.engine import SessionFactory
+from mismarterad.db.engine import DbSessionFactory
 from mismarterad.db.tables import FillRow, OrderRow, PositionRow
 
 __all__ = ["OrderRepository"]
 
 
 class OrderRepository:
-    def __init__(self, sessions: SessionFactory) -> None:
-        self._sessions = sessions
+    def __init__(self, db_sessions: DbSessionFactory) -> None:
+        self._db_sessions = db_sessions
 
     def save_orders(self, run_id: int, orders: Sequence[Order]) -> None:
         """Insert new orders and update changed ones, in one transaction."""
         if not orders:
             return
-        with self._sessions.begin() as db:
+        with self._db_sessions.begin() as db:
             existing = set(db.scalars(select(OrderRow.client_order_id).where(OrderRow.run_id == run_id)))
             new = [_order_row(run_id, o) for o in orders if o.client_order_id not in existing]
             if new:
@@ -37,7 +42,7 @@ class OrderRepository:
     def save_fills(self, run_id: int, fills: Sequence[Fill], first_seq: int) -> None:
         if not fills:
             return
-        with self._sessions.begin() as db:
+        with self._db_sessions.begin() as db:
             db.execute(insert(FillRow), [
                 {"run_id": run_id, "seq": first_seq + i, "client_order_id": f.client_order_id, "symbol": f.symbol,
                  "side": f.side.value, "quantity": f.quantity, "price": f.price, "commission": f.commission,
@@ -53,7 +58,7 @@ class OrderRepository:
             rows.setdefault(symbol, (0, 0.0))
         if not rows:
             return
-        with self._sessions.begin() as db:
+        with self._db_sessions.begin() as db:
             stored = {r.symbol: r for r in db.scalars(select(PositionRow).where(PositionRow.run_id == run_id))}
             for symbol, (quantity, avg_price) in sorted(rows.items()):
                 row = stored.get(symbol)
@@ -64,20 +69,32 @@ class OrderRepository:
                     row.quantity, row.avg_price, row.updated_utc = quantity, avg_price, updated_utc
 
     def positions(self, run_id: int) -> list[Position]:
-        with self._sessions() as db:
+        with self._db_sessions() as db:
             rows = db.scalars(select(PositionRow).where(PositionRow.run_id == run_id).order_by(PositionRow.symbol))
             return [Position(r.symbol, r.quantity, r.avg_price) for r in rows]
 
     def orders(self, run_id: int) -> list[Order]:
-        with self._sessions() as db:
+        with self._db_sessions() as db:
             rows = db.scalars(select(OrderRow).where(OrderRow.run_id == run_id).order_by(OrderRow.client_order_id))
             return [_order_value(r) for r in rows]
 
     def fills(self, run_id: int) -> list[Fill]:
-        with self._sessions() as db:
-            rows = db.scalars(select(FillRow).where(FillRow.run_id == run_id).order_by(FillRow.seq))
-            return [Fill(r.client_order_id, r.symbol, Side(r.side), r.quantity, r.price, r.commission, r.ts_utc)
-                    for r in rows]
+        """The run's fills in order, each with its order's strategy ("" if the order is not stored)."""
+        with self._db_sessions() as db:
+            rows = db.execute(
+                select(FillRow, OrderRow.strategy)
+                .outerjoin(OrderRow, and_(OrderRow.run_id == FillRow.run_id,
+                                          OrderRow.client_order_id == FillRow.client_order_id))
+                .where(FillRow.run_id == run_id).order_by(FillRow.seq))
+            return [Fill(r.client_order_id, r.symbol, Side(r.side), r.quantity, r.price, r.commission, r.ts_utc,
+                         strategy or "") for r, strategy in rows]
+
+    def strategy_positions(self, run_id: int) -> dict[tuple[str, str], int]:
+        """Open positions per (strategy, symbol) after the run's stored fills, sorted."""
+        held: dict[tuple[str, str], int] = {}
+        for f in self.fills(run_id):
+            held[(f.strategy, f.symbol)] = held.get((f.strategy, f.symbol), 0) + f.side.sign * f.quantity
+        return {k: q for k, q in sorted(held.items()) if q != 0}
 
 
 def _order_row(run_id: int, o: Order) -> dict[str, object]:

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from sqlalchemy import update
 
-from mismarterad.db.engine import SessionFactory
+from mismarterad.db.engine import DbSessionFactory
 from mismarterad.db.tables import RunRow
 
 __all__ = ["RunRecord", "RunRepository"]
@@ -26,11 +26,11 @@ class RunRecord:
 
 
 class RunRepository:
-    def __init__(self, sessions: SessionFactory) -> None:
-        self._sessions = sessions
+    def __init__(self, db_sessions: DbSessionFactory) -> None:
+        self._db_sessions = db_sessions
 
     def start(self, kind: str, session_name: str, config_sha256: str, started_utc: datetime) -> int:
-        with self._sessions.begin() as db:
+        with self._db_sessions.begin() as db:
             row = RunRow(kind=kind, session_name=session_name, config_sha256=config_sha256,
                          started_utc=started_utc, status="running")
             db.add(row)
@@ -38,21 +38,21 @@ class RunRepository:
             return row.id
 
     def finish(self, run_id: int, status: str, finished_utc: datetime, error: str | None = None) -> None:
-        with self._sessions.begin() as db:
+        with self._db_sessions.begin() as db:
             db.execute(update(RunRow).where(RunRow.id == run_id).values(
                 status=status, finished_utc=finished_utc, error=error))
 
     def abandon_running(self, kind: str, session_name: str, finished_utc: datetime) -> int:
         """Mark this session's runs of `kind` still 'running' as 'abandoned' (their process died);
         other daemons sharing the database keep theirs. Return how many."""
-        with self._sessions.begin() as db:
+        with self._db_sessions.begin() as db:
             result = db.execute(update(RunRow).where(
                 RunRow.kind == kind, RunRow.session_name == session_name, RunRow.status == "running").values(
                 status="abandoned", finished_utc=finished_utc, error="the process ended without finishing the run"))
             return int(result.rowcount or 0)
 
     def get(self, run_id: int) -> RunRecord:
-        with self._sessions() as db:
+        with self._db_sessions() as db:
             row = db.get(RunRow, run_id)
             if row is None:
                 raise KeyError(f"no run {run_id}")

@@ -17,7 +17,7 @@ from sqlalchemy.orm import sessionmaker
 from mismarterad.config.session_config import SessionConfig
 from mismarterad.config.settings import Settings, load_settings
 from mismarterad.core.clock import Clock, SystemClock
-from mismarterad.db.engine import SessionFactory, make_engine, redact_url
+from mismarterad.db.engine import DbSessionFactory, make_engine, redact_url
 from mismarterad.db.migrate import upgrade
 from mismarterad.integrations.exchange_calendar import ExchangeCalendarSource
 from mismarterad.managers.data_manager import DataManager
@@ -51,12 +51,12 @@ class App:
         return engine
 
     @cached_property
-    def sessions(self) -> SessionFactory:
+    def db_sessions(self) -> DbSessionFactory:
         return sessionmaker(self.engine, expire_on_commit=False)
 
     @cached_property
     def calendar_repository(self) -> CalendarRepository:
-        return CalendarRepository(self.sessions)
+        return CalendarRepository(self.db_sessions)
 
     def time_manager(self, exchange_group: str = "US_EQUITY", asset_class: str = "EQUITY") -> TimeManager:
         return TimeManager(
@@ -76,11 +76,11 @@ class App:
 
     @cached_property
     def run_repository(self) -> RunRepository:
-        return RunRepository(self.sessions)
+        return RunRepository(self.db_sessions)
 
     @cached_property
     def order_repository(self) -> OrderRepository:
-        return OrderRepository(self.sessions)
+        return OrderRepository(self.db_sessions)
 
     @staticmethod
     def config_digest(config: SessionConfig) -> str:

@@ -100,23 +100,12 @@ def run_backtest(
     if not days:
         raise ConfigError("the backtest range contains no trading day")
     tm.init_backtest(days[0])
-    broker = make_paper_broker(config)
-    done = {"days": 0, "day": None}
 
-    def on_session(day: date, n: int) -> None:
-        done["days"], done["day"] = n, day
+    def build(cfg: SessionConfig, _dir: Path) -> SessionPipeline:
+        return build_session_pipeline(config=cfg, strategies=strategies, time_manager=tm, data_manager=dm,
+                                      broker=make_paper_broker(cfg), days=days, stop_on_strategy_error=True)
 
-    holder: dict[str, SessionPipeline] = {}
-
-    def factory(cfg: SessionConfig, _dir: Path):  # type: ignore[no-untyped-def]
-        pipeline, execution = build_session_pipeline(
-            config=cfg, strategies=strategies, time_manager=tm, data_manager=dm, broker=broker, days=days,
-            stop_on_strategy_error=True, on_session=on_session,
-        )
-        holder["pipeline"] = pipeline
-        return pipeline, execution
-
-    system = SystemManager(tm, dm, factory)
+    system = SystemManager(tm, dm)
     register_system_manager(system)
     run_id = app.run_repository.start("backtest", config.session_name, app.config_digest(config), app.wall_clock.now())
     started = time.monotonic()
@@ -125,22 +114,22 @@ def run_backtest(
     switch_interval = sys.getswitchinterval()
     sys.setswitchinterval(BACKTEST_SWITCH_INTERVAL_SECS)
     try:
-        system.start(config)
-        pipeline = holder["pipeline"]
+        pipeline = system.start(config, build)
         while system.state is SystemState.RUNNING:
             system.wait(0.25)
             if on_progress is not None:
-                on_progress(Progress(done["day"], int(done["days"]), len(days), pipeline.engine.bars_processed,
-                                     time.monotonic() - started, pipeline.engine.last_equity))
+                trading = pipeline.read_model.trading
+                on_progress(Progress(trading.session_date, trading.sessions_done, len(days), trading.bars_processed,
+                                     time.monotonic() - started,
+                                     trading.account.equity if trading.account else None))
     finally:
         sys.setswitchinterval(switch_interval)
     elapsed = time.monotonic() - started
     if system.state is not SystemState.STOPPED:
         app.run_repository.finish(run_id, "failed", app.wall_clock.now(), system.error)
         raise MismarteradError(f"backtest failed: {system.error}")
-    execution = system.get_execution_manager()
-    engine = pipeline.engine
-    result = collect_result(config, "backtest", days, pipeline, execution)
+    execution = pipeline.execution
+    result = collect_result(config, "backtest", days, pipeline)
     app.order_repository.save_orders(run_id, result.orders)
     app.order_repository.save_fills(run_id, result.fills, 1)
     app.order_repository.save_positions(run_id, execution.broker_positions(), {f.symbol for f in result.fills},
@@ -149,8 +138,8 @@ def run_backtest(
     run_info: dict[str, object] = {
         "run_id": run_id,
         "elapsed_secs": round(elapsed, 3),
-        "bars_processed": engine.bars_processed,
-        "bars_per_sec": round(engine.bars_processed / elapsed, 1) if elapsed > 0 else None,
+        "bars_processed": result.bars_processed,
+        "bars_per_sec": round(result.bars_processed / elapsed, 1) if elapsed > 0 else None,
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "days": len(days),
     }

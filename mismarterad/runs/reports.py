@@ -13,7 +13,8 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -32,23 +33,39 @@ REPORT_FILES = ("trades.csv", "orders.csv", "equity.csv", "summary.json", "valid
 
 def write_backtest_report(out_dir: Path, result: RunResult, tz: ZoneInfo, run_info: dict[str, object]) -> Path:
     """Write every report file into `out_dir` (replacing an older report there); return it."""
+    with _staged(out_dir) as staging:
+        trades = match_trades(result.fills)
+        _write_csv(staging / "trades.csv", ["symbol", "entry_time", "entry_price", "exit_time", "exit_price",
+                                            "quantity", "pnl", "strategy"], _trade_rows(trades, tz))
+        _write_csv(staging / "orders.csv", ["client_order_id", "symbol", "side", "quantity", "type", "limit_price",
+                                            "stop_price", "status", "submitted_time", "filled_time",
+                                            "filled_quantity", "avg_fill_price", "strategy"], _order_rows(result, tz))
+        peaks = drawdowns([result.initial_cash, *(p.equity for p in result.equity)])[1:]
+        _write_equity(staging / "equity.csv", result, peaks, tz)
+        summary = _summary(result, trades, tz)
+        (staging / "summary.json").write_text(json.dumps(_summary_json(result, summary, trades), indent=2) + "\n")
+        _write_validation(staging / "validation.csv", result, tz)
+        _plot(staging / "equity.png", result, peaks, tz)
+        (staging / "run.json").write_text(json.dumps(run_info, indent=2, sort_keys=True, default=str) + "\n")
+    return out_dir.resolve()
+
+
+def write_failure_report(out_dir: Path, run_info: dict[str, object]) -> Path:
+    """The folder of a session that never ran: only `run.json`, saying why (staged and renamed)."""
+    with _staged(out_dir) as staging:
+        (staging / "run.json").write_text(json.dumps(run_info, indent=2, sort_keys=True, default=str) + "\n")
+    return out_dir.resolve()
+
+
+@contextmanager
+def _staged(out_dir: Path) -> Iterator[Path]:
+    """A folder beside `out_dir` to write into; renamed into place (replacing an older one) only
+    when the block completes, removed when it fails."""
     out_dir = out_dir.resolve()
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
     try:
-        trades = match_trades(result.fills)
-        _write_csv(staging / "trades.csv", ["symbol", "entry_time", "entry_price", "exit_time", "exit_price",
-                                            "quantity", "pnl"], _trade_rows(trades, tz))
-        _write_csv(staging / "orders.csv", ["client_order_id", "symbol", "side", "quantity", "type", "limit_price",
-                                            "stop_price", "status", "submitted_time", "filled_time",
-                                            "filled_quantity", "avg_fill_price"], _order_rows(result, tz))
-        peaks = drawdowns([result.initial_cash, *(p.equity for p in result.equity)])[1:]
-        _write_equity(staging / "equity.csv", result, peaks, tz)
-        summary = _summary(result, trades, tz)
-        (staging / "summary.json").write_text(json.dumps(_summary_json(result, summary), indent=2) + "\n")
-        _write_validation(staging / "validation.csv", result, tz)
-        _plot(staging / "equity.png", result, peaks, tz)
-        (staging / "run.json").write_text(json.dumps(run_info, indent=2, sort_keys=True, default=str) + "\n")
+        yield staging
         for f in staging.iterdir():
             os.chmod(f, 0o644)
         os.chmod(staging, 0o755)
@@ -56,23 +73,6 @@ def write_backtest_report(out_dir: Path, result: RunResult, tz: ZoneInfo, run_in
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    return out_dir
-
-
-def write_failure_report(out_dir: Path, run_info: dict[str, object]) -> Path:
-    """The folder of a session that never ran: only `run.json`, saying why (staged and renamed)."""
-    out_dir = out_dir.resolve()
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
-    try:
-        (staging / "run.json").write_text(json.dumps(run_info, indent=2, sort_keys=True, default=str) + "\n")
-        os.chmod(staging / "run.json", 0o644)
-        os.chmod(staging, 0o755)
-        _swap_into_place(staging, out_dir)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    return out_dir
 
 
 def _swap_into_place(staging: Path, out_dir: Path) -> None:
@@ -127,7 +127,7 @@ def _write_equity(path: Path, result: RunResult, drawdown: Sequence[float], tz: 
 
 def _trade_rows(trades: Sequence[Trade], tz: ZoneInfo) -> list[list[object]]:
     return [[t.symbol, _local(t.entry_utc, tz), format_price(t.entry_price), _local(t.exit_utc, tz),
-             format_price(t.exit_price), t.quantity * t.direction, _money(t.pnl)] for t in trades]
+             format_price(t.exit_price), t.quantity * t.direction, _money(t.pnl), t.strategy] for t in trades]
 
 
 def _order_rows(result: RunResult, tz: ZoneInfo) -> list[list[object]]:
@@ -138,7 +138,7 @@ def _order_rows(result: RunResult, tz: ZoneInfo) -> list[list[object]]:
                      "" if r.limit_price is None else format_price(r.limit_price),
                      "" if r.stop_price is None else format_price(r.stop_price), o.status.value,
                      _local(r.submitted_utc, tz), _local(o.filled_utc, tz), o.filled_quantity,
-                     "" if o.avg_fill_price is None else format_price(o.avg_fill_price)])
+                     "" if o.avg_fill_price is None else format_price(o.avg_fill_price), r.strategy])
     return rows
 
 
@@ -154,7 +154,25 @@ def _summary(result: RunResult, trades: Sequence[Trade], tz: ZoneInfo) -> Summar
                      trades, result.bars_processed, len(result.sessions_skipped))
 
 
-def _summary_json(result: RunResult, s: Summary) -> dict[str, object]:
+def _strategies_json(result: RunResult, trades: Sequence[Trade]) -> dict[str, dict[str, object]]:
+    """Per strategy id (every one that ordered): trades, win rate, realized P&L, orders, fills."""
+    ids = sorted({o.request.strategy for o in result.orders} | {f.strategy for f in result.fills}
+                 | {t.strategy for t in trades})
+    out: dict[str, dict[str, object]] = {}
+    for strategy_id in ids:
+        own = [t for t in trades if t.strategy == strategy_id]
+        wins = sum(1 for t in own if t.pnl > 0)
+        out[strategy_id] = {
+            "trades": len(own),
+            "win_rate": round(wins / len(own), 10) if own else None,
+            "pnl": round(sum(t.pnl for t in own), 6),
+            "orders": sum(1 for o in result.orders if o.request.strategy == strategy_id),
+            "fills": sum(1 for f in result.fills if f.strategy == strategy_id),
+        }
+    return out
+
+
+def _summary_json(result: RunResult, s: Summary, trades: Sequence[Trade]) -> dict[str, object]:
     return {
         "session_name": result.session_name,
         "mode": result.mode,
@@ -173,6 +191,7 @@ def _summary_json(result: RunResult, s: Summary) -> dict[str, object]:
         "fills": len(result.fills),
         "sessions": s.sessions,
         "sessions_skipped": [{"date": d.isoformat(), "reason": why} for d, why in result.sessions_skipped],
+        "strategies": _strategies_json(result, trades),
     }
 
 

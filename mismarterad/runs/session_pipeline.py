@@ -1,4 +1,8 @@
-"""Builds the four session threads and wires their queues; SystemManager gets the handle.
+"""Builds the four session threads and wires their queues and their read model.
+
+`build_session_pipeline` is what a composition root hands to `SystemManager.start`; the
+SessionPipeline it returns holds the run's ExecutionManager and ReadModel, so the caller
+gets everything back from `start` and never reaches into the threads.
 
 Bounded queues give back-pressure: the coordinator can run ahead of the engine by at most
 `QUEUE_BATCHES` batches, so memory depends on `prefetch_days`, not on the backtest length.
@@ -13,9 +17,10 @@ from datetime import date
 from typing import Any
 
 from mismarterad.config.session_config import SessionConfig
+from mismarterad.core.bar_feed import BarFeed
 from mismarterad.core.broker import Broker
 from mismarterad.core.intervals import parse_interval
-from mismarterad.core.pipeline import ThreadStatus
+from mismarterad.core.read_model import PipelineSnapshot, ReadModel
 from mismarterad.core.run_result import RunResult
 from mismarterad.integrations.paper import PaperBroker
 from mismarterad.managers.data_manager import DataManager
@@ -41,6 +46,7 @@ __all__ = [
 ]
 
 QUEUE_BATCHES = 4
+THREAD_NAMES = ("SessionCoordinator", "DataProcessor", "DataQualityManager", "AnalysisEngine")
 DEFAULT_INITIAL_CASH = 1_000_000.0
 
 
@@ -54,8 +60,12 @@ class SessionPipeline:
         quality: DataQualityManager,
         engine: AnalysisEngine,
         failure: PipelineFailure,
+        execution: ExecutionManager,
+        read_model: ReadModel,
     ) -> None:
         self.coordinator, self.processor, self.quality, self.engine = coordinator, processor, quality, engine
+        self.execution = execution
+        self.read_model = read_model
         self._failure = failure
         self._threads = (engine, quality, processor, coordinator)  # consumers first
 
@@ -83,13 +93,14 @@ class SessionPipeline:
     def error(self) -> str | None:
         return self._failure.message
 
-    def thread_status(self) -> list[ThreadStatus]:
-        return [
-            self.coordinator.status(),
-            self.processor.status(),
-            self.quality.status({"quality_pct": dict(self.quality.latest_pct)}),
-            self.engine.status(self.engine.status_extra()),
-        ]
+    def snapshot(self) -> PipelineSnapshot:
+        """What the threads last published (views, metrics, the watchdog, progress bars)."""
+        return self.read_model.snapshot()
+
+    def publish_final(self) -> None:
+        """After the threads stopped: publish what the shutdown flatten changed."""
+        if self.finished():
+            self.engine.publish()
 
 
 def derived_intervals(config: SessionConfig, strategy_intervals: Sequence[str],
@@ -112,25 +123,32 @@ def build_session_pipeline(
     broker: Broker,
     days: Sequence[date],
     stop_on_strategy_error: bool,
-    on_session: Callable[[date, int], None] | None = None,
     live: bool = False,
+    feed: BarFeed | None = None,
     observe_loop: Callable[[str, float], None] | None = None,
     observe_decision: Callable[[float], None] | None = None,
-) -> tuple[SessionPipeline, ExecutionManager]:
-    """Wire the four threads. `live` paces bars by the clock and holds the session open until
-    stopped; the observers feed the daemon's metrics (None in backtests: no cost there)."""
+) -> SessionPipeline:
+    """Wire the four threads. `live` takes the day's bars from `feed` (required then; the bars
+    already due come from the store) and holds the session open until stopped; the observers
+    feed the daemon's metrics (None in backtests: no cost there)."""
+    if live and feed is None:
+        raise ValueError("a live session pipeline needs a bar feed")
     failure = PipelineFailure()
+    board = ReadModel()
+    for name in THREAD_NAMES:  # the order views list them in: upstream first
+        board.register_thread(name)
     execution = ExecutionManager(broker)
     to_processor: queue.Queue[Any] = queue.Queue(QUEUE_BATCHES)
     to_quality: queue.Queue[Any] = queue.Queue(QUEUE_BATCHES)
     to_engine: queue.Queue[Any] = queue.Queue(QUEUE_BATCHES)
-    engine = AnalysisEngine(to_engine, failure, execution, strategies, time_manager.timezone, stop_on_strategy_error)
+    engine = AnalysisEngine(to_engine, failure, execution, strategies, time_manager.timezone, board,
+                            stop_on_strategy_error, publish_history=live)
     engine.observe_decision = observe_decision
     requests = sorted({r for s in engine.strategies for r in s.indicator_requests()}, key=lambda r: (r.interval, r.name))
     derived = derived_intervals(config, [i for s in engine.strategies for i in s.intervals], requests)
     symbols = config.session_data_config.symbols
-    processor = DataProcessor(to_processor, to_engine, failure, symbols, derived, requests)
-    quality = DataQualityManager(to_quality, failure, symbols, derived)
+    processor = DataProcessor(to_processor, to_engine, failure, board, symbols, derived, requests)
+    quality = DataQualityManager(to_quality, failure, board, symbols, derived)
     bt = config.backtest_config
     coordinator = SessionCoordinator(
         time_manager=time_manager,
@@ -141,12 +159,13 @@ def build_session_pipeline(
         processor_inbox=to_processor,
         quality_inbox=to_quality,
         failure=failure,
-        on_session=on_session,
+        board=board,
         live=live,
+        feed=feed,
     )
     for worker in (processor, quality, engine):
         worker.observe_loop = observe_loop
-    return SessionPipeline(coordinator, processor, quality, engine, failure), execution
+    return SessionPipeline(coordinator, processor, quality, engine, failure, execution, board)
 
 
 def make_paper_broker(config: SessionConfig) -> PaperBroker:
@@ -161,11 +180,11 @@ def make_paper_broker(config: SessionConfig) -> PaperBroker:
     )
 
 
-def collect_result(config: SessionConfig, mode: str, days: Sequence[date], pipeline: SessionPipeline,
-                   execution: ExecutionManager) -> RunResult:
-    """What the report writer needs from a finished (or stopped) run."""
+def collect_result(config: SessionConfig, mode: str, days: Sequence[date], pipeline: SessionPipeline) -> RunResult:
+    """What the report writer needs from a finished (or stopped) run: read from the threads'
+    own records once they have ended."""
     bt = config.backtest_config
-    engine = pipeline.engine
+    engine, execution = pipeline.engine, pipeline.execution
     return RunResult(
         session_name=config.session_name,
         mode=mode,

@@ -1,4 +1,4 @@
-"""Round-trip trades from fills, matched first in, first out per symbol.
+"""Round-trip trades from fills, matched first in, first out per (strategy, symbol).
 
 A fill that reduces a position closes the oldest open lots first; each (lot, closing fill)
 pair is one trade row. Commissions are shared pro rata by quantity and taken off the P&L.
@@ -26,6 +26,7 @@ class Trade:
     exit_price: float
     quantity: int
     pnl: float
+    strategy: str = ""  # the strategy whose fills opened and closed it
 
 
 @dataclass(slots=True)
@@ -39,10 +40,10 @@ class _Lot:
 
 def match_trades(fills: Iterable[Fill]) -> list[Trade]:
     """Closed trades in the order they were closed; open lots are not trades yet."""
-    lots: dict[str, deque[_Lot]] = {}
+    lots: dict[tuple[str, str], deque[_Lot]] = {}
     trades: list[Trade] = []
     for fill in fills:
-        book = lots.setdefault(fill.symbol, deque())
+        book = lots.setdefault((fill.strategy, fill.symbol), deque())
         direction = fill.side.sign
         remaining = fill.quantity
         fee = fill.commission / fill.quantity
@@ -51,7 +52,8 @@ def match_trades(fills: Iterable[Fill]) -> list[Trade]:
             qty = min(lot.quantity, remaining)
             gross = (fill.price - lot.price) * qty * lot.direction
             pnl = gross - (lot.commission_per_share + fee) * qty
-            trades.append(Trade(fill.symbol, lot.direction, lot.ts_utc, lot.price, fill.ts_utc, fill.price, qty, pnl))
+            trades.append(Trade(fill.symbol, lot.direction, lot.ts_utc, lot.price, fill.ts_utc, fill.price, qty, pnl,
+                                fill.strategy))
             lot.quantity -= qty
             remaining -= qty
             if lot.quantity == 0:

@@ -122,7 +122,8 @@ class Strategy:
         return self._ctx.quality(symbol)
 
     def position(self, symbol: str) -> int:
-        """Shares held now (fills at this bar's open included); negative when short."""
+        """This strategy's own shares now (fills at this bar's open included); negative when short.
+        Another strategy trading the same symbol has its own position."""
         return self._ctx.position(symbol)
 
     def is_last_bar(self, bar: Bar) -> bool:

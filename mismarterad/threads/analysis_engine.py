@@ -24,6 +24,7 @@ from mismarterad.core.intervals import parse_interval
 from mismarterad.core.market_data import Bar
 from mismarterad.core.orders import Side
 from mismarterad.core.pipeline import SessionEnd, SessionStart, StepBatch
+from mismarterad.core.read_model import ReadModel, StrategyPosition, TradingSnapshot
 from mismarterad.core.session_data import SessionData
 from mismarterad.managers.execution_manager import ExecutionManager
 from mismarterad.services.gap_detection import expected_starts
@@ -45,10 +46,13 @@ class AnalysisEngine(Worker):
         execution: ExecutionManager,
         strategies: Sequence[StrategySpec],
         timezone: ZoneInfo,
+        board: ReadModel,
         stop_on_strategy_error: bool = True,
+        publish_history: bool = False,
     ) -> None:
-        super().__init__("AnalysisEngine", inbox, failure)
+        super().__init__("AnalysisEngine", inbox, failure, board)
         self.execution = execution
+        self._publish_history = publish_history
         self._tz = timezone
         self._stop_on_error = stop_on_strategy_error
         self.strategies: list[Strategy] = [
@@ -69,9 +73,9 @@ class AnalysisEngine(Worker):
         self.bars_processed = 0
         self.sessions_run: list[date] = []
         self.sessions_skipped: list[tuple[date, str]] = []
-        self.last_equity: float | None = None
         self.last_bar_end: datetime | None = None
         self.bars_by_series: dict[tuple[str, str], int] = {}  # (symbol, interval) -> bars handed over
+        self._last_bars: dict[tuple[str, str], Bar] = {}
         self.observe_decision: Callable[[float], None] | None = None  # live: release-to-decision secs
         self._in_session = False
 
@@ -91,6 +95,31 @@ class AnalysisEngine(Worker):
             self._end(item)
         else:
             raise TypeError(f"AnalysisEngine got an unexpected message {item!r}")
+        self.publish()
+
+    def publish(self) -> None:
+        """Publish the trading figures to the read model. Called by this thread after each item,
+        and once more by the day-run after the threads stopped (its shutdown flatten)."""
+        execution = self.execution
+        self.board.publish_trading(TradingSnapshot(
+            session_date=self.session.day if self.session else None,
+            sessions_done=len(self.sessions_run) + len(self.sessions_skipped),
+            bars_processed=self.bars_processed,
+            bars_by_series=tuple(sorted(self.bars_by_series.items())),
+            last_bars=tuple(bar for _, bar in sorted(self._last_bars.items())),
+            last_bar_end_utc=self.last_bar_end,
+            account=execution.account(),
+            broker_positions=tuple(execution.broker_positions()),
+            strategy_positions=tuple(StrategyPosition(strategy, symbol, quantity)
+                                     for (strategy, symbol), quantity in execution.strategy_positions().items()),
+            position_mismatches=tuple(execution.position_mismatches()),
+            open_orders=tuple(execution.open_orders()),
+            orders=tuple(execution.orders()) if self._publish_history else (),
+            fills=tuple(execution.fills()) if self._publish_history else (),
+            halted=execution.halted,
+            broker_connected=execution.broker_connected,
+            disabled_strategies=tuple(sorted(self._disabled)),
+        ))
 
     def _start(self, message: SessionStart) -> None:
         self.session, self.data = message.session, message.session_data
@@ -112,17 +141,18 @@ class AnalysisEngine(Worker):
         self.as_of, self.step_end = start, start + ONE_MINUTE
         for bar in bars:
             self.execution.on_bar(bar)
-        counts = self.bars_by_series
+        counts, newest = self.bars_by_series, self._last_bars
         for group in (bars, derived):
             for bar in group:
                 key = (bar.symbol, bar.interval)
                 counts[key] = counts.get(key, 0) + 1
+                newest[key] = bar
                 for strategy in self._subscribers.get(key, ()):
                     self._call(strategy, "on_bar", bar)
         if bars:
             self.bars_processed += len(bars)
             self.last_bar_end = self.step_end
-            self.last_equity = self.execution.mark(self.step_end).equity
+            self.execution.mark(self.step_end)
 
     def _end(self, end: SessionEnd) -> None:
         day = end.session.day
@@ -134,7 +164,7 @@ class AnalysisEngine(Worker):
         for strategy in self.strategies:
             self._call(strategy, "on_session_end", None)
         self.execution.close_session(self.step_end)
-        self.last_equity = self.execution.mark(self.step_end).equity
+        self.execution.mark(self.step_end)
         self.sessions_run.append(day)
 
     def _call(self, strategy: Strategy, hook: str, bar: Bar | None) -> None:
@@ -165,13 +195,6 @@ class AnalysisEngine(Worker):
 
     def expected_count_as_of(self) -> int:
         return bisect_right(self._expected, self.as_of)
-
-    def status_extra(self) -> dict[str, object]:
-        return {
-            "session_date": self.session.day.isoformat() if self.session else None,
-            "bars_processed": self.bars_processed,
-            "disabled_strategies": sorted(self._disabled),
-        }
 
 
 class _Context:
@@ -213,7 +236,8 @@ class _Context:
         return 100.0 * min(present, expected) / expected
 
     def position(self, symbol: str) -> int:
-        return self._engine.execution.position(symbol)
+        """This strategy's own position: another strategy's shares in the symbol are not its."""
+        return self._engine.execution.position(self._id, symbol)
 
     def submit(self, symbol: str, quantity: int, side: str, limit: float | None, stop: float | None) -> str:
         if symbol not in self._symbols:

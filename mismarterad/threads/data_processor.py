@@ -18,6 +18,7 @@ from mismarterad.core.calendar import TradingSession
 from mismarterad.core.intervals import parse_interval
 from mismarterad.core.market_data import Bar
 from mismarterad.core.pipeline import BarStep, SessionEnd, SessionStart, StepBatch
+from mismarterad.core.read_model import ReadModel
 from mismarterad.core.session_data import SessionData
 from mismarterad.services.bar_aggregation import BarAggregator
 from mismarterad.services.indicators.factory import IncrementalIndicator, make_indicator
@@ -33,11 +34,12 @@ class DataProcessor(Worker):
         inbox: queue.Queue[Any],
         outbox: queue.Queue[Any],
         failure: PipelineFailure,
+        board: ReadModel,
         symbols: Sequence[str],
         derived_intervals: Sequence[str],
         indicator_requests: Sequence[IndicatorRequest],
     ) -> None:
-        super().__init__("DataProcessor", inbox, failure)
+        super().__init__("DataProcessor", inbox, failure, board)
         self._outbox = outbox
         self._symbols = tuple(symbols)
         self._derived = tuple(parse_interval(i) for i in derived_intervals)

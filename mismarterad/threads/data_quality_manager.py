@@ -2,7 +2,7 @@
 
 It receives the same steps as the DataProcessor, straight from the coordinator, and keeps one
 incremental quality tracker per symbol. After each batch it publishes the quality so far
-(status, metrics); at the end of a session it records the validation row of every symbol
+(to the read model); at the end of a session it records the validation row of every symbol
 (bars by interval, quality %, gaps), computed purely from that session's 1-minute bars so
 the rows are the same whatever the thread timing. Gap filling is a live-mode duty and comes
 with the live data feeds; in backtests a gap stays a gap.
@@ -22,6 +22,7 @@ from mismarterad.core.calendar import TradingSession
 from mismarterad.core.intervals import parse_interval
 from mismarterad.core.market_data import Bar
 from mismarterad.core.pipeline import SessionEnd, SessionStart, StepBatch
+from mismarterad.core.read_model import QualitySnapshot, ReadModel
 from mismarterad.core.run_result import GapRecord, SessionQualityRecord
 from mismarterad.services.bar_aggregation import derived_bar_count
 from mismarterad.services.gap_detection import detect_gaps, expected_starts
@@ -35,17 +36,18 @@ _BASE = parse_interval("1m")
 
 class DataQualityManager(Worker):
     def __init__(
-        self, inbox: queue.Queue[Any], failure: PipelineFailure, symbols: Sequence[str], derived_intervals: Sequence[str]
+        self, inbox: queue.Queue[Any], failure: PipelineFailure, board: ReadModel, symbols: Sequence[str],
+        derived_intervals: Sequence[str],
     ) -> None:
-        super().__init__("DataQualityManager", inbox, failure)
+        super().__init__("DataQualityManager", inbox, failure, board)
         self._symbols = tuple(symbols)
         self._derived = tuple(derived_intervals)
         self._session: TradingSession | None = None
         self._trackers: dict[str, QualityTracker] = {}
         self._bars: dict[str, list[Bar]] = {}
         self.records: list[SessionQualityRecord] = []
-        self.latest_pct: dict[str, float] = {}
-        self.latest_gaps: dict[str, int] = {}  # missing-bar runs so far in the session, per symbol
+        self._latest_pct: dict[str, float] = {}
+        self._latest_gaps: dict[str, int] = {}  # missing-bar runs so far in the session, per symbol
 
     def handle(self, item: object) -> None:
         if isinstance(item, StepBatch):
@@ -58,6 +60,8 @@ class DataQualityManager(Worker):
             self._finish(item)
         else:
             raise TypeError(f"DataQualityManager got an unexpected message {item!r}")
+        self.board.publish_quality(QualitySnapshot(tuple(sorted(self._latest_pct.items())),
+                                                   tuple(sorted(self._latest_gaps.items()))))
 
     def _observe(self, batch: StepBatch) -> None:
         self.beat()
@@ -70,11 +74,11 @@ class DataQualityManager(Worker):
         until = last + timedelta(minutes=1)
         for symbol, tracker in self._trackers.items():
             pct = tracker.quality(until).pct
-            self.latest_pct[symbol] = pct
+            self._latest_pct[symbol] = pct
             if pct < 100.0:
-                self.latest_gaps[symbol] = len(detect_gaps(self._bars[symbol], self._session, _BASE, until))
+                self._latest_gaps[symbol] = len(detect_gaps(self._bars[symbol], self._session, _BASE, until))
             else:
-                self.latest_gaps[symbol] = 0
+                self._latest_gaps[symbol] = 0
 
     def _finish(self, end: SessionEnd) -> None:
         session = end.session
@@ -91,4 +95,4 @@ class DataQualityManager(Worker):
             self.records.append(
                 SessionQualityRecord(session.day, symbol, tuple(counts), quality.expected, quality.pct, gaps)
             )
-            self.latest_pct[symbol] = quality.pct
+            self._latest_pct[symbol] = quality.pct

@@ -6,10 +6,12 @@
 the clock when speed > 0), 6 end of session (SessionEnd) and on to the next trading day.
 A day with no bars in the store is announced as skipped, not an error.
 
-Live mode (the daemon) differs in pacing only: each step is released when the clock (system or
-replay) passes the end of its bars, steps already due are released at once (catch-up after a
-late start or a restart), and after the last day the thread holds the session open until the
-stop request, so SystemManager stays RUNNING until the scheduled stop after the close.
+Live mode (the daemon) takes its bars from a `BarFeed` instead of pacing stored bars itself:
+the bars already due when the session starts come from the store (catch-up after a late start
+or a restart), the rest from the feed as the market (or the replay clock) makes them; see
+`LiveSteps` for how the two are joined and when a step is released. After the last day the
+thread holds the session open until the stop request, so SystemManager stays RUNNING until the
+scheduled stop after the close.
 """
 
 from __future__ import annotations
@@ -17,19 +19,22 @@ from __future__ import annotations
 import queue
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
 import structlog
 
+from mismarterad.core.bar_feed import BarFeed, FeedSubscription
 from mismarterad.core.calendar import TradingSession
 from mismarterad.core.market_data import Bar
-from mismarterad.core.pipeline import STOP, BarStep, SessionEnd, SessionStart, StepBatch, ThreadStatus
+from mismarterad.core.pipeline import STOP, BarStep, SessionEnd, SessionStart, StepBatch
+from mismarterad.core.read_model import ReadModel
 from mismarterad.core.session_data import SessionData
 from mismarterad.managers.session_loader import SessionLoader
 from mismarterad.managers.time_manager import TimeManager
+from mismarterad.threads.live_steps import LiveSteps, group_steps
 from mismarterad.threads.worker import PipelineFailure, put_or_stop
 
 __all__ = ["SessionCoordinator"]
@@ -38,10 +43,12 @@ STEPS_PER_BATCH = 400
 READ_AHEAD_SESSIONS = 5  # store reads are grouped this many sessions at a time (memory stays bounded)
 ONE_MINUTE = timedelta(minutes=1)
 _HEARTBEAT_SECS = 0.25
+DRAIN_WAIT_REAL_SECS = 0.5  # a drain waits at most this long for the feed's bars already due
+SKIPPED_NO_BARS = "no 1m bars in the store for any symbol"
 
 
 class SessionCoordinator(threading.Thread):
-    """The producer thread of a backtest (and, later, of a live session)."""
+    """The producer thread of a backtest or a live day-run."""
 
     def __init__(
         self,
@@ -54,10 +61,13 @@ class SessionCoordinator(threading.Thread):
         processor_inbox: queue.Queue[Any],
         quality_inbox: queue.Queue[Any],
         failure: PipelineFailure,
-        on_session: Callable[[date, int], None] | None = None,
+        board: ReadModel,
         live: bool = False,
+        feed: BarFeed | None = None,
     ) -> None:
         super().__init__(name="SessionCoordinator", daemon=True)
+        if live and feed is None:
+            raise ValueError("a live SessionCoordinator needs a bar feed")
         self._tm = time_manager
         self._loader = loader
         self._days = list(days)
@@ -65,30 +75,31 @@ class SessionCoordinator(threading.Thread):
         self._prefetch = prefetch_days
         self._outboxes = (processor_inbox, quality_inbox)
         self._failure = failure
-        self._on_session = on_session
+        self._board = board
         self._live = live
+        self._feed = feed
         self._loaded: set[date] = set()
         self._draining = threading.Event()
-        self.last_loop_monotonic: float | None = None
         self.items_processed = 0
-        self.current_day: date | None = None
         self.log = structlog.get_logger(component="SessionCoordinator")
 
     def run(self) -> None:
+        self._board.thread_started(self.name)
         self.log.info("thread_started", days=len(self._days))
         try:
             for index, day in enumerate(self._days):
                 if self._failure.stop_event.is_set():
                     break
-                self.current_day = day
-                if index % READ_AHEAD_SESSIONS == 0 or self._days[index] not in self._loaded:
-                    ahead = max(self._prefetch, READ_AHEAD_SESSIONS)
-                    self._loader.prefetch(self._days[index : index + ahead])
-                    self._loaded = set(self._days[index : index + ahead])
-                self._run_session(day)
+                self._board.thread_extra(self.name, session_date=day.isoformat())
+                if self._live:
+                    self._run_live_session(day)  # reads the store itself, after subscribing to the feed
+                else:
+                    if index % READ_AHEAD_SESSIONS == 0 or self._days[index] not in self._loaded:
+                        ahead = max(self._prefetch, READ_AHEAD_SESSIONS)
+                        self._loader.prefetch(self._days[index : index + ahead])
+                        self._loaded = set(self._days[index : index + ahead])
+                    self._run_session(day)
                 self._loader.evict_before(day)
-                if self._on_session is not None:
-                    self._on_session(day, index + 1)
             if self._live:
                 self._hold_until_stopped()
             self._send(STOP)
@@ -96,6 +107,7 @@ class SessionCoordinator(threading.Thread):
             self.log.error("thread_failed", error=f"{type(exc).__name__}: {exc}")
             self._failure.report(self.name, exc)
         finally:
+            self._board.thread_stopped(self.name)
             self.log.info("thread_stopped", steps=self.items_processed)
 
     def _run_session(self, day: date) -> None:
@@ -107,23 +119,17 @@ class SessionCoordinator(threading.Thread):
         if not any(bars.values()):
             self.log.warning("session_skipped", day=day.isoformat(), reason="no bars in the store")
             self._send(SessionStart(session, data))
-            if self._live:
-                assert session.regular_close is not None
-                self._wait_until(session.regular_close)
-            self._send(SessionEnd(session, skipped_reason="no 1m bars in the store for any symbol"))
+            self._send(SessionEnd(session, skipped_reason=SKIPPED_NO_BARS))
             return
-        if not self._live and self._tm.clock.now() < session.regular_open:
+        if self._tm.clock.now() < session.regular_open:
             self._tm.set_backtest_time(session.regular_open)  # overnight passes at once, even clock-driven
         self._loader.load_history(day, data)  # phase 2
         self.log.info("session_started", day=day.isoformat(), bars=sum(len(b) for b in bars.values()))
         self._send(SessionStart(session, data))  # phase 4
-        self._stream(session, _steps(bars))  # phase 5
+        self._stream(session, group_steps(bars))  # phase 5
         self._send(SessionEnd(session))  # phase 6
 
     def _stream(self, session: TradingSession, steps: list[BarStep]) -> None:
-        if self._live:
-            self._stream_live(steps)
-            return
         if self._speed > 0:
             for step in steps:
                 if not self._advance_clock(step):
@@ -139,40 +145,78 @@ class SessionCoordinator(threading.Thread):
                 return
             self.items_processed += len(batch)
 
-    def _stream_live(self, steps: list[BarStep]) -> None:
-        """Release each step when the clock passes its end; steps already due go out together."""
-        index = 0
-        while index < len(steps):
-            self.last_loop_monotonic = time.monotonic()
-            draining = self._draining.is_set()  # read before the clock: a drain never misses a due bar
-            due_until = self._tm.clock.now()
-            due = index
-            while due < len(steps) and steps[due].start_utc + ONE_MINUTE <= due_until:
-                due += 1
-            if due == index:
-                if draining:
-                    return  # the session is being ended: bars not yet due are not part of it
-                if not self._wait_until(steps[index].start_utc + ONE_MINUTE) and self._failure.stop_event.is_set():
-                    return
-                continue  # due now, or draining: release what the clock has reached, then end
-            due = min(due, index + STEPS_PER_BATCH)  # a long catch-up goes in several batches
-            released = time.monotonic()
-            batch = tuple(replace(s, released_monotonic=released) for s in steps[index:due])
-            if not self._send(StepBatch(batch)):
-                return
-            self.items_processed += len(batch)
-            index = due
+    # -- live ------------------------------------------------------------------------------
 
-    def _wait_until(self, t_utc: datetime) -> bool:
-        """Wait for the clock in short slices (a heartbeat for the watchdog); False when stopping."""
+    def _run_live_session(self, day: date) -> None:
+        """One live session: subscribe, catch up from the store, then stream the feed's bars."""
+        assert self._feed is not None
+        session = self._tm.get_trading_session(day)
+        assert session.regular_open is not None and session.regular_close is not None
+        data = SessionData()  # phase 1
+        data.mark_session_start(session.regular_open)
+        inbox: queue.SimpleQueue[Bar] = queue.SimpleQueue()  # unbounded: the feed thread never waits on us
+        subscription = self._feed.subscribe(self._loader.symbols, inbox.put)  # first: no bar can slip by
+        try:
+            steps = LiveSteps(session, self._loader.symbols, self._tm.clock)  # the cut: now, after subscribing
+            steps.set_stored(self._loader.session_bars(day))  # the store, read after subscribing
+            self._loader.load_history(day, data)  # phase 2
+            catch_up = steps.catch_up()
+            self.log.info("session_started", day=day.isoformat(), live=True, feed=self._feed.name,
+                          catch_up_steps=len(catch_up), cut=steps.cut.isoformat())
+            if not self._send(SessionStart(session, data)):  # phase 4
+                return
+            if not self._release(catch_up) or not self._stream_feed(steps, inbox, subscription):  # phase 5
+                return
+        finally:
+            subscription.stop()  # every exit path: normal end, drain, hard stop, failure
+        if steps.released_any:
+            self._send(SessionEnd(session))  # phase 6
+        else:
+            self.log.warning("session_skipped", day=day.isoformat(), reason="no bars by the close")
+            self._send(SessionEnd(session, skipped_reason=SKIPPED_NO_BARS))
+
+    def _stream_feed(self, steps: LiveSteps, inbox: queue.SimpleQueue[Bar], subscription: FeedSubscription) -> bool:
+        """Release the feed's steps until the session's last one; False on a hard stop.
+
+        The thread never blocks longer than a heartbeat (the watchdog reads its heartbeat).
+        A drain (the scheduled stop) waits at most DRAIN_WAIT_REAL_SECS for the feed's bars that
+        were already due when it was asked, releases the due steps and drops the rest."""
         stop = self._failure.stop_event
-        while not stop.is_set() and not self._draining.is_set():
-            self.last_loop_monotonic = time.monotonic()
-            delay = self._tm.clock.real_delay(t_utc)
-            if delay <= 0:
-                return True
-            stop.wait(min(delay, _HEARTBEAT_SECS))
-        return False
+        drain_at: datetime | None = None
+        drain_deadline = 0.0
+        while not steps.ended:
+            self._beat()
+            if stop.is_set():
+                return False
+            if drain_at is None and self._draining.is_set():
+                drain_at = self._tm.clock.now()  # read after the flag: a drain never misses a due bar
+                drain_deadline = time.monotonic() + DRAIN_WAIT_REAL_SECS
+            wait = min(_HEARTBEAT_SECS, steps.seconds_to_next_deadline())
+            if drain_at is not None:
+                wait = min(wait, 0.02)
+            try:
+                steps.add(inbox.get(timeout=wait))
+                while True:
+                    steps.add(inbox.get_nowait())
+            except queue.Empty:
+                pass
+            if subscription.error is not None:
+                raise RuntimeError(f"the bar feed ended: {subscription.error}")
+            if drain_at is not None and (steps.due_complete(drain_at) or time.monotonic() >= drain_deadline):
+                return self._release(steps.finish_due(drain_at))
+            if not self._release(steps.releasable()):
+                return False
+        return True
+
+    def _release(self, steps: list[BarStep]) -> bool:
+        """Send steps downstream, stamped with their release time; a long catch-up in several batches."""
+        for first in range(0, len(steps), STEPS_PER_BATCH):
+            released = time.monotonic()
+            batch = tuple(replace(s, released_monotonic=released) for s in steps[first : first + STEPS_PER_BATCH])
+            if not self._send(StepBatch(batch)):
+                return False
+            self.items_processed += len(batch)
+        return True
 
     def drain(self) -> None:
         """End the live session in order: stream what is due, then SessionEnd and STOP flow
@@ -182,7 +226,7 @@ class SessionCoordinator(threading.Thread):
     def _hold_until_stopped(self) -> None:
         stop = self._failure.stop_event
         while not stop.is_set() and not self._draining.wait(_HEARTBEAT_SECS):
-            self.last_loop_monotonic = time.monotonic()
+            self._beat()
 
     def _advance_clock(self, step: BarStep) -> bool:
         """Clock-driven pacing: wait (step gap / speed) real seconds, then move simulated time."""
@@ -198,18 +242,5 @@ class SessionCoordinator(threading.Thread):
         return all(put_or_stop(box, item, stop, self._beat) for box in self._outboxes)
 
     def _beat(self) -> None:
-        self.last_loop_monotonic = time.monotonic()
-
-    def status(self) -> ThreadStatus:
-        day = self.current_day.isoformat() if self.current_day else None
-        age = None if self.last_loop_monotonic is None else time.monotonic() - self.last_loop_monotonic
-        return ThreadStatus(self.name, self.is_alive(), age, 0, self.items_processed, {"session_date": day})
-
-
-def _steps(bars_by_symbol: dict[str, list[Bar]]) -> list[BarStep]:
-    """Group the day's bars into 1-minute steps, each step's bars sorted by symbol."""
-    by_start: dict[Any, list[Bar]] = {}
-    for symbol in sorted(bars_by_symbol):
-        for bar in bars_by_symbol[symbol]:
-            by_start.setdefault(bar.start_utc, []).append(bar)
-    return [BarStep(start, tuple(by_start[start])) for start in sorted(by_start)]
+        """The watchdog's heartbeat, published to the read model."""
+        self._board.beat(self.name, self.items_processed)

@@ -16,7 +16,8 @@ from typing import Any
 
 import structlog
 
-from mismarterad.core.pipeline import STOP, ThreadStatus
+from mismarterad.core.pipeline import STOP
+from mismarterad.core.read_model import ReadModel
 
 __all__ = ["PipelineFailure", "Worker", "put_or_stop"]
 
@@ -58,19 +59,22 @@ def put_or_stop(target: queue.Queue[Any], item: object, stop: threading.Event,
 
 
 class Worker(threading.Thread):
-    """Base of the four session threads."""
+    """Base of the session threads that consume an inbox. Progress (heartbeats, items handled)
+    goes to the pipeline's ReadModel, never into fields that others read."""
 
-    def __init__(self, name: str, inbox: queue.Queue[Any], failure: PipelineFailure,
+    def __init__(self, name: str, inbox: queue.Queue[Any], failure: PipelineFailure, board: ReadModel,
                  observe_loop: Callable[[str, float], None] | None = None) -> None:
         super().__init__(name=name, daemon=True)
         self.inbox = inbox
         self.failure = failure
+        self.board = board
+        board.register_thread(name, inbox.qsize)
         self.observe_loop = observe_loop  # (thread name, seconds to handle one item), for metrics
         self.items_processed = 0
-        self.last_loop_monotonic: float | None = None
         self.log = structlog.get_logger(component=name)
 
     def run(self) -> None:
+        self.board.thread_started(self.name)
         self.log.info("thread_started")
         try:
             self.loop()
@@ -80,12 +84,13 @@ class Worker(threading.Thread):
             self.failure.report(self.name, exc)
         finally:
             self.on_exit()
+            self.board.thread_stopped(self.name)
             self.log.info("thread_stopped", items_processed=self.items_processed)
 
     def loop(self) -> None:
         stop = self.failure.stop_event
         while not stop.is_set():
-            self.last_loop_monotonic = time.monotonic()
+            self.board.beat(self.name, self.items_processed)
             try:
                 item = self.inbox.get(timeout=_POLL_SECS)
             except queue.Empty:
@@ -106,14 +111,10 @@ class Worker(threading.Thread):
 
     def beat(self) -> None:
         """Show progress (the watchdog's heartbeat); called per step inside long batches too."""
-        self.last_loop_monotonic = time.monotonic()
+        self.board.beat(self.name)
 
     def forward(self, item: object) -> None:
         """Pass an item downstream (the default: nowhere)."""
 
     def on_exit(self) -> None:
         """Release what the thread holds (default: nothing)."""
-
-    def status(self, extra: dict[str, object] | None = None) -> ThreadStatus:
-        age = None if self.last_loop_monotonic is None else time.monotonic() - self.last_loop_monotonic
-        return ThreadStatus(self.name, self.is_alive(), age, self.inbox.qsize(), self.items_processed, extra or {})

@@ -13,7 +13,7 @@ import pytest
 
 from mismarterad.core.broker import Broker
 from mismarterad.core.market_data import Bar
-from mismarterad.core.orders import OrderRequest, OrderStatus, OrderType, Side
+from mismarterad.core.orders import OrderRequest, OrderStatus, OrderType, RejectCategory, Side
 from mismarterad.integrations.paper import PaperBroker
 
 T0 = datetime(2011, 1, 3, 14, 30, tzinfo=UTC)
@@ -91,15 +91,21 @@ def test_close_session_fills_market_on_close_at_the_last_close_and_expires_the_r
     assert broker.positions() == [] and broker.account().equity == 100_000 + 15
 
 
-def test_refusals_name_the_reason(broker: Broker) -> None:
+def test_refusals_carry_a_category_and_a_reason(broker: Broker) -> None:
     zero = broker.submit(req(Side.BUY, 0, 0))
-    assert zero.status is OrderStatus.REJECTED and "quantity" in (zero.reason or "")
+    assert zero.status is OrderStatus.REJECTED and zero.reject_category is RejectCategory.INVALID_QUANTITY
+    assert zero.reason
+    priceless = broker.submit(req(Side.BUY, 1, 0, OrderType.LIMIT))
+    assert priceless.status is OrderStatus.REJECTED and priceless.reject_category is RejectCategory.INVALID_PRICE
     if not broker.capabilities.short_selling:
         short = broker.submit(req(Side.SELL, 1, 0))
-        assert short.status is OrderStatus.REJECTED and "exceeds the position" in (short.reason or "")
+        assert short.status is OrderStatus.REJECTED
+        assert short.reject_category is RejectCategory.INSUFFICIENT_POSITION and short.reason
     broker.on_bar(bar(0, 10, 10, 10, 10))
     too_big = broker.submit(req(Side.BUY, 1_000_000, 1))
-    assert too_big.status is OrderStatus.REJECTED and "exceeds the cash" in (too_big.reason or "")
+    assert too_big.status is OrderStatus.REJECTED and too_big.reject_category is RejectCategory.INSUFFICIENT_FUNDS
+    accepted = broker.submit(req(Side.BUY, 1, 1))
+    assert accepted.status is OrderStatus.NEW and accepted.reject_category is None
 
 
 def test_duplicate_client_order_id_is_refused(broker: Broker) -> None:
@@ -113,7 +119,7 @@ def test_open_buys_reserve_cash(broker: Broker) -> None:
     broker.on_bar(bar(0, 100, 100, 100, 100))
     accepted = [broker.submit(req(Side.BUY, 400, 1)) for _ in range(3)]  # 40,000 each, 100,000 cash
     assert [o.status for o in accepted] == [OrderStatus.NEW, OrderStatus.NEW, OrderStatus.REJECTED]
-    assert "reserved by open buys" in (accepted[2].reason or "")
+    assert accepted[2].reject_category is RejectCategory.INSUFFICIENT_FUNDS
 
 
 def test_open_orders_lists_only_working_orders_by_symbol(broker: Broker) -> None:

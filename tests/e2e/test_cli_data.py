@@ -154,3 +154,67 @@ def test_sample_imports_every_bundled_minute_file(mismarterad) -> None:  # type:
     assert "1d" not in listing
     result = mismarterad("data", "sample", "--with-daily")
     assert "2 rejected" in result.stdout and "line 1808" in result.stderr
+
+
+@pytest.fixture
+def archive(tmp_path: Path, cli_env: dict[str, str], mismarterad) -> Path:  # type: ignore[no-untyped-def]
+    """Another machine's data directory holding SPY's January (imported by the CLI there)."""
+    env = {**cli_env, "MISMARTERAD_DATA_DIR": str(tmp_path / "archive"), "MISMARTERAD_STATE_DIR": str(tmp_path / "s2")}
+    result = mismarterad("data", "import", str(SPY_JAN), "--symbol", "SPY", env=env)
+    assert result.returncode == 0, result.stderr
+    return tmp_path / "archive"
+
+
+def test_import_api_from_a_local_store_copies_the_bars_exactly(mismarterad, archive: Path, cli_env) -> None:  # type: ignore[no-untyped-def]
+    week = ("--from", "2011-01-03", "--to", "2011-01-07")
+    result = mismarterad("data", "import-api", "--source", "local", "--source-data-dir", str(archive),
+                         "--symbol", "spy", *week)
+    assert result.returncode == 0, result.stdout + result.stderr
+    [line] = [x for x in result.stdout.splitlines() if x.startswith("local: SPY 1m:")]
+    rows = int(line.split(": ")[2].split()[0])
+    assert rows > 5 * 390 and f"{rows} rows read, {rows} inserted, 0 replaced, 0 unchanged, 0 rejected" in line
+    mine = mismarterad("data", "export", "--symbol", "SPY", "--interval", "1m", *week).stdout
+    theirs = mismarterad("data", "export", "--symbol", "SPY", "--interval", "1m", *week,
+                         env={**cli_env, "MISMARTERAD_DATA_DIR": str(archive)}).stdout
+    assert mine == theirs and mine.count("\n") == rows + 1
+    again = mismarterad("data", "import-api", "--source", "local", "--source-data-dir", str(archive),
+                        "--symbol", "SPY", *week)
+    assert again.returncode == 0 and f"0 inserted, 0 replaced, {rows} unchanged" in again.stdout
+
+
+def test_import_api_validates_bars_like_a_file_import(mismarterad, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from datetime import UTC, datetime, timedelta
+
+    from mismarterad.core.market_data import Bar
+    from mismarterad.repositories.parquet_bar_store import ParquetBarStore
+
+    t0 = datetime(2011, 1, 3, 14, 30, tzinfo=UTC)
+    bars = [Bar("XYZ", "1m", t0 + timedelta(minutes=i), 10, 11, 9, 10.5, 100) for i in range(5)]
+    bars[2] = Bar("XYZ", "1m", bars[2].start_utc, 10, 9, 11, 10, 100)  # high < low: bar 3 of the series
+    bad = tmp_path / "bad-archive"
+    ParquetBarStore(bad).write_bars("XYZ", "1m", bars)
+    args = ("data", "import-api", "--source", "local", "--source-data-dir", str(bad), "--symbol", "XYZ",
+            "--from", "2011-01-03", "--to", "2011-01-03")
+    result = mismarterad(*args)
+    assert result.returncode == 65
+    assert "local: XYZ: bar 3: high 9" in result.stderr and "nothing written" in result.stdout
+    assert "XYZ" not in mismarterad("data", "list").stdout
+    result = mismarterad(*args, "--skip-bad-rows")
+    assert result.returncode == 65 and "5 rows read, 4 inserted" in result.stdout and "bar 3:" in result.stderr
+
+
+def test_import_api_exit_codes(mismarterad, archive: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    base = ("data", "import-api", "--symbol", "SPY", "--from", "2011-01-03", "--to", "2011-01-04")
+    local = ("--source", "local", "--source-data-dir")
+    usage = [mismarterad(*base, "--source", "local"),  # the source's own option is missing
+             mismarterad(*base, "--source", "nowhere", "--source-data-dir", str(archive)),
+             mismarterad("data", "import-api", *local, str(archive), "--symbol", "SPY", "--from", "2011-01-04",
+                         "--to", "2011-01-03")]
+    assert [r.returncode for r in usage] == [2, 2, 2], [r.stderr for r in usage]
+    assert "needs --source-data-dir" in usage[0].stderr and "before --from" in usage[2].stderr
+    for missing in (tmp_path / "nope", tmp_path):  # no such directory; a directory that is no store
+        result = mismarterad(*base, *local, str(missing))
+        assert result.returncode == 78 and str(missing) in result.stderr, result.stderr
+    unknown = mismarterad("data", "import-api", *local, str(archive), "--symbol", "QQQ", "--from", "2011-01-03",
+                          "--to", "2011-01-04")
+    assert unknown.returncode == 65 and "no QQQ 1m bars" in unknown.stderr

@@ -1,8 +1,8 @@
-"""DataManager bar streams on the store replay feed: bars arrive as the clock passes their end."""
+"""DataManager bar streams: subscriptions on a feed by id (the feed's own behaviour, order,
+stop, failing consumers, is `tests/contract/test_bar_feed_contract.py`)."""
 
 from __future__ import annotations
 
-import threading
 import time
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -29,56 +29,44 @@ def stored(minutes: int) -> MemoryBarStore:
     return store
 
 
-def collect(dm: DataManager, feed: StoreReplayFeed, clock: ReplayClock, count: int,
-            seen: list[tuple[Bar, datetime]]) -> str:
-    done = threading.Event()
-
-    def on_bar(bar: Bar) -> None:
-        seen.append((bar, clock.now()))
-        if len(seen) >= count:
-            done.set()
-
-    stream = dm.start_bar_stream(feed, ["SPY", "QQQ"], on_bar)
-    assert done.wait(20), f"only {len(seen)} bars arrived"
-    return stream
+def wait_for(predicate, timeout: float = 10) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)
 
 
-def test_bars_arrive_in_order_once_the_clock_passes_their_end(time_manager: TimeManager) -> None:
+def test_streams_are_started_listed_and_stopped_by_id(time_manager: TimeManager) -> None:
     clock = ReplayClock(OPEN, speed=600)  # a minute every 0.1 s
     store = stored(10)
     dm = DataManager(store, time_manager, MemoryEventStore())
-    seen: list[tuple[Bar, datetime]] = []
-    stream = collect(dm, StoreReplayFeed(store, clock), clock, 20, seen)
-    assert dm.active_streams() == [stream]
-    assert [(b.start_utc, b.symbol) for b, _ in seen] == sorted((b.start_utc, b.symbol) for b, _ in seen)
-    for bar, at in seen:
-        assert at >= bar.start_utc + timedelta(minutes=1), "a bar may only arrive after it has ended"
-        assert at - (bar.start_utc + timedelta(minutes=1)) < timedelta(seconds=60)
+    seen: list[Bar] = []
+    stream = dm.start_bar_stream(StoreReplayFeed(store, clock), ["SPY", "QQQ"], seen.append)
+    assert stream.startswith("store-replay-") and dm.active_streams() == [stream]
+    wait_for(lambda: len(seen) >= 4)
     dm.stop_stream(stream)
     assert dm.active_streams() == []
     with pytest.raises(DataError, match="no stream"):
         dm.stop_stream(stream)
 
 
-def test_stop_all_streams_and_a_failing_consumer(time_manager: TimeManager) -> None:
+def test_stop_all_streams_stops_every_subscription_even_one_that_ended_by_itself(
+        time_manager: TimeManager) -> None:
     clock = ReplayClock(OPEN, speed=600)
     store = stored(30)
     dm = DataManager(store, time_manager, MemoryEventStore())
     feed = StoreReplayFeed(store, clock)
-    calls: list[Bar] = []
 
     def explode(bar: Bar) -> None:
-        calls.append(bar)
         raise RuntimeError("consumer bug")
 
     dm.start_bar_stream(feed, ["SPY"], explode)
     quiet: list[Bar] = []
     dm.start_bar_stream(feed, ["QQQ"], quiet.append)
-    deadline = time.monotonic() + 10
-    while len(quiet) < 3 and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert len(calls) == 1  # the failing subscription ended after its first bar
+    wait_for(lambda: len(quiet) >= 3)
+    assert len(dm.active_streams()) == 2  # an ended subscription stays listed until stopped
     assert dm.stop_all_streams() == 2
+    assert dm.active_streams() == []
     delivered = len(quiet)
     time.sleep(0.3)
     assert len(quiet) == delivered, "nothing is delivered after stop"

@@ -23,7 +23,7 @@ def holding_with_a_resting_stop() -> ExecutionManager:
     execution.on_bar(bar(1, 100))
     execution.submit("s#0", "SPY", Side.SELL, 100, None, 90.0, T0 + timedelta(minutes=2))  # a stop-loss
     execution.on_bar(bar(2, 101))
-    assert execution.position("SPY") == 100
+    assert execution.position("s#0", "SPY") == 100
     return execution
 
 

@@ -12,13 +12,13 @@ from mismarterad.repositories.run_repository import RunRepository
 T0 = datetime(2011, 1, 3, 14, 31, tzinfo=UTC)
 
 
-def test_the_same_backtest_twice_in_one_database(sessions) -> None:  # type: ignore[no-untyped-def]
-    runs, orders = RunRepository(sessions), OrderRepository(sessions)
+def test_the_same_backtest_twice_in_one_database(db_sessions) -> None:  # type: ignore[no-untyped-def]
+    runs, orders = RunRepository(db_sessions), OrderRepository(db_sessions)
     request = OrderRequest("o000001", "SPY", Side.BUY, 100, OrderType.LIMIT, 10.25, None, T0, "sma_cross#0")
     new = Order(request, OrderStatus.NEW)
     filled = replace(new, status=OrderStatus.FILLED, filled_quantity=100, avg_fill_price=10.2,
                      filled_utc=T0 + timedelta(minutes=1))
-    fill = Fill("o000001", "SPY", Side.BUY, 100, 10.2, 0.5, T0 + timedelta(minutes=1))
+    fill = Fill("o000001", "SPY", Side.BUY, 100, 10.2, 0.5, T0 + timedelta(minutes=1), "sma_cross#0")
     ids = []
     for _ in range(2):
         run_id = runs.start("backtest", "SPY test", "0" * 64, T0)
@@ -30,14 +30,15 @@ def test_the_same_backtest_twice_in_one_database(sessions) -> None:  # type: ign
     assert ids[0] != ids[1]
     for run_id in ids:
         assert orders.orders(run_id) == [filled]
-        assert orders.fills(run_id) == [fill]
+        assert orders.fills(run_id) == [fill]  # the strategy comes back from the fill's order
+        assert orders.strategy_positions(run_id) == {("sma_cross#0", "SPY"): 100}
         assert orders.fills(run_id)[0].ts_utc.tzinfo is not None
 
 
-def test_positions_are_upserted_per_run_and_closed_ones_read_zero(sessions) -> None:  # type: ignore[no-untyped-def]
+def test_positions_are_upserted_per_run_and_closed_ones_read_zero(db_sessions) -> None:  # type: ignore[no-untyped-def]
     from mismarterad.core.orders import Position
 
-    runs, repo = RunRepository(sessions), OrderRepository(sessions)
+    runs, repo = RunRepository(db_sessions), OrderRepository(db_sessions)
     run_id = runs.start("live", "SPY test", "0" * 64, T0)
     repo.save_positions(run_id, [Position("SPY", 100, 127.5), Position("QQQ", -10, 50.25)], ["SPY"], T0)
     assert repo.positions(run_id) == [Position("QQQ", -10, 50.25), Position("SPY", 100, 127.5)]

@@ -21,17 +21,7 @@ from mismarterad.services.indicators import ema
 from mismarterad.threads import session_coordinator
 
 REPO = Path(__file__).resolve().parents[2]
-SPY = REPO / "mismarterad" / "sample_data" / "spy_1min_2011-01_ext_ninjatrader.csv"
 PROBE = Path(__file__).parent / "strategies" / "probe.py"
-
-
-@pytest.fixture(scope="module")
-def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("store")
-    app = App(settings=Settings(data_dir=root / "data", state_dir=root / "state"))
-    report = app.data_manager(app.time_manager()).import_file(SPY, "SPY", "1m")
-    assert not report.problems
-    return root / "data"
 
 
 def make_app(data_dir: Path, tmp_path: Path) -> App:
@@ -126,20 +116,23 @@ def test_system_manager_refuses_double_start_and_stop_when_stopped(data_dir: Pat
     days = tm.trading_days(date(2011, 1, 3), date(2011, 1, 31))
     tm.init_backtest(days[0])
 
-    def factory(cfg, _dir):  # type: ignore[no-untyped-def]
+    def build(cfg, _dir):  # type: ignore[no-untyped-def]
         return build_session_pipeline(config=cfg, strategies=resolve_strategies(cfg, REPO), time_manager=tm,
                                       data_manager=dm, broker=PaperBroker(), days=days, stop_on_strategy_error=True)
 
-    system = SystemManager(tm, dm, factory)
+    system = SystemManager(tm, dm)
     with pytest.raises(StateError, match="already STOPPED"):
         system.stop()
-    system.start(config)
+    pipeline = system.start(config, build)
     assert system.state is SystemState.RUNNING
     with pytest.raises(StateError, match="cannot start: the system is RUNNING"):
-        system.start(config)
+        system.start(config, build)
     system.stop()
     assert system.state is SystemState.STOPPED
-    assert all(not t.alive for t in system.thread_status())
+    threads = pipeline.snapshot().threads
+    assert [t.name for t in threads] == ["SessionCoordinator", "DataProcessor", "DataQualityManager",
+                                         "AnalysisEngine"]
+    assert all(not t.alive for t in threads)
 
 
 def test_the_top_layer_reaches_the_one_system_manager(data_dir: Path, tmp_path: Path) -> None:
@@ -150,10 +143,9 @@ def test_the_top_layer_reaches_the_one_system_manager(data_dir: Path, tmp_path: 
                                                              date(2011, 1, 4)), REPO)
     finished = get_system_manager()
     assert finished.state is SystemState.STOPPED
-    running = SystemManager(finished.get_time_manager(), finished.get_data_manager(), lambda c, d: (None, None))  # type: ignore[arg-type,return-value]
+    running = SystemManager(finished.get_time_manager(), finished.get_data_manager())
     running._state = SystemState.RUNNING  # a manager still running may not be replaced
     register_system_manager(running)
     with pytest.raises(StateError, match="already RUNNING"):
-        register_system_manager(SystemManager(finished.get_time_manager(), finished.get_data_manager(),
-                                              lambda c, d: (None, None)))  # type: ignore[arg-type,return-value]
+        register_system_manager(SystemManager(finished.get_time_manager(), finished.get_data_manager()))
     running._state = SystemState.STOPPED

@@ -70,7 +70,7 @@ def test_every_alert_has_severity_summary_and_description() -> None:
     assert set(blocks) >= {
         "MismarteradDown", "MismarteradWatchdogRestarts", "MismarteradWatchdogUnhealthy", "MismarteradStaleData",
         "MismarteradThreadDead", "MismarteradQualityLow", "MismarteradBrokerDisconnected",
-        "MismarteradSessionFailed", "MismarteradDailyLossLimit",
+        "MismarteradSessionFailed", "MismarteradDailyLossLimit", "MismarteradPositionMismatch",
     }
     for name, text in blocks.items():
         assert re.search(r"^\s+severity: (critical|warning)$", text, re.MULTILINE), name

@@ -88,7 +88,7 @@ def documented_metrics_in_a_session(registry: CollectorRegistry) -> None:
                         ("scheduler_next_stop_timestamp_seconds", now + 3_600), ("last_bar_age_seconds", 42),
                         ("pnl_realized_dollars", -120.5), ("pnl_unrealized_dollars", 30.25),
                         ("equity_dollars", 100_000), ("daily_loss_limit_dollars", 1_000),
-                        ("broker_connected", 1), ("watchdog_healthy", 1)):
+                        ("broker_connected", 1), ("watchdog_healthy", 1), ("position_mismatches", 0)):
         Gauge(f"mismarterad_{name}", name, registry=registry).set(value)
     for name in ("session_failures", "session_restarts", "stream_reconnects"):
         Counter(f"mismarterad_{name}", name, registry=registry)

@@ -1,4 +1,4 @@
-"""`mismarterad data import|export|list|quality|sample`: the local market-data store."""
+"""`mismarterad data import|import-api|export|list|quality|sample`: the local market-data store."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ import argparse
 import csv
 import re
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -13,7 +15,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from mismarterad.core.errors import ConfigError
 from mismarterad.core.market_data import Bar, format_price
+from mismarterad.core.market_data_source import MarketDataSource
+from mismarterad.integrations.store_source import StoreSource
+from mismarterad.repositories.parquet_bar_store import ParquetBarStore
 from mismarterad.runs.app import App
 from mismarterad.cli.support import EX_DATAERR, arg_date, print_table
 from mismarterad.managers.data_manager import ImportReport
@@ -27,6 +33,8 @@ EXAMPLES = """examples:
   mismarterad data import spy.csv --symbol SPY --interval 1m
   mismarterad data import naive.csv --symbol SPY --interval 1m --timezone America/New_York
   mismarterad data import dirty.csv --symbol SPY --interval 1m --skip-bad-rows
+  mismarterad data import-api --source local --source-data-dir /mnt/archive/data --symbol SPY --symbol AAPL \\
+      --from 2011-01-03 --to 2011-01-31
   mismarterad data export --symbol SPY --interval 5m --from 2011-01-03 --to 2011-01-07 --out spy5.csv
   mismarterad data list
   mismarterad data quality --symbol SPY --from 2011-01-01 --to 2011-01-31
@@ -34,6 +42,8 @@ EXAMPLES = """examples:
 Input files: CSV or Parquet with columns timestamp,open,high,low,close,volume; timestamps carry a
 UTC offset, or are naive and --timezone names their zone. A bad row rejects the whole file
 unless --skip-bad-rows; every bad row is reported with its line number (header = line 1).
+import-api fetches from a historical data source (local: another data directory) and checks
+every bar the same way, per symbol; a bad bar is named by its position in the fetched series.
 Exports of a stored interval return the stored rows; other intervals (5m, 15m, 1h, 1d, any Nm)
 are built from the regular session's 1-minute bars, windows anchored at the open.
 """
@@ -53,6 +63,20 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     imp.add_argument("--timezone", type=_arg_zone, default=None, help="zone of naive timestamps, e.g. America/New_York")
     imp.add_argument("--skip-bad-rows", action="store_true", help="write the good rows, report the bad ones")
     imp.set_defaults(func=_import)
+
+    api = actions.add_parser("import-api", help="fetch bars from a historical data source, validate and store them",
+                             epilog=EXAMPLES, formatter_class=fmt)
+    api.add_argument("--source", required=True, choices=sorted(SOURCES),
+                     help="; ".join(f"{name}: {kind.help}" for name, kind in sorted(SOURCES.items())))
+    api.add_argument("--source-data-dir", type=Path, default=None, metavar="DIR",
+                     help="local: the data directory of the store to import from")
+    api.add_argument("--symbol", dest="symbols", action="append", required=True, metavar="SYM",
+                     help="a symbol to import (repeat for several)")
+    api.add_argument("--from", dest="start", type=arg_date, required=True, metavar="YYYY-MM-DD")
+    api.add_argument("--to", dest="end", type=arg_date, required=True, metavar="YYYY-MM-DD")
+    api.add_argument("--interval", default="1m", help="interval to fetch and store (default 1m)")
+    api.add_argument("--skip-bad-rows", action="store_true", help="write the good bars, report the bad ones")
+    api.set_defaults(func=_import_api)
 
     exp = actions.add_parser("export", help="write bars as CSV or Parquet (exchange-local timestamps)",
                              epilog=EXAMPLES, formatter_class=fmt)
@@ -90,11 +114,13 @@ def _arg_zone(text: str) -> ZoneInfo:
         raise argparse.ArgumentTypeError(f"unknown time zone {text!r}: expected an IANA name such as America/New_York") from None
 
 
-def _print_report(report: ImportReport) -> None:
+def _print_report(report: ImportReport, item: str = "line") -> None:
+    """`item` names what a problem's number counts: a file's lines, or a source's bars."""
+    where = report.source if item == "line" else f"{report.source}: {report.symbol}"
     for line in format_problems(report.problems):
-        print(f"{report.source}: {line}", file=sys.stderr)
+        print(f"{where}: {item}{line.removeprefix('line')}", file=sys.stderr)
     if report.written is None:
-        print(f"{report.source}: rejected: {len(report.problems)} bad row(s) of {report.rows_read}; nothing written "
+        print(f"{where}: rejected: {len(report.problems)} bad row(s) of {report.rows_read}; nothing written "
               f"(fix them or pass --skip-bad-rows)")
         return
     w = report.written
@@ -108,6 +134,56 @@ def _import(args: argparse.Namespace, app: App) -> int:
                                               args.skip_bad_rows)
     _print_report(report)
     return EX_DATAERR if report.rejected_anything else 0
+
+
+@dataclass(frozen=True, slots=True)
+class SourceKind:
+    """One `--source` choice: the options it needs and how to build it from them."""
+
+    help: str
+    needs: tuple[str, ...]  # option names, e.g. "--source-data-dir"
+    build: Callable[[argparse.Namespace, App], MarketDataSource]
+
+
+def _local_source(args: argparse.Namespace, app: App) -> MarketDataSource:
+    root: Path = args.source_data_dir
+    if not root.is_dir():
+        raise ConfigError(f"--source-data-dir {root}: no such directory")
+    if not (root / "bars").is_dir():
+        raise ConfigError(f"--source-data-dir {root}: not a mismarterad data directory (no bars/ in it)")
+    if root.resolve() == Path(app.settings.data_dir).resolve():
+        raise ConfigError(f"--source-data-dir {root} is this store's own data directory")
+    return StoreSource(ParquetBarStore(root))
+
+
+SOURCES: dict[str, SourceKind] = {
+    "local": SourceKind("another data directory (needs --source-data-dir)", ("--source-data-dir",), _local_source),
+}
+
+
+def _import_api(args: argparse.Namespace, app: App) -> int:
+    kind = SOURCES[args.source]
+    missing = [opt for opt in kind.needs if getattr(args, opt.lstrip("-").replace("-", "_")) is None]
+    if missing:
+        print(f"mismarterad: error: --source {args.source} needs {', '.join(missing)}", file=sys.stderr)
+        return 2
+    if args.end < args.start:
+        print(f"mismarterad: error: --to {args.end} is before --from {args.start}", file=sys.stderr)
+        return 2
+    source = kind.build(args, app)
+    symbols = list(dict.fromkeys(s.upper() for s in args.symbols))
+    tm = app.time_manager()
+    reports = app.data_manager(tm).import_from_api(source, symbols, args.start, args.end, args.interval,
+                                                   args.skip_bad_rows)
+    failed = False
+    for report in reports:
+        _print_report(report, item="bar")
+        if report.rows_read == 0:
+            print(f"{report.source}: no {report.symbol} {report.interval} bars from {args.start} to {args.end}",
+                  file=sys.stderr)
+            failed = True
+        failed = failed or report.rejected_anything
+    return EX_DATAERR if failed else 0
 
 
 def _export(args: argparse.Namespace, app: App) -> int:

@@ -9,6 +9,7 @@ whose estimated cost exceeds the cash.
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 from datetime import timedelta
 
@@ -23,6 +24,7 @@ from mismarterad.core.orders import (
     OrderStatus,
     OrderType,
     Position,
+    RejectCategory,
     Side,
 )
 from mismarterad.integrations.paper.fill_models import CommissionModel, fill_price, slipped
@@ -49,15 +51,22 @@ class PaperBroker:
     def capabilities(self) -> BrokerCapabilities:
         return self._capabilities
 
+    @property
+    def connected(self) -> bool:
+        return True  # in-process: nothing to lose
+
     # -- orders ----------------------------------------------------------------------------
 
     def submit(self, request: OrderRequest) -> Order:
         if request.client_order_id in self._orders:
             raise ValueError(f"duplicate client_order_id {request.client_order_id}")
-        reason = self._refusal(request)
-        order = Order(request, OrderStatus.REJECTED if reason else OrderStatus.NEW, reason=reason)
+        refusal = self._refusal(request)
+        if refusal is None:
+            order = Order(request, OrderStatus.NEW)
+        else:
+            order = Order(request, OrderStatus.REJECTED, reason=refusal[1], reject_category=refusal[0])
         self._orders[request.client_order_id] = order
-        if reason is None:
+        if refusal is None:
             self._open.setdefault(request.symbol, []).append(request.client_order_id)
         return order
 
@@ -117,24 +126,31 @@ class PaperBroker:
 
     # -- internals -------------------------------------------------------------------------
 
-    def _refusal(self, request: OrderRequest) -> str | None:
+    def _refusal(self, request: OrderRequest) -> tuple[RejectCategory, str] | None:
         if request.quantity <= 0:
-            return f"quantity must be a positive whole number of shares, got {request.quantity}"
+            return RejectCategory.INVALID_QUANTITY, (f"quantity must be a positive whole number of shares, "
+                                                     f"got {request.quantity}")
         if request.type.value not in self._capabilities.order_types:
-            return f"order type {request.type.value} is not supported"
+            return RejectCategory.UNSUPPORTED_TYPE, f"order type {request.type.value} is not supported"
+        price = {OrderType.LIMIT: request.limit_price, OrderType.STOP: request.stop_price}.get(request.type, 1.0)
+        if price is None or not math.isfinite(price) or price <= 0:
+            return RejectCategory.INVALID_PRICE, f"a {request.type.value} order needs a positive price, got {price}"
         if request.side is Side.SELL and not self._capabilities.short_selling:
             held = self._positions.get(request.symbol, Position(request.symbol, 0, 0.0)).quantity
             pending = sum(self._orders[i].request.quantity for i in self._open.get(request.symbol, ())
                           if self._orders[i].request.side is Side.SELL)
             if request.quantity + pending > held:
-                return f"sell of {request.quantity} {request.symbol} exceeds the position ({held}, {pending} pending)"
+                return RejectCategory.INSUFFICIENT_POSITION, (
+                    f"sell of {request.quantity} {request.symbol} exceeds the position ({held}, {pending} pending): "
+                    "short selling is not allowed")
         if request.side is Side.BUY:
             cost = self._estimated_cost(request)
             reserved = sum(self._estimated_cost(self._orders[i].request) or 0.0
                            for ids in self._open.values() for i in ids if self._orders[i].request.side is Side.BUY)
             if cost is not None and cost + reserved > self._cash:
-                return (f"buy of {request.quantity} {request.symbol} (about {cost:.2f}) exceeds the cash "
-                        f"({self._cash:.2f}, {reserved:.2f} reserved by open buys)")
+                return RejectCategory.INSUFFICIENT_FUNDS, (
+                    f"buy of {request.quantity} {request.symbol} (about {cost:.2f}) exceeds the cash "
+                    f"({self._cash:.2f}, {reserved:.2f} reserved by open buys)")
         return None
 
     def _estimated_cost(self, request: OrderRequest) -> float | None:

@@ -62,3 +62,14 @@ def test_summary() -> None:
     mean, sd = sum(returns) / 2, math.sqrt(sum((r - sum(returns) / 2) ** 2 for r in returns))
     assert s.sharpe is not None and math.isclose(s.sharpe, mean / sd * math.sqrt(252))
     assert summarize(100.0, [], [], [], [], 0, 0).sharpe is None
+
+
+def test_fifo_is_per_strategy_and_symbol() -> None:
+    def tagged(i: int, side: Side, qty: int, price: float, strategy: str) -> Fill:
+        return Fill(f"o{i:06d}", "SPY", side, qty, price, 0.0, T0 + timedelta(minutes=i), strategy)
+
+    # a's lot is older, yet b's sell closes b's own lot
+    trades = match_trades([tagged(1, Side.BUY, 10, 10.0, "a#0"), tagged(2, Side.BUY, 10, 11.0, "b#1"),
+                           tagged(3, Side.SELL, 10, 12.0, "b#1"), tagged(4, Side.SELL, 10, 9.0, "a#0")])
+    assert [(t.strategy, t.entry_price, t.exit_price, t.pnl) for t in trades] == [
+        ("b#1", 11.0, 12.0, 10.0), ("a#0", 10.0, 9.0, -10.0)]

@@ -1,0 +1,100 @@
+"""The daemon's one narrow face: what the control socket (and any later front end) may ask.
+
+`DaemonControl` is implemented by `Daemon`. The control API and the views depend on this
+protocol and on `DaemonSnapshot`, a frozen picture of the daemon taken under its lock, so no
+reader touches the daemon's fields or a running thread's state, and no import loop runs
+between the daemon and its front ends.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo
+
+from mismarterad.config.daemon_config import DaemonConfig
+from mismarterad.config.session_config import SessionConfig
+from mismarterad.core.enums import SystemState
+from mismarterad.core.read_model import PipelineSnapshot
+from mismarterad.managers.time_manager import TimeManager
+from mismarterad.services.session_plan import SessionWindow
+
+__all__ = ["DaemonControl", "DaemonSnapshot", "DayRunSnapshot"]
+
+
+@dataclass(frozen=True, slots=True)
+class DayRunSnapshot:
+    """The day-run in progress (or stopped, until the next one starts)."""
+
+    day: date
+    run_id: int
+    started_monotonic: float
+    regular_open_utc: datetime | None
+    regular_close_utc: datetime | None
+    early_close: bool
+    config: SessionConfig
+    pipeline: PipelineSnapshot | None  # None while its pipeline was never built (a failed start)
+
+
+@dataclass(frozen=True, slots=True)
+class DaemonSnapshot:
+    state: SystemState
+    error: str | None
+    clock_utc: datetime
+    clock_kind: str
+    timezone: ZoneInfo
+    session_active: bool
+    planned: SessionWindow | None
+    day_run: DayRunSnapshot | None
+    halted: bool
+    session_failures: int
+    session_restarts: int
+    watchdog_healthy: bool
+    uptime_secs: float
+    metrics_port: int
+    last_report: dict[str, str] | None
+    config_path: Path
+    daemon_config: DaemonConfig
+    session_config: SessionConfig  # the running day-run's config, else the loaded one
+    orders_before: dict[str, int] = field(default_factory=dict)  # by side, of earlier day-runs
+    fills_before: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def symbols(self) -> tuple[str, ...]:
+        return tuple(self.session_config.session_data_config.symbols)
+
+
+class DaemonControl(Protocol):
+    """What a front end may do. Refusals raise MismarteradError subclasses with the reason."""
+
+    @property
+    def time_manager(self) -> TimeManager: ...
+
+    @property
+    def reports_dir(self) -> Path: ...
+
+    def snapshot(self) -> DaemonSnapshot: ...
+
+    def upcoming_windows(self, count: int) -> list[SessionWindow]: ...
+
+    def start_session(self) -> None:
+        """Start today's session now (a trading day whose window has not ended)."""
+        ...
+
+    def stop_session(self) -> None:
+        """Stop the running session as the scheduled stop does, and write its report."""
+        ...
+
+    def halt(self) -> None: ...
+
+    def resume(self) -> None: ...
+
+    def flatten(self) -> list[str]:
+        """Close every position with market orders; the client order ids sent."""
+        ...
+
+    def reload(self) -> dict[str, Any]:
+        """Re-read the config and re-plan; raises ConfigError (the old config stays) if invalid."""
+        ...

@@ -1,0 +1,160 @@
+"""One day-run of the daemon: start the pipeline for a trading day, persist as it trades, stop,
+report.
+
+A day-run covers the day's window [open − lead, close + lag]. Bars come from the day's bar
+feed; a start inside the window first takes the bars already due from the store (catch-up),
+so a restart after a crash rebuilds exactly the same paper account. Orders and fills are
+saved while it runs (a crash loses at most a second of records); the report folder
+`<state>/reports/<date>/` is written when it stops. A restart after a failure is a new
+day-run of the same day.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Literal
+
+import structlog
+
+from mismarterad.config.session_config import SessionConfig
+from mismarterad.core.bar_feed import BarFeed
+from mismarterad.core.broker import Broker
+from mismarterad.core.enums import SystemState
+from mismarterad.daemon.control import DayRunSnapshot
+from mismarterad.managers.system_manager import SystemManager
+from mismarterad.managers.time_manager import TimeManager
+from mismarterad.runs.app import App
+from mismarterad.runs.reports import write_backtest_report, write_failure_report
+from mismarterad.runs.session_pipeline import SessionPipeline, build_session_pipeline, collect_result
+from mismarterad.strategies.spec import StrategySpec
+
+__all__ = ["DayRun", "Observers", "ShutdownPolicy"]
+
+log = structlog.get_logger(component="day_run")
+
+ShutdownPolicy = Literal["flatten", "cancel", "leave"]
+
+
+@dataclass(frozen=True)
+class Observers:
+    """The daemon's histograms, observed by the threads as they work."""
+
+    loop: Callable[[str, float], None] | None = None
+    decision: Callable[[float], None] | None = None
+
+
+@dataclass
+class DayRun:
+    """The state of one day-run; built by the daemon for each start (restarts included)."""
+
+    app: App
+    system: SystemManager
+    time_manager: TimeManager
+    config: SessionConfig
+    strategies: Sequence[StrategySpec]
+    broker: Broker
+    feed: BarFeed
+    day: date
+    reports_dir: Path
+    halted: bool = False
+    observers: Observers = field(default_factory=Observers)
+    pipeline: SessionPipeline | None = None  # None until (and unless) the start built it
+    run_id: int = 0
+    started_monotonic: float = 0.0
+    saved_fills: int = 0
+    report_path: Path | None = None
+
+    def start(self) -> None:
+        self.run_id = self.app.run_repository.start("live", self.config.session_name,
+                                                    self.app.config_digest(self.config), self._now())
+        self.started_monotonic = time.monotonic()
+        log.info("session_starting", day=self.day.isoformat(), run_id=self.run_id)
+        try:
+            self.pipeline = self.system.start(self.config, self._build)
+        except BaseException as exc:
+            self.app.run_repository.finish(self.run_id, "failed", self._now(), str(exc))
+            raise
+
+    def _build(self, config: SessionConfig, _config_dir: Path) -> SessionPipeline:
+        pipeline = build_session_pipeline(
+            config=config, strategies=self.strategies, time_manager=self.time_manager,
+            data_manager=self.system.get_data_manager(), broker=self.broker, days=[self.day],
+            stop_on_strategy_error=False, live=True, feed=self.feed,
+            observe_loop=self.observers.loop, observe_decision=self.observers.decision)
+        pipeline.execution.halt(self.halted)  # before the threads start: no order slips through
+        return pipeline
+
+    @property
+    def built(self) -> bool:
+        return self.pipeline is not None and self.run_id != 0
+
+    def persist(self) -> None:
+        """Save orders (inserted or updated) and the fills not saved yet."""
+        if self.pipeline is None or self.run_id == 0:
+            return
+        execution = self.pipeline.execution
+        repository = self.app.order_repository
+        repository.save_orders(self.run_id, execution.orders())
+        fills = execution.fills()
+        if len(fills) > self.saved_fills:
+            repository.save_fills(self.run_id, fills[self.saved_fills :], self.saved_fills + 1)
+            self.saved_fills = len(fills)
+        repository.save_positions(self.run_id, execution.broker_positions(), {f.symbol for f in fills}, self._now())
+
+    def stop(self, policy: ShutdownPolicy, *, drain: bool, timeout_secs: float = 6.0) -> Path:
+        """Stop the threads, settle open orders and positions by `policy`, persist, report.
+
+        `drain` (the scheduled stop after the close) lets every queued bar and the SessionEnd
+        reach the engine first, so the day ends exactly as in a backtest; a shutdown stops at
+        once. Either way the threads get at most `timeout_secs`.
+        """
+        pipeline = self.pipeline
+        assert pipeline is not None, "stop() of a day-run whose pipeline was never built"
+        execution = pipeline.execution
+        if drain and self.system.state is SystemState.RUNNING:
+            pipeline.drain(timeout_secs)
+        if self.system.state is not SystemState.STOPPED:
+            self.system.stop(timeout_secs)
+        if policy == "flatten":
+            execution.close_session(pipeline.engine.last_bar_end or self._now())
+        elif policy == "cancel":
+            execution.cancel_open_orders()
+        pipeline.publish_final()
+        self.persist()
+        failed = self.system.state is SystemState.ERROR
+        self.app.run_repository.finish(self.run_id, "failed" if failed else "completed", self._now(),
+                                       self.system.error)
+        result = collect_result(self.config, "live", [self.day], pipeline)
+        run_info = {"run_id": self.run_id, "day": self.day.isoformat(), "status": "failed" if failed else "completed",
+                    "elapsed_secs": round(time.monotonic() - self.started_monotonic, 3),
+                    "bars_processed": result.bars_processed, "error": self.system.error}
+        self.report_path = write_backtest_report(self.reports_dir / self.day.isoformat(), result,
+                                                 self.time_manager.timezone, run_info)
+        log.info("session_report_written", day=self.day.isoformat(), path=str(self.report_path))
+        return self.report_path
+
+    def write_failure_report(self, error: str) -> Path:
+        """A day-run whose pipeline was never built still leaves a report folder saying why."""
+        run_info = {"run_id": self.run_id, "day": self.day.isoformat(), "status": "failed", "error": error,
+                    "elapsed_secs": round(time.monotonic() - self.started_monotonic, 3), "bars_processed": 0}
+        if self.run_id:
+            self.app.run_repository.finish(self.run_id, "failed", self._now(), error)
+        self.report_path = write_failure_report(self.reports_dir / self.day.isoformat(), run_info)
+        return self.report_path
+
+    def snapshot(self) -> DayRunSnapshot:
+        session = self.time_manager.get_trading_session(self.day)
+        return DayRunSnapshot(
+            day=self.day, run_id=self.run_id, started_monotonic=self.started_monotonic,
+            regular_open_utc=session.regular_open, regular_close_utc=session.regular_close,
+            early_close=session.is_early_close, config=self.config,
+            pipeline=self.pipeline.snapshot() if self.pipeline is not None else None)
+
+    def _now(self) -> datetime:
+        """Runs, positions and reports are stamped in the session's own time (the replay clock
+        in a rehearsal), through TimeManager like every other instant."""
+        return self.time_manager.clock.now()

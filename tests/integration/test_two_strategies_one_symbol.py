@@ -1,0 +1,81 @@
+"""Two strategies trade SPY at once on the bundled January 2011 data: each keeps its own book,
+and each one's trades are exactly those of a run with that strategy alone."""
+
+from __future__ import annotations
+
+import csv
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import structlog
+
+from mismarterad.config.session_config import SessionConfig
+from mismarterad.config.settings import Settings
+from mismarterad.core.clock import SimClock
+from mismarterad.runs.app import App
+from mismarterad.runs.backtest_runner import run_backtest
+from mismarterad.runs.reports import write_backtest_report
+
+REPO = Path(__file__).resolve().parents[2]
+SMA = {"name": "sma_cross", "symbols": ["SPY"], "params": {"fast": 10, "slow": 30, "quantity": 100, "interval": "1m"}}
+ORB = {"name": "opening_range_breakout", "symbols": ["SPY"], "params": {"minutes": 15, "quantity": 70, "stop": 0.2}}
+SMA_FAST = {"name": "sma_cross", "symbols": ["SPY"], "params": {"fast": 3, "slow": 8, "quantity": 40, "interval": "1m"}}
+
+
+def config(strategies: list[dict[str, Any]]) -> SessionConfig:
+    return SessionConfig.model_validate({
+        "session_name": "two on SPY", "exchange_group": "US_EQUITY", "asset_class": "EQUITY", "mode": "backtest",
+        "backtest_config": {"start_date": "2011-01-03", "end_date": "2011-01-14", "prefetch_days": 2,
+                            "initial_cash": 1_000_000},
+        "session_data_config": {"symbols": ["SPY"], "streams": ["bars_1m"],
+                                "historical": {"data": [{"intervals": ["1m"], "trailing_days": 2}]}},
+        "strategies": strategies,
+    })
+
+
+def backtest(data_dir: Path, tmp_path: Path, name: str, strategies: list[dict[str, Any]]) -> tuple[Path, App, int]:
+    app = App(settings=Settings(data_dir=data_dir, state_dir=tmp_path / name / "state"),
+              clock=SimClock(datetime(1970, 1, 1, tzinfo=UTC)))
+    with structlog.testing.capture_logs() as logs:
+        outcome = run_backtest(app, config(strategies), REPO)
+    assert any(e.get("event") == "backtest_finished" for e in logs)  # the capture sees the run
+    mismatches = [e for e in logs if e.get("event") == "position_mismatch"]
+    assert mismatches == [], mismatches
+    tz = app.time_manager().timezone
+    return write_backtest_report(tmp_path / name / "report", outcome.result, tz, outcome.run_info), app, outcome.run_id
+
+
+def rows(path: Path) -> list[dict[str, str]]:
+    with path.open() as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_each_strategys_trades_equal_its_run_alone(data_dir: Path, tmp_path: Path) -> None:
+    both, app, run_id = backtest(data_dir, tmp_path, "both", [SMA, ORB, SMA_FAST])
+    trades = rows(both / "trades.csv")
+    header = next(csv.reader((both / "trades.csv").open()))
+    assert header == ["symbol", "entry_time", "entry_price", "exit_time", "exit_price", "quantity", "pnl", "strategy"]
+    assert {t["strategy"] for t in trades} == {"sma_cross#0", "opening_range_breakout#1", "sma_cross#2"}
+    orders = rows(both / "orders.csv")
+    assert list(orders[0])[-1] == "strategy" and all(o["strategy"] for o in orders)
+    summary = json.loads((both / "summary.json").read_text())
+    for position, (entry, name) in enumerate([(SMA, "sma_cross#0"), (ORB, "opening_range_breakout#1"),
+                                              (SMA_FAST, "sma_cross#2")]):
+        alone, _, _ = backtest(data_dir, tmp_path, f"alone{position}", [entry])
+        alone_id = f"{entry['name']}#0"
+        expected = [{**t, "strategy": ""} for t in rows(alone / "trades.csv")]
+        own = [{**t, "strategy": ""} for t in trades if t["strategy"] == name]
+        assert own == expected and len(own) > 3, name
+        alone_summary = json.loads((alone / "summary.json").read_text())
+        assert summary["strategies"][name] == alone_summary["strategies"][alone_id]
+        assert alone_summary["strategies"][alone_id]["trades"] == alone_summary["trades"]
+        assert alone_summary["strategies"][alone_id]["orders"] == alone_summary["orders"]
+    assert summary["trades"] == len(trades) == sum(s["trades"] for s in summary["strategies"].values())
+    assert summary["orders"] == len(orders) == sum(s["orders"] for s in summary["strategies"].values())
+    assert summary["fills"] == sum(s["fills"] for s in summary["strategies"].values())
+    # the database tells the strategies apart too, and the books are closed after the flatten
+    assert {f.strategy for f in app.order_repository.fills(run_id)} == set(summary["strategies"])
+    assert app.order_repository.strategy_positions(run_id) == {}
+    assert all(p.quantity == 0 for p in app.order_repository.positions(run_id))

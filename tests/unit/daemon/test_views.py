@@ -1,0 +1,120 @@
+"""The daemon's views are pure functions of one DaemonSnapshot: no daemon needs to run."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from mismarterad.config.daemon_config import DaemonConfig
+from mismarterad.config.session_config import load_session_config
+from mismarterad.core.enums import SystemState
+from mismarterad.core.orders import AccountSnapshot, Fill, Order, OrderRequest, OrderStatus, OrderType, Position, Side
+from mismarterad.core.read_model import (
+    PipelineSnapshot,
+    PositionMismatch,
+    QualitySnapshot,
+    StrategyPosition,
+    ThreadSnapshot,
+    TradingSnapshot,
+)
+from mismarterad.daemon.control import DaemonSnapshot, DayRunSnapshot
+from mismarterad.daemon.views import (
+    last_bar_age,
+    metrics_view,
+    orders_view,
+    positions_view,
+    quality_view,
+    status_line,
+    status_view,
+    threads_view,
+    trades_view,
+)
+from mismarterad.services.session_plan import SessionWindow
+
+REPO = Path(__file__).resolve().parents[3]
+NY = ZoneInfo("America/New_York")
+OPEN = datetime(2011, 1, 4, 14, 30, tzinfo=UTC)
+NOW = OPEN + timedelta(minutes=10, seconds=30)
+
+
+def _snapshot(pipeline: PipelineSnapshot | None, *, halted: bool = False) -> DaemonSnapshot:
+    config = load_session_config(REPO / "session_configs" / "spy_2011_backtest.json")
+    run = DayRunSnapshot(date(2011, 1, 4), 7, 100.0, OPEN, OPEN + timedelta(hours=6, minutes=30), False, config,
+                         pipeline)
+    return DaemonSnapshot(
+        state=SystemState.RUNNING, error=None, clock_utc=NOW, clock_kind="ReplayClock", timezone=NY,
+        session_active=True, planned=SessionWindow(date(2011, 1, 4), OPEN - timedelta(minutes=30),
+                                                   OPEN + timedelta(hours=6, minutes=35)),
+        day_run=run, halted=halted, session_failures=0, session_restarts=0, watchdog_healthy=True,
+        uptime_secs=12.34, metrics_port=9108, last_report=None, config_path=Path("/etc/daemon.toml"),
+        daemon_config=DaemonConfig(session_config=Path("/etc/session.json"), daily_loss_limit=500.0),
+        session_config=config, orders_before={"buy": 3, "sell": 3}, fills_before={"buy": 3, "sell": 3})
+
+
+def _trading() -> TradingSnapshot:
+    buy = OrderRequest("o1", "SPY", Side.BUY, 10, OrderType.MARKET, None, None, OPEN + timedelta(minutes=1), "a#0")
+    sell = OrderRequest("o2", "SPY", Side.SELL, 10, OrderType.MARKET, None, None, OPEN + timedelta(minutes=5),
+                        "a#0")
+    rest = OrderRequest("o3", "SPY", Side.BUY, 5, OrderType.LIMIT, 120.0, None, OPEN + timedelta(minutes=6), "b#1")
+    fills = (Fill("o1", "SPY", Side.BUY, 10, 127.0, 0.0, OPEN + timedelta(minutes=1), "a#0"),
+             Fill("o2", "SPY", Side.SELL, 10, 127.5, 0.0, OPEN + timedelta(minutes=5), "a#0"),
+             Fill("o4", "SPY", Side.BUY, 4, 127.2, 0.0, OPEN + timedelta(minutes=7), "b#1"))
+    orders = (Order(buy, OrderStatus.FILLED, 10, 127.0, OPEN + timedelta(minutes=1)),
+              Order(sell, OrderStatus.FILLED, 10, 127.5, OPEN + timedelta(minutes=5)),
+              Order(rest, OrderStatus.NEW))
+    return TradingSnapshot(
+        session_date=date(2011, 1, 4), bars_processed=9, bars_by_series=((("SPY", "1m"), 9),),
+        last_bar_end_utc=OPEN + timedelta(minutes=9), account=AccountSnapshot(10_000.0, 10_513.0, 513.0),
+        broker_positions=(Position("SPY", 4, 127.2),), strategy_positions=(StrategyPosition("b#1", "SPY", 4),),
+        position_mismatches=(PositionMismatch("SPY", 4, 5),), open_orders=(orders[2],), orders=orders,
+        fills=fills)
+
+
+def _pipeline() -> PipelineSnapshot:
+    threads = (ThreadSnapshot("SessionCoordinator", True, 50.0, 0, 9),
+               ThreadSnapshot("AnalysisEngine", False, None, 2, 8, (("session_date", "2011-01-04"),)))
+    return PipelineSnapshot(_trading(), QualitySnapshot((("SPY", 90.0),), (("SPY", 1),)), threads)
+
+
+def test_status_reads_only_the_snapshot() -> None:
+    s = _snapshot(_pipeline(), halted=True)
+    view = status_view(s)
+    assert view["clock"] == "2011-01-04T09:40:30-05:00" and view["session_date"] == "2011-01-04"
+    assert view["next_start"] == "2011-01-04T09:00:00-05:00" and view["halted"] is True
+    assert view["bars_processed"] == 9 and view["last_bar_age_seconds"] == 90.0
+    assert view["position_mismatches"] == 1
+    assert status_line(s) == "RUNNING session=2011-01-04 clock=2011-01-04 09:40 last_bar_age=90s"
+
+
+def test_a_feed_that_never_delivers_shows_a_growing_age() -> None:
+    s = _snapshot(PipelineSnapshot(TradingSnapshot(), QualitySnapshot(), ()))
+    assert last_bar_age(s) == (NOW - OPEN - timedelta(minutes=1)).total_seconds()
+    assert last_bar_age(_snapshot(None)) is None
+
+
+def test_lists_carry_the_strategy() -> None:
+    s = _snapshot(_pipeline())
+    assert [o["strategy"] for o in orders_view(s)] == ["a#0", "a#0", "b#1"]
+    [trade] = trades_view(s)
+    assert (trade["strategy"], trade["entry_price"], trade["exit_price"], trade["pnl"]) == ("a#0", 127.0, 127.5, 5.0)
+    assert positions_view(s) == [{"symbol": "SPY", "quantity": 4, "avg_price": "127.2", "strategies": "b#1=4"}]
+    assert quality_view(s) == [{"symbol": "SPY", "quality_pct": 90.0, "gaps": 1}]
+    rows = threads_view(s, now_monotonic=52.5)
+    assert rows[0]["last_loop_age_seconds"] == 2.5 and rows[1]["last_loop_age_seconds"] is None
+    assert rows[1]["session_date"] == "2011-01-04"
+
+
+def test_metrics_add_this_run_to_earlier_totals() -> None:
+    v = metrics_view(_snapshot(_pipeline()))
+    assert v.orders_submitted == {"buy": 5, "sell": 4} and v.fills == {"buy": 5, "sell": 4}
+    assert v.session_orders == {("buy", "filled"): 1, ("sell", "filled"): 1, ("buy", "new"): 1}
+    assert v.realized_pnl == 5.0 and v.positions == {"SPY": 4} and v.equity == 10_513.0
+    assert round(v.unrealized_pnl, 6) == round(513.0 - 4 * 127.2, 6)
+    assert v.position_mismatches == 1 and v.daily_loss_limit == 500.0 and v.quality_ratio == {"SPY": 0.9}
+
+
+def test_outside_a_day_run_every_list_is_empty() -> None:
+    s = _snapshot(None)
+    assert orders_view(s) == trades_view(s) == positions_view(s) == quality_view(s) == threads_view(s) == []
+    assert metrics_view(s).orders_submitted == {"buy": 3, "sell": 3}
