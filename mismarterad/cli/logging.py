@@ -1,33 +1,28 @@
 """structlog set-up: always to stderr; JSON lines off a TTY (journald), console text on one.
 
 Every line carries a UTC ISO-8601 timestamp, level, component and event; `session_id` when a
-session runs (bound by the SystemManager). Values under secret-looking keys are redacted.
+session runs (bound by the SystemManager). Values under secret-looking keys (at any depth) and
+passwords inside URLs are redacted (`mismarterad.core.redaction`), the exception text included.
 """
 
 from __future__ import annotations
 
 import logging
-import re
 import sys
 from collections.abc import Callable, MutableMapping
 from typing import Any
 
 import structlog
 
+from mismarterad.core.redaction import redact
+
 __all__ = ["configure_logging", "redact_secrets"]
 
-_SECRET_KEY = re.compile(r"(secret|token|password|passwd|authorization|api_key|apikey|credential)", re.I)
-_URL_PASSWORD = re.compile(r"(://[^:/@\s]+:)([^@\s]+)(@)")
-_REDACTED = "***"
-
-
 def redact_secrets(_logger: object, _name: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
-    """Processor: hide values of secret-looking keys and passwords inside URLs."""
+    """Processor: hide values of secret-looking keys (nested dicts and lists too) and passwords
+    inside URLs, in every field of the event."""
     for key, value in list(event.items()):
-        if _SECRET_KEY.search(key):
-            event[key] = _REDACTED
-        elif isinstance(value, str) and "://" in value:
-            event[key] = _URL_PASSWORD.sub(rf"\1{_REDACTED}\3", value)
+        event[key] = redact(value, key)
     return event
 
 
@@ -61,8 +56,8 @@ def configure_logging(log_format: str = "auto", level: str = "info",
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             _default_component,
             *([_error_counter(on_error)] if on_error is not None else []),
+            structlog.processors.format_exc_info,  # before redaction: the traceback text is redacted too
             redact_secrets,
-            structlog.processors.format_exc_info,
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelNamesMapping()[level.upper()]),

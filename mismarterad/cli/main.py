@@ -10,9 +10,16 @@ import structlog
 
 from mismarterad import __version__
 from mismarterad.config.settings import load_settings
-from mismarterad.core.errors import CalendarError, ConfigError, DataError, MismarteradError
+from mismarterad.core.errors import (
+    CalendarError,
+    ConfigError,
+    DataError,
+    LockedError,
+    MismarteradError,
+    StorageError,
+)
 from mismarterad.runs.app import App
-from mismarterad.cli.support import EX_CONFIG, EX_DATAERR, EX_SOFTWARE
+from mismarterad.cli.support import EX_CONFIG, EX_DATAERR, EX_IOERR, EX_SOFTWARE, EX_TEMPFAIL
 from mismarterad.cli.commands import (
     backtest_cmd,
     calendar_cmd,
@@ -32,6 +39,7 @@ DESCRIPTION = """Unattended intraday US-equity trading daemon and its offline to
 Settings come from MISMARTERAD_* environment variables (DATABASE_URL, DATA_DIR, STATE_DIR,
 LOG_FORMAT, LOG_LEVEL) and an optional TOML file (MISMARTERAD_SETTINGS). Logs go to stderr;
 stdout carries only a command's own output. Exit codes: 0 ok, 2 usage, 65 bad data,
+74 I/O error (disk full, unreadable or damaged file), 75 locked by another process (try again),
 78 invalid configuration, 1 internal error."""
 
 
@@ -62,6 +70,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (DataError, CalendarError) as exc:
         print(f"mismarterad: {exc}", file=sys.stderr)
         return EX_DATAERR
+    except StorageError as exc:
+        print(f"mismarterad: {exc}", file=sys.stderr)
+        return EX_IOERR
+    except LockedError as exc:
+        print(f"mismarterad: {exc}", file=sys.stderr)
+        return EX_TEMPFAIL
     except MismarteradError as exc:
         print(f"mismarterad: {exc}", file=sys.stderr)
         return EX_SOFTWARE

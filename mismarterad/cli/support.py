@@ -14,17 +14,24 @@ from rich.table import Table
 __all__ = [
     "EX_CONFIG",
     "EX_DATAERR",
+    "EX_IOERR",
     "EX_OK",
     "EX_SOFTWARE",
+    "EX_TEMPFAIL",
     "EX_UNAVAILABLE",
+    "EX_USAGE",
     "arg_date",
     "print_table",
 ]
 
+# sysexits.h codes, as the README documents them
 EX_OK = 0
 EX_SOFTWARE = 1
+EX_USAGE = 2  # argparse's own code for a bad command line
 EX_DATAERR = 65
 EX_UNAVAILABLE = 69
+EX_IOERR = 74
+EX_TEMPFAIL = 75  # try again later: another process holds what we need
 EX_CONFIG = 78
 
 

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import grp
 import ipaddress
+import os
 import tomllib
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
+from mismarterad.config.bounds import MAX_CASH, FiniteFloat
 from mismarterad.config.errors import format_validation_error
 from mismarterad.core.errors import ConfigError
 
@@ -32,10 +34,12 @@ class DaemonConfig(BaseModel):
     lead_minutes: int = Field(default=30, ge=0, le=600)
     lag_minutes: int = Field(default=5, ge=0, le=600)
     max_session_restarts: int = Field(default=3, ge=0, le=20)
-    restart_backoff_seconds: float = Field(default=5.0, gt=0, le=3600)
+    restart_backoff_seconds: FiniteFloat = Field(default=5.0, gt=0, le=3600,
+                                                 description="seconds, more than 0 and at most 3600")
     on_shutdown: Literal["flatten", "cancel", "leave"] = Field(
         default="flatten", description="open orders and positions when the daemon stops mid-session")
-    daily_loss_limit: float = Field(default=0.0, ge=0, description="dollars; exported for alerting, 0 = none")
+    daily_loss_limit: FiniteFloat = Field(default=0.0, ge=0, le=MAX_CASH,
+                                          description="dollars, 0 (none) to 1e12; exported for alerting")
     database_url: SecretStr | None = None
     data_dir: Path | None = None
 
@@ -68,20 +72,37 @@ class DaemonConfig(BaseModel):
         return host.strip("[]"), int(port)
 
 
+def _usable_path(value: Path) -> bool:
+    try:
+        encoded = os.fsencode(value)
+    except UnicodeEncodeError:
+        return False
+    return b"\0" not in encoded and len(encoded) <= 4096 and all(len(p) <= 255 for p in encoded.split(b"/"))
+
+
 def load_daemon_config(path: Path) -> DaemonConfig:
     """Read and validate the daemon's TOML; raise ConfigError naming every bad key."""
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ConfigError(f"{path}: no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text: byte at offset {exc.start} (expected a UTF-8 TOML file)") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: not valid TOML: nested too deeply") from None
     try:
         config = DaemonConfig.model_validate(raw)
     except ValidationError as exc:
         raise ConfigError(format_validation_error(exc), source=str(path)) from exc
+    problems = [f"{name}: invalid path {str(value)[:80]!r} (a NUL byte or an over-long name)"
+                for name in ("session_config", "socket_path", "data_dir")
+                if (value := getattr(config, name)) is not None and not _usable_path(value)]
+    if problems:
+        raise ConfigError(problems, source=str(path))
     session_config = config.session_config
     if not session_config.is_absolute():
         session_config = (path.parent / session_config).resolve()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import reprlib
 from typing import Any
 
 from pydantic import ValidationError
@@ -37,9 +38,22 @@ def _is_union_tag(part: int | str) -> bool:
     return isinstance(part, str) and ("[" in part or part in {"function-after", "function-before"})
 
 
+_short = reprlib.Repr()
+_short.maxlevel, _short.maxstring, _short.maxother, _short.maxlong = 3, 80, 80, 40
+_short.maxlist = _short.maxtuple = _short.maxdict = _short.maxset = 6
+
+
+def _got(value: object) -> str:
+    """The offending input, shortened: a huge or deeply nested value stays one readable line."""
+    try:
+        return _short.repr(value)
+    except Exception:  # noqa: BLE001 - an odd object's repr must not hide the real error
+        return f"<{type(value).__name__}>"
+
+
 def _message(err: dict[str, Any]) -> str:
     kind, ctx, value = err["type"], err.get("ctx") or {}, err.get("input")
-    got = f", got {value!r}"
+    got = f", got {_got(value)}"
     match kind:
         case "missing":
             return "required field is missing"

@@ -8,6 +8,7 @@ the named cross-field rules that need a well-formed config.
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 from datetime import date
@@ -15,6 +16,21 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
+from mismarterad.config.bounds import (
+    MAX_BACKTEST_DAYS,
+    MAX_CASH,
+    MAX_COMMISSION_PER_ORDER,
+    MAX_COMMISSION_PER_SHARE,
+    MAX_PERIOD_DAYS,
+    MAX_PREFETCH_DAYS,
+    MAX_RETRIES,
+    MAX_RETRY_INTERVAL_SECS,
+    MAX_SLIPPAGE_BPS,
+    MAX_SPEED,
+    MAX_TRAILING_DAYS,
+    FiniteFloat,
+    check_finite_json,
+)
 from mismarterad.config.errors import format_validation_error
 from mismarterad.core.errors import ConfigError
 from mismarterad.core.intervals import parse_interval
@@ -28,6 +44,8 @@ __all__ = [
     "SessionConfig",
     "SessionDataConfig",
     "StrategyEntry",
+    "ConfigFileError",
+    "decode_json",
     "load_session_config",
     "parse_session_config",
 ]
@@ -52,12 +70,27 @@ def _interval(value: str) -> str:
 def _stream(value: str) -> str:
     if not _STREAM.match(value):
         raise ValueError(f"invalid stream {value!r}: expected bars_<interval> (e.g. bars_1m), ticks or quotes")
+    if value.startswith("bars_"):
+        parse_interval(value.removeprefix("bars_"))  # at most 24h (or 1d), like every interval
     return value
 
 
 def _period(value: str) -> str:
-    if not _PERIOD.match(value):
-        raise ValueError(f"invalid period {value!r}: expected a number of trading days such as 10d")
+    if not _PERIOD.match(value) or len(value) > 6 or int(value[:-1]) > MAX_PERIOD_DAYS:
+        raise ValueError(
+            f"invalid period {value!r}: expected a number of trading days from 1d to {MAX_PERIOD_DAYS}d such as 10d")
+    return value
+
+
+def _file_path(value: str) -> str:
+    try:
+        encoded = os.fsencode(value)
+    except UnicodeEncodeError:
+        raise ValueError(f"invalid file name {value[:80]!r}: not encodable as a file name") from None
+    if b"\0" in encoded or not encoded:
+        raise ValueError(f"invalid file name {value[:80]!r}: expected a path to a Python file")
+    if len(encoded) > 4096 or any(len(part) > 255 for part in encoded.split(b"/")):
+        raise ValueError(f"invalid file name {value[:80]!r}...: longer than a path can be")
     return value
 
 
@@ -76,16 +109,24 @@ class BacktestConfig(_Strict):
     `backtest_days` trading days for which the store has 1-minute bars of the symbols.
     """
 
-    backtest_days: int = Field(default=5, ge=1)
+    backtest_days: int = Field(default=5, ge=1, le=MAX_BACKTEST_DAYS,
+                               description=f"trading days, 1 to {MAX_BACKTEST_DAYS:,}")
     start_date: date | None = None
     end_date: date | None = None
-    speed_multiplier: float = Field(default=0.0, ge=0)
-    prefetch_days: int = Field(default=2, ge=1)
-    initial_cash: float = Field(default=1_000_000.0, gt=0)
-    commission_per_share: float = Field(default=0.0, ge=0)
-    commission_per_order: float = Field(default=0.0, ge=0)
-    commission_minimum: float = Field(default=0.0, ge=0)
-    slippage_bps: float = Field(default=0.0, ge=0)
+    speed_multiplier: FiniteFloat = Field(default=0.0, ge=0, le=MAX_SPEED,
+                                          description=f"0 (as fast as possible) to {MAX_SPEED:,.0f}")
+    prefetch_days: int = Field(default=2, ge=1, le=MAX_PREFETCH_DAYS,
+                               description=f"sessions read ahead, 1 to {MAX_PREFETCH_DAYS}")
+    initial_cash: FiniteFloat = Field(default=1_000_000.0, gt=0, le=MAX_CASH,
+                                      description="dollars, more than 0 and at most 1e12")
+    commission_per_share: FiniteFloat = Field(default=0.0, ge=0, le=MAX_COMMISSION_PER_SHARE,
+                                              description=f"dollars, 0 to {MAX_COMMISSION_PER_SHARE:,.0f}")
+    commission_per_order: FiniteFloat = Field(default=0.0, ge=0, le=MAX_COMMISSION_PER_ORDER,
+                                              description=f"dollars, 0 to {MAX_COMMISSION_PER_ORDER:,.0f}")
+    commission_minimum: FiniteFloat = Field(default=0.0, ge=0, le=MAX_COMMISSION_PER_ORDER,
+                                            description=f"dollars, 0 to {MAX_COMMISSION_PER_ORDER:,.0f}")
+    slippage_bps: FiniteFloat = Field(default=0.0, ge=0, le=MAX_SLIPPAGE_BPS,
+                                      description=f"basis points, 0 to {MAX_SLIPPAGE_BPS:,.0f} (100 %)")
 
 
 class HistoricalDataConfig(_Strict):
@@ -93,7 +134,8 @@ class HistoricalDataConfig(_Strict):
 
     apply_to: Literal["all"] | list[Symbol] = "all"
     intervals: list[IntervalName] = Field(min_length=1)
-    trailing_days: int = Field(ge=0)
+    trailing_days: int = Field(ge=0, le=MAX_TRAILING_DAYS,
+                               description=f"trading sessions, 0 to {MAX_TRAILING_DAYS:,}")
 
 
 class IndicatorConfig(_Strict):
@@ -113,8 +155,9 @@ class HistoricalConfig(_Strict):
 class GapFillerConfig(_Strict):
     """Live-mode gap filling and quality monitoring."""
 
-    max_retries: int = Field(default=3, ge=0)
-    retry_interval_seconds: float = Field(default=5.0, gt=0)
+    max_retries: int = Field(default=3, ge=0, le=MAX_RETRIES, description=f"0 to {MAX_RETRIES}")
+    retry_interval_seconds: FiniteFloat = Field(default=5.0, gt=0, le=MAX_RETRY_INTERVAL_SECS,
+                                                description=f"seconds, more than 0 and at most {MAX_RETRY_INTERVAL_SECS:,.0f}")
     enable_session_quality: bool = True
 
 
@@ -131,10 +174,11 @@ class StrategyEntry(_Strict):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
     name: str | None = None
-    file: str | None = None
+    file: Annotated[str, AfterValidator(_file_path)] | None = None
     class_name: str | None = Field(default=None, alias="class")
     symbols: Literal["all"] | list[Symbol] = "all"
-    params: dict[str, Any] = Field(default_factory=dict)
+    params: Annotated[dict[str, Any], AfterValidator(check_finite_json)] = Field(
+        default_factory=dict, description="the strategy's own parameters; numbers must be finite")
 
 
 class SessionConfig(_Strict):
@@ -203,17 +247,54 @@ def parse_session_config(raw: object, source: str = "session config") -> Session
     return cfg
 
 
+class ConfigFileError(ConfigError):
+    """The file itself is unusable (unreadable, not UTF-8, not JSON): nothing field by field."""
+
+
 def load_session_config(path: Path | str) -> SessionConfig:
     """Read and validate a session config file."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
     except OSError as exc:
-        raise ConfigError(f"cannot read file: {exc.strerror}", source=str(path)) from exc
+        raise ConfigFileError(f"cannot read file: {exc.strerror or exc}", source=str(path)) from exc
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise ConfigFileError(
+            f"line {line}: not UTF-8 text: byte 0x{data[exc.start]:02x} at offset {exc.start} "
+            f"(expected a UTF-8 JSON file)", source=str(path)) from None
+    return parse_session_config(decode_json(text, source=str(path)), source=str(path))
+
+
+MAX_JSON_DEPTH = 100
+
+
+def decode_json(text: str, source: str) -> object:
+    """`json.loads` that reports every way a text can fail to be a config as one ConfigError:
+    bad syntax, nesting deeper than MAX_JSON_DEPTH, integers of thousands of digits. (`NaN` and
+    `Infinity` decode, and the fields refuse them by name.)"""
     try:
         raw = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise ConfigError(
-            f"line {exc.lineno} column {exc.colno}: invalid JSON: {exc.msg}", source=str(path)
-        ) from exc
-    return parse_session_config(raw, source=str(path))
+        raise ConfigFileError(
+            f"line {exc.lineno} column {exc.colno}: invalid JSON: {exc.msg}", source=source
+        ) from None
+    except RecursionError:
+        raise ConfigFileError(f"invalid JSON: nested deeper than {MAX_JSON_DEPTH} levels", source=source) from None
+    except ValueError as exc:  # an integer longer than Python converts
+        raise ConfigFileError(f"invalid JSON: {exc}", source=source) from None
+    if _depth(raw) > MAX_JSON_DEPTH:
+        raise ConfigFileError(f"invalid JSON: nested deeper than {MAX_JSON_DEPTH} levels", source=source)
+    return raw
+
+
+def _depth(value: object) -> int:
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list):
+            deepest = max(deepest, depth)
+            stack.extend((v, depth + 1) for v in (item.values() if isinstance(item, dict) else item))
+    return deepest

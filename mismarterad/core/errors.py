@@ -20,8 +20,10 @@ __all__ = [
     "ConfigError",
     "DataError",
     "GapError",
+    "LockedError",
     "MismarteradError",
     "StateError",
+    "StorageError",
     "StrategyError",
 ]
 
@@ -58,6 +60,16 @@ class BadRowError(DataError):
 
 class GapError(DataError):
     """Bars are missing where the session expects them."""
+
+
+class StorageError(MismarteradError):
+    """Reading or writing a file failed (disk full, read-only, permissions, a damaged file):
+    the message names the path and what was being done. Commands exit 74."""
+
+
+class LockedError(MismarteradError):
+    """Another process holds a lock this one needs (the state directory, a store partition).
+    Commands exit 75."""
 
 
 class StateError(MismarteradError):

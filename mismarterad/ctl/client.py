@@ -1,11 +1,21 @@
-"""Client side of the control socket: one JSON object per line each way."""
+"""Client side of the control socket: one JSON object per line each way.
+
+The daemon drops a connection that sends no complete line within 5 s of connecting or of its
+last reply, and the longest-idle one when it is full; the client therefore reconnects before a
+request on a connection idle for RECONNECT_IDLE_SECS (the interactive shell) or already closed,
+and retries for CONNECT_RETRY_SECS while the socket is full (EAGAIN) or refuses (ECONNREFUSED)
+or the daemon answers `too_many_clients` (which it only sends for requests it did not run).
+Still full after that: CtlError("busy"), which mismarterctl exits 75 on.
+"""
 
 from __future__ import annotations
 
 import itertools
 import json
 import os
+import select
 import socket
+import time
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +23,9 @@ __all__ = ["ControlClient", "CtlError", "default_socket_path"]
 
 _ids = itertools.count(1)
 MAX_LINE_BYTES = 1 << 20
+CONNECT_RETRY_SECS = 3.0  # while the daemon's socket is full
+REFUSED_RETRY_SECS = 1.0  # ECONNREFUSED: full for a moment, or a stale socket of a dead daemon
+RECONNECT_IDLE_SECS = 3.0  # below the daemon's 5 s line deadline
 
 
 class CtlError(Exception):
@@ -39,20 +52,59 @@ class ControlClient:
 
     def __init__(self, path: Path, timeout_secs: float = 10.0) -> None:
         self._path = path
-        self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self._sock.settimeout(timeout_secs)
-        try:
-            self._sock.connect(str(path))
-        except FileNotFoundError:
-            self._sock.close()
-            raise CtlError("not_running", f"the daemon is not running (no socket at {path})") from None
-        except PermissionError:
-            self._sock.close()
-            raise CtlError("permission_denied", f"no permission to open {path} (ask for the daemon's group)") from None
-        except ConnectionRefusedError:
-            self._sock.close()
-            raise CtlError("not_running", f"the daemon is not running ({path} refuses connections)") from None
+        self._timeout = timeout_secs
+        self._sock = self._connect()
         self._reader = self._sock.makefile("rb")
+        self._last_reply = time.monotonic()
+
+    def _connect(self) -> socket.socket:
+        path, started, delay = self._path, time.monotonic(), 0.02
+        while True:
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            sock.settimeout(self._timeout)
+            try:
+                sock.connect(str(path))
+                return sock
+            except FileNotFoundError:
+                sock.close()
+                raise CtlError("not_running", f"the daemon is not running (no socket at {path})") from None
+            except PermissionError:
+                sock.close()
+                raise CtlError("permission_denied",
+                               f"no permission to open {path} (ask for the daemon's group)") from None
+            except (BlockingIOError, InterruptedError, ConnectionRefusedError) as exc:
+                sock.close()
+                refused = isinstance(exc, ConnectionRefusedError)
+                if time.monotonic() - started >= (REFUSED_RETRY_SECS if refused else CONNECT_RETRY_SECS):
+                    if refused:
+                        raise CtlError("not_running",
+                                       f"the daemon is not running ({path} refuses connections)") from None
+                    raise CtlError("busy", f"the daemon's control socket {path} is full "
+                                           f"(too many connections for {CONNECT_RETRY_SECS:g} s); try again") from None
+            except TimeoutError:
+                sock.close()
+                raise CtlError("timeout", f"no answer from the daemon within the timeout ({path})") from None
+            except OSError as exc:
+                sock.close()
+                raise CtlError("not_running", f"cannot connect to {path}: {exc.strerror or exc}") from None
+            time.sleep(delay)
+            delay = min(delay * 2, 0.2)
+
+    def _reconnect(self) -> None:
+        self.close()
+        self._sock = self._connect()
+        self._reader = self._sock.makefile("rb")
+        self._last_reply = time.monotonic()
+
+    def _stale(self) -> bool:
+        """Idle long enough that the daemon may drop us, or already closed (or sent a farewell)."""
+        if time.monotonic() - self._last_reply > RECONNECT_IDLE_SECS:
+            return True
+        try:
+            readable, _, _ = select.select([self._sock], [], [], 0)
+        except (OSError, ValueError):
+            return True
+        return bool(readable)
 
     def close(self) -> None:
         self._reader.close()
@@ -66,6 +118,21 @@ class ControlClient:
 
     def request(self, cmd: str, args: dict[str, Any] | None = None) -> Any:
         """Send one request and return its `result`; raise CtlError on an error reply."""
+        started = time.monotonic()
+        while True:
+            if self._stale():
+                self._reconnect()
+            try:
+                return self._request_once(cmd, args)
+            except CtlError as exc:
+                if exc.code not in {"too_many_clients", "dropped_idle"}:  # requests the daemon did not run
+                    raise
+                if time.monotonic() - started >= CONNECT_RETRY_SECS:
+                    raise CtlError("busy", f"the daemon is busy: {exc}; try again") from None
+                time.sleep(0.05)
+                self._reconnect()
+
+    def _request_once(self, cmd: str, args: dict[str, Any] | None) -> Any:
         request_id = next(_ids)
         line = json.dumps({"id": request_id, "cmd": cmd, "args": args or {}}) + "\n"
         try:
@@ -77,11 +144,17 @@ class ControlClient:
             raise CtlError("connection_lost", f"connection to the daemon lost: {exc}") from None
         if not raw:
             raise CtlError("connection_lost", "the daemon closed the connection")
+        self._last_reply = time.monotonic()
         try:
             reply = json.loads(raw)
-        except json.JSONDecodeError:
+        except (ValueError, RecursionError):
             raise CtlError("bad_reply", "the daemon sent a line that is not JSON") from None
+        if not isinstance(reply, dict):
+            raise CtlError("bad_reply", "the daemon sent a reply that is not a JSON object")
         if reply.get("ok"):
             return reply.get("result")
-        error = reply.get("error") or {}
-        raise CtlError(str(error.get("code", "error")), str(error.get("message", "unknown error")))
+        error = reply.get("error") if isinstance(reply.get("error"), dict) else {}
+        code, message = str(error.get("code", "error")), str(error.get("message", "unknown error"))
+        if code == "timeout" and reply.get("id") is None:  # its farewell to an idle connection: not run
+            raise CtlError("dropped_idle", message)
+        raise CtlError(code, message)

@@ -19,6 +19,7 @@ __all__ = ["main"]
 
 EX_ERROR = 1
 EX_UNAVAILABLE = 69
+EX_TEMPFAIL = 75
 EX_NOPERM = 77
 
 EXAMPLES = """examples:
@@ -32,7 +33,7 @@ Commands: status threads session schedule positions orders trades report config 
 halt resume flatten reload time calendar quality help. The socket path comes from --socket,
 else MISMARTERAD_SOCKET, else $RUNTIME_DIRECTORY or $XDG_RUNTIME_DIR + /mismarterad.sock.
 Exit codes: 0 ok, 1 the daemon refused or failed the command, 69 the daemon is not reachable,
-77 no permission to use the socket."""
+75 the daemon's socket is full (busy for 3 s; try again), 77 no permission to use the socket."""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -72,6 +73,8 @@ def _fail(exc: CtlError) -> int:
     print(f"mismarterctl: {exc}", file=sys.stderr)
     if exc.code == "permission_denied":
         return EX_NOPERM
+    if exc.code in {"busy", "too_many_clients"}:
+        return EX_TEMPFAIL
     if exc.code in {"not_running", "timeout", "connection_lost"}:
         return EX_UNAVAILABLE
     return EX_ERROR

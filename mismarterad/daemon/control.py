@@ -79,11 +79,11 @@ class DaemonControl(Protocol):
 
     def upcoming_windows(self, count: int) -> list[SessionWindow]: ...
 
-    def start_session(self) -> None:
+    def start_day_run(self) -> None:
         """Start today's session now (a trading day whose window has not ended)."""
         ...
 
-    def stop_session(self) -> None:
+    def stop_day_run(self) -> None:
         """Stop the running session as the scheduled stop does, and write its report."""
         ...
 

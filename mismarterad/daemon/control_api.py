@@ -15,6 +15,7 @@ from typing import Any
 
 from mismarterad import __version__
 from mismarterad.core.errors import ConfigError, MismarteradError
+from mismarterad.core.redaction import redact
 from mismarterad.daemon.control import DaemonControl
 from mismarterad.daemon.control_server import PROTOCOL_VERSION, CommandError
 from mismarterad.daemon.views import (
@@ -122,15 +123,16 @@ class ControlApi:
         daemon = json.loads(s.daemon_config.model_dump_json())  # SecretStr dumps as '**********'
         if daemon.get("database_url"):
             daemon["database_url"] = "***"
-        return {"path": str(s.config_path), "daemon": daemon,
-                "session": s.session_config.model_dump(mode="json", by_alias=True, exclude_none=True)}
+        session = s.session_config.model_dump(mode="json", by_alias=True, exclude_none=True)
+        # strategy params are free-form: api keys, tokens, URLs with passwords never leave the daemon
+        return {"path": str(s.config_path), "daemon": redact(daemon), "session": redact(session)}
 
     def _start(self, _words: list[str]) -> dict[str, Any]:
-        self._d.start_session()
+        self._d.start_day_run()
         return status_view(self._d.snapshot())
 
     def _stop(self, _words: list[str]) -> dict[str, Any]:
-        self._d.stop_session()
+        self._d.stop_day_run()
         return status_view(self._d.snapshot())
 
     def _halt(self, _words: list[str]) -> dict[str, Any]:

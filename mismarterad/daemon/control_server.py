@@ -4,8 +4,13 @@ Request `{"id": ..., "cmd": "...", "args": {...}}`; reply `{"id": ..., "ok": tru
 or `{"id": ..., "ok": false, "error": {"code": ..., "message": ...}}`. The socket file is mode
 0660 (group: `socket_group` if configured); each peer is checked with SO_PEERCRED and must be
 root, the daemon's own uid, or a member of that group. A bad line gets an error reply; an
-oversized line, a refused peer or an idle client is disconnected; at most MAX_CLIENTS connect
-at once. Nothing a client does can stop the daemon or reach another client.
+oversized line or a refused peer is disconnected. A client must send a complete line within
+LINE_DEADLINE_SECS of connecting or of its last reply (a silent or byte-dribbling client is
+dropped with a `timeout` error). At most MAX_CLIENTS are connected at once; when a new one
+arrives at the limit, the longest-idle client (one not in the middle of a command) is dropped
+with `too_many_clients` to make room, so the operator's newest connection is always served.
+Replies are always standard JSON (no NaN/Infinity); a non-finite or non-scalar request id is a
+bad request. Nothing a client does can stop the daemon or reach another client.
 """
 
 from __future__ import annotations
@@ -13,12 +18,15 @@ from __future__ import annotations
 import contextlib
 import grp
 import json
+import math
 import os
 import pwd
 import socket
 import struct
 import threading
+import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,15 +34,17 @@ import structlog
 
 from mismarterad.core.errors import ConfigError
 
-__all__ = ["MAX_CLIENTS", "MAX_LINE_BYTES", "PROTOCOL_VERSION", "CommandError", "ControlServer"]
+__all__ = ["LINE_DEADLINE_SECS", "MAX_CLIENTS", "MAX_LINE_BYTES", "PROTOCOL_VERSION", "CommandError",
+           "ControlServer", "encode_reply"]
 
 log = structlog.get_logger(component="control_socket")
 
 PROTOCOL_VERSION = 1
 MAX_LINE_BYTES = 64 * 1024
 MAX_CLIENTS = 32
-IDLE_TIMEOUT_SECS = 60.0
+LINE_DEADLINE_SECS = 5.0  # a complete request line within this long of connecting or of the last reply
 SEND_TIMEOUT_SECS = 5.0
+NOTICE_TIMEOUT_SECS = 1.0  # the farewell line to a dropped client
 
 Handler = Callable[[str, dict[str, Any]], Any]
 
@@ -47,6 +57,14 @@ class CommandError(Exception):
         self.code = code
 
 
+@dataclass(eq=False)
+class _Client:
+    sock: socket.socket
+    last_active: float  # monotonic: when it connected or got its last reply
+    busy: bool = False  # a command of it is being handled
+    evicted: bool = False  # dropped to make room; its own thread says so and closes it
+
+
 class ControlServer:
     """Accepts clients on a thread; each client is served by its own thread."""
 
@@ -56,7 +74,7 @@ class ControlServer:
         self._gid = grp.getgrnam(group).gr_gid if group else None
         self._sock: socket.socket | None = None
         self._stop = threading.Event()
-        self._clients: set[socket.socket] = set()
+        self._clients: set[_Client] = set()
         self._lock = threading.Lock()
         self._thread = threading.Thread(target=self._accept_loop, name="control-accept", daemon=True)
 
@@ -89,7 +107,7 @@ class ControlServer:
             self._thread.join(2.0)
         with self._lock:
             for client in list(self._clients):
-                _close(client)
+                _close(client.sock)
         if self._sock is not None:
             _close(self._sock)
         self.path.unlink(missing_ok=True)
@@ -111,51 +129,96 @@ class ControlServer:
                 if self._stop.is_set():
                     return
                 continue
+            entry = _Client(client, time.monotonic())
+            victim: _Client | None = None
             with self._lock:
-                crowded = len(self._clients) >= MAX_CLIENTS
+                if len(self._clients) >= MAX_CLIENTS:
+                    idle = [c for c in self._clients if not c.busy]
+                    if idle:
+                        victim = min(idle, key=lambda c: c.last_active)
+                        victim.evicted = True
+                        self._clients.discard(victim)
+                crowded = len(self._clients) >= MAX_CLIENTS  # every one is in the middle of a command
                 if not crowded:
-                    self._clients.add(client)
+                    self._clients.add(entry)
+            if victim is not None:
+                with contextlib.suppress(OSError):  # wakes its thread, which says why and closes it
+                    victim.sock.shutdown(socket.SHUT_RD)
             if crowded:
-                self._refuse(client, "too_many_clients", f"at most {MAX_CLIENTS} clients at once")
+                self._refuse(client, "too_many_clients", f"at most {MAX_CLIENTS} clients at once, all busy; try again")
                 continue
-            threading.Thread(target=self._serve, args=(client,), name="control-client", daemon=True).start()
+            threading.Thread(target=self._serve, args=(entry,), name="control-client", daemon=True).start()
 
-    def _serve(self, client: socket.socket) -> None:
+    def _serve(self, entry: _Client) -> None:
+        client = entry.sock
         try:
             problem = self._peer_problem(client)
             if problem is not None:
                 log.warning("control_peer_refused", reason=problem)
+                client.settimeout(SEND_TIMEOUT_SECS)
                 _reply(client, {"id": None, "ok": False, "error": {"code": "permission_denied", "message": problem}})
                 return
-            client.settimeout(IDLE_TIMEOUT_SECS)
             buffer = b""
+            deadline = entry.last_active + LINE_DEADLINE_SECS
             while not self._stop.is_set():
-                chunk = client.recv(65536)
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    _notice(client, "timeout", f"no complete request line within {LINE_DEADLINE_SECS:g} s")
+                    return
+                client.settimeout(remaining)
+                try:
+                    chunk = client.recv(65536)
+                except TimeoutError:
+                    continue
+                if entry.evicted:
+                    _notice(client, "too_many_clients",
+                            f"dropped to make room for a newer client (at most {MAX_CLIENTS} at once, "
+                            "the longest idle goes)")
+                    return
                 if not chunk:
                     return
                 buffer += chunk
                 while b"\n" in buffer:
                     line, buffer = buffer.split(b"\n", 1)
                     if line.strip():
-                        _reply(client, self._answer(line))
+                        entry.busy = True
+                        try:
+                            reply = self.respond(line)
+                            client.settimeout(SEND_TIMEOUT_SECS)
+                            client.sendall(reply)
+                        finally:
+                            entry.busy = False
+                        entry.last_active = time.monotonic()
+                        deadline = entry.last_active + LINE_DEADLINE_SECS
                 if len(buffer) > MAX_LINE_BYTES:
+                    client.settimeout(SEND_TIMEOUT_SECS)
                     _reply(client, _error(None, "line_too_long", f"a request line is limited to {MAX_LINE_BYTES} bytes"))
                     return
-        except (TimeoutError, OSError):
-            return  # idle, slow or vanished client: drop it quietly
+        except OSError:
+            return  # slow, stuck or vanished client: drop it quietly
         finally:
             with self._lock:
-                self._clients.discard(client)
+                self._clients.discard(entry)
             _close(client)
+
+    def respond(self, line: bytes) -> bytes:
+        """The reply line (standard JSON, newline-terminated) to one request line; never raises."""
+        return encode_reply(self._answer(line))
 
     def _answer(self, line: bytes) -> dict[str, Any]:
         try:
             request = json.loads(line)
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             return _error(None, "bad_json", f"the line is not JSON: {exc}")
+        except RecursionError:
+            return _error(None, "bad_json", "the line is not JSON this daemon reads: nested too deeply")
+        except ValueError as exc:  # an integer of thousands of digits
+            return _error(None, "bad_json", f"the line is not JSON this daemon reads: {exc}")
         if not isinstance(request, dict):
             return _error(None, "bad_request", "expected a JSON object with 'id', 'cmd' and 'args'")
         request_id = request.get("id")
+        if not _valid_id(request_id):
+            return _error(None, "bad_request", "'id' must be a string, a finite number or null")
         cmd, args = request.get("cmd"), request.get("args", {})
         if not isinstance(cmd, str) or not cmd:
             return _error(request_id, "bad_request", "'cmd' must be a non-empty string")
@@ -197,8 +260,53 @@ def _error(request_id: object, code: str, message: str) -> dict[str, Any]:
     return {"id": request_id, "ok": False, "error": {"code": code, "message": message}}
 
 
+def _valid_id(value: object) -> bool:
+    if isinstance(value, float):
+        return math.isfinite(value)
+    return value is None or isinstance(value, str | int)
+
+
+def encode_reply(reply: dict[str, Any]) -> bytes:
+    """One line of standard JSON: a non-finite float in a result becomes null, and a result that
+    cannot be encoded at all becomes an `internal_error` reply."""
+    try:
+        return (json.dumps(reply, default=str, allow_nan=False) + "\n").encode()
+    except ValueError:
+        pass  # NaN or infinity somewhere in the result
+    except (TypeError, RecursionError):
+        return _encode_failure(reply)
+    try:
+        return (json.dumps(_finite(reply), default=str, allow_nan=False) + "\n").encode()
+    except (ValueError, TypeError, RecursionError):
+        return _encode_failure(reply)
+
+
+def _encode_failure(reply: dict[str, Any]) -> bytes:
+    request_id = reply.get("id")
+    failure = _error(request_id if _valid_id(request_id) else None, "internal_error",
+                     "the reply could not be encoded as JSON")
+    return (json.dumps(failure, allow_nan=False) + "\n").encode()
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
+
+
 def _reply(client: socket.socket, reply: dict[str, Any]) -> None:
-    client.sendall((json.dumps(reply, default=str) + "\n").encode())
+    client.sendall(encode_reply(reply))
+
+
+def _notice(client: socket.socket, code: str, message: str) -> None:
+    """A farewell error line to a client being dropped; it may not be listening."""
+    with contextlib.suppress(OSError):
+        client.settimeout(NOTICE_TIMEOUT_SECS)
+        client.sendall(encode_reply(_error(None, code, message)))
 
 
 def _close(sock: socket.socket) -> None:

@@ -11,15 +11,13 @@ import contextlib
 import signal
 import threading
 import time
-from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 from types import FrameType
 
 import structlog
 
-from mismarterad.config.daemon_config import DaemonConfig, load_daemon_config
-from mismarterad.config.session_config import SessionConfig, load_session_config
+from mismarterad.config.session_config import SessionConfig
 from mismarterad.config.settings import Settings
 from mismarterad.core.clock import Clock
 from mismarterad.core.enums import SystemState
@@ -28,9 +26,14 @@ from mismarterad.daemon.control import DaemonSnapshot
 from mismarterad.daemon.control_api import ControlApi
 from mismarterad.daemon.control_server import ControlServer
 from mismarterad.daemon.day_run import DayRun, Observers, ShutdownPolicy
+from mismarterad.daemon.health import first_stalled
+from mismarterad.daemon.loaded_config import LoadedConfig, load_config
 from mismarterad.daemon.metrics import DaemonMetrics
 from mismarterad.daemon.notify import Notifier
+from mismarterad.daemon.planning import SessionPlanner
+from mismarterad.daemon.report_recovery import recover_reports
 from mismarterad.daemon.scheduler import SessionScheduler
+from mismarterad.daemon.state_lock import StateLock
 from mismarterad.daemon.views import metrics_view, status_line
 from mismarterad.integrations.store_replay_feed import StoreReplayFeed
 from mismarterad.managers.system_manager import SystemManager
@@ -39,37 +42,23 @@ from mismarterad.runs.app import App
 from mismarterad.runs.session_pipeline import make_paper_broker
 from mismarterad.runs.strategy_loading import resolve_strategies
 from mismarterad.runs.system_access import register_system_manager
-from mismarterad.services.session_plan import SessionWindow, next_window, session_window
+from mismarterad.services.session_plan import SessionWindow
 
-__all__ = ["Daemon", "LoadedConfig", "load_config"]
+__all__ = ["Daemon"]
 
 log = structlog.get_logger(component="daemon")
 
 LOOP_SECS = 0.5
 STALL_SECS = 10.0  # a session thread silent this long (real seconds) stops the watchdog pings
-PLAN_AHEAD_DAYS = 10
-
-
-@dataclass(frozen=True)
-class LoadedConfig:
-    """A daemon config with its session config, both validated (strategies resolved)."""
-
-    path: Path
-    daemon: DaemonConfig
-    session: SessionConfig
-
-
-def load_config(path: Path) -> LoadedConfig:
-    daemon = load_daemon_config(path)
-    session = load_session_config(daemon.session_config)
-    resolve_strategies(session, daemon.session_config.parent)  # unknown strategy/params: ConfigError now
-    return LoadedConfig(path, daemon, session)
+EX_IOERR = 74  # sysexits: the state directory vanished under the running daemon
+SNAPSHOT_WAIT_SECS = 0.25  # a reader waits this long for the lock, then takes the last snapshot
 
 
 class Daemon:
     """Implements `DaemonControl` (daemon/control.py), the only face its front ends see."""
 
-    def __init__(self, loaded: LoadedConfig, settings: Settings, clock: Clock, socket_path: Path) -> None:
+    def __init__(self, loaded: LoadedConfig, settings: Settings, clock: Clock, socket_path: Path,
+                 state_lock: StateLock | None = None) -> None:
         self.loaded = loaded
         self.app = App(settings=settings, clock=clock)
         session = loaded.session
@@ -82,7 +71,10 @@ class Daemon:
         self.scheduler = SessionScheduler(clock, self._start_job, self._stop_job)
         self.control = ControlServer(socket_path, ControlApi(self).handle, loaded.daemon.socket_group)
         self.lock = threading.RLock()
-        self.day_run: DayRun | None = None  # the running (or last, until the next start) day-run
+        self._state_lock = state_lock
+        self._exit_code = 0
+        self.day_run: DayRun | None = None  # the running day-run; None between day-runs
+        self._last_snapshot: DaemonSnapshot | None = None
         self.session_active = False
         self.failures = 0
         self.restarts = 0
@@ -121,6 +113,7 @@ class Daemon:
                                                             self.app.clock.now())
         if abandoned:
             log.warning("abandoned_runs_marked", count=abandoned)
+        self._recover_reports()
         host, port = self.loaded.daemon.metrics_host_port
         try:
             self.metrics_port = self.metrics.serve(host, port)
@@ -143,9 +136,24 @@ class Daemon:
             log.info("signal_received" if self._signalled else "daemon_stop_requested",
                      signal=self._signalled or None)
             self._shutdown()
-        return 0
+        return self._exit_code
+
+    def _recover_reports(self) -> None:
+        """Reports lost to a kill during their write: staging folders cleared, rebuilt from the database."""
+        d = self.loaded.daemon
+        try:
+            recover_reports(self.app, self._time_manager, self.loaded.session, self.reports_dir,
+                            timedelta(minutes=d.lead_minutes), timedelta(minutes=d.lag_minutes))
+        except Exception as exc:  # noqa: BLE001 - a report we cannot rebuild never keeps the daemon down
+            log.error("report_recovery_failed", error=f"{type(exc).__name__}: {exc}")
 
     def _tick(self) -> None:
+        if self._state_lock is not None and not self._state_lock.intact():
+            log.error("state_directory_vanished", lock=str(self._state_lock.path),
+                      action="stopping (exit 74): the database, reports and the one-daemon lock are gone")
+            self._exit_code = EX_IOERR
+            self._stop.set()
+            return
         if self._reload.is_set():
             self._reload.clear()
             log.info("signal_received", signal="SIGHUP")
@@ -157,9 +165,6 @@ class Daemon:
         if self.healthy:
             self.notifier.watchdog()
         self.notifier.status(status_line(self.snapshot()))
-
-    def request_stop(self) -> None:
-        self._stop.set()
 
     def _on_stop_signal(self, signum: int, _frame: FrameType | None) -> None:
         # only set flags here: logging from a handler can deadlock on the logger's own lock
@@ -183,23 +188,16 @@ class Daemon:
 
     # -- planning and sessions -------------------------------------------------------------
 
-    def _windows(self) -> list[SessionWindow]:
-        tm = self.time_manager
-        today = tm.get_current_time().date()
-        first = tm.get_previous_trading_date(today)
-        days = tm.trading_days(first, today + timedelta(days=PLAN_AHEAD_DAYS))
-        d = self.loaded.daemon
-        lead, lag = timedelta(minutes=d.lead_minutes), timedelta(minutes=d.lag_minutes)
-        return [session_window(tm.get_trading_session(day), lead, lag) for day in days]
+    def _planner(self) -> SessionPlanner:
+        d = self.loaded.daemon  # a reload may change lead and lag: read them at each use
+        return SessionPlanner(self._time_manager, d.lead_minutes, d.lag_minutes)
 
     def upcoming_windows(self, count: int) -> list[SessionWindow]:
-        now = self.app.clock.now()
-        return [w for w in self._windows() if w.stop_utc > now][:count]
+        return self._planner().upcoming(self.app.clock.now(), count)
 
     def _plan(self) -> None:
         """Plan the next window; one in progress starts at once (catch-up) unless already running."""
-        windows = [w for w in self._windows() if self.done_day is None or w.day > self.done_day]
-        window = next_window(windows, self.app.clock.now())
+        window = self._planner().next(self.app.clock.now(), self.done_day)
         running = self.day_run is not None and window is not None and self.day_run.day == window.day
         self.scheduler.plan(window, start=not running)
 
@@ -326,15 +324,11 @@ class Daemon:
             if run is None or run.pipeline is None or self.system.state is not SystemState.RUNNING:
                 return True
             threads = run.pipeline.snapshot().threads
-        now = time.monotonic()
-        for thread in threads:
-            silent = thread.silent_secs(now)
-            age = silent if silent is not None else now - run.started_monotonic
-            if not thread.alive or age > STALL_SECS:
-                if self.healthy:
-                    log.error("thread_stalled", thread=thread.name, alive=thread.alive, silent_secs=round(age, 1))
-                return False
-        return True
+        stalled = first_stalled(threads, time.monotonic(), run.started_monotonic, STALL_SECS)
+        if stalled is not None and self.healthy:
+            log.error("thread_stalled", thread=stalled.name, alive=stalled.alive,
+                      silent_secs=round(stalled.silent_secs(time.monotonic()) or 0.0, 1))
+        return stalled is None
 
     # -- reload ----------------------------------------------------------------------------
 
@@ -344,9 +338,14 @@ class Daemon:
         try:
             loaded = load_config(self.loaded.path)
         except ConfigError as exc:
-            log.error("reload_rejected", error=str(exc))
+            log.error("reload_rejected", error=str(exc), path=str(self.loaded.path))
             self.notifier.ready()
             raise
+        except Exception as exc:  # noqa: BLE001 - a reload never stops the daemon: rejected like a bad config
+            error = f"reading {self.loaded.path} failed: {type(exc).__name__}: {exc}"
+            log.error("reload_rejected", error=error, path=str(self.loaded.path))
+            self.notifier.ready()
+            raise ConfigError(error) from exc
         with self.lock:
             changed_socket = loaded.daemon.socket_path != self.loaded.daemon.socket_path
             self.loaded = loaded
@@ -362,10 +361,16 @@ class Daemon:
     # -- DaemonControl --------------------------------------------------------------------
 
     def snapshot(self) -> DaemonSnapshot:
-        """The daemon as one frozen value: every view, the metrics and STATUS read this."""
-        with self.lock:
+        """The daemon as one frozen value: every view, the metrics and STATUS read this. While a
+        stop or start holds the lock (up to seconds), readers get the last value taken instead
+        of waiting: a scrape or `mismarterctl status` never hangs on the daemon's work."""
+        if not self.lock.acquire(timeout=SNAPSHOT_WAIT_SECS):
+            if self._last_snapshot is not None:
+                return self._last_snapshot
+            self.lock.acquire()
+        try:
             run = self.day_run
-            return DaemonSnapshot(
+            snapshot = DaemonSnapshot(
                 state=self.system.state, error=self.system.error, clock_utc=self.app.clock.now(),
                 clock_kind=type(self.app.clock).__name__, timezone=self._time_manager.timezone,
                 session_active=self.session_active, planned=self.scheduler.planned,
@@ -376,8 +381,12 @@ class Daemon:
                 daemon_config=self.loaded.daemon,
                 session_config=run.config if run is not None else self.loaded.session,
                 orders_before=dict(self.totals_orders), fills_before=dict(self.totals_fills))
+            self._last_snapshot = snapshot
+            return snapshot
+        finally:
+            self.lock.release()
 
-    def start_session(self) -> None:
+    def start_day_run(self) -> None:
         with self.lock:
             if self.shutting_down:
                 raise StateError("the daemon is shutting down")
@@ -392,7 +401,7 @@ class Daemon:
             self.scheduler.plan(window, start=False)
             self._start_session(today, self.loaded.session)
 
-    def stop_session(self) -> None:
+    def stop_day_run(self) -> None:
         with self.lock:
             if self.day_run is None:
                 raise StateError("no session is running")

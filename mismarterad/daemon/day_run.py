@@ -119,19 +119,20 @@ class DayRun:
             pipeline.drain(timeout_secs)
         if self.system.state is not SystemState.STOPPED:
             self.system.stop(timeout_secs)
+        execution.close()  # a thread that did not stop in time can no longer send anything
+        if not pipeline.finished():
+            log.error("session_threads_still_running", day=self.day.isoformat(),
+                      note="their orders are refused from now on; settling anyway")
         if policy == "flatten":
             execution.close_session(pipeline.engine.last_bar_end or self._now())
         elif policy == "cancel":
             execution.cancel_open_orders()
-        pipeline.publish_final()
         self.persist()
         failed = self.system.state is SystemState.ERROR
         self.app.run_repository.finish(self.run_id, "failed" if failed else "completed", self._now(),
                                        self.system.error)
         result = collect_result(self.config, "live", [self.day], pipeline)
-        run_info = {"run_id": self.run_id, "day": self.day.isoformat(), "status": "failed" if failed else "completed",
-                    "elapsed_secs": round(time.monotonic() - self.started_monotonic, 3),
-                    "bars_processed": result.bars_processed, "error": self.system.error}
+        run_info = self._run_info("failed" if failed else "completed", self.system.error, result.bars_processed)
         self.report_path = write_backtest_report(self.reports_dir / self.day.isoformat(), result,
                                                  self.time_manager.timezone, run_info)
         log.info("session_report_written", day=self.day.isoformat(), path=str(self.report_path))
@@ -139,12 +140,15 @@ class DayRun:
 
     def write_failure_report(self, error: str) -> Path:
         """A day-run whose pipeline was never built still leaves a report folder saying why."""
-        run_info = {"run_id": self.run_id, "day": self.day.isoformat(), "status": "failed", "error": error,
-                    "elapsed_secs": round(time.monotonic() - self.started_monotonic, 3), "bars_processed": 0}
+        run_info = self._run_info("failed", error, 0)
         if self.run_id:
             self.app.run_repository.finish(self.run_id, "failed", self._now(), error)
         self.report_path = write_failure_report(self.reports_dir / self.day.isoformat(), run_info)
         return self.report_path
+
+    def _run_info(self, status: str, error: str | None, bars_processed: int) -> dict[str, object]:
+        return {"run_id": self.run_id, "day": self.day.isoformat(), "status": status, "error": error,
+                "elapsed_secs": round(time.monotonic() - self.started_monotonic, 3), "bars_processed": bars_processed}
 
     def snapshot(self) -> DayRunSnapshot:
         session = self.time_manager.get_trading_session(self.day)

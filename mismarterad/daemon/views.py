@@ -16,6 +16,7 @@ from mismarterad.core.read_model import PipelineSnapshot
 from mismarterad.daemon.control import DaemonSnapshot
 from mismarterad.daemon.metrics import MetricsView, ThreadView
 from mismarterad.services.trade_matching import match_trades
+from mismarterad.strategies.spec import strategy_id
 
 __all__ = [
     "last_bar_age",
@@ -71,7 +72,9 @@ def status_view(s: DaemonSnapshot) -> dict[str, Any]:
         "bars_processed": pipeline.trading.bars_processed if pipeline else 0,
         "last_bar_age_seconds": last_bar_age(s) if pipeline else None,
         "halted": s.halted,
+        "open_orders": len(pipeline.trading.open_orders) if pipeline else 0,
         "position_mismatches": len(pipeline.trading.position_mismatches) if pipeline else 0,
+        "disabled_strategies": list(pipeline.trading.disabled_strategies) if pipeline else [],
         "session_failures": s.session_failures,
         "session_restarts": s.session_restarts,
         "watchdog_healthy": s.watchdog_healthy,
@@ -157,10 +160,15 @@ def session_view(s: DaemonSnapshot) -> dict[str, Any]:
         hours = {"regular_open": _iso(s, run.regular_open_utc), "regular_close": _iso(s, run.regular_close_utc),
                  "early_close": run.early_close}
     config = s.session_config
+    pipeline = _pipeline(s)
+    disabled = set(pipeline.trading.disabled_strategies) if pipeline else set()
+    strategies = [{"id": strategy_id(e, i), "source": e.name or f"{e.file}:{e.class_name}",
+                   "disabled": strategy_id(e, i) in disabled} for i, e in enumerate(config.strategies)]
+    last_bars = [{"symbol": b.symbol, "interval": b.interval, "start": _iso(s, b.start_utc),
+                  "close": format_price(b.close)} for b in pipeline.trading.last_bars] if pipeline else []
     return {"session_name": config.session_name, "date": run.day.isoformat() if run else None, "hours": hours,
-            "symbols": config.session_data_config.symbols,
-            "strategies": [e.name or f"{e.file}:{e.class_name}" for e in config.strategies],
-            "state": s.state.value, "quality": quality_view(s), "threads": threads_view(s)}
+            "symbols": config.session_data_config.symbols, "strategies": strategies,
+            "state": s.state.value, "last_bars": last_bars, "quality": quality_view(s), "threads": threads_view(s)}
 
 
 def metrics_view(s: DaemonSnapshot) -> MetricsView:

@@ -40,10 +40,8 @@ class _Subscription:
             self._thread.join()
 
     def _run(self) -> None:
-        now = self._clock.now()
-        cursor = now.replace(second=0, microsecond=0)
-        if cursor + _MINUTE <= now:  # the minute in progress has not ended: deliver it; earlier ones are past
-            cursor += _MINUTE
+        # from the minute in progress (delivered when it ends); the minutes before it are past
+        cursor = self._clock.now().replace(second=0, microsecond=0)
         while not self._stop.is_set():
             chunk_end = cursor + _CHUNK
             bars = sorted((b for s in self._symbols for b in self._store.read_bars(s, "1m", cursor, chunk_end)),

@@ -8,20 +8,17 @@ converting to market time is the caller's edge (CLI, reports) through TimeManage
 
 from __future__ import annotations
 
-import itertools
-import threading
 from bisect import bisect_left
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, tzinfo
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from pathlib import Path
 
 import structlog
 
 from mismarterad.core.bar_store import BarStore, SeriesInfo, WriteResult
-from mismarterad.core.bar_feed import BarFeed, FeedSubscription
 from mismarterad.core.calendar import TradingSession
-from mismarterad.core.errors import DataError
+from mismarterad.core.errors import StorageError
 from mismarterad.core.intervals import Interval, parse_interval
 from mismarterad.core.event_store import EventStore
 from mismarterad.core.market_data import Bar, Quote, Tick
@@ -72,9 +69,6 @@ class DataManager:
         self._store = store
         self._time = time_manager
         self._events = events
-        self._streams: dict[str, FeedSubscription] = {}
-        self._stream_ids = itertools.count(1)
-        self._streams_lock = threading.Lock()
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -145,6 +139,29 @@ class DataManager:
     def list_series(self) -> list[SeriesInfo]:
         return sorted(self._store.series(), key=lambda s: (s.symbol, s.interval))
 
+    def list_series_report(self) -> tuple[list[SeriesInfo], list[object]]:
+        """The series from the readable files, and the damaged files found on the way (for a
+        store that can tell; an in-memory store has none). `data list` flags them."""
+        report = getattr(self._store, "series_report", None)
+        if report is None:
+            return self.list_series(), []
+        series, damaged = report()
+        return sorted(series, key=lambda s: (s.symbol, s.interval)), list(damaged)
+
+    def verify_store(self) -> list[object]:
+        """Every bad file of the store (read in full); empty for a sound or in-memory store."""
+        verify = getattr(self._store, "verify", None)
+        return [] if verify is None else list(verify())
+
+    def check_readable(self, symbols: Sequence[str], start: date, end: date) -> None:
+        """Read the stored 1m bars of `symbols` over the market-local dates [start, end] once,
+        so that a damaged file stops a backtest before it starts (StorageError naming the file,
+        exit 74) instead of failing a thread halfway."""
+        lo, hi = self._utc_range(start, end)
+        read = getattr(self._store, "read_table", self._store.read_bars)
+        for symbol in symbols:
+            read(symbol, BASE_INTERVAL, lo, hi)
+
     # -- quality ---------------------------------------------------------------------------
 
     def quality(self, symbol: str, start: date, end: date) -> list[DayQuality]:
@@ -158,36 +175,6 @@ class DataManager:
                 DayQuality(session, score_quality(bars, session, base), tuple(detect_gaps(bars, session, base)))
             )
         return out
-
-    # -- streams ---------------------------------------------------------------------------
-
-    def start_bar_stream(self, feed: BarFeed, symbols: Sequence[str], on_bar: Callable[[Bar], None]) -> str:
-        """Subscribe `on_bar` to the feed's 1m bars of `symbols`; return the stream's id."""
-        subscription = feed.subscribe(symbols, on_bar)
-        with self._streams_lock:
-            stream_id = f"{feed.name}-{next(self._stream_ids)}"
-            self._streams[stream_id] = subscription
-        log.info("stream_started", stream=stream_id, symbols=list(symbols))
-        return stream_id
-
-    def stop_stream(self, stream_id: str) -> None:
-        with self._streams_lock:
-            subscription = self._streams.pop(stream_id, None)
-        if subscription is None:
-            raise DataError(f"no stream {stream_id!r} (running: {', '.join(self.active_streams()) or 'none'})")
-        subscription.stop()
-        log.info("stream_stopped", stream=stream_id, error=subscription.error)
-
-    def stop_all_streams(self) -> int:
-        with self._streams_lock:
-            ids = list(self._streams)
-        for stream_id in ids:
-            self.stop_stream(stream_id)
-        return len(ids)
-
-    def active_streams(self) -> list[str]:
-        with self._streams_lock:
-            return sorted(self._streams)
 
     # -- imports ---------------------------------------------------------------------------
 
@@ -205,16 +192,19 @@ class DataManager:
         `skip_bad_rows` the good rows are written. Either way every bad row is reported.
         """
         parsed = parse_interval(interval)
-        bar_file = open_bar_file(path)
-        require_columns(bar_file.columns)
         structural: list[RowProblem] = []
         clean = []
-        for line, row in bar_file.rows:
-            if "__error__" in row:
-                structural.append(RowProblem(line, str(row["__error__"])))
-            else:
-                clean.append((line, row))
-        check = parse_rows(clean, symbol, parsed, timezone)
+        try:
+            bar_file = open_bar_file(path)
+            require_columns(bar_file.columns)
+            for line, row in bar_file.rows:
+                if "__error__" in row:
+                    structural.append(RowProblem(line, str(row["__error__"])))
+                else:
+                    clean.append((line, row))
+        except OSError as exc:
+            raise StorageError(f"{path}: cannot read: {exc.strerror or exc}") from None
+        check = parse_rows(clean, symbol, parsed, timezone, self._today())
         problems = tuple(sorted((*structural, *check.problems), key=lambda p: p.line))
         rows_read = len(clean) + len(structural)
         if problems and not skip_bad_rows:
@@ -224,6 +214,10 @@ class DataManager:
         log.info("import_written", file=str(path), symbol=symbol, interval=parsed.name,
                  inserted=written.inserted, replaced=written.replaced, bad_rows=len(problems))
         return ImportReport(str(path), symbol, parsed.name, rows_read, written, problems)
+
+    def _today(self) -> date:
+        """Today's UTC date by the TimeManager's clock: imports accept bars up to tomorrow."""
+        return self._time.clock.now().astimezone(UTC).date()
 
     def import_from_csv(self, path: Path, symbol: str, interval: str = BASE_INTERVAL,
                         timezone: tzinfo | None = None, skip_bad_rows: bool = False) -> ImportReport:
@@ -258,7 +252,7 @@ class DataManager:
                 else:
                     rows.append((position, {"timestamp": bar.start_utc, "open": bar.open, "high": bar.high,
                                             "low": bar.low, "close": bar.close, "volume": bar.volume}))
-            check = parse_rows(rows, symbol, parsed, self._time.timezone)
+            check = parse_rows(rows, symbol, parsed, self._time.timezone, self._today())
             problems = tuple(sorted((*foreign, *check.problems), key=lambda p: p.line))
             if problems and not skip_bad_rows:
                 log.warning("import_rejected", source=source.name, symbol=symbol, bad_rows=len(problems))

@@ -59,13 +59,12 @@ class ExecutionManager:
         self._book = threading.RLock()
         self._sequence = 0
         self._positions: dict[tuple[str, str], int] = {}  # (strategy, symbol) -> signed shares
-        self._net: dict[str, int] = {}  # symbol -> the strategies' sum
         self._strategy_of: dict[str, str] = {}
-        self._mismatches: list[PositionMismatch] = []
-        self._mismatch_seen: set[PositionMismatch] = set()
+        self._mismatch_seen: set[PositionMismatch] = set()  # logged once per distinct value
         self._last_bar: dict[str, Bar] = {}
         self.record = ExecutionRecord()
         self._halted = False
+        self._closed = False
         self._local_orders: list[Order] = []
 
     # -- intents ---------------------------------------------------------------------------
@@ -88,18 +87,18 @@ class ExecutionManager:
         order_type = OrderType.LIMIT if limit is not None else OrderType.STOP if stop is not None else OrderType.MARKET
         request = OrderRequest(client_order_id, symbol, side, quantity, order_type, limit, stop, now_utc, strategy_id)
         self._strategy_of[client_order_id] = strategy_id
-        if limit is not None and stop is not None:
-            order = self._reject(request, RejectCategory.UNSUPPORTED_TYPE,
-                                 "give a limit or a stop price, not both (stop-limit orders are not supported)")
-        elif self._halted and not risk_reducing:
-            order = self._reject(request, RejectCategory.HALTED, "trading is halted")
-        else:
-            with self._book:
-                refusal = self._oversell(request)
-                if refusal is not None:
-                    order = self._reject(request, RejectCategory.INSUFFICIENT_POSITION, refusal)
-                else:
-                    order = self._broker.submit(request)
+        with self._book:  # the checks and the send are one step: a close() or halt() never falls between
+            if limit is not None and stop is not None:
+                order = self._reject(request, RejectCategory.UNSUPPORTED_TYPE,
+                                     "give a limit or a stop price, not both (stop-limit orders are not supported)")
+            elif self._closed:
+                order = self._reject(request, RejectCategory.HALTED, "the day-run is being settled: no new orders")
+            elif self._halted and not risk_reducing:
+                order = self._reject(request, RejectCategory.HALTED, "trading is halted")
+            elif (refusal := self._oversell(request)) is not None:
+                order = self._reject(request, RejectCategory.INSUFFICIENT_POSITION, refusal)
+            else:
+                order = self._broker.submit(request)
         log.debug("order_submitted", client_order_id=client_order_id, symbol=symbol, side=side.value,
                   quantity=quantity, type=order_type.value, status=order.status.value)
         return order
@@ -114,7 +113,14 @@ class ExecutionManager:
 
     def halt(self, halted: bool) -> None:
         """While halted, new orders are rejected here and never reach the broker."""
-        self._halted = halted
+        with self._book:
+            self._halted = halted
+
+    def close(self) -> None:
+        """The run is being settled (a shutdown): from now on every order a strategy sends is
+        refused, even if its thread is still running, so nothing follows the settling flatten."""
+        with self._book:
+            self._closed = True
 
     def _next_id(self) -> str:
         with self._lock:
@@ -153,7 +159,7 @@ class ExecutionManager:
         with self._book:
             account = self._broker.account()
         exposed = False
-        for quantity in self._net.values():
+        for quantity in self._positions.values():
             if quantity:
                 exposed = True
                 break
@@ -235,23 +241,26 @@ class ExecutionManager:
         with self._book:
             return {k: q for k, q in sorted(self._positions.items()) if q != 0}
 
-    def net_position(self, symbol: str) -> int:
-        """The strategies' positions in `symbol` added up: what the broker should hold."""
-        return self._net.get(symbol, 0)
-
     def positions(self) -> dict[str, int]:
         """Net open positions per symbol (the strategies' sum), sorted."""
         with self._book:
-            return {s: q for s, q in sorted(self._net.items()) if q != 0}
+            return self._net()
+
+    def _net(self) -> dict[str, int]:
+        net: dict[str, int] = {}
+        for (_strategy, symbol), quantity in self._positions.items():
+            net[symbol] = net.get(symbol, 0) + quantity
+        return {s: q for s, q in sorted(net.items()) if q != 0}
 
     def strategy_of(self, client_order_id: str) -> str | None:
         """The strategy that placed an order, None if it was not placed here."""
         return self._strategy_of.get(client_order_id)
 
     def position_mismatches(self) -> list[PositionMismatch]:
-        """Every distinct difference seen between the strategies' sum and the broker, oldest first."""
+        """The symbols whose strategies' positions do not add up to the broker's net position
+        now (a difference that went away is no longer listed)."""
         with self._book:
-            return list(self._mismatches)
+            return self._check_against_broker()
 
     def orders(self) -> list[Order]:
         with self._book:
@@ -289,21 +298,24 @@ class ExecutionManager:
             signed = fill.side.sign * fill.quantity
             key = (strategy_id, fill.symbol)
             self._positions[key] = self._positions.get(key, 0) + signed
-            self._net[fill.symbol] = self._net.get(fill.symbol, 0) + signed
             self.record.fills.append(fill)
             log.debug("order_filled", client_order_id=fill.client_order_id, strategy=strategy_id, symbol=fill.symbol,
                       side=fill.side.value, quantity=fill.quantity, price=fill.price)
         self._check_against_broker()
 
-    def _check_against_broker(self) -> None:
+    def _check_against_broker(self) -> list[PositionMismatch]:
+        """Compare the strategies' sum with the broker; log each distinct difference once."""
         broker = {p.symbol: p.quantity for p in self._broker.positions()}
-        for symbol in sorted(broker.keys() | {s for s, q in self._net.items() if q}):
-            ours, theirs = self._net.get(symbol, 0), broker.get(symbol, 0)
+        ours_by_symbol = self._net()
+        found = []
+        for symbol in sorted(broker.keys() | ours_by_symbol.keys()):
+            ours, theirs = ours_by_symbol.get(symbol, 0), broker.get(symbol, 0)
             if ours == theirs:
                 continue
             mismatch = PositionMismatch(symbol, ours, theirs)
+            found.append(mismatch)
             if mismatch not in self._mismatch_seen:
                 self._mismatch_seen.add(mismatch)
-                self._mismatches.append(mismatch)
                 log.error("position_mismatch", symbol=symbol, strategies_total=ours, broker_quantity=theirs,
                           strategies={s: q for (s, sym), q in sorted(self._positions.items()) if sym == symbol and q})
+        return found

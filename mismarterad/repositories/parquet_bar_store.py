@@ -11,28 +11,39 @@ by start_utc and unique. Periods are UTC so the store needs no calendar; a reade
 market day opens at most two files. Month beat day by a wide margin on whole-series reads and
 imports (see `bench/bench_store_partitioning.py`) and costs little on one-day reads.
 
-Durability and concurrency: every file is replaced atomically (temp file in the same directory,
-fsync, `os.replace`, fsync of the directory), so a reader sees the old or the new file, never a
-half-written one, and a crash leaves the old file. A write spanning several periods is atomic
-per file, not as a whole; since writes are idempotent, re-running an interrupted write repairs
-it. One writer at a time per root: writes in this process are serialized by a lock, and the
-daemon's DataManager must be the only writer across processes. Readers need no lock.
+Durability and concurrency: a write stages the new version of every period file it touches
+(temp file in the same directory, fsync), then renames them all in (`os.replace`, fsync of the
+directory): readers see the old or the new file, never a half-written one, and a write that
+fails (disk full, read-only directory, a failed rename) changes nothing, in any month. Only a
+crash between two renames can leave some months new and others old; writes are idempotent, so
+re-running the write completes it. Writers serialize on `bars/` (`fcntl.flock` of the directory,
+across processes too, and released by the kernel if the holder dies) around read-merge-write; a writer
+waits up to `LOCK_TIMEOUT_SECS`, then raises LockedError. Readers need no lock.
+
+Damage: files are written with page checksums and read with their verification. A file that
+cannot be read (truncated, empty, flipped bits, foreign schema) raises `DamagedFileError` naming
+its path, symbol, interval and period, only for reads that need it; `series()` skips it and
+`series_report()` / `verify()` name it. A write into a damaged period treats it as empty (logged
+as a warning), keeps its bytes as `<period>.parquet.damaged` and replaces it.
 """
 
 from __future__ import annotations
 
+import contextlib
+import math
 import os
 import re
 import shutil
 import threading
 import uuid
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
+import structlog
 
 from mismarterad.core.bar_store import (
     SeriesInfo,
@@ -41,18 +52,29 @@ from mismarterad.core.bar_store import (
     check_series_key,
     unique_bars,
 )
+from mismarterad.core.intervals import parse_interval
 from mismarterad.core.market_data import Bar
 from mismarterad.repositories.parquet_files import (
     EPOCH,
-    atomic_write,
+    DamagedFileError,
+    StagedFile,
+    commit_staged,
+    discard_staged,
     fsync_dir,
     from_us,
+    keep_damaged_copy,
     month_bounds,
+    read_parquet,
+    read_row_count,
+    stage_write,
     subdirs,
     to_us,
+    writer_lock,
 )
 
-__all__ = ["BAR_SCHEMA", "ParquetBarStore"]
+__all__ = ["BAR_SCHEMA", "DamagedFileError", "FileProblem", "ParquetBarStore"]
+
+log = structlog.get_logger(component="parquet_bar_store")
 
 BAR_SCHEMA = pa.schema(
     [
@@ -70,11 +92,26 @@ _PERIOD = re.compile(r"^(\d{4})(?:-(\d{2}))?\.parquet$")
 _Row = tuple[float, float, float, float, int]
 
 
+@dataclass(frozen=True, slots=True)
+class FileProblem:
+    """One bad file of the store: where, what it holds, why."""
+
+    path: Path
+    symbol: str
+    interval: str
+    period: str  # the file name without .parquet: 2011-01, or 2011 for daily
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.symbol} {self.interval} {self.period}: {self.reason}"
+
+
 class ParquetBarStore:
     """A `BarStore` on the local filesystem; see the module docstring for layout and guarantees."""
 
     def __init__(self, root: Path) -> None:
         self._bars_dir = Path(root) / "bars"
+        self._lock_path = f"{self._bars_dir}/"  # flock on the bars/ directory itself
         self._write_lock = threading.Lock()
         # directory -> (its mtime when listed, its partitions); a write or another process's
         # import renames a file into the directory, which changes the mtime and the listing
@@ -92,6 +129,8 @@ class ParquetBarStore:
         if match is None:
             return None
         year = int(match.group(1))
+        if not 1 <= year <= 9998:  # year 9999's end is not a datetime; never written (imports stop at tomorrow)
+            return None
         if match.group(2) is None:
             return datetime(year, 1, 1, tzinfo=UTC), datetime(year + 1, 1, 1, tzinfo=UTC)
         month = int(match.group(2))
@@ -108,9 +147,24 @@ class ParquetBarStore:
             groups.setdefault(self._partition_name(interval, ts), []).append(bar)
         directory = self._series_dir(symbol, interval)
         result = WriteResult(0, 0, 0)
-        with self._write_lock:
-            for name in sorted(groups):
-                result += self._merge_partition(directory / name, groups[name])
+        with self._write_lock, writer_lock(self._lock_path):
+            staged: list[StagedFile] = []
+            damaged: list[Path] = []
+            try:
+                for name in sorted(groups):
+                    path = directory / name
+                    written, table, was_damaged = self._merge_partition(path, groups[name], symbol, interval)
+                    result += written
+                    if table is not None:
+                        staged.append(stage_write(path, table))
+                        if was_damaged:
+                            damaged.append(path)
+                for path in damaged:
+                    log.warning("damaged_file_replaced", path=str(path), copy=str(keep_damaged_copy(path)))
+            except BaseException:
+                discard_staged(staged)
+                raise
+            commit_staged(staged)  # all months or none
         return result
 
     def read_bars(
@@ -141,8 +195,7 @@ class ParquetBarStore:
         for path, (first, end) in self._partitions(self._series_dir(symbol, interval)):
             if end <= start_utc or first >= end_utc:
                 continue
-            with pa.OSFile(str(path)) as handle:  # an open file skips pyarrow's filesystem lookup
-                table = pq.read_table(handle, schema=BAR_SCHEMA)
+            table = read_parquet(path, BAR_SCHEMA, self._what(symbol, interval, path))
             if first < start_utc or end > end_utc:
                 col = table.column("start_utc")
                 mask = pc.and_(
@@ -156,18 +209,67 @@ class ParquetBarStore:
         return pa.concat_tables(tables)
 
     def series(self) -> list[SeriesInfo]:
+        """Every non-empty series; damaged files are left out (`series_report` names them)."""
+        return self.series_report()[0]
+
+    def series_report(self) -> tuple[list[SeriesInfo], list[FileProblem]]:
+        """The series from their readable files, and the files found damaged on the way.
+
+        Cheap: row counts from each file's footer, first and last bar from the edge files, so
+        a file whose footer is fine but whose pages are damaged is found by `verify()` only.
+        """
         out: list[SeriesInfo] = []
+        problems: list[FileProblem] = []
         for symbol, interval, directory in self._series_dirs():
-            parts = [path for path, _ in self._partitions(directory)]
-            if not parts:
+            rows = 0
+            readable: list[Path] = []
+            for path, _ in self._partitions(directory):
+                try:
+                    count = read_row_count(path, self._what(symbol, interval, path))
+                except FileNotFoundError:
+                    continue
+                except DamagedFileError as exc:
+                    problems.append(self._problem(symbol, interval, path, exc.reason))
+                    continue
+                if count:
+                    rows += count
+                    readable.append(path)
+            first = self._edge(symbol, interval, readable, problems, last=False)
+            last = self._edge(symbol, interval, readable[::-1], problems, last=True)
+            if first is None or last is None:
                 continue
-            rows = sum(pq.read_metadata(p).num_rows for p in parts)
-            first = pq.read_table(parts[0], columns=["start_utc"]).column(0)
-            last = pq.read_table(parts[-1], columns=["start_utc"]).column(0)
-            out.append(
-                SeriesInfo(symbol, interval, from_us(first[0]), from_us(last[-1]), rows)
-            )
-        return sorted(out, key=lambda s: (s.symbol, s.interval))
+            out.append(SeriesInfo(symbol, interval, first, last, rows))
+        return sorted(out, key=lambda s: (s.symbol, s.interval)), problems
+
+    def verify(self) -> list[FileProblem]:
+        """Read every period file in full: readable (checksums verified), the bar schema, rows
+        sorted and unique, inside the file's period, on the interval's minute grid, prices
+        finite and positive with low <= open, close <= high, volume >= 0. Period-like file names
+        that no write can produce are reported too."""
+        problems: list[FileProblem] = []
+        for symbol, interval, directory in self._series_dirs():
+            try:
+                names = sorted(os.listdir(directory))
+            except FileNotFoundError:
+                continue
+            bounds = dict(self._partitions(directory))
+            for name in names:
+                path = directory / name
+                if path not in bounds:
+                    if _PERIOD.match(name):
+                        problems.append(self._problem(symbol, interval, path, "not a valid period file name"))
+                    continue
+                try:
+                    table = read_parquet(path, BAR_SCHEMA, self._what(symbol, interval, path))
+                except FileNotFoundError:
+                    continue
+                except DamagedFileError as exc:
+                    problems.append(self._problem(symbol, interval, path, exc.reason))
+                    continue
+                reason = _check_table(table, interval, bounds[path])
+                if reason is not None:
+                    problems.append(self._problem(symbol, interval, path, reason))
+        return problems
 
     def delete_series(self, symbol: str, interval: str) -> int:
         """Remove the series; rename-then-delete, so readers see all of it or none of it.
@@ -176,10 +278,13 @@ class ParquetBarStore:
         """
         check_series_key(symbol, interval)
         directory = self._series_dir(symbol, interval)
-        with self._write_lock:
+        with self._write_lock, writer_lock(self._lock_path):
             if not directory.is_dir():
                 return 0
-            rows = sum(pq.read_metadata(p).num_rows for p, _ in self._partitions(directory))
+            rows = 0
+            for path, _ in self._partitions(directory):
+                with contextlib.suppress(DamagedFileError):  # deleted all the same, rows uncounted
+                    rows += read_row_count(path, self._what(symbol, interval, path))
             doomed = directory.with_name(f".deleting-{directory.name}-{uuid.uuid4().hex}")
             os.replace(directory, doomed)
             fsync_dir(directory.parent)
@@ -219,10 +324,43 @@ class ParquetBarStore:
         self._listings[directory] = (mtime, found)
         return found
 
-    def _merge_partition(self, path: Path, bars: list[Bar]) -> WriteResult:
+    def _what(self, symbol: str, interval: str, path: Path) -> str:
+        return f"{symbol} {interval} {path.name.removesuffix('.parquet')}"
+
+    def _problem(self, symbol: str, interval: str, path: Path, reason: str) -> FileProblem:
+        return FileProblem(path, symbol, interval, path.name.removesuffix(".parquet"), reason)
+
+    def _edge(self, symbol: str, interval: str, paths: list[Path], problems: list[FileProblem],
+              last: bool) -> datetime | None:
+        """First (or last) bar start of the first readable file of `paths`."""
+        for path in paths:
+            try:
+                column = read_parquet(path, BAR_SCHEMA, self._what(symbol, interval, path), ["start_utc"]).column(0)
+            except FileNotFoundError:
+                continue
+            except DamagedFileError as exc:
+                if all(p.path != path for p in problems):
+                    problems.append(self._problem(symbol, interval, path, exc.reason))
+                continue
+            if len(column):
+                return from_us(column[-1] if last else column[0])
+        return None
+
+    def _merge_partition(self, path: Path, bars: list[Bar], symbol: str,
+                         interval: str) -> tuple[WriteResult, pa.Table | None, bool]:
+        """Merge `bars` into the period file: what changed, the new table (None if nothing
+        did) and whether the existing file was damaged (then it counts as empty)."""
         rows: dict[int, _Row] = {}
-        if path.exists():
-            old = pq.read_table(path, schema=BAR_SCHEMA)
+        damaged = False
+        try:
+            old = read_parquet(path, BAR_SCHEMA, self._what(symbol, interval, path))
+        except FileNotFoundError:
+            old = None
+        except DamagedFileError as exc:
+            log.warning("damaged_file_ignored", path=str(path), reason=exc.reason,
+                        action="merged as empty; a copy is kept as .damaged")
+            old, damaged = None, True
+        if old is not None:
             starts = old.column("start_utc").cast(pa.int64()).to_pylist()
             cols = [old.column(n).to_pylist() for n in ("open", "high", "low", "close", "volume")]
             rows = dict(zip(starts, zip(*cols, strict=True), strict=True))
@@ -239,11 +377,41 @@ class ParquetBarStore:
             else:
                 replaced += 1
             rows[key] = row
-        if inserted or replaced:  # an identical re-write leaves the file untouched
+        table = None
+        if inserted or replaced or damaged:  # an identical re-write leaves a sound file untouched
             keys = sorted(rows)
             values = [rows[k] for k in keys]
             arrays = [pa.array(keys, _TS_TYPE)] + [
                 pa.array([v[i] for v in values], BAR_SCHEMA.field(i + 1).type) for i in range(5)
             ]
-            atomic_write(path, pa.Table.from_arrays(arrays, schema=BAR_SCHEMA))
-        return WriteResult(inserted, replaced, unchanged)
+            table = pa.Table.from_arrays(arrays, schema=BAR_SCHEMA)
+        return WriteResult(inserted, replaced, unchanged), table, damaged
+
+
+def _check_table(table: pa.Table, interval: str, bounds: tuple[datetime, datetime]) -> str | None:
+    """Why a readable period table is wrong, or None."""
+    if table.num_rows == 0:
+        return "no rows"
+    starts = table.column("start_utc").cast(pa.int64()).to_pylist()
+    for i in range(1, len(starts)):
+        if starts[i] <= starts[i - 1]:
+            what = "repeated" if starts[i] == starts[i - 1] else "out of order"
+            return f"row {i}: start {from_us(pa.scalar(starts[i]))} is {what}"
+    lo, hi = to_us(bounds[0]), to_us(bounds[1])
+    if starts[0] < lo or starts[-1] >= hi:
+        return "rows outside the file's period"
+    parsed = parse_interval(interval)
+    step_us = 60_000_000 * (parsed.minutes if not parsed.daily and 60 % parsed.minutes == 0 else 1)
+    # NY's UTC offsets are whole hours, so an N-minute grid (N dividing 60) is the same in UTC
+    for i, us in enumerate(starts):
+        if us % step_us:
+            return f"row {i}: start {from_us(pa.scalar(us))} is not on the {interval} grid"
+    o, h, lo_, c = (table.column(n).to_pylist() for n in ("open", "high", "low", "close"))
+    volume = table.column("volume").to_pylist()
+    for i in range(len(starts)):
+        prices = (o[i], h[i], lo_[i], c[i])
+        if any(p is None or not math.isfinite(p) or p <= 0 for p in prices) or volume[i] is None:
+            return f"row {i}: a price is missing, not finite or not positive"
+        if not (lo_[i] <= o[i] <= h[i] and lo_[i] <= c[i] <= h[i]) or volume[i] < 0:
+            return f"row {i}: prices outside [low, high] or negative volume"
+    return None

@@ -3,8 +3,12 @@
     root/ticks/symbol=SPY/2023-05.parquet     ts_utc, price, size
     root/quotes/symbol=SPY/2023-05.parquet    ts_utc, bid, bid_size, ask, ask_size
 
-Rows are sorted by ts_utc (ties keep their written order). Files are replaced atomically; a
-write replaces the batch's time span in every month it touches (see `core/event_store.py`).
+Rows are sorted by ts_utc (ties keep their written order). A write replaces the batch's time
+span in every month it touches (see `core/event_store.py`): all its months are staged, then
+renamed in, so a failed write changes nothing. Writers serialize on `ticks/` or `quotes/`
+(`fcntl.flock` of the directory, across processes). A damaged month file raises
+`DamagedFileError` naming it for reads that need it; a write over it treats it as empty
+(warning logged) and keeps its bytes as `<month>.parquet.damaged`, like the bar store.
 """
 
 from __future__ import annotations
@@ -17,12 +21,27 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
+import structlog
 
 from mismarterad.core.bar_store import check_range, check_series_key
 from mismarterad.core.event_store import E, EventKind, check_events
 from mismarterad.core.market_data import Quote, Tick
-from mismarterad.repositories.parquet_files import EPOCH, atomic_write, month_bounds, month_name, to_us
+from mismarterad.repositories.parquet_files import (
+    EPOCH,
+    DamagedFileError,
+    StagedFile,
+    commit_staged,
+    discard_staged,
+    keep_damaged_copy,
+    month_bounds,
+    month_name,
+    read_parquet,
+    stage_write,
+    to_us,
+    writer_lock,
+)
+
+log = structlog.get_logger(component="parquet_event_store")
 
 __all__ = ["QUOTE_SCHEMA", "TICK_SCHEMA", "ParquetEventStore"]
 
@@ -66,17 +85,28 @@ class ParquetEventStore:
         for event in batch:
             months.setdefault(month_name(event.ts_utc.astimezone(UTC)), []).append(event)
         name_first, name_last = month_name(batch[0].ts_utc.astimezone(UTC)), month_name(batch[-1].ts_utc.astimezone(UTC))
-        with self._lock:
-            for name in _months_between(name_first, name_last):
-                path = self._dir(kind, symbol) / name
-                kept = _load(path, kind)
-                if kept is not None:
-                    ts = kept.column("ts_utc").cast(pa.int64())
-                    kept = kept.filter(pc.or_(pc.less(ts, first), pc.greater(ts, last)))
-                new = _table(kind, months.get(name, []))
-                merged = new if kept is None else pa.concat_tables([kept, new])
-                order = pc.sort_indices(merged, sort_keys=[("ts_utc", "ascending")])  # stable
-                atomic_write(path, merged.take(order))
+        with self._lock, writer_lock(f"{self._root / kind}/"):
+            staged: list[StagedFile] = []
+            try:
+                for name in _months_between(name_first, name_last):
+                    path = self._dir(kind, symbol) / name
+                    try:
+                        kept = _load(path, kind, symbol)
+                    except DamagedFileError as exc:
+                        log.warning("damaged_file_replaced", path=str(path), reason=exc.reason,
+                                    copy=str(keep_damaged_copy(path)))
+                        kept = None
+                    if kept is not None:
+                        ts = kept.column("ts_utc").cast(pa.int64())
+                        kept = kept.filter(pc.or_(pc.less(ts, first), pc.greater(ts, last)))
+                    new = _table(kind, months.get(name, []))
+                    merged = new if kept is None else pa.concat_tables([kept, new])
+                    order = pc.sort_indices(merged, sort_keys=[("ts_utc", "ascending")])  # stable
+                    staged.append(stage_write(path, merged.take(order)))
+            except BaseException:
+                discard_staged(staged)
+                raise
+            commit_staged(staged)
         return len(batch)
 
     def _read(self, kind: EventKind, symbol: str, start_utc: datetime, end_utc: datetime,
@@ -90,7 +120,7 @@ class ParquetEventStore:
         start_name = month_name(start_utc.astimezone(UTC))
         end_name = month_name(end_utc.astimezone(UTC))
         for name in _months_between(start_name, end_name):
-            table = _load(self._dir(kind, symbol) / name, kind)
+            table = _load(self._dir(kind, symbol) / name, kind, symbol)
             if table is None:
                 continue
             ts = table.column("ts_utc").cast(pa.int64())
@@ -101,11 +131,11 @@ class ParquetEventStore:
         return out
 
 
-def _load(path: Path, kind: EventKind) -> pa.Table | None:
-    if not path.exists():
+def _load(path: Path, kind: EventKind, symbol: str) -> pa.Table | None:
+    try:
+        return read_parquet(path, _SCHEMAS[kind], f"{symbol} {kind} {path.name.removesuffix('.parquet')}")
+    except FileNotFoundError:
         return None
-    with pa.OSFile(str(path)) as handle:
-        return pq.read_table(handle, schema=_SCHEMAS[kind])
 
 
 def _table(kind: EventKind, events: Sequence[Any]) -> pa.Table:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from mismarterad.db.engine import DbSessionFactory
 from mismarterad.db.tables import RunRow
@@ -50,6 +50,15 @@ class RunRepository:
                 RunRow.kind == kind, RunRow.session_name == session_name, RunRow.status == "running").values(
                 status="abandoned", finished_utc=finished_utc, error="the process ended without finishing the run"))
             return int(result.rowcount or 0)
+
+    def runs(self, kind: str, session_name: str, started_since_utc: datetime) -> list[RunRecord]:
+        """This session's runs of `kind` started at or after `started_since_utc`, oldest first."""
+        with self._db_sessions() as db:
+            rows = db.scalars(select(RunRow).where(
+                RunRow.kind == kind, RunRow.session_name == session_name,
+                RunRow.started_utc >= started_since_utc).order_by(RunRow.id))
+            return [RunRecord(r.id, r.kind, r.session_name, r.config_sha256, r.started_utc, r.finished_utc,
+                              r.status, r.error) for r in rows]
 
     def get(self, run_id: int) -> RunRecord:
         with self._db_sessions() as db:

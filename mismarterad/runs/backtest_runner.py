@@ -99,6 +99,7 @@ def run_backtest(
     days = plan_days(config, tm, dm, start, end)
     if not days:
         raise ConfigError("the backtest range contains no trading day")
+    dm.check_readable(config.session_data_config.symbols, days[0], days[-1])  # a damaged file: exit 74 now
     tm.init_backtest(days[0])
 
     def build(cfg: SessionConfig, _dir: Path) -> SessionPipeline:

@@ -9,6 +9,7 @@ and renamed into place, so it appears complete or not at all.
 from __future__ import annotations
 
 import csv
+import errno
 import json
 import os
 import shutil
@@ -19,12 +20,14 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from mismarterad.core.errors import StorageError
 from mismarterad.core.market_data import format_price
+from mismarterad.core.redaction import redact
 from mismarterad.core.run_result import RunResult
 from mismarterad.services.performance import Summary, drawdowns, summarize
 from mismarterad.services.trade_matching import Trade, match_trades
 
-__all__ = ["REPORT_FILES", "write_backtest_report", "write_failure_report"]
+__all__ = ["REPORT_FILES", "strategy_figures", "write_backtest_report", "write_failure_report", "write_rebuilt_report"]
 
 PLOT_POINTS = 4000  # more points than pixels only costs time
 
@@ -32,29 +35,52 @@ REPORT_FILES = ("trades.csv", "orders.csv", "equity.csv", "summary.json", "valid
 
 
 def write_backtest_report(out_dir: Path, result: RunResult, tz: ZoneInfo, run_info: dict[str, object]) -> Path:
-    """Write every report file into `out_dir` (replacing an older report there); return it."""
+    """Write every report file into `out_dir` (replacing an older report there); return it.
+
+    A failed write (disk full, read-only, permissions) raises StorageError naming the folder and
+    the reason; nothing is half-written (the staging folder is removed, an older report stays)."""
     with _staged(out_dir) as staging:
         trades = match_trades(result.fills)
-        _write_csv(staging / "trades.csv", ["symbol", "entry_time", "entry_price", "exit_time", "exit_price",
-                                            "quantity", "pnl", "strategy"], _trade_rows(trades, tz))
-        _write_csv(staging / "orders.csv", ["client_order_id", "symbol", "side", "quantity", "type", "limit_price",
-                                            "stop_price", "status", "submitted_time", "filled_time",
-                                            "filled_quantity", "avg_fill_price", "strategy"], _order_rows(result, tz))
+        _write_trades_and_orders(staging, result, trades, tz)
         peaks = drawdowns([result.initial_cash, *(p.equity for p in result.equity)])[1:]
         _write_equity(staging / "equity.csv", result, peaks, tz)
         summary = _summary(result, trades, tz)
         (staging / "summary.json").write_text(json.dumps(_summary_json(result, summary, trades), indent=2) + "\n")
         _write_validation(staging / "validation.csv", result, tz)
         _plot(staging / "equity.png", result, peaks, tz)
-        (staging / "run.json").write_text(json.dumps(run_info, indent=2, sort_keys=True, default=str) + "\n")
+        _write_run_info(staging / "run.json", run_info)
     return out_dir.resolve()
+
+
+def write_rebuilt_report(out_dir: Path, result: RunResult, tz: ZoneInfo, summary: dict[str, object],
+                         run_info: dict[str, object]) -> Path:
+    """A report rebuilt from the database after its write was lost: the trade and order files
+    exactly as `write_backtest_report` writes them, with the summary the caller could compute."""
+    with _staged(out_dir) as staging:
+        _write_trades_and_orders(staging, result, match_trades(result.fills), tz)
+        (staging / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+        _write_run_info(staging / "run.json", run_info)
+    return out_dir.resolve()
+
+
+def _write_trades_and_orders(staging: Path, result: RunResult, trades: Sequence[Trade], tz: ZoneInfo) -> None:
+    _write_csv(staging / "trades.csv", ["symbol", "entry_time", "entry_price", "exit_time", "exit_price",
+                                        "quantity", "pnl", "strategy"], _trade_rows(trades, tz))
+    _write_csv(staging / "orders.csv", ["client_order_id", "symbol", "side", "quantity", "type", "limit_price",
+                                        "stop_price", "status", "submitted_time", "filled_time",
+                                        "filled_quantity", "avg_fill_price", "strategy"], _order_rows(result, tz))
 
 
 def write_failure_report(out_dir: Path, run_info: dict[str, object]) -> Path:
     """The folder of a session that never ran: only `run.json`, saying why (staged and renamed)."""
     with _staged(out_dir) as staging:
-        (staging / "run.json").write_text(json.dumps(run_info, indent=2, sort_keys=True, default=str) + "\n")
+        _write_run_info(staging / "run.json", run_info)
     return out_dir.resolve()
+
+
+def _write_run_info(path: Path, run_info: dict[str, object]) -> None:
+    # error texts can quote URLs (a database's, with its password): redacted like the logs
+    path.write_text(json.dumps(redact(run_info), indent=2, sort_keys=True, default=str) + "\n")
 
 
 @contextmanager
@@ -62,17 +88,30 @@ def _staged(out_dir: Path) -> Iterator[Path]:
     """A folder beside `out_dir` to write into; renamed into place (replacing an older one) only
     when the block completes, removed when it fails."""
     out_dir = out_dir.resolve()
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+    try:
+        out_dir.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+    except OSError as exc:
+        raise _storage_error(out_dir, exc) from exc
     try:
         yield staging
         for f in staging.iterdir():
             os.chmod(f, 0o644)
         os.chmod(staging, 0o755)
         _swap_into_place(staging, out_dir)
+    except OSError as exc:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise _storage_error(out_dir, exc) from exc
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+
+
+def _storage_error(out_dir: Path, exc: OSError) -> StorageError:
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    if exc.errno is not None and exc.strerror:
+        reason = f"{reason} ({errno.errorcode.get(exc.errno, exc.errno)})"
+    return StorageError(f"cannot write the report folder {out_dir}: {reason} (the report was not written)")
 
 
 def _swap_into_place(staging: Path, out_dir: Path) -> None:
@@ -154,7 +193,7 @@ def _summary(result: RunResult, trades: Sequence[Trade], tz: ZoneInfo) -> Summar
                      trades, result.bars_processed, len(result.sessions_skipped))
 
 
-def _strategies_json(result: RunResult, trades: Sequence[Trade]) -> dict[str, dict[str, object]]:
+def strategy_figures(result: RunResult, trades: Sequence[Trade]) -> dict[str, dict[str, object]]:
     """Per strategy id (every one that ordered): trades, win rate, realized P&L, orders, fills."""
     ids = sorted({o.request.strategy for o in result.orders} | {f.strategy for f in result.fills}
                  | {t.strategy for t in trades})
@@ -191,7 +230,7 @@ def _summary_json(result: RunResult, s: Summary, trades: Sequence[Trade]) -> dic
         "fills": len(result.fills),
         "sessions": s.sessions,
         "sessions_skipped": [{"date": d.isoformat(), "reason": why} for d, why in result.sessions_skipped],
-        "strategies": _strategies_json(result, trades),
+        "strategies": strategy_figures(result, trades),
     }
 
 

@@ -97,11 +97,6 @@ class SessionPipeline:
         """What the threads last published (views, metrics, the watchdog, progress bars)."""
         return self.read_model.snapshot()
 
-    def publish_final(self) -> None:
-        """After the threads stopped: publish what the shutdown flatten changed."""
-        if self.finished():
-            self.engine.publish()
-
 
 def derived_intervals(config: SessionConfig, strategy_intervals: Sequence[str],
                       requests: Sequence[IndicatorRequest]) -> list[str]:

@@ -18,7 +18,7 @@ from mismarterad.config.session_config import SessionConfig, StrategyEntry
 from mismarterad.core.errors import ConfigError
 from mismarterad.strategies.base import Strategy
 from mismarterad.strategies.builtin import BUILTIN_STRATEGIES
-from mismarterad.strategies.spec import StrategySpec
+from mismarterad.strategies.spec import StrategySpec, strategy_id
 
 __all__ = ["resolve_strategies"]
 
@@ -39,8 +39,7 @@ def resolve_strategies(cfg: SessionConfig, config_dir: Path) -> list[StrategySpe
             problems.extend(format_validation_error(exc, prefix=f"{where}.params"))
             continue
         symbols = tuple(cfg.session_data_config.symbols if entry.symbols == "all" else entry.symbols)
-        label = entry.name or entry.class_name or "strategy"
-        specs.append(StrategySpec(f"{label}#{i}", cls, symbols, params))
+        specs.append(StrategySpec(strategy_id(entry, i), cls, symbols, params))
     if problems:
         raise ConfigError(problems)
     return specs
@@ -67,7 +66,15 @@ def _strategy_class(entry: StrategyEntry, config_dir: Path, where: str) -> type[
     sys.modules[module_name] = module
     try:
         spec.loader.exec_module(module)
-    except Exception as exc:
+    except KeyboardInterrupt:  # the operator's Ctrl-C, not the file's doing
+        sys.modules.pop(module_name, None)
+        raise
+    except SystemExit as exc:  # sys.exit()/exit() at import: a broken file, never the daemon's exit
+        sys.modules.pop(module_name, None)
+        raise ConfigError(f"{where}.file: importing {path.name} failed: it called sys.exit({exc.code!r}) "
+                          f"at import ({path})") from None
+    except BaseException as exc:  # noqa: BLE001 - whatever the file raises, it is a broken config
+        sys.modules.pop(module_name, None)
         raise ConfigError(f"{where}.file: importing {path.name} failed: {type(exc).__name__}: {exc}") from exc
     cls = getattr(module, entry.class_name, None)
     if not (inspect.isclass(cls) and issubclass(cls, Strategy)):

@@ -13,6 +13,12 @@ a `zoneinfo.ZoneInfo` or fixed offset (pytz zones do not localize with `replace`
 
 Beyond the obvious (parsable, finite, high >= low, open/close within [low, high], whole
 non-negative volume), a low <= 0 is rejected: no US equity trades at or below zero.
+
+Sane ranges, so that one typo cannot poison the store (a year 9999 bar once made every read of
+the series fail): a bar starts from `EARLIEST_START` (1990-01-01 UTC) to the end of the UTC day
+after `today` (the caller's clock; without one, the wall clock's UTC date, read once per call);
+every price is below `MAX_PRICE` (1e7) and volume below `MAX_VOLUME` (1e13). Rows outside are
+rejected with their line like any other bad row.
 """
 
 from __future__ import annotations
@@ -20,13 +26,16 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, tzinfo
+from datetime import UTC, date, datetime, timedelta, tzinfo
 
 from mismarterad.core.errors import DataError
 from mismarterad.core.intervals import Interval
 from mismarterad.core.market_data import Bar
 
 __all__ = [
+    "EARLIEST_START",
+    "MAX_PRICE",
+    "MAX_VOLUME",
     "REQUIRED_COLUMNS",
     "ImportCheck",
     "MissingColumnsError",
@@ -37,7 +46,9 @@ __all__ = [
 ]
 
 REQUIRED_COLUMNS = ("timestamp", "open", "high", "low", "close", "volume")
-_MAX_VOLUME = 2**63 - 1  # the stores keep volume as int64
+EARLIEST_START = datetime(1990, 1, 1, tzinfo=UTC)
+MAX_PRICE = 1e7  # exclusive; Berkshire A trades below 1e6
+MAX_VOLUME = 10**13  # exclusive; far above any day's volume, far below int64's limit
 
 RawValue = str | float | int | datetime | date | None
 
@@ -92,13 +103,20 @@ def parse_rows(
     symbol: str,
     interval: Interval,
     timezone: tzinfo | None,
+    today: date | None = None,
 ) -> ImportCheck:
     """Validate every row; return the good bars and one problem per bad line.
+
+    `today` (UTC date) bounds the timestamps from above: a bar may start no later than the
+    UTC day after it. None reads the wall clock's UTC date once.
 
     The columns are taken from the first row's keys (raise MissingColumnsError if any required
     one is absent). The same timestamp on two lines with identical values is kept once; with
     different values both lines are rejected, each naming the other, since neither can be trusted.
     """
+    today = today if today is not None else datetime.now(UTC).date()
+    latest = today + timedelta(days=1)
+    limit = datetime(latest.year, latest.month, latest.day, tzinfo=UTC) + timedelta(days=1)
     keys: dict[str, str] | None = None
     problems: dict[int, str] = {}
     by_start: dict[datetime, list[tuple[int, Bar, str]]] = {}
@@ -109,6 +127,8 @@ def parse_rows(
         values = [row.get(keys[c]) for c in REQUIRED_COLUMNS]
         try:
             start_utc, raw_ts = _timestamp(values[0], interval, timezone)
+            if not EARLIEST_START <= start_utc < limit:
+                raise _Bad(f"timestamp {raw_ts!r} is outside {EARLIEST_START.date()} .. {latest} (UTC)")
             bar = _bar(symbol, interval, start_utc, values[1:])
         except _Bad as bad:
             problems[line] = str(bad)
@@ -168,14 +188,17 @@ def _timestamp(value: RawValue, interval: Interval, timezone: tzinfo | None) -> 
             raise _Bad(f"timestamp {raw!r} is not an ISO 8601 date-time") from None
     else:
         raise _Bad(f"timestamp {raw!r} is not a date-time")
-    if ts.tzinfo is None or ts.utcoffset() is None:
-        if timezone is None:
-            raise _Bad("timestamp has no UTC offset; pass --timezone")
-        ts = _localize(ts, raw, timezone)
-    local = ts if timezone is None else ts.astimezone(timezone)
-    if not _on_grid(local, interval):
-        raise _Bad(f"timestamp {raw!r} is not on the {interval.name} grid")
-    return ts.astimezone(UTC), raw
+    try:
+        if ts.tzinfo is None or ts.utcoffset() is None:
+            if timezone is None:
+                raise _Bad("timestamp has no UTC offset; pass --timezone")
+            ts = _localize(ts, raw, timezone)
+        local = ts if timezone is None else ts.astimezone(timezone)
+        if not _on_grid(local, interval):
+            raise _Bad(f"timestamp {raw!r} is not on the {interval.name} grid")
+        return ts.astimezone(UTC), raw
+    except (OverflowError, ValueError):  # near year 1 or 9999 a zone shift leaves datetime's range
+        raise _Bad(f"timestamp {raw!r} is outside {EARLIEST_START.date()} .. tomorrow (UTC)") from None
 
 
 def _localize(naive: datetime, raw: str, timezone: tzinfo) -> datetime:
@@ -209,6 +232,8 @@ def _bar(symbol: str, interval: Interval, start_utc: datetime, values: list[RawV
                 reasons.append(f"{name} {price} outside [low {lo}, high {h}]")
         if lo <= 0:
             reasons.append(f"low {lo} is not positive")
+        if h >= MAX_PRICE:
+            reasons.append(f"high {h} is not below {MAX_PRICE:g}")
     if volume < 0:
         reasons.append(f"volume {volume} is negative")
     if reasons:
@@ -244,6 +269,6 @@ def _volume(value: RawValue) -> int:
         if not number.is_integer():
             raise _Bad(f"volume {number} is not a whole number")
         number = int(number)
-    if number > _MAX_VOLUME:
-        raise _Bad(f"volume {number} is too large")
+    if number >= MAX_VOLUME:
+        raise _Bad(f"volume {number} is too large (limit: below {MAX_VOLUME:.0e})")
     return number

@@ -95,11 +95,10 @@ class AnalysisEngine(Worker):
             self._end(item)
         else:
             raise TypeError(f"AnalysisEngine got an unexpected message {item!r}")
-        self.publish()
+        self._publish()
 
-    def publish(self) -> None:
-        """Publish the trading figures to the read model. Called by this thread after each item,
-        and once more by the day-run after the threads stopped (its shutdown flatten)."""
+    def _publish(self) -> None:
+        """Publish the trading figures to the read model (this thread, after each item)."""
         execution = self.execution
         self.board.publish_trading(TradingSnapshot(
             session_date=self.session.day if self.session else None,
@@ -175,7 +174,7 @@ class AnalysisEngine(Worker):
                 getattr(strategy, hook)()
             else:
                 strategy.on_bar(bar.symbol, bar.interval, bar)
-        except Exception as exc:
+        except (Exception, SystemExit) as exc:  # a strategy calling sys.exit() is a broken strategy, not a stop
             where = f" on {bar.symbol} {bar.interval} bar {bar.start_utc.astimezone(self._tz).isoformat()}" if bar else ""
             message = f"strategy {strategy.strategy_id} raised in {hook}{where}: {type(exc).__name__}: {exc}"
             if self._stop_on_error:
@@ -246,4 +245,8 @@ class _Context:
         return order.client_order_id
 
     def cancel(self, client_order_id: str) -> None:
+        owner = self._engine.execution.strategy_of(client_order_id)
+        if owner != self._id:
+            raise StrategyError(f"{self._id} tried to cancel {client_order_id}, which is "
+                                f"{'not an order of this run' if owner is None else f'an order of {owner}'}")
         self._engine.execution.cancel(client_order_id)

@@ -76,6 +76,7 @@ class SessionCoordinator(threading.Thread):
         self._outboxes = (processor_inbox, quality_inbox)
         self._failure = failure
         self._board = board
+        board.register_thread(self.name)
         self._live = live
         self._feed = feed
         self._loaded: set[date] = set()
@@ -83,8 +84,11 @@ class SessionCoordinator(threading.Thread):
         self.items_processed = 0
         self.log = structlog.get_logger(component="SessionCoordinator")
 
+    def start(self) -> None:
+        self._board.thread_started(self.name)  # alive from here: the watchdog never sees a started thread as dead
+        super().start()
+
     def run(self) -> None:
-        self._board.thread_started(self.name)
         self.log.info("thread_started", days=len(self._days))
         try:
             for index, day in enumerate(self._days):
@@ -165,7 +169,7 @@ class SessionCoordinator(threading.Thread):
                           catch_up_steps=len(catch_up), cut=steps.cut.isoformat())
             if not self._send(SessionStart(session, data)):  # phase 4
                 return
-            if not self._release(catch_up) or not self._stream_feed(steps, inbox, subscription):  # phase 5
+            if not self._release(catch_up, timed=False) or not self._stream_feed(steps, inbox, subscription):  # phase 5
                 return
         finally:
             subscription.stop()  # every exit path: normal end, drain, hard stop, failure
@@ -208,11 +212,14 @@ class SessionCoordinator(threading.Thread):
                 return False
         return True
 
-    def _release(self, steps: list[BarStep]) -> bool:
-        """Send steps downstream, stamped with their release time; a long catch-up in several batches."""
+    def _release(self, steps: list[BarStep], *, timed: bool = True) -> bool:
+        """Send steps downstream, in several batches for a long catch-up. `timed` steps carry their
+        release time for the bar-to-decision histogram; the catch-up's do not (they waited in the
+        store, not in the pipeline, and would only measure queueing)."""
         for first in range(0, len(steps), STEPS_PER_BATCH):
+            chunk = steps[first : first + STEPS_PER_BATCH]
             released = time.monotonic()
-            batch = tuple(replace(s, released_monotonic=released) for s in steps[first : first + STEPS_PER_BATCH])
+            batch = tuple(replace(s, released_monotonic=released) for s in chunk) if timed else tuple(chunk)
             if not self._send(StepBatch(batch)):
                 return False
             self.items_processed += len(batch)

@@ -73,8 +73,11 @@ class Worker(threading.Thread):
         self.items_processed = 0
         self.log = structlog.get_logger(component=name)
 
+    def start(self) -> None:
+        self.board.thread_started(self.name)  # alive from here: the watchdog never sees a started thread as dead
+        super().start()
+
     def run(self) -> None:
-        self.board.thread_started(self.name)
         self.log.info("thread_started")
         try:
             self.loop()

@@ -72,7 +72,7 @@ def _trades(path: Path) -> list[list[object]]:
     with path.open() as handle:
         rows = list(csv.reader(handle))
     assert rows[0] == ["symbol", "entry_time", "entry_price", "exit_time", "exit_price", "quantity", "pnl", "strategy"]
-    assert {r[7] for r in rows[1:]} <= {"sma_cross#0"}
+    assert len(rows) > 1 and {r[7] for r in rows[1:]} == {"sma_cross#0"}
     return [[r[0], r[1], Decimal(r[2]), r[3], Decimal(r[4]), int(r[5]), Decimal(r[6])] for r in rows[1:]]
 
 

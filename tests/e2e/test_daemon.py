@@ -332,3 +332,33 @@ def test_a_window_missed_while_the_daemon_was_frozen_is_not_run_late(
     assert after["session_date"] is None and after["last_report"] is None
     assert not (d.root / "state" / "reports" / DAY).exists()
     assert any(e.get("event") == "session_start_too_late" for e in d.log_events())
+
+
+@pytest.mark.slow
+def test_two_strategies_on_one_symbol_keep_their_own_books_in_a_replayed_day(
+        data_dir: Path, tmp_path: Path, daemons: list[DaemonProcess]) -> None:
+    config = json.loads(SPY_CONFIG.read_text())
+    config["strategies"] = [config["strategies"][0],
+                            {"name": "sma_cross", "symbols": ["SPY"],
+                             "params": {"fast": 3, "slow": 8, "quantity": 40, "interval": "1m"}}]
+    session = tmp_path / "two.json"
+    session.write_text(json.dumps(config))
+    bt = tmp_path / "bt"
+    subprocess.run([executable("mismarterad"), "backtest", str(session), "--from", DAY, "--to", DAY, "--out",
+                    str(bt / "out")], env=base_env(bt / "state", data_dir), check=True, capture_output=True,
+                   timeout=120)
+    d = launch(daemons, tmp_path / "d", data_dir, session_config=session, start=f"{DAY}T09:25:00-05:00")
+    held = d.wait_for(lambda s: s["state"] == "RUNNING" and s["bars_processed"] > 30, 60, "trading")
+    assert held["position_mismatches"] == 0
+    owners: set[str] = set()
+    deadline = time.monotonic() + 20
+    while not any("sma_cross#1=" in o for o in owners):  # a position is shown with its owner
+        assert time.monotonic() < deadline, owners
+        owners |= {row["strategies"] for row in d.request("positions")["result"]}
+        time.sleep(0.05)
+    d.wait_for(lambda s: s["state"] == "STOPPED" and s["last_report"] is not None, 60, "the session to stop")
+    report = d.root / "state" / "reports" / DAY
+    assert (report / "trades.csv").read_text() == (bt / "out" / "trades.csv").read_text()
+    strategies = {line.rsplit(",", 1)[1] for line in (report / "trades.csv").read_text().splitlines()[1:]}
+    assert strategies == {"sma_cross#0", "sma_cross#1"}
+    assert json.loads((report / "summary.json").read_text())["strategies"].keys() == strategies

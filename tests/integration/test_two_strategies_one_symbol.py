@@ -5,15 +5,20 @@ from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
 import structlog
 
 from mismarterad.config.session_config import SessionConfig
 from mismarterad.config.settings import Settings
 from mismarterad.core.clock import SimClock
+from mismarterad.core.errors import MismarteradError
+from mismarterad.managers.execution_manager import ExecutionManager
 from mismarterad.runs.app import App
 from mismarterad.runs.backtest_runner import run_backtest
 from mismarterad.runs.reports import write_backtest_report
@@ -35,11 +40,42 @@ def config(strategies: list[dict[str, Any]]) -> SessionConfig:
     })
 
 
+@contextmanager
+def books_checked_at_every_step() -> Iterator[list[int]]:
+    """After every step, rebuild each strategy's position from the fills and their orders'
+    strategies, independently of ExecutionManager's own books, and compare with its books and
+    with the broker's net positions. Yields the list of checked step counts (one per run)."""
+    original = ExecutionManager.mark
+    checked = [0]
+
+    def mark(self: ExecutionManager, step_end_utc: datetime):  # type: ignore[no-untyped-def]
+        strategy_of = {o.client_order_id: o.request.strategy for o in self.orders()}
+        books: dict[tuple[str, str], int] = {}
+        for f in self.fills():
+            key = (strategy_of[f.client_order_id], f.symbol)
+            books[key] = books.get(key, 0) + f.side.sign * f.quantity
+        books = {k: q for k, q in books.items() if q}
+        assert books == self.strategy_positions(), step_end_utc
+        net: dict[str, int] = {}
+        for (_, symbol), q in books.items():
+            net[symbol] = net.get(symbol, 0) + q
+        assert net == {p.symbol: p.quantity for p in self.broker_positions()}, step_end_utc
+        checked[0] += 1
+        return original(self, step_end_utc)
+
+    ExecutionManager.mark = mark  # type: ignore[method-assign]
+    try:
+        yield checked
+    finally:
+        ExecutionManager.mark = original  # type: ignore[method-assign]
+
+
 def backtest(data_dir: Path, tmp_path: Path, name: str, strategies: list[dict[str, Any]]) -> tuple[Path, App, int]:
     app = App(settings=Settings(data_dir=data_dir, state_dir=tmp_path / name / "state"),
               clock=SimClock(datetime(1970, 1, 1, tzinfo=UTC)))
-    with structlog.testing.capture_logs() as logs:
+    with structlog.testing.capture_logs() as logs, books_checked_at_every_step() as checked:
         outcome = run_backtest(app, config(strategies), REPO)
+    assert checked[0] >= 10 * 390  # every 1-minute step of the ten sessions
     assert any(e.get("event") == "backtest_finished" for e in logs)  # the capture sees the run
     mismatches = [e for e in logs if e.get("event") == "position_mismatch"]
     assert mismatches == [], mismatches
@@ -79,3 +115,31 @@ def test_each_strategys_trades_equal_its_run_alone(data_dir: Path, tmp_path: Pat
     assert {f.strategy for f in app.order_repository.fills(run_id)} == set(summary["strategies"])
     assert app.order_repository.strategy_positions(run_id) == {}
     assert all(p.quantity == 0 for p in app.order_repository.positions(run_id))
+
+
+OWN_ORDERS_ONLY = """
+from mismarterad.strategies import Strategy
+
+
+class Placer(Strategy):
+    def on_session_start(self):
+        self.placed = None
+
+    def on_bar(self, symbol, interval, bar):
+        if self.placed is None:
+            self.placed = self.buy(symbol, 1, limit=1.0)
+
+
+class Canceller(Strategy):
+    def on_bar(self, symbol, interval, bar):
+        self.cancel("o000001")  # ids are deterministic: the Placer's first order, made just before
+"""
+
+
+def test_a_strategy_cannot_cancel_another_strategys_order(data_dir: Path, tmp_path: Path) -> None:
+    (tmp_path / "own.py").write_text(OWN_ORDERS_ONLY)
+    entries = [{"file": str(tmp_path / "own.py"), "class": name, "symbols": ["SPY"]} for name in ("Placer",
+                                                                                                  "Canceller")]
+    with pytest.raises(MismarteradError, match=r"Canceller#1 raised in on_bar.*cancel o000001, which is an order "
+                                               r"of Placer#0"):
+        backtest(data_dir, tmp_path, "cancel", entries)

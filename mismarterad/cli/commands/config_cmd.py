@@ -6,7 +6,7 @@ import argparse
 
 from pathlib import Path
 
-from mismarterad.config.session_config import load_session_config
+from mismarterad.config.session_config import ConfigFileError, load_session_config
 from mismarterad.core.errors import ConfigError
 from mismarterad.cli.support import EX_CONFIG, EX_OK
 from mismarterad.runs.strategy_loading import resolve_strategies
@@ -42,8 +42,10 @@ def _check(args: argparse.Namespace) -> int:
             resolve_strategies(config, Path(path).resolve().parent)
         except ConfigError as exc:
             status = EX_CONFIG
+            # a file that cannot even be read as JSON is named, also when it is the only one
+            where = f"{path}: " if isinstance(exc, ConfigFileError) else prefix
             for problem in exc.problems:
-                print(f"{prefix}{problem}")
+                print(f"{where}{problem}")
         else:
             print(f"{prefix}OK")
     return status

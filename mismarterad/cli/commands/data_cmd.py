@@ -1,4 +1,4 @@
-"""`mismarterad data import|import-api|export|list|quality|sample`: the local market-data store."""
+"""`mismarterad data import|import-api|export|list|quality|verify|sample`: the local market-data store."""
 
 from __future__ import annotations
 
@@ -38,6 +38,7 @@ EXAMPLES = """examples:
   mismarterad data export --symbol SPY --interval 5m --from 2011-01-03 --to 2011-01-07 --out spy5.csv
   mismarterad data list
   mismarterad data quality --symbol SPY --from 2011-01-01 --to 2011-01-31
+  mismarterad data verify                                  # read every stored file; exit 65 if any is bad
 
 Input files: CSV or Parquet with columns timestamp,open,high,low,close,volume; timestamps carry a
 UTC offset, or are naive and --timezone names their zone. A bad row rejects the whole file
@@ -46,6 +47,10 @@ import-api fetches from a historical data source (local: another data directory)
 every bar the same way, per symbol; a bad bar is named by its position in the fetched series.
 Exports of a stored interval return the stored rows; other intervals (5m, 15m, 1h, 1d, any Nm)
 are built from the regular session's 1-minute bars, windows anchored at the open.
+An import is all-or-nothing: every month it touches is written, or none (exit 74 on a failed
+write). A damaged store file is named (path, symbol, interval, period) and fails only the reads
+that need it, with exit 74; `data list` flags it, `data verify` finds every one (exit 65), and
+re-importing that period replaces it (the damaged bytes are kept as <period>.parquet.damaged).
 """
 
 
@@ -91,6 +96,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     actions.add_parser("list", help="stored series: symbol, interval, first/last date, rows").set_defaults(
         func=_list
     )
+
+    actions.add_parser("verify", help="read every stored file: readable, schema, sorted, unique, on the grid; "
+                                      "one line per bad file, exit 65 if any", epilog=EXAMPLES,
+                       formatter_class=fmt).set_defaults(func=_verify)
 
     qual = actions.add_parser("quality", help="per trading day: expected, present and missing 1m bars, gaps",
                               epilog=EXAMPLES, formatter_class=fmt)
@@ -235,13 +244,44 @@ def _write_parquet(bars: list[Bar], tm: TimeManager, path: Path) -> None:
 
 
 def _list(args: argparse.Namespace, app: App) -> int:
+    """The series from their readable files. A damaged file (found from the files' footers)
+    adds a `damaged` column counting it in its series, and one line on stderr naming it; the
+    exit stays 0, since the listing itself worked (`data verify` is the check that fails)."""
     tm = app.time_manager()
+    series, damaged = app.data_manager(tm).list_series_report()
+    per_series: dict[tuple[str, str], int] = {}
+    for problem in damaged:
+        key = (getattr(problem, "symbol", ""), getattr(problem, "interval", ""))
+        per_series[key] = per_series.get(key, 0) + 1
     rows = [
         [s.symbol, s.interval, tm.to_market_time(s.first_utc).date().isoformat(),
          tm.to_market_time(s.last_utc).date().isoformat(), s.rows]
-        for s in app.data_manager(tm).list_series()
+        for s in series
     ]
-    print_table(["symbol", "interval", "first date", "last date", "rows"], rows)
+    headers = ["symbol", "interval", "first date", "last date", "rows"]
+    if damaged:
+        headers.append("damaged")
+        listed = {(s.symbol, s.interval) for s in series}
+        rows = [[*r, f"{per_series.get((r[0], r[1]), 0)} file(s)" if (r[0], r[1]) in per_series else ""]
+                for r in rows]
+        rows += [[sym, iv, "-", "-", 0, f"{n} file(s)"] for (sym, iv), n in sorted(per_series.items())
+                 if (sym, iv) not in listed]
+    print_table(headers, rows)
+    for problem in damaged:
+        print(f"mismarterad: damaged: {problem} (re-import that period; `mismarterad data verify` checks all)",
+              file=sys.stderr)
+    return 0
+
+
+def _verify(args: argparse.Namespace, app: App) -> int:
+    problems = app.data_manager(app.time_manager()).verify_store()
+    for problem in problems:
+        print(problem)
+    if problems:
+        print(f"mismarterad: {len(problems)} bad file(s) in {app.settings.data_dir}; re-import those periods",
+              file=sys.stderr)
+        return EX_DATAERR
+    print(f"store {app.settings.data_dir}: every file is sound", file=sys.stderr)
     return 0
 
 

@@ -10,7 +10,9 @@ from pathlib import Path
 from mismarterad.config.settings import load_settings
 from mismarterad.core.clock import Clock, ReplayClock, SystemClock
 from mismarterad.core.errors import ConfigError
-from mismarterad.daemon.daemon import Daemon, load_config
+from mismarterad.daemon.daemon import Daemon
+from mismarterad.daemon.loaded_config import load_config
+from mismarterad.daemon.state_lock import acquire_state_lock
 from mismarterad.cli.logging import configure_logging
 
 __all__ = ["register"]
@@ -24,6 +26,8 @@ lag_minutes, in live mode whatever the session config's `mode` says. With --cloc
 clock starts at --start (an ISO time with its UTC offset) and runs --speed times faster; bars
 come from the store as the clock passes their end, so a stored day replays through the real
 scheduler, threads and paper broker. SIGTERM/SIGINT stop it (exit 0), SIGHUP reloads the config.
+One daemon per state directory: a second one exits 75 naming the first's pid (lock file
+<state>/mismarterad.lock).
 
 daemon config keys (TOML): session_config (required), broker = "paper", socket_path,
 socket_group, metrics_address = "127.0.0.1:9108", lead_minutes = 30, lag_minutes = 5,
@@ -56,9 +60,12 @@ def _run(args: argparse.Namespace) -> int:
         if daemon is not None:
             daemon.metrics.count_error(component)
 
-    configure_logging(settings.log_format, settings.log_level, on_error=count_error)
-    daemon = Daemon(loaded, settings, clock, socket_path)
-    return daemon.run()
+    # one daemon per state directory, before the database, the reports or the socket are touched
+    # (LockedError: exit 75 naming the holder's pid); held until this process ends
+    with acquire_state_lock(settings.state_dir) as state_lock:
+        configure_logging(settings.log_format, settings.log_level, on_error=count_error)
+        daemon = Daemon(loaded, settings, clock, socket_path, state_lock)
+        return daemon.run()
 
 
 def _clock(args: argparse.Namespace) -> Clock:

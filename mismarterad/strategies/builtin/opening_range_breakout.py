@@ -25,8 +25,8 @@ class OpeningRangeBreakout(Strategy):
         model_config = ConfigDict(extra="forbid", frozen=True)
 
         minutes: int = Field(default=15, ge=1, le=120)
-        quantity: int = Field(default=100, ge=1)
-        stop: float = Field(default=0.5, gt=0, lt=50, description="stop distance below the range high, percent")
+        quantity: int = Field(default=100, ge=1, le=1_000_000_000, description="shares per entry, 1 to 10^9")
+        stop: float = Field(default=0.5, gt=0, lt=50, allow_inf_nan=False, description="stop distance below the range high, percent")
 
     def on_session_start(self) -> None:
         self._high: dict[str, float] = {}

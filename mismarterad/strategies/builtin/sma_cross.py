@@ -84,9 +84,9 @@ class SmaCross(Strategy):
     class Params(BaseModel):
         model_config = ConfigDict(extra="forbid", frozen=True)
 
-        fast: int = Field(default=10, ge=1)
-        slow: int = Field(default=30, ge=2)
-        quantity: int = Field(default=100, ge=1)
+        fast: int = Field(default=10, ge=1, le=100_000, description="bars in the fast SMA, 1 to 100,000")
+        slow: int = Field(default=30, ge=2, le=100_000, description="bars in the slow SMA, 2 to 100,000")
+        quantity: int = Field(default=100, ge=1, le=1_000_000_000, description="shares per entry, 1 to 10^9")
         interval: str = "1m"
 
         @field_validator("interval")

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import structlog
+import structlog.testing
+
 from mismarterad.core.market_data import Bar
 from mismarterad.core.orders import OrderStatus, OrderType, Position, RejectCategory, Side
 from mismarterad.integrations.paper import PaperBroker
@@ -36,7 +39,7 @@ def test_each_strategy_has_its_own_position_and_fills_carry_it() -> None:
     assert execution.position(A, "SPY") == 100 and execution.position(B, "SPY") == 30
     assert execution.position("other#2", "SPY") == 0
     assert execution.strategy_positions() == {(A, "SPY"): 100, (B, "SPY"): 30}
-    assert execution.positions() == {"SPY": 130} and execution.net_position("SPY") == 130
+    assert execution.positions() == {"SPY": 130}
     assert [(f.client_order_id, f.strategy) for f in execution.fills()] == [("o000001", A), ("o000002", B)]
     assert [o.request.strategy for o in execution.orders()] == [A, B]
     assert execution.position_mismatches() == []
@@ -105,12 +108,27 @@ class _MiscountingBroker(PaperBroker):
         return [Position(p.symbol, p.quantity + 1, p.avg_price) for p in super().positions()]
 
 
-def test_a_difference_with_the_broker_is_reported_once_per_value() -> None:
-    execution = two_holders(_MiscountingBroker(initial_cash=100_000.0))
-    assert execution.position_mismatches() == [PositionMismatch("SPY", 130, 131)]
-    execution.on_bar(bar(2))  # no fills: nothing changed, nothing new
-    execution.submit(A, "SPY", Side.SELL, 10, None, None, at(3))
-    execution.on_bar(bar(3))
-    execution.submit(A, "SPY", Side.BUY, 10, None, None, at(4))
-    execution.on_bar(bar(4))  # back to 130 / 131: already reported
-    assert execution.position_mismatches() == [PositionMismatch("SPY", 130, 131), PositionMismatch("SPY", 120, 121)]
+def test_a_difference_with_the_broker_is_listed_while_it_lasts_and_logged_once_per_value() -> None:
+    with structlog.testing.capture_logs() as logs:
+        execution = two_holders(_MiscountingBroker(initial_cash=100_000.0))
+        assert execution.position_mismatches() == [PositionMismatch("SPY", 130, 131)]
+        execution.on_bar(bar(2))  # no fills: nothing changed, nothing new
+        execution.submit(A, "SPY", Side.SELL, 10, None, None, at(3))
+        execution.on_bar(bar(3))
+        assert execution.position_mismatches() == [PositionMismatch("SPY", 120, 121)]  # the current one only
+        execution.submit(A, "SPY", Side.BUY, 10, None, None, at(4))
+        execution.on_bar(bar(4))  # back to 130 / 131: already logged
+        assert execution.position_mismatches() == [PositionMismatch("SPY", 130, 131)]
+    logged = [(e["strategies_total"], e["broker_quantity"]) for e in logs if e["event"] == "position_mismatch"]
+    assert logged == [(130, 131), (120, 121)]
+
+
+def test_after_close_no_strategy_order_reaches_the_broker_but_the_settling_flatten_does() -> None:
+    execution = two_holders()
+    execution.close()  # a shutdown: a strategy thread may still be running
+    late = execution.submit(A, "SPY", Side.BUY, 5, None, None, at(2))
+    assert late.status is OrderStatus.REJECTED and late.reject_category is RejectCategory.HALTED
+    assert late.client_order_id not in {o.client_order_id for o in execution.open_orders()}
+    execution.on_bar(bar(2))
+    execution.close_session(at(3))
+    assert execution.strategy_positions() == {} and execution.positions() == {}

@@ -16,6 +16,7 @@ from mismarterad.core.intervals import Interval, parse_interval
 from mismarterad.core.market_data import Bar
 from mismarterad.services.bar_import import (
     ImportCheck,
+    MAX_VOLUME,
     MissingColumnsError,
     RowProblem,
     format_problems,
@@ -127,7 +128,7 @@ def test_non_positive_low_is_rejected() -> None:
         ("-3", "volume -3 is negative"),
         ("2031.5", "volume 2031.5 is not a whole number"),
         (2031.5, "volume 2031.5 is not a whole number"),
-        ("99999999999999999999", "volume 99999999999999999999 is too large"),
+        ("99999999999999999999", "volume 99999999999999999999 is too large (limit: below 1e+13)"),
     ],
 )
 def test_bad_volume(volume: object, reason: str) -> None:
@@ -281,7 +282,7 @@ def valid_series(draw: st.DrawFn) -> tuple[Interval, list[Bar]]:
         o, c = draw(st.permutations([p[1], p[2]]))
         start = (origin + slot * step).astimezone(UTC)
         bars.append(Bar("SPY", interval.name, start, o, p[3], p[0], c,
-                        draw(st.integers(0, 2**63 - 1))))
+                        draw(st.integers(0, MAX_VOLUME - 1))))
     return interval, bars
 
 

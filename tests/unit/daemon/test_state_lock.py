@@ -1,0 +1,46 @@
+"""One daemon per state directory: the flock on <state>/mismarterad.lock."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from mismarterad.core.errors import LockedError, StorageError
+from mismarterad.daemon.state_lock import LOCK_FILE, acquire_state_lock
+
+
+def test_the_second_locker_is_refused_naming_the_holders_pid(tmp_path: Path) -> None:
+    state = tmp_path / "state"  # created by the lock
+    with acquire_state_lock(state) as lock:
+        assert lock.held and (state / LOCK_FILE).read_text() == f"{os.getpid()}\n"
+        with pytest.raises(LockedError, match=rf"in use by another mismarterad run \(pid {os.getpid()},"):
+            acquire_state_lock(state)
+    assert not lock.held
+    with acquire_state_lock(state):  # released: free again
+        pass
+
+
+def test_another_process_is_refused_while_held_and_the_lock_dies_with_its_holder(tmp_path: Path) -> None:
+    code = ("import sys, time; from pathlib import Path; from mismarterad.daemon.state_lock import acquire_state_lock\n"
+            "lock = acquire_state_lock(Path(sys.argv[1])); print('locked', flush=True); time.sleep(60)\n")
+    holder = subprocess.Popen([sys.executable, "-c", code, str(tmp_path)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "locked\n"
+        with pytest.raises(LockedError, match=rf"pid {holder.pid},"):
+            acquire_state_lock(tmp_path)
+    finally:
+        holder.kill()  # like kill -9: no clean-up, the kernel drops the lock
+        holder.wait(10)
+    with acquire_state_lock(tmp_path):  # the stale file (a dead pid in it) does not block
+        assert (tmp_path / LOCK_FILE).read_text() == f"{os.getpid()}\n"
+
+
+def test_a_state_directory_that_cannot_be_created_is_a_storage_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    with pytest.raises(StorageError, match="cannot create the state directory lock"):
+        acquire_state_lock(blocker / "state")
