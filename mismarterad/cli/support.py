@@ -11,6 +11,8 @@ from datetime import date
 from rich.console import Console
 from rich.table import Table
 
+from mismarterad.core.intervals import parse_interval
+
 __all__ = [
     "EX_CONFIG",
     "EX_DATAERR",
@@ -21,6 +23,7 @@ __all__ = [
     "EX_UNAVAILABLE",
     "EX_USAGE",
     "arg_date",
+    "arg_interval",
     "print_table",
 ]
 
@@ -41,6 +44,14 @@ def arg_date(text: str) -> date:
         return date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"invalid date {text!r}: expected YYYY-MM-DD") from None
+
+
+def arg_interval(text: str) -> str:
+    """argparse type for a bar interval (1m, 5m, 1h, 1d, any Nm): a bad one is a usage error (exit 2)."""
+    try:
+        return parse_interval(text).name
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def print_table(headers: Sequence[str], rows: Sequence[Sequence[object]], title: str | None = None) -> None:

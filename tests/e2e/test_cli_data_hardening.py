@@ -160,3 +160,10 @@ def test_out_of_range_timestamp_is_rejected_with_its_line_and_the_store_stays_us
     assert listing.returncode == 0 and "2011-01-03" in listing.stdout, listing.stderr
     verify = mismarterad("data", "verify")
     assert verify.returncode == 0, verify.stdout
+
+
+@pytest.mark.parametrize("command", [["export", "--from", "2011-01-03", "--to", "2011-01-03"], ["import", "x.csv"]])
+def test_a_bad_interval_is_a_usage_error_in_one_line(mismarterad, command) -> None:  # type: ignore[no-untyped-def]
+    result = mismarterad("data", *command, "--symbol", "SPY", "--interval", "7x")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "invalid interval '7x'" in result.stderr.strip().splitlines()[-1]

@@ -21,7 +21,7 @@ from mismarterad.core.market_data_source import MarketDataSource
 from mismarterad.integrations.store_source import StoreSource
 from mismarterad.repositories.parquet_bar_store import ParquetBarStore
 from mismarterad.runs.app import App
-from mismarterad.cli.support import EX_DATAERR, arg_date, print_table
+from mismarterad.cli.support import EX_DATAERR, arg_date, arg_interval, print_table
 from mismarterad.managers.data_manager import ImportReport
 from mismarterad.managers.time_manager import TimeManager
 from mismarterad.services.bar_import import format_problems
@@ -64,7 +64,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                              formatter_class=fmt)
     imp.add_argument("file", type=Path, metavar="FILE")
     imp.add_argument("--symbol", required=True)
-    imp.add_argument("--interval", default="1m", help="interval of the file's bars (default 1m)")
+    imp.add_argument("--interval", type=arg_interval, default="1m", help="interval of the file's bars (default 1m)")
     imp.add_argument("--timezone", type=_arg_zone, default=None, help="zone of naive timestamps, e.g. America/New_York")
     imp.add_argument("--skip-bad-rows", action="store_true", help="write the good rows, report the bad ones")
     imp.set_defaults(func=_import)
@@ -79,14 +79,14 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                      help="a symbol to import (repeat for several)")
     api.add_argument("--from", dest="start", type=arg_date, required=True, metavar="YYYY-MM-DD")
     api.add_argument("--to", dest="end", type=arg_date, required=True, metavar="YYYY-MM-DD")
-    api.add_argument("--interval", default="1m", help="interval to fetch and store (default 1m)")
+    api.add_argument("--interval", type=arg_interval, default="1m", help="interval to fetch and store (default 1m)")
     api.add_argument("--skip-bad-rows", action="store_true", help="write the good bars, report the bad ones")
     api.set_defaults(func=_import_api)
 
     exp = actions.add_parser("export", help="write bars as CSV or Parquet (exchange-local timestamps)",
                              epilog=EXAMPLES, formatter_class=fmt)
     exp.add_argument("--symbol", required=True)
-    exp.add_argument("--interval", required=True, help="a stored interval or a derived one: 5m, 15m, 1h, 1d, Nm")
+    exp.add_argument("--interval", type=arg_interval, required=True, help="a stored interval or a derived one: 5m, 15m, 1h, 1d, Nm")
     exp.add_argument("--from", dest="start", type=arg_date, required=True, metavar="YYYY-MM-DD")
     exp.add_argument("--to", dest="end", type=arg_date, required=True, metavar="YYYY-MM-DD")
     exp.add_argument("--out", type=Path, default=None, help="output file (default: stdout, CSV only)")
