@@ -16,7 +16,7 @@ non-negative volume), a low <= 0 is rejected: no US equity trades at or below ze
 
 Sane ranges, so that one typo cannot poison the store (a year 9999 bar once made every read of
 the series fail): a bar starts from `EARLIEST_START` (1990-01-01 UTC) to the end of the UTC day
-after `today` (the caller's clock; without one, the wall clock's UTC date, read once per call);
+after `today` (from the caller's clock; this module reads no clock);
 every price is below `MAX_PRICE` (1e7) and volume below `MAX_VOLUME` (1e13). Rows outside are
 rejected with their line like any other bad row.
 """
@@ -103,18 +103,17 @@ def parse_rows(
     symbol: str,
     interval: Interval,
     timezone: tzinfo | None,
-    today: date | None = None,
+    today: date,
 ) -> ImportCheck:
     """Validate every row; return the good bars and one problem per bad line.
 
-    `today` (UTC date) bounds the timestamps from above: a bar may start no later than the
-    UTC day after it. None reads the wall clock's UTC date once.
+    `today` (UTC date, from the caller's clock: this module reads none) bounds the timestamps
+    from above: a bar may start no later than the UTC day after it.
 
     The columns are taken from the first row's keys (raise MissingColumnsError if any required
     one is absent). The same timestamp on two lines with identical values is kept once; with
     different values both lines are rejected, each naming the other, since neither can be trusted.
     """
-    today = today if today is not None else datetime.now(UTC).date()
     latest = today + timedelta(days=1)
     limit = datetime(latest.year, latest.month, latest.day, tzinfo=UTC) + timedelta(days=1)
     keys: dict[str, str] | None = None

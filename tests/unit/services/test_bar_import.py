@@ -26,6 +26,7 @@ from mismarterad.services.bar_import import (
 
 NY = ZoneInfo("America/New_York")
 EST = timezone(timedelta(hours=-5))
+TODAY = date(2026, 12, 1)  # the bounds' "today": every row here is years before it
 M1 = parse_interval("1m")
 
 
@@ -36,7 +37,7 @@ def row(ts: object = "2011-01-03T09:30:00-05:00", o: object = "10.0", h: object 
 
 def parse(*rows: Mapping[str, object], interval: Interval = M1,
           tz: timezone | ZoneInfo | None = None) -> ImportCheck:
-    return parse_rows(enumerate(rows, start=2), "SPY", interval, tz)  # type: ignore[arg-type]
+    return parse_rows(enumerate(rows, start=2), "SPY", interval, tz, TODAY)  # type: ignore[arg-type]
 
 
 def reasons(check: ImportCheck) -> list[str]:
@@ -247,7 +248,7 @@ def test_real_file_line_numbers_count_the_header() -> None:
     lines = ["timestamp,open,high,low,close,volume",
              "2015-03-04T00:00:00-05:00,210.0,211.0,209.0,210.5,100",
              "2015-03-05T00:00:00-05:00,209.42,210.80,209.85,210.46,100"]
-    check = parse_rows(enumerate(csv.DictReader(lines), start=2), "SPY", parse_interval("1d"), None)
+    check = parse_rows(enumerate(csv.DictReader(lines), start=2), "SPY", parse_interval("1d"), None, TODAY)
     assert format_problems(check.problems) == [
         "line 3: open 209.42 outside [low 209.85, high 210.8]"
     ]

@@ -50,14 +50,6 @@ def test_native_datetimes_from_parquet_are_bounded_too() -> None:
     assert [p.line for p in result.problems] == [2, 3]
 
 
-def test_without_today_the_wall_clock_bounds_the_future() -> None:
-    tomorrow = datetime.now(UTC).replace(second=0, microsecond=0) + timedelta(days=1)
-    later = tomorrow + timedelta(days=2)
-    result = parse_rows([(2, {**GOOD, "timestamp": tomorrow.isoformat()}), (3, {**GOOD, "timestamp": later.isoformat()})],
-                        "SPY", M1, None)
-    assert [p.line for p in result.problems] == [3]
-
-
 @pytest.mark.parametrize(("field", "value", "reason"), [
     ("high", "1e7", "high 10000000.0 is not below 1e+07"),
     ("high", "inf", "high inf is not finite"),
