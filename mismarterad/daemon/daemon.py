@@ -22,16 +22,16 @@ from mismarterad.config.settings import Settings
 from mismarterad.core.clock import Clock
 from mismarterad.core.enums import SystemState
 from mismarterad.core.errors import ConfigError, StateError
-from mismarterad.daemon.control import DaemonSnapshot
+from mismarterad.daemon.control import DaemonSnapshot, DayRunSnapshot
 from mismarterad.daemon.control_api import ControlApi
 from mismarterad.daemon.control_server import ControlServer
-from mismarterad.daemon.day_run import DayRun, Observers, ShutdownPolicy
+from mismarterad.runs.day_run import DayRun, Observers, ShutdownPolicy
 from mismarterad.daemon.health import first_stalled
 from mismarterad.daemon.loaded_config import LoadedConfig, load_config
 from mismarterad.daemon.metrics import DaemonMetrics
 from mismarterad.daemon.notify import Notifier
 from mismarterad.daemon.planning import SessionPlanner
-from mismarterad.daemon.report_recovery import recover_reports
+from mismarterad.runs.report_recovery import recover_reports
 from mismarterad.daemon.scheduler import SessionScheduler
 from mismarterad.daemon.state_lock import StateLock
 from mismarterad.daemon.views import metrics_view, status_line
@@ -374,7 +374,7 @@ class Daemon:
                 state=self.system.state, error=self.system.error, clock_utc=self.app.clock.now(),
                 clock_kind=type(self.app.clock).__name__, timezone=self._time_manager.timezone,
                 session_active=self.session_active, planned=self.scheduler.planned,
-                day_run=run.snapshot() if run is not None else None, halted=self.halted,
+                day_run=self._day_run_snapshot(run) if run is not None else None, halted=self.halted,
                 session_failures=self.failures, session_restarts=self.restarts, watchdog_healthy=self.healthy,
                 uptime_secs=time.monotonic() - self.started_monotonic, metrics_port=self.metrics_port,
                 last_report=dict(self.last_report) if self.last_report else None, config_path=self.loaded.path,
@@ -385,6 +385,11 @@ class Daemon:
             return snapshot
         finally:
             self.lock.release()
+
+    def _day_run_snapshot(self, run: DayRun) -> DayRunSnapshot:
+        session = self._time_manager.get_trading_session(run.day)
+        return DayRunSnapshot(run.day, run.run_id, run.started_monotonic, session.regular_open,
+                              session.regular_close, session.is_early_close, run.config, run.pipeline_snapshot())
 
     def start_day_run(self) -> None:
         with self.lock:

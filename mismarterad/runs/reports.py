@@ -12,6 +12,7 @@ import csv
 import errno
 import json
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Iterator, Sequence
@@ -20,6 +21,8 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import structlog
+
 from mismarterad.core.errors import StorageError
 from mismarterad.core.market_data import format_price
 from mismarterad.core.redaction import redact
@@ -27,7 +30,12 @@ from mismarterad.core.run_result import RunResult
 from mismarterad.services.performance import Summary, drawdowns, summarize
 from mismarterad.services.trade_matching import Trade, match_trades
 
-__all__ = ["REPORT_FILES", "strategy_figures", "write_backtest_report", "write_failure_report", "write_rebuilt_report"]
+__all__ = ["REPORT_FILES", "remove_stale_staging", "strategy_figures", "write_backtest_report", "write_failure_report", "write_rebuilt_report"]
+
+# what `_staged` leaves when its process dies: `.<date>.` + mkdtemp's suffix, or `.<date>.old`
+_STAGING = re.compile(r"^\.\d{4}-\d{2}-\d{2}\.[^./]+$")
+
+log = structlog.get_logger(component="reports")
 
 PLOT_POINTS = 4000  # more points than pixels only costs time
 
@@ -105,6 +113,21 @@ def _staged(out_dir: Path) -> Iterator[Path]:
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+
+
+def remove_stale_staging(reports_dir: Path) -> list[Path]:
+    """Remove every folder `_staged` left behind under `reports_dir` (a process that ended while
+    writing a report); return what was removed."""
+    if not reports_dir.is_dir():
+        return []
+    removed = []
+    for entry in sorted(reports_dir.iterdir()):
+        if _STAGING.match(entry.name) and entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry)
+            log.warning("report_staging_removed", path=str(entry),
+                        reason="left by a process that ended while writing a report")
+            removed.append(entry)
+    return removed
 
 
 def _storage_error(out_dir: Path, exc: OSError) -> StorageError:

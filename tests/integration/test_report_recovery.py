@@ -11,7 +11,8 @@ from mismarterad.config.session_config import load_session_config
 from mismarterad.config.settings import Settings
 from mismarterad.core.clock import SimClock
 from mismarterad.core.orders import Fill, Order, OrderRequest, OrderStatus, OrderType, Position, Side
-from mismarterad.daemon.report_recovery import recover_reports, remove_stale_staging
+from mismarterad.runs.report_recovery import recover_reports
+from mismarterad.runs.reports import remove_stale_staging
 from mismarterad.runs.app import App
 from mismarterad.runs.reports import write_failure_report
 

@@ -19,8 +19,6 @@ The equity curve and the data-quality rows are never stored, so a rebuilt report
 from __future__ import annotations
 
 import json
-import re
-import shutil
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -35,19 +33,18 @@ from mismarterad.repositories.run_repository import RunRecord
 from mismarterad.runs.app import App
 
 # the report writer's own helpers, so a rebuilt file has exactly the format of a written one
-from mismarterad.runs.reports import strategy_figures, write_rebuilt_report
+from mismarterad.runs.reports import remove_stale_staging, strategy_figures, write_rebuilt_report
 from mismarterad.runs.session_pipeline import DEFAULT_INITIAL_CASH
 from mismarterad.services.session_plan import session_window
 from mismarterad.services.trade_matching import match_trades
 
-__all__ = ["LOOKBACK_DAYS", "REBUILT_FILES", "RecoveredReport", "recover_reports", "remove_stale_staging"]
+__all__ = ["LOOKBACK_DAYS", "REBUILT_FILES", "RecoveredReport", "recover_reports"]
 
 log = structlog.get_logger(component="report_recovery")
 
 LOOKBACK_DAYS = 10  # calendar days (daemon clock) of runs whose missing report is rebuilt
 REBUILT_FILES = ("trades.csv", "orders.csv", "summary.json", "run.json")
 MISSING_FILES = ("equity.csv", "validation.csv", "equity.png")
-_STAGING = re.compile(r"^\.\d{4}-\d{2}-\d{2}\.[^./]+$")  # `.<date>.` + mkdtemp's suffix, or `.<date>.old`
 
 
 @dataclass(frozen=True)
@@ -56,20 +53,6 @@ class RecoveredReport:
     run_id: int
     path: Path
     reason: str
-
-
-def remove_stale_staging(reports_dir: Path) -> list[Path]:
-    """Remove every leftover staging folder of the report writer; return what was removed."""
-    if not reports_dir.is_dir():
-        return []
-    removed = []
-    for entry in sorted(reports_dir.iterdir()):
-        if _STAGING.match(entry.name) and entry.is_dir() and not entry.is_symlink():
-            shutil.rmtree(entry)
-            log.warning("report_staging_removed", path=str(entry),
-                        reason="left by a process that ended while writing a report")
-            removed.append(entry)
-    return removed
 
 
 def recover_reports(app: App, time_manager: TimeManager, config: SessionConfig, reports_dir: Path,

@@ -24,7 +24,7 @@ from mismarterad.config.session_config import SessionConfig
 from mismarterad.core.bar_feed import BarFeed
 from mismarterad.core.broker import Broker
 from mismarterad.core.enums import SystemState
-from mismarterad.daemon.control import DayRunSnapshot
+from mismarterad.core.read_model import PipelineSnapshot
 from mismarterad.managers.system_manager import SystemManager
 from mismarterad.managers.time_manager import TimeManager
 from mismarterad.runs.app import App
@@ -150,13 +150,9 @@ class DayRun:
         return {"run_id": self.run_id, "day": self.day.isoformat(), "status": status, "error": error,
                 "elapsed_secs": round(time.monotonic() - self.started_monotonic, 3), "bars_processed": bars_processed}
 
-    def snapshot(self) -> DayRunSnapshot:
-        session = self.time_manager.get_trading_session(self.day)
-        return DayRunSnapshot(
-            day=self.day, run_id=self.run_id, started_monotonic=self.started_monotonic,
-            regular_open_utc=session.regular_open, regular_close_utc=session.regular_close,
-            early_close=session.is_early_close, config=self.config,
-            pipeline=self.pipeline.snapshot() if self.pipeline is not None else None)
+    def pipeline_snapshot(self) -> PipelineSnapshot | None:
+        """What the day-run's threads last published; None while its pipeline was never built."""
+        return self.pipeline.snapshot() if self.pipeline is not None else None
 
     def _now(self) -> datetime:
         """Runs, positions and reports are stamped in the session's own time (the replay clock
