@@ -15,16 +15,7 @@ from pathlib import Path
 
 import pytest
 from support.daemon_process import DAEMON_SESSION_CONFIG as SPY_CONFIG
-from support.daemon_process import DAY, DaemonProcess, base_env, executable, make_daemon
-
-
-def launch(daemons: list[DaemonProcess], root: Path, data_dir: Path, **options: object) -> DaemonProcess:
-    """A started daemon, ready (socket answering, READY=1 sent), killed at the test's end."""
-    d = make_daemon(root, data_dir, **options)  # type: ignore[arg-type]
-    daemons.append(d)
-    d.start()
-    d.wait_ready()
-    return d
+from support.daemon_process import DAY, DaemonProcess, base_env, executable, launch
 
 
 def with_strategy(tmp_path: Path, class_name: str, source: str) -> Path:

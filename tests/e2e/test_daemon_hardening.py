@@ -11,15 +11,7 @@ import time
 from pathlib import Path
 
 from support.daemon_process import DAEMON_SESSION_CONFIG as SPY_CONFIG
-from support.daemon_process import DAY, DaemonProcess, base_env, executable, make_daemon
-
-
-def launch(daemons: list[DaemonProcess], root: Path, data_dir: Path, **options: object) -> DaemonProcess:
-    d = make_daemon(root, data_dir, **options)  # type: ignore[arg-type]
-    daemons.append(d)
-    d.start()
-    d.wait_ready()
-    return d
+from support.daemon_process import DAY, DaemonProcess, base_env, executable, launch, make_daemon
 
 
 def live_runs(state_dir: Path) -> list[tuple[int, str]]:

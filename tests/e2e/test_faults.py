@@ -12,6 +12,7 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import pytest
+from support.tmpfs import tiny_tmpfs
 from support.daemon_process import DAY, SPY_JANUARY, DaemonProcess, make_daemon
 
 SMALL = "96k"  # holds a database and a month of bars' metadata, not a whole import
@@ -31,19 +32,8 @@ def _one_clean_line(result: subprocess.CompletedProcess[str], code: int) -> str:
 
 @pytest.fixture
 def full_disk(tmp_path: Path) -> Iterator[Path]:
-    """A real, tiny tmpfs (root only): writes past its size fail with ENOSPC."""
-    if os.geteuid() != 0:
-        pytest.skip("mounting a small tmpfs needs root; run the suite as root to exercise a full disk")
-    mount = tmp_path / "tiny"
-    mount.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={SMALL}", "tmpfs", str(mount)],
-                          capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here ({done.stderr.strip()}); a full disk is not exercised")
-    try:
+    with tiny_tmpfs(tmp_path / "tiny", SMALL) as mount:
         yield mount
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], check=False)
 
 
 def test_an_import_onto_a_full_disk_is_one_line_exit_74_and_stores_nothing(

@@ -12,18 +12,10 @@ from pathlib import Path
 
 import pytest
 from support.daemon_process import DAEMON_SESSION_CONFIG as SPY_CONFIG
-from support.daemon_process import DAY, DaemonProcess, base_env, make_daemon
+from support.daemon_process import DAY, DaemonProcess, base_env, launch
 
 CommandResult = subprocess.CompletedProcess[str]
 SECRET, PASSWORD = "sk-SECRET123", "hunter2pw"
-
-
-def _launch(daemons: list[DaemonProcess], root: Path, data_dir: Path, **options: object) -> DaemonProcess:
-    d = make_daemon(root, data_dir, **options)  # type: ignore[arg-type]
-    daemons.append(d)
-    d.start()
-    d.wait_ready()
-    return d
 
 
 def _one_clean_line(result: CommandResult) -> str:
@@ -76,7 +68,7 @@ def test_config_check_and_backtest_refuse_non_finite_and_huge_numbers(
 
 def test_32_idle_connections_do_not_lock_the_operator_out(data_dir: Path, tmp_path: Path,
                                                           daemons: list[DaemonProcess]) -> None:
-    d = _launch(daemons, tmp_path / "d", data_dir, speed=60)
+    d = launch(daemons, tmp_path / "d", data_dir, speed=60)
     idle = []
     for _ in range(32):
         s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -94,7 +86,7 @@ def test_32_idle_connections_do_not_lock_the_operator_out(data_dir: Path, tmp_pa
 
 def test_a_byte_dribbling_client_is_dropped_after_the_line_deadline(data_dir: Path, tmp_path: Path,
                                                                     daemons: list[DaemonProcess]) -> None:
-    d = _launch(daemons, tmp_path / "d", data_dir, speed=60)
+    d = launch(daemons, tmp_path / "d", data_dir, speed=60)
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
         s.settimeout(15)
         s.connect(str(d.socket_path))
@@ -118,7 +110,7 @@ def test_a_byte_dribbling_client_is_dropped_after_the_line_deadline(data_dir: Pa
 
 def test_a_non_finite_request_id_gets_a_standard_json_reply(data_dir: Path, tmp_path: Path,
                                                             daemons: list[DaemonProcess]) -> None:
-    d = _launch(daemons, tmp_path / "d", data_dir, speed=60)
+    d = launch(daemons, tmp_path / "d", data_dir, speed=60)
 
     def refuse(name: str) -> object:
         raise AssertionError(f"the reply holds {name}, which is not standard JSON")
@@ -161,7 +153,7 @@ def test_strategy_secrets_never_reach_mismarterctl_config_or_the_log(data_dir: P
         "auth": {"Client-Secret": SECRET, "tokens": [SECRET]}}}]
     session = tmp_path / "keyed.json"
     session.write_text(json.dumps(config))
-    d = _launch(daemons, tmp_path / "d", data_dir, session_config=session, start="2011-01-04T09:29:00-05:00",
+    d = launch(daemons, tmp_path / "d", data_dir, session_config=session, start="2011-01-04T09:29:00-05:00",
                 speed=60)
     shown = d.ctl("--json", "config")
     assert shown.returncode == 0, shown.stderr

@@ -188,3 +188,13 @@ def make_daemon(root: Path, data_dir: Path, session_config: Path = DAEMON_SESSIO
     env["NOTIFY_SOCKET"] = str(notify.path)
     return DaemonProcess(root, root / "daemon.toml", socket_path, port, env, notify,
                          ["--clock", "replay", "--start", start, "--speed", str(speed)])
+
+
+def launch(daemons: list[DaemonProcess], root: Path, data_dir: Path, **options: object) -> DaemonProcess:
+    """A started daemon, ready (socket answering, READY=1 sent), appended to `daemons` so the
+    `daemons` fixture kills it at the test's end."""
+    d = make_daemon(root, data_dir, **options)  # type: ignore[arg-type]
+    daemons.append(d)
+    d.start()
+    d.wait_ready()
+    return d

@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import errno
 import os
-import shutil
-import subprocess
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from support.tmpfs import tiny_tmpfs as mounted_tmpfs
 
 from mismarterad.core.errors import StorageError
 from mismarterad.core.run_result import RunResult
@@ -61,18 +60,8 @@ def test_run_json_redacts_url_passwords_in_error_texts(tmp_path: Path) -> None:
 
 @pytest.fixture
 def tiny_tmpfs(tmp_path: Path) -> Iterator[Path]:
-    if os.geteuid() != 0 or shutil.which("mount") is None:
-        pytest.skip("a real full disk needs root to mount a 64 KiB tmpfs; the monkeypatched ENOSPC test covers it")
-    mnt = tmp_path / "tiny"
-    mnt.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mnt)], capture_output=True,
-                          text=True, check=False)
-    if done.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()}")
-    try:
-        yield mnt
-    finally:
-        subprocess.run(["umount", "-l", str(mnt)], check=False)
+    with mounted_tmpfs(tmp_path / "tiny", "64k") as mount:
+        yield mount
 
 
 def test_a_real_full_tmpfs_is_a_storage_error(tiny_tmpfs: Path) -> None:
