@@ -16,8 +16,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
-from mismarterad.config.bounds import MAX_CASH, FiniteFloat
+from mismarterad.config.bounds import FiniteFloat
 from mismarterad.config.errors import format_validation_error
+from mismarterad.config.risk_config import RiskConfig
 from mismarterad.core.errors import ConfigError
 
 __all__ = ["DaemonConfig", "load_daemon_config"]
@@ -38,8 +39,7 @@ class DaemonConfig(BaseModel):
                                                  description="seconds, more than 0 and at most 3600")
     on_shutdown: Literal["flatten", "cancel", "leave"] = Field(
         default="flatten", description="open orders and positions when the daemon stops mid-session")
-    daily_loss_limit: FiniteFloat = Field(default=0.0, ge=0, le=MAX_CASH,
-                                          description="dollars, 0 (none) to 1e12; exported for alerting")
+    risk: RiskConfig = Field(default_factory=RiskConfig, description="the account's pre-trade limits")
     database_url: SecretStr | None = None
     data_dir: Path | None = None
 
@@ -94,6 +94,8 @@ def load_daemon_config(path: Path) -> DaemonConfig:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
     except RecursionError:
         raise ConfigError(f"{path}: not valid TOML: nested too deeply") from None
+    if "daily_loss_limit" in raw:
+        raise ConfigError(["daily_loss_limit: moved to the [risk] table (write it under [risk])"], source=str(path))
     try:
         config = DaemonConfig.model_validate(raw)
     except ValidationError as exc:

@@ -39,7 +39,8 @@ class OrderStatus(enum.StrEnum):
     NEW = "new"  # accepted by the broker, waiting for a fill
     FILLED = "filled"
     CANCELED = "canceled"
-    REJECTED = "rejected"
+    REJECTED = "rejected"  # by the broker
+    REFUSED = "refused"  # by our own pre-trade checks: never sent (its reason is the check's name)
 
     @property
     def is_open(self) -> bool:
@@ -82,8 +83,9 @@ class Order:
     filled_quantity: int = 0
     avg_fill_price: float | None = None
     filled_utc: datetime | None = None
-    reason: str | None = None  # why it was rejected or canceled
+    reason: str | None = None  # why it was rejected or canceled; a refusal's check name
     reject_category: RejectCategory | None = None  # set on every rejection
+    detail: str | None = None  # a refusal's explanation, for people
 
     @property
     def client_order_id(self) -> str:
@@ -116,3 +118,4 @@ class AccountSnapshot:
     cash: float
     equity: float
     positions_value: float
+    day_trade_count: int | None = None  # the broker's own count of the PDT window, where it keeps one

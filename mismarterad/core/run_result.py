@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from mismarterad.core.orders import Fill, Order
+from mismarterad.core.risk import LossHalt, Refusal
 
 __all__ = ["EquityPoint", "GapRecord", "RunResult", "SessionQualityRecord"]
 
@@ -55,3 +56,5 @@ class RunResult:
     bars_processed: int
     sessions_run: tuple[date, ...]
     sessions_skipped: tuple[tuple[date, str], ...]
+    refusals: tuple[Refusal, ...] = ()
+    loss_halts: tuple[LossHalt, ...] = ()

@@ -27,12 +27,16 @@ EXAMPLES = """examples:
   mismarterctl --json status
   mismarterctl report 2011-01-04
   mismarterctl help session report
+  mismarterctl halt flatten broker outage   (kill switch: refuse orders, cancel, close positions)
+  mismarterctl resume
   mismarterctl                      (interactive shell with history and completion)
 
 Commands: status threads session schedule positions orders trades report config start stop
 halt resume flatten reload time calendar quality help. The socket path comes from --socket,
 else MISMARTERAD_SOCKET, else $RUNTIME_DIRECTORY or $XDG_RUNTIME_DIR + /mismarterad.sock.
-Exit codes: 0 ok, 1 the daemon refused or failed the command, 69 the daemon is not reachable,
+halt [flatten] [REASON...] works in and outside a session and survives restarts; resume lifts it.
+Exit codes: 0 ok, 1 the daemon refused or failed the command (also: a halt that took effect but
+could not be saved to disk), 69 the daemon is not reachable,
 75 the daemon's socket is full (busy for 3 s; try again), 77 no permission to use the socket."""
 
 

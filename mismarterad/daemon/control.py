@@ -18,10 +18,11 @@ from mismarterad.config.daemon_config import DaemonConfig
 from mismarterad.config.session_config import SessionConfig
 from mismarterad.core.enums import SystemState
 from mismarterad.core.read_model import PipelineSnapshot
+from mismarterad.core.halt import HaltState
 from mismarterad.managers.time_manager import TimeManager
 from mismarterad.services.session_plan import SessionWindow
 
-__all__ = ["DaemonControl", "DaemonSnapshot", "DayRunSnapshot"]
+__all__ = ["DaemonControl", "DaemonSnapshot", "DayRunSnapshot", "HaltOutcome", "HaltState"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +49,7 @@ class DaemonSnapshot:
     session_active: bool
     planned: SessionWindow | None
     day_run: DayRunSnapshot | None
-    halted: bool
+    halted: HaltState | None  # the operator's halt (kept in <state>/halt.json), None when not halted
     session_failures: int
     session_restarts: int
     watchdog_healthy: bool
@@ -60,10 +61,25 @@ class DaemonSnapshot:
     session_config: SessionConfig  # the running day-run's config, else the loaded one
     orders_before: dict[str, int] = field(default_factory=dict)  # by side, of earlier day-runs
     fills_before: dict[str, int] = field(default_factory=dict)
+    refusals_before: dict[str, int] = field(default_factory=dict)  # by RiskCheck value, of earlier day-runs
+    loss_halts_before: int = 0  # daily-loss halts of earlier day-runs
 
     @property
     def symbols(self) -> tuple[str, ...]:
         return tuple(self.session_config.session_data_config.symbols)
+
+
+@dataclass(frozen=True, slots=True)
+class HaltOutcome:
+    """What a halt or a resume did. `state` is the halt now in force (None after a resume);
+    `save_error` says the halt file could not be written or removed (the change holds in memory
+    only, and a restart would not see it)."""
+
+    state: HaltState | None
+    in_session: bool  # a running day-run's orders were acted on
+    canceled: tuple[str, ...] = ()  # client order ids canceled
+    flattened: tuple[str, ...] = ()  # client order ids of the closing orders sent
+    save_error: str | None = None
 
 
 class DaemonControl(Protocol):
@@ -87,9 +103,14 @@ class DaemonControl(Protocol):
         """Stop the running session as the scheduled stop does, and write its report."""
         ...
 
-    def halt(self) -> None: ...
+    def halt(self, by: str, reason: str, flatten: bool) -> HaltOutcome:
+        """Refuse new orders (in and outside a session, kept across restarts); in a session also
+        cancel the open orders and, with `flatten`, close every position."""
+        ...
 
-    def resume(self) -> None: ...
+    def resume(self, by: str) -> HaltOutcome:
+        """Lift the operator's halt (and a session's daily-loss halt)."""
+        ...
 
     def flatten(self) -> list[str]:
         """Close every position with market orders; the client order ids sent."""

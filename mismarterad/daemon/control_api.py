@@ -16,9 +16,11 @@ from typing import Any
 from mismarterad import __version__
 from mismarterad.core.errors import ConfigError, MismarteradError
 from mismarterad.core.redaction import redact
-from mismarterad.daemon.control import DaemonControl
-from mismarterad.daemon.control_server import PROTOCOL_VERSION, CommandError
+from mismarterad.daemon.control import DaemonControl, HaltOutcome
+from mismarterad.daemon.control_server import PROTOCOL_VERSION, CommandError, Peer
+from mismarterad.core.halt import bad_reason
 from mismarterad.daemon.views import (
+    halt_record,
     orders_view,
     positions_view,
     quality_view,
@@ -61,11 +63,19 @@ COMMANDS = {c.name: c for c in (
             "Only on a trading day whose window has not ended; the stop stays planned at close + lag."),
     Command("stop", "system", "stop the running session now and write its report", "stop",
             "Open orders and positions are handled as the daemon config's on_shutdown says."),
-    Command("halt", "system", "refuse new orders until resume", "halt", "Strategies keep running; their orders "
-            "are rejected with 'trading is halted'. flatten still works."),
-    Command("resume", "system", "accept orders again after halt", "resume", ""),
+    Command("halt", "system", "kill switch: refuse new orders and cancel the open ones until resume",
+            "halt [flatten] [REASON...]",
+            "Works in and outside a session and survives restarts (kept in <state_dir>/halt.json). In a session "
+            "the open orders are canceled and, with 'flatten', every position is closed with market orders "
+            "(filled at each symbol's next bar open). Strategies keep running; their orders are refused. "
+            "REASON (at most 200 characters, no control characters) is shown by status with who halted and "
+            "since when. Halting again keeps the first 'since'. Exits 1 if the halt could not be saved to disk "
+            "(it holds until the daemon stops)."),
+    Command("resume", "system", "accept orders again after halt (also lifts a daily-loss halt)", "resume",
+            "Removes <state_dir>/halt.json; works in and outside a session."),
     Command("flatten", "system", "close every position with market orders", "flatten",
-            "The orders fill at each symbol's next bar open."),
+            "Only in a running session. The orders fill at each symbol's next bar open; open orders of those "
+            "symbols are canceled first. Use 'halt flatten' to also stop new orders."),
     Command("reload", "system", "re-read the config and re-plan (like SIGHUP)", "reload",
             "An invalid config is rejected with its errors and the running one is kept."),
     Command("session", "session", "the session config, hours and progress", "session", ""),
@@ -93,7 +103,7 @@ class ControlApi:
             name: getattr(self, f"_{name}") for name in COMMANDS
         }
 
-    def handle(self, cmd: str, args: dict[str, Any]) -> Any:
+    def handle(self, cmd: str, args: dict[str, Any], peer: Peer | None = None) -> Any:
         handler = self._handlers.get(cmd)
         if handler is None:
             raise CommandError("unknown_command", f"unknown command {cmd!r}; try 'help'")
@@ -101,6 +111,8 @@ class ControlApi:
         if not isinstance(words, list) or not all(isinstance(w, str) for w in words):
             raise CommandError("bad_request", "'args.words' must be a list of strings")
         try:
+            if cmd in ("halt", "resume"):  # they record who asked
+                return self._halt_command(cmd, words, peer.name if peer is not None else "unknown peer")
             return handler(words)
         except ConfigError as exc:
             raise CommandError("config_invalid", str(exc)) from exc
@@ -135,13 +147,33 @@ class ControlApi:
         self._d.stop_day_run()
         return status_view(self._d.snapshot())
 
-    def _halt(self, _words: list[str]) -> dict[str, Any]:
-        self._d.halt()
-        return {"halted": True}
+    def _halt(self, words: list[str]) -> dict[str, Any]:
+        return self._halt_command("halt", words, "unknown peer")
 
-    def _resume(self, _words: list[str]) -> dict[str, Any]:
-        self._d.resume()
-        return {"halted": False}
+    def _resume(self, words: list[str]) -> dict[str, Any]:
+        return self._halt_command("resume", words, "unknown peer")
+
+    def _halt_command(self, cmd: str, words: list[str], by: str) -> dict[str, Any]:
+        if cmd == "resume":
+            if words:
+                raise CommandError("bad_request", "usage: resume (it takes no arguments)")
+            return self._halt_reply(self._d.resume(by))
+        flatten, reason = parse_halt(words)
+        return self._halt_reply(self._d.halt(by, reason, flatten))
+
+    def _halt_reply(self, outcome: HaltOutcome) -> dict[str, Any]:
+        tz = self._d.snapshot().timezone
+        reply: dict[str, Any] = {"halted": halt_record(outcome.state, tz), "in_session": outcome.in_session}
+        if outcome.state is not None:
+            reply["canceled"] = list(outcome.canceled)
+            reply["flatten_orders"] = list(outcome.flattened)
+            if not outcome.in_session:
+                reply["note"] = "no session is running: nothing was open; sessions start halted until resume"
+        if outcome.save_error is not None:
+            done = "" if outcome.state is None else (f"; canceled: {', '.join(outcome.canceled) or 'none'}; "
+                                                     f"flatten orders: {', '.join(outcome.flattened) or 'none'}")
+            raise CommandError("not_saved", outcome.save_error + done)
+        return reply
 
     def _flatten(self, _words: list[str]) -> dict[str, Any]:
         return {"orders": self._d.flatten()}
@@ -227,6 +259,16 @@ class ControlApi:
         tm = self._d.time_manager
         return [{"date": w.day.isoformat(), "start": tm.to_market_time(w.start_utc).isoformat(),
                  "stop": tm.to_market_time(w.stop_utc).isoformat()} for w in self._d.upcoming_windows(count)]
+
+
+def parse_halt(words: list[str]) -> tuple[bool, str]:
+    """`halt [flatten] [REASON...]` -> (flatten, reason); CommandError(bad_request) for a bad reason."""
+    flatten = bool(words) and words[0] == "flatten"
+    reason = " ".join(words[1:] if flatten else words)
+    problem = bad_reason(reason)
+    if problem is not None:
+        raise CommandError("bad_request", f"halt: {problem} (usage: halt [flatten] [REASON...])")
+    return flatten, reason.strip(" ")
 
 
 def _count(words: list[str], default: int, limit: int, what: str) -> int:

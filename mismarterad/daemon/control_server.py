@@ -35,7 +35,7 @@ import structlog
 from mismarterad.core.errors import ConfigError
 
 __all__ = ["LINE_DEADLINE_SECS", "MAX_CLIENTS", "MAX_LINE_BYTES", "PROTOCOL_VERSION", "CommandError",
-           "ControlServer", "encode_reply"]
+           "ControlServer", "Peer", "encode_reply"]
 
 log = structlog.get_logger(component="control_socket")
 
@@ -46,7 +46,26 @@ LINE_DEADLINE_SECS = 5.0  # a complete request line within this long of connecti
 SEND_TIMEOUT_SECS = 5.0
 NOTICE_TIMEOUT_SECS = 1.0  # the farewell line to a dropped client
 
-Handler = Callable[[str, dict[str, Any]], Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Peer:
+    """The client process at the other end, from SO_PEERCRED (the kernel's word, not the client's)."""
+
+    pid: int
+    uid: int
+    gid: int
+
+    @property
+    def name(self) -> str:
+        """"uid 1000 (alice)", or "uid 1000" when the uid has no user name."""
+        try:
+            return f"uid {self.uid} ({pwd.getpwuid(self.uid).pw_name})"
+        except (KeyError, OverflowError):
+            return f"uid {self.uid}"
+
+
+Handler = Callable[[str, dict[str, Any], Peer | None], Any]  # (cmd, args, the peer; None when unknown)
 
 
 class CommandError(Exception):
@@ -152,11 +171,13 @@ class ControlServer:
     def _serve(self, entry: _Client) -> None:
         client = entry.sock
         try:
-            problem = self._peer_problem(client)
+            peer = _peer(client)
+            problem = self._peer_problem(peer)
             if problem is not None:
                 log.warning("control_peer_refused", reason=problem)
                 client.settimeout(SEND_TIMEOUT_SECS)
                 _reply(client, {"id": None, "ok": False, "error": {"code": "permission_denied", "message": problem}})
+                _drain(client)
                 return
             buffer = b""
             deadline = entry.last_active + LINE_DEADLINE_SECS
@@ -183,7 +204,7 @@ class ControlServer:
                     if line.strip():
                         entry.busy = True
                         try:
-                            reply = self.respond(line)
+                            reply = self.respond(line, peer)
                             client.settimeout(SEND_TIMEOUT_SECS)
                             client.sendall(reply)
                         finally:
@@ -201,11 +222,11 @@ class ControlServer:
                 self._clients.discard(entry)
             _close(client)
 
-    def respond(self, line: bytes) -> bytes:
+    def respond(self, line: bytes, peer: Peer | None = None) -> bytes:
         """The reply line (standard JSON, newline-terminated) to one request line; never raises."""
-        return encode_reply(self._answer(line))
+        return encode_reply(self._answer(line, peer))
 
-    def _answer(self, line: bytes) -> dict[str, Any]:
+    def _answer(self, line: bytes, peer: Peer | None) -> dict[str, Any]:
         try:
             request = json.loads(line)
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
@@ -225,7 +246,7 @@ class ControlServer:
         if not isinstance(args, dict):
             return _error(request_id, "bad_request", "'args' must be a JSON object")
         try:
-            result = self._handler(cmd, args)
+            result = self._handler(cmd, args, peer)
         except CommandError as exc:
             return _error(request_id, exc.code, str(exc))
         except Exception as exc:  # noqa: BLE001 - one bad command never takes the daemon down
@@ -233,9 +254,8 @@ class ControlServer:
             return _error(request_id, "internal_error", f"{cmd} failed: {type(exc).__name__}: {exc}")
         return {"id": request_id, "ok": True, "result": result}
 
-    def _peer_problem(self, client: socket.socket) -> str | None:
-        creds = client.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
-        _pid, uid, gid = struct.unpack("3i", creds)
+    def _peer_problem(self, peer: Peer) -> str | None:
+        uid, gid = peer.uid, peer.gid
         if uid in (0, os.getuid()):
             return None
         if self._gid is not None:
@@ -254,6 +274,12 @@ class ControlServer:
         except OSError:
             pass
         _close(client)
+
+
+def _peer(client: socket.socket) -> Peer:
+    creds = client.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+    pid, uid, gid = struct.unpack("3i", creds)
+    return Peer(pid, uid, gid)
 
 
 def _error(request_id: object, code: str, message: str) -> dict[str, Any]:
@@ -307,6 +333,18 @@ def _notice(client: socket.socket, code: str, message: str) -> None:
     with contextlib.suppress(OSError):
         client.settimeout(NOTICE_TIMEOUT_SECS)
         client.sendall(encode_reply(_error(None, code, message)))
+
+
+def _drain(client: socket.socket) -> None:
+    """Read (and drop) what the refused client sends for a moment before closing: closing with
+    its request unread makes the kernel reset the connection, and the client would see
+    `connection_lost` instead of the refusal it has already been sent."""
+    with contextlib.suppress(OSError):
+        client.shutdown(socket.SHUT_WR)
+        client.settimeout(NOTICE_TIMEOUT_SECS)
+        deadline = time.monotonic() + NOTICE_TIMEOUT_SECS
+        while time.monotonic() < deadline and client.recv(4096):
+            pass
 
 
 def _close(sock: socket.socket) -> None:

@@ -22,10 +22,11 @@ from mismarterad.config.settings import Settings
 from mismarterad.core.clock import Clock
 from mismarterad.core.enums import SystemState
 from mismarterad.core.errors import ConfigError, StateError
-from mismarterad.daemon.control import DaemonSnapshot, DayRunSnapshot
+from mismarterad.daemon.control import DaemonSnapshot, DayRunSnapshot, HaltOutcome
 from mismarterad.daemon.control_api import ControlApi
 from mismarterad.daemon.control_server import ControlServer
 from mismarterad.runs.day_run import DayRun, Observers, ShutdownPolicy
+from mismarterad.daemon.kill_switch import KillSwitch
 from mismarterad.daemon.health import first_stalled
 from mismarterad.daemon.loaded_config import LoadedConfig, load_config
 from mismarterad.daemon.metrics import DaemonMetrics
@@ -34,10 +35,13 @@ from mismarterad.daemon.planning import SessionPlanner
 from mismarterad.runs.report_recovery import recover_reports
 from mismarterad.daemon.scheduler import SessionScheduler
 from mismarterad.daemon.state_lock import StateLock
+from mismarterad.daemon.totals import DayRunTotals
 from mismarterad.daemon.views import metrics_view, status_line
 from mismarterad.integrations.store_replay_feed import StoreReplayFeed
+from mismarterad.managers.execution_manager import ExecutionManager
 from mismarterad.managers.system_manager import SystemManager
 from mismarterad.managers.time_manager import TimeManager
+from mismarterad.repositories.halt_store import HALT_FILE, HaltStore
 from mismarterad.runs.app import App
 from mismarterad.runs.session_pipeline import make_paper_broker
 from mismarterad.runs.strategy_loading import resolve_strategies
@@ -79,13 +83,13 @@ class Daemon:
         self.failures = 0
         self.restarts = 0
         self._restart_at: float | None = None
-        self.totals_orders: dict[str, int] = {"buy": 0, "sell": 0}
-        self.totals_fills: dict[str, int] = {"buy": 0, "sell": 0}
+        self.totals = DayRunTotals()
         self.started_monotonic = time.monotonic()
         self.last_report: dict[str, object] | None = None
         self.healthy = True
         self.done_day: date | None = None  # stopped (by schedule or by hand): not started again today
-        self.halted = False  # operator's halt: survives session restarts, cleared by resume
+        # the operator's halt: survives day-run restarts and daemon restarts (the file), cleared by resume
+        self.kill_switch = KillSwitch(HaltStore(settings.state_dir / HALT_FILE), clock.now())
         self.shutting_down = False
         self._next_replan = 0.0
         self._stop = threading.Event()
@@ -251,9 +255,11 @@ class Daemon:
             log.error("session_start_failed", day=day.isoformat(), error=str(exc))
             self._after_failure()
             return
-        run = DayRun(self.app, self.system, self._time_manager, config, strategies, make_paper_broker(config),
-                     StoreReplayFeed(self.app.bar_store, self.app.clock), day, self.reports_dir, self.halted,
-                     Observers(self.metrics.observe_loop, self.metrics.decision_latency.observe))
+        run = DayRun(self.app, self.system, self._time_manager, config, strategies, make_paper_broker(config, self.loaded.daemon.risk),
+                     StoreReplayFeed(self.app.bar_store, self.app.clock), day, self.reports_dir,
+                     self.kill_switch.state is not None,
+                     Observers(self.metrics.observe_loop, self.metrics.decision_latency.observe),
+                     daemon_risk=self.loaded.daemon.risk)
         self.day_run = run
         try:
             run.start()
@@ -270,11 +276,7 @@ class Daemon:
             if run.built:
                 path = run.stop(policy, drain=drain)
                 if final and run.pipeline is not None:
-                    execution = run.pipeline.execution
-                    for order in execution.orders():
-                        self.totals_orders[order.request.side.value] += 1
-                    for fill in execution.fills():
-                        self.totals_fills[fill.side.value] += 1
+                    self.totals.add(run.pipeline.execution)
             else:
                 path = run.write_failure_report(self.system.error or "the session never started")
             self.last_report = {"date": run.day.isoformat(), "path": str(path)}
@@ -374,13 +376,14 @@ class Daemon:
                 state=self.system.state, error=self.system.error, clock_utc=self.app.clock.now(),
                 clock_kind=type(self.app.clock).__name__, timezone=self._time_manager.timezone,
                 session_active=self.session_active, planned=self.scheduler.planned,
-                day_run=self._day_run_snapshot(run) if run is not None else None, halted=self.halted,
+                day_run=self._day_run_snapshot(run) if run is not None else None, halted=self.kill_switch.state,
                 session_failures=self.failures, session_restarts=self.restarts, watchdog_healthy=self.healthy,
                 uptime_secs=time.monotonic() - self.started_monotonic, metrics_port=self.metrics_port,
                 last_report=dict(self.last_report) if self.last_report else None, config_path=self.loaded.path,
                 daemon_config=self.loaded.daemon,
                 session_config=run.config if run is not None else self.loaded.session,
-                orders_before=dict(self.totals_orders), fills_before=dict(self.totals_fills))
+                orders_before=dict(self.totals.orders), fills_before=dict(self.totals.fills),
+                refusals_before=dict(self.totals.refusals), loss_halts_before=self.totals.loss_halts)
             self._last_snapshot = snapshot
             return snapshot
         finally:
@@ -412,19 +415,19 @@ class Daemon:
                 raise StateError("no session is running")
             self._stop_job(self.day_run.day)
 
-    def halt(self) -> None:
-        self._set_halt(True)
-
-    def resume(self) -> None:
-        self._set_halt(False)
-
-    def _set_halt(self, halted: bool) -> None:
+    def halt(self, by: str, reason: str, flatten: bool) -> HaltOutcome:
         with self.lock:
-            run = self.day_run
-            if run is None or run.pipeline is None or self.system.state is not SystemState.RUNNING:
-                raise StateError("no session is running")
-            self.halted = halted  # kept by the daemon, so a restarted day-run stays halted
-            run.pipeline.execution.halt(halted)
+            return self.kill_switch.halt(self._execution(), self.system.state is SystemState.RUNNING,
+                                         self.app.clock.now(), by, reason, flatten)
+
+    def resume(self, by: str) -> HaltOutcome:
+        with self.lock:
+            return self.kill_switch.resume(self._execution(), by)
+
+    def _execution(self) -> ExecutionManager | None:
+        """The running day-run's ExecutionManager, if its pipeline was built."""
+        run = self.day_run
+        return run.pipeline.execution if run is not None and run.pipeline is not None else None
 
     def flatten(self) -> list[str]:
         with self.lock:

@@ -18,12 +18,14 @@ from prometheus_client.registry import Collector
 
 from mismarterad import __version__
 from mismarterad.core.enums import SystemState
+from mismarterad.core.risk import RiskCheck
 
 __all__ = ["DaemonMetrics", "MetricsView"]
 
 THREADS = ("SessionCoordinator", "DataProcessor", "DataQualityManager", "AnalysisEngine")
 SIDES = ("buy", "sell")
-STATUSES = ("new", "filled", "canceled", "rejected")
+STATUSES = ("new", "filled", "canceled", "rejected", "refused")
+CHECKS = tuple(check.value for check in RiskCheck)
 COMPONENTS = ("daemon", "scheduler", "control_socket", "live_session", "system_manager", "SessionCoordinator",
               "DataProcessor", "DataQualityManager", "AnalysisEngine", "data_manager", "execution_manager")
 
@@ -65,6 +67,9 @@ class MetricsView:
     watchdog_healthy: bool
     position_mismatches: int = 0
     symbols: tuple[str, ...] = field(default=())
+    halted: bool = False  # the operator's halt (kill switch)
+    risk_refusals: dict[str, int] = field(default_factory=dict)  # by RiskCheck value, process lifetime
+    daily_loss_halts: int = 0  # process lifetime
 
 
 class _ViewCollector(Collector):
@@ -124,6 +129,10 @@ class _ViewCollector(Collector):
         yield _gauge("broker_connected", "broker reachable", {}, float(v.broker_connected))
         yield _counter("stream_reconnects", "market-data stream reconnects", {(): v.stream_reconnects}, [])
         yield _gauge("watchdog_healthy", "main loop and session threads make progress", {}, float(v.watchdog_healthy))
+        yield _gauge("halted", "1 while the operator's halt (mismarterctl halt) is in force", {}, float(v.halted))
+        yield _counter("risk_refusals", "orders refused by a pre-trade risk check", {
+            (check,): v.risk_refusals.get(check, 0) for check in CHECKS}, ["check"])
+        yield _counter("daily_loss_halts", "sessions halted by the daily loss limit", {(): v.daily_loss_halts}, [])
         yield _gauge("position_mismatches", "symbols whose strategies' positions do not add up to the broker's", {},
                      float(v.position_mismatches))
 

@@ -8,18 +8,23 @@ without a running daemon.
 from __future__ import annotations
 
 import time
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
+from mismarterad.config.risk_config import effective_limits
 from mismarterad.core.market_data import format_price
+from mismarterad.core.orders import OrderStatus
 from mismarterad.core.read_model import PipelineSnapshot
-from mismarterad.daemon.control import DaemonSnapshot
+from mismarterad.core.risk import LossHalt, RiskCheck
+from mismarterad.daemon.control import DaemonSnapshot, HaltState
 from mismarterad.daemon.metrics import MetricsView, ThreadView
 from mismarterad.services.trade_matching import match_trades
 from mismarterad.strategies.spec import strategy_id
 
 __all__ = [
+    "halt_record",
     "last_bar_age",
+    "loss_halt_record",
     "metrics_view",
     "orders_view",
     "positions_view",
@@ -38,6 +43,22 @@ def _iso(s: DaemonSnapshot, t: datetime | None) -> str | None:
 
 def _unix(t: datetime | None) -> float:
     return 0.0 if t is None else t.timestamp()
+
+
+def halt_record(state: HaltState | None, tz: tzinfo) -> dict[str, Any] | None:
+    """The operator's halt as status shows it (since in market time), or None."""
+    if state is None:
+        return None
+    return {"since": state.since_utc.astimezone(tz).isoformat(), "by": state.by, "reason": state.reason,
+            "flatten": state.flatten}
+
+
+def loss_halt_record(halt: LossHalt | None, tz: tzinfo) -> dict[str, Any] | None:
+    """The running session's daily-loss halt, or None."""
+    if halt is None:
+        return None
+    return {"time": halt.ts_utc.astimezone(tz).isoformat(), "start_equity": halt.start_equity,
+            "equity": halt.equity, "limit": halt.limit}
 
 
 def _pipeline(s: DaemonSnapshot) -> PipelineSnapshot | None:
@@ -71,7 +92,8 @@ def status_view(s: DaemonSnapshot) -> dict[str, Any]:
         "next_stop": _iso(s, s.planned.stop_utc) if s.planned else None,
         "bars_processed": pipeline.trading.bars_processed if pipeline else 0,
         "last_bar_age_seconds": last_bar_age(s) if pipeline else None,
-        "halted": s.halted,
+        "halted": halt_record(s.halted, s.timezone),
+        "loss_halt": loss_halt_record(pipeline.trading.loss_halt, s.timezone) if pipeline else None,
         "open_orders": len(pipeline.trading.open_orders) if pipeline else 0,
         "position_mismatches": len(pipeline.trading.position_mismatches) if pipeline else 0,
         "disabled_strategies": list(pipeline.trading.disabled_strategies) if pipeline else [],
@@ -90,7 +112,12 @@ def status_line(s: DaemonSnapshot) -> str:
     day = s.day_run.day.isoformat() if s.day_run else "-"
     age = last_bar_age(s)
     shown = "" if age is None else f" last_bar_age={age:.0f}s"
-    return f"{s.state.value} session={day} clock={s.clock_utc.astimezone(s.timezone):%Y-%m-%d %H:%M}{shown}"
+    pipeline = _pipeline(s)
+    halted = " HALTED" if s.halted is not None else ""
+    if pipeline is not None and pipeline.trading.loss_halt is not None:
+        halted += " LOSS-HALTED"
+    return (f"{s.state.value}{halted} session={day} "
+            f"clock={s.clock_utc.astimezone(s.timezone):%Y-%m-%d %H:%M}{shown}")
 
 
 def threads_view(s: DaemonSnapshot, now_monotonic: float | None = None) -> list[dict[str, Any]]:
@@ -178,6 +205,8 @@ def metrics_view(s: DaemonSnapshot) -> MetricsView:
     quality: dict[str, float] = {}
     gaps: dict[str, int] = {}
     orders_submitted, fills_by_side = dict(s.orders_before), dict(s.fills_before)
+    refusals = {check.value: s.refusals_before.get(check.value, 0) for check in RiskCheck}
+    loss_halts = s.loss_halts_before
     session_orders: dict[tuple[str, str], int] = {}
     positions: dict[str, int] = {}
     realized = unrealized = equity = 0.0
@@ -189,10 +218,14 @@ def metrics_view(s: DaemonSnapshot) -> MetricsView:
         gaps = dict(pipeline.quality.gaps)
         for o in trading.orders:
             side = o.request.side.value
-            orders_submitted[side] = orders_submitted.get(side, 0) + 1
+            if o.status is not OrderStatus.REFUSED:  # refused orders never reached the broker
+                orders_submitted[side] = orders_submitted.get(side, 0) + 1
             session_orders[(side, o.status.value)] = session_orders.get((side, o.status.value), 0) + 1
         for f in trading.fills:
             fills_by_side[f.side.value] = fills_by_side.get(f.side.value, 0) + 1
+        for check, n in trading.refusals_by_check:
+            refusals[check] = refusals.get(check, 0) + n
+        loss_halts += trading.loss_halts
         realized = sum(t.pnl for t in match_trades(trading.fills))
         positions = {p.symbol: p.quantity for p in trading.broker_positions}
         if trading.account is not None:
@@ -207,7 +240,8 @@ def metrics_view(s: DaemonSnapshot) -> MetricsView:
         bars_processed=bars, last_bar_age_secs=last_bar_age(s), quality_ratio=quality, gaps=gaps,
         orders_submitted=orders_submitted, session_orders=session_orders, fills=fills_by_side,
         positions=positions, realized_pnl=realized, unrealized_pnl=unrealized, equity=equity,
-        daily_loss_limit=s.daemon_config.daily_loss_limit,
+        daily_loss_limit=effective_limits(s.daemon_config.risk, s.session_config.risk).daily_loss_limit or 0.0,
+        halted=s.halted is not None, risk_refusals=refusals, daily_loss_halts=loss_halts,
         broker_connected=pipeline.trading.broker_connected if pipeline is not None else True, stream_reconnects=0,
         watchdog_healthy=s.watchdog_healthy, symbols=s.symbols,
         position_mismatches=len(pipeline.trading.position_mismatches) if pipeline is not None else 0,

@@ -1,9 +1,12 @@
 """ExecutionManager: the one path from strategy intents to the broker and back.
 
 It numbers orders deterministically (`o000001`, ... within a run), stamps them with the end of
-the step being handled, applies fills to its position book before strategies see the next bar,
-flattens every position at the session's close, and keeps what reports and the database need:
-orders, fills and the equity curve.
+the step being handled, runs the pre-trade checks (services/risk_checks.py, with the run's
+RiskGuard) before anything reaches the broker, applies fills to its position book before
+strategies see the next bar, flattens every position before the close (at close − N minutes
+with `flatten_minutes_before_close`, else at the last close), halts the day's entries when the
+daily loss limit is passed, and keeps what reports and the database need: orders (refused ones
+with status `refused` and the check's name), fills, refusals and the equity curve.
 
 Positions are kept per (strategy, symbol): each strategy sees, sells and is flattened on its own
 shares only, while the broker holds one net position per symbol. Every fill is stamped with the
@@ -16,7 +19,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import date, datetime
 
 import structlog
 
@@ -34,7 +37,10 @@ from mismarterad.core.orders import (
     Side,
 )
 from mismarterad.core.read_model import PositionMismatch
+from mismarterad.core.risk import LossHalt, Refusal, RiskCheck, RiskLimits
 from mismarterad.core.run_result import EquityPoint
+from mismarterad.managers.risk_guard import RiskGuard
+from mismarterad.services.risk_checks import AccountState, check_order
 
 __all__ = ["ExecutionManager", "ExecutionRecord", "PositionMismatch"]
 
@@ -52,8 +58,9 @@ class ExecutionRecord:
 class ExecutionManager:
     """Orders, fills and positions of one run."""
 
-    def __init__(self, broker: Broker) -> None:
+    def __init__(self, broker: Broker, risk: RiskGuard | None = None) -> None:
         self._broker = broker
+        self._risk = risk or RiskGuard(RiskLimits())
         self._lock = threading.Lock()
         # the engine thread trades while the daemon's control and metrics threads read
         self._book = threading.RLock()
@@ -62,10 +69,12 @@ class ExecutionManager:
         self._strategy_of: dict[str, str] = {}
         self._mismatch_seen: set[PositionMismatch] = set()  # logged once per distinct value
         self._last_bar: dict[str, Bar] = {}
+        self._prices: dict[str, float] = {}  # last close per symbol, kept across sessions
         self.record = ExecutionRecord()
         self._halted = False
         self._closed = False
         self._local_orders: list[Order] = []
+        self._unreported: dict[str, list[Order]] = {}  # strategy -> refused or rejected, not yet told
 
     # -- intents ---------------------------------------------------------------------------
 
@@ -81,8 +90,9 @@ class ExecutionManager:
         *,
         risk_reducing: bool = False,
     ) -> Order:
-        """Send an order; market unless limit or stop is given (both: rejected). While halted only
-        `risk_reducing` orders (the flatten) get through."""
+        """Send an order; market unless limit or stop is given (both: rejected). Every order a
+        strategy sends passes the pre-trade checks first; a `risk_reducing` order (a flatten)
+        skips them, and only a day-run being settled stops it."""
         client_order_id = self._next_id()
         order_type = OrderType.LIMIT if limit is not None else OrderType.STOP if stop is not None else OrderType.MARKET
         request = OrderRequest(client_order_id, symbol, side, quantity, order_type, limit, stop, now_utc, strategy_id)
@@ -91,17 +101,46 @@ class ExecutionManager:
             if limit is not None and stop is not None:
                 order = self._reject(request, RejectCategory.UNSUPPORTED_TYPE,
                                      "give a limit or a stop price, not both (stop-limit orders are not supported)")
-            elif self._closed:
-                order = self._reject(request, RejectCategory.HALTED, "the day-run is being settled: no new orders")
-            elif self._halted and not risk_reducing:
-                order = self._reject(request, RejectCategory.HALTED, "trading is halted")
-            elif (refusal := self._oversell(request)) is not None:
-                order = self._reject(request, RejectCategory.INSUFFICIENT_POSITION, refusal)
+            elif risk_reducing and not self._closed:
+                order = self._send(request)
+            elif (verdict := check_order(request, self._account_state(request), self._risk.limits)) is not None:
+                self._risk.refused(request, verdict)
+                order = Order(request, OrderStatus.REFUSED, reason=verdict.check.value, detail=verdict.detail)
+                self._local_orders.append(order)
+                if verdict.check is RiskCheck.DAILY_LOSS:
+                    self._watch_loss(now_utc)
             else:
-                order = self._broker.submit(request)
+                order = self._send(request)
+            if order.status in (OrderStatus.REFUSED, OrderStatus.REJECTED) and not risk_reducing:
+                self._unreported.setdefault(strategy_id, []).append(order)
         log.debug("order_submitted", client_order_id=client_order_id, symbol=symbol, side=side.value,
                   quantity=quantity, type=order_type.value, status=order.status.value)
         return order
+
+    def _send(self, request: OrderRequest) -> Order:
+        order = self._broker.submit(request)
+        if order.status is not OrderStatus.REJECTED:
+            self._risk.sent(request)
+        return order
+
+    def _account_state(self, request: OrderRequest) -> AccountState:
+        account = self._broker.account()
+        halted = ("the day-run is being settled: no new orders" if self._closed
+                  else "trading is halted" if self._halted else None)
+        risk = self._risk
+        return AccountState(
+            now_utc=request.submitted_utc, halted=halted, loss_halted=risk.loss_halt is not None,
+            cash=account.cash, equity=account.equity, start_equity=risk.start_equity, positions=self._net(),
+            own_position=self._positions.get((request.strategy, request.symbol), 0),
+            open_orders=[o.request for o in self._broker.open_orders()],
+            orders_last_minute=risk.orders_last_minute(request.submitted_utc), prices=self._prices,
+            entries_closed_utc=risk.entries_closed_utc, no_entry_utc=risk.no_entry_utc,
+            day_trades=risk.day_trades(account.day_trade_count))
+
+    def take_unreported(self, strategy_id: str) -> list[Order]:
+        """The strategy's orders refused (or rejected at once) since the last call, oldest first."""
+        with self._book:
+            return self._unreported.pop(strategy_id, [])
 
     def cancel(self, client_order_id: str) -> Order:
         """Cancel an open order; an order already closed (or refused here) comes back unchanged."""
@@ -112,9 +151,12 @@ class ExecutionManager:
             return self._broker.cancel(client_order_id)
 
     def halt(self, halted: bool) -> None:
-        """While halted, new orders are rejected here and never reach the broker."""
+        """While halted, new orders are refused here and never reach the broker. Lifting a halt
+        (resume) also lifts the session's daily-loss halt; the day's loss then counts from now."""
         with self._book:
             self._halted = halted
+            if not halted:
+                self._risk.lift_loss_halt(self._broker.account().equity)
 
     def close(self) -> None:
         """The run is being settled (a shutdown): from now on every order a strategy sends is
@@ -132,24 +174,54 @@ class ExecutionManager:
         self._local_orders.append(order)
         return order
 
-    def _oversell(self, request: OrderRequest) -> str | None:
-        """Why a sell must not reach the broker: more than the strategy's own shares less its own
-        open sells (another strategy's shares are not its to sell), unless the broker shorts."""
-        if request.side is not Side.SELL or request.quantity <= 0 or self._broker.capabilities.short_selling:
-            return None
-        held = self._positions.get((request.strategy, request.symbol), 0)
-        pending = sum(o.request.quantity for o in self._broker.open_orders(request.symbol)
-                      if o.request.side is Side.SELL and self._strategy_of.get(o.client_order_id) == request.strategy)
-        if request.quantity + pending <= held:
-            return None
-        return (f"sell of {request.quantity} {request.symbol} exceeds {request.strategy}'s position ({held}, "
-                f"{pending} pending): short selling is not allowed")
+    # -- session rules ---------------------------------------------------------------------
+
+    def begin_session(self, day: date, close_utc: datetime | None) -> None:
+        """A session starts: the day's starting equity, loss halt and close rules start over."""
+        with self._book:
+            self._risk.begin_session(day, close_utc, self._broker.account().equity)
+
+    def begin_step(self, step_end_utc: datetime) -> None:
+        """After the step's fills, before strategies see its bars: the pre-close flatten (once,
+        at close − flatten_minutes_before_close) and the daily loss limit."""
+        with self._book:
+            if self._risk.flatten_due(step_end_utc):
+                log.info("pre_close_flatten", at=step_end_utc.isoformat())
+                self._flatten_all(step_end_utc)
+            self._watch_loss(step_end_utc)
+
+    def _watch_loss(self, now_utc: datetime) -> None:
+        if self._risk.loss_breached(self._broker.account().equity, now_utc) is not None:
+            self._flatten_all(now_utc)
+
+    def _flatten_all(self, now_utc: datetime) -> None:
+        for order in self._broker.open_orders():
+            self._broker.cancel(order.client_order_id)
+        self.flatten(now_utc)
+
+    def refusals(self) -> list[Refusal]:
+        with self._book:
+            return list(self._risk.refusals)
+
+    def refusal_counts(self) -> dict[str, int]:
+        """Orders refused per check (every check, 0 included), in check order."""
+        with self._book:
+            return {c.value: self._risk.counts.get(c, 0) for c in RiskCheck}
+
+    def loss_halts(self) -> list[LossHalt]:
+        with self._book:
+            return list(self._risk.loss_halts)
+
+    @property
+    def loss_halt(self) -> LossHalt | None:
+        return self._risk.loss_halt
 
     # -- market events ---------------------------------------------------------------------
 
     def on_bar(self, bar: Bar) -> None:
         """Show the broker a bar and apply the fills it caused before strategies see the bar."""
         self._last_bar[bar.symbol] = bar
+        self._prices[bar.symbol] = bar.close
         with self._book:
             self._broker.on_bar(bar)
             self._apply(self._broker.drain_fills())
@@ -299,6 +371,7 @@ class ExecutionManager:
             key = (strategy_id, fill.symbol)
             self._positions[key] = self._positions.get(key, 0) + signed
             self.record.fills.append(fill)
+            self._risk.filled(fill)
             log.debug("order_filled", client_order_id=fill.client_order_id, strategy=strategy_id, symbol=fill.symbol,
                       side=fill.side.value, quantity=fill.quantity, price=fill.price)
         self._check_against_broker()

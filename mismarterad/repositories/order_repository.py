@@ -15,7 +15,7 @@ from sqlalchemy import and_, insert, select, update
 
 from mismarterad.core.orders import Fill, Order, OrderRequest, OrderStatus, OrderType, Position, Side
 from mismarterad.db.engine import DbSessionFactory
-from mismarterad.db.tables import FillRow, OrderRow, PositionRow
+from mismarterad.db.tables import FillRow, OrderRow, PositionRow, RunRow
 
 __all__ = ["OrderRepository"]
 
@@ -88,6 +88,20 @@ class OrderRepository:
                 .where(FillRow.run_id == run_id).order_by(FillRow.seq))
             return [Fill(r.client_order_id, r.symbol, Side(r.side), r.quantity, r.price, r.commission, r.ts_utc,
                          strategy or "") for r, strategy in rows]
+
+    def live_fills_by_run(self, start_utc: datetime, end_utc: datetime) -> dict[int, list[Fill]]:
+        """Fills of the daemon's day-runs in [start_utc, end_utc), per run, in order (for the
+        pattern-day-trader count, which spans days and restarts)."""
+        with self._db_sessions() as db:
+            rows = db.scalars(
+                select(FillRow).join(RunRow, RunRow.id == FillRow.run_id)
+                .where(RunRow.kind == "live", FillRow.ts_utc >= start_utc, FillRow.ts_utc < end_utc)
+                .order_by(FillRow.run_id, FillRow.seq))
+            out: dict[int, list[Fill]] = {}
+            for r in rows:
+                out.setdefault(r.run_id, []).append(
+                    Fill(r.client_order_id, r.symbol, Side(r.side), r.quantity, r.price, r.commission, r.ts_utc))
+            return out
 
     def strategy_positions(self, run_id: int) -> dict[tuple[str, str], int]:
         """Open positions per (strategy, symbol) after the run's stored fills, sorted."""

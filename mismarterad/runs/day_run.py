@@ -14,25 +14,29 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
+from datetime import time as dt_time
 from pathlib import Path
 from typing import Literal
 
 import structlog
 
+from mismarterad.config.risk_config import RiskConfig, effective_limits
 from mismarterad.config.session_config import SessionConfig
 from mismarterad.core.bar_feed import BarFeed
 from mismarterad.core.broker import Broker
 from mismarterad.core.enums import SystemState
 from mismarterad.core.read_model import PipelineSnapshot
+from mismarterad.core.risk import PDT_MAX_DAY_TRADES
 from mismarterad.managers.system_manager import SystemManager
 from mismarterad.managers.time_manager import TimeManager
 from mismarterad.runs.app import App
 from mismarterad.runs.reports import write_backtest_report, write_failure_report
 from mismarterad.runs.session_pipeline import SessionPipeline, build_session_pipeline, collect_result
+from mismarterad.services.day_trades import count_day_trades
 from mismarterad.strategies.spec import StrategySpec
 
-__all__ = ["DayRun", "Observers", "ShutdownPolicy"]
+__all__ = ["DayRun", "Observers", "ShutdownPolicy", "stored_day_trades"]
 
 log = structlog.get_logger(component="day_run")
 
@@ -62,6 +66,7 @@ class DayRun:
     reports_dir: Path
     halted: bool = False
     observers: Observers = field(default_factory=Observers)
+    daemon_risk: RiskConfig | None = None  # the daemon's [risk] table, under the session's `risk`
     pipeline: SessionPipeline | None = None  # None until (and unless) the start built it
     run_id: int = 0
     started_monotonic: float = 0.0
@@ -84,9 +89,20 @@ class DayRun:
             config=config, strategies=self.strategies, time_manager=self.time_manager,
             data_manager=self.system.get_data_manager(), broker=self.broker, days=[self.day],
             stop_on_strategy_error=False, live=True, feed=self.feed,
-            observe_loop=self.observers.loop, observe_decision=self.observers.decision)
+            observe_loop=self.observers.loop, observe_decision=self.observers.decision,
+            risk=effective_limits(self.daemon_risk, config.risk), earlier_day_trades=self._earlier_day_trades)
         pipeline.execution.halt(self.halted)  # before the threads start: no order slips through
         return pipeline
+
+    def _earlier_day_trades(self, days: Sequence[date]) -> int:
+        """The stored count; if the database cannot say, the most the rule allows, so an account
+        under $25,000 makes no entry it might not be allowed (one above it is not affected)."""
+        try:
+            return stored_day_trades(self.app, self.time_manager, days)
+        except Exception as exc:  # noqa: BLE001 - a database error must not stop the session
+            log.error("day_trade_count_failed", error=f"{type(exc).__name__}: {exc}",
+                      assumed=PDT_MAX_DAY_TRADES, note="under $25,000 of equity, entries are refused today")
+            return PDT_MAX_DAY_TRADES
 
     @property
     def built(self) -> bool:
@@ -158,3 +174,17 @@ class DayRun:
         """Runs, positions and reports are stamped in the session's own time (the replay clock
         in a rehearsal), through TimeManager like every other instant."""
         return self.time_manager.clock.now()
+
+
+def stored_day_trades(app: App, tm: TimeManager, days: Sequence[date]) -> int:
+    """Day trades made on `days` by the daemon's stored day-runs: per day the largest count among
+    that day's runs (a restarted day replays the same trades), summed."""
+    if not days:
+        return 0
+    start = tm.market_datetime(min(days), dt_time(0))
+    end = tm.market_datetime(max(days) + timedelta(days=1), dt_time(0))
+    per_day: dict[date, int] = {}
+    for fills in app.order_repository.live_fills_by_run(start, end).values():
+        for day, count in count_day_trades(fills, lambda t: tm.to_market_time(t).date()).items():
+            per_day[day] = max(per_day.get(day, 0), count)
+    return sum(per_day.get(d, 0) for d in set(days))

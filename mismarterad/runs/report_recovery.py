@@ -27,13 +27,15 @@ import structlog
 
 from mismarterad.config.session_config import SessionConfig
 from mismarterad.core.errors import CalendarError
+from mismarterad.core.orders import OrderStatus
+from mismarterad.core.risk import Refusal, RiskCheck
 from mismarterad.core.run_result import RunResult
 from mismarterad.managers.time_manager import TimeManager
 from mismarterad.repositories.run_repository import RunRecord
 from mismarterad.runs.app import App
 
 # the report writer's own helpers, so a rebuilt file has exactly the format of a written one
-from mismarterad.runs.reports import remove_stale_staging, strategy_figures, write_rebuilt_report
+from mismarterad.runs.reports import remove_stale_staging, risk_figures, strategy_figures, write_rebuilt_report
 from mismarterad.runs.session_pipeline import DEFAULT_INITIAL_CASH
 from mismarterad.services.session_plan import session_window
 from mismarterad.services.trade_matching import match_trades
@@ -114,9 +116,14 @@ def _rebuild(app: App, tm: TimeManager, config: SessionConfig, run: RunRecord, d
     positions = [p for p in app.order_repository.positions(run.id) if p.quantity != 0]
     bt = config.backtest_config
     initial_cash = bt.initial_cash if bt else DEFAULT_INITIAL_CASH
+    checks = {c.value for c in RiskCheck}
+    refusals = tuple(  # the check is stored as the order's reason; its limit and value are not
+        Refusal(o.request.submitted_utc, o.client_order_id, o.request.strategy, o.request.symbol,
+                o.request.side.value, o.request.quantity, RiskCheck(o.reason), None, None, "")
+        for o in orders if o.status is OrderStatus.REFUSED and o.reason in checks)
     result = RunResult(session_name=config.session_name, mode="live", first_day=day, last_day=day,
                        initial_cash=initial_cash, orders=orders, fills=fills, equity=(), quality=(),
-                       bars_processed=0, sessions_run=(day,), sessions_skipped=())
+                       bars_processed=0, sessions_run=(day,), sessions_skipped=(), refusals=refusals)
     trades = match_trades(list(fills))
     wins = sum(1 for t in trades if t.pnl > 0)
     summary = {
@@ -138,6 +145,7 @@ def _rebuild(app: App, tm: TimeManager, config: SessionConfig, run: RunRecord, d
         "sessions": 1,
         "sessions_skipped": [],
         "strategies": strategy_figures(result, trades),
+        "risk": risk_figures(result, tm.timezone),  # loss halts are not stored: listed in the live report only
         "realized_pnl": round(sum(t.pnl for t in trades), 6),
         "open_positions": {p.symbol: p.quantity for p in positions},
         "rebuilt_from_database": True,

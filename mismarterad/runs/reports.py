@@ -26,11 +26,13 @@ import structlog
 from mismarterad.core.errors import StorageError
 from mismarterad.core.market_data import format_price
 from mismarterad.core.redaction import redact
+from mismarterad.core.risk import RiskCheck
 from mismarterad.core.run_result import RunResult
 from mismarterad.services.performance import Summary, drawdowns, summarize
 from mismarterad.services.trade_matching import Trade, match_trades
 
-__all__ = ["REPORT_FILES", "remove_stale_staging", "strategy_figures", "write_backtest_report", "write_failure_report", "write_rebuilt_report"]
+__all__ = ["REPORT_FILES", "remove_stale_staging", "risk_figures", "strategy_figures", "write_backtest_report",
+           "write_failure_report", "write_rebuilt_report"]
 
 # what `_staged` leaves when its process dies: `.<date>.` + mkdtemp's suffix, or `.<date>.old`
 _STAGING = re.compile(r"^\.\d{4}-\d{2}-\d{2}\.[^./]+$")
@@ -39,7 +41,7 @@ log = structlog.get_logger(component="reports")
 
 PLOT_POINTS = 4000  # more points than pixels only costs time
 
-REPORT_FILES = ("trades.csv", "orders.csv", "equity.csv", "summary.json", "validation.csv", "equity.png")
+REPORT_FILES = ("trades.csv", "orders.csv", "risk.csv", "equity.csv", "summary.json", "validation.csv", "equity.png")
 
 
 def write_backtest_report(out_dir: Path, result: RunResult, tz: ZoneInfo, run_info: dict[str, object]) -> Path:
@@ -53,7 +55,7 @@ def write_backtest_report(out_dir: Path, result: RunResult, tz: ZoneInfo, run_in
         peaks = drawdowns([result.initial_cash, *(p.equity for p in result.equity)])[1:]
         _write_equity(staging / "equity.csv", result, peaks, tz)
         summary = _summary(result, trades, tz)
-        (staging / "summary.json").write_text(json.dumps(_summary_json(result, summary, trades), indent=2) + "\n")
+        (staging / "summary.json").write_text(json.dumps(_summary_json(result, summary, trades, tz), indent=2) + "\n")
         _write_validation(staging / "validation.csv", result, tz)
         _plot(staging / "equity.png", result, peaks, tz)
         _write_run_info(staging / "run.json", run_info)
@@ -76,7 +78,11 @@ def _write_trades_and_orders(staging: Path, result: RunResult, trades: Sequence[
                                         "quantity", "pnl", "strategy"], _trade_rows(trades, tz))
     _write_csv(staging / "orders.csv", ["client_order_id", "symbol", "side", "quantity", "type", "limit_price",
                                         "stop_price", "status", "submitted_time", "filled_time",
-                                        "filled_quantity", "avg_fill_price", "strategy"], _order_rows(result, tz))
+                                        "filled_quantity", "avg_fill_price", "strategy", "reason"],
+               _order_rows(result, tz))
+    _write_csv(staging / "risk.csv", ["time", "strategy", "symbol", "side", "quantity", "check", "limit", "value"],
+               [[_local(r.ts_utc, tz), r.strategy, r.symbol, r.side, r.quantity, r.check.value, _number(r.limit),
+                 _number(r.value)] for r in result.refusals])
 
 
 def write_failure_report(out_dir: Path, run_info: dict[str, object]) -> Path:
@@ -200,7 +206,8 @@ def _order_rows(result: RunResult, tz: ZoneInfo) -> list[list[object]]:
                      "" if r.limit_price is None else format_price(r.limit_price),
                      "" if r.stop_price is None else format_price(r.stop_price), o.status.value,
                      _local(r.submitted_utc, tz), _local(o.filled_utc, tz), o.filled_quantity,
-                     "" if o.avg_fill_price is None else format_price(o.avg_fill_price), r.strategy])
+                     "" if o.avg_fill_price is None else format_price(o.avg_fill_price), r.strategy,
+                     o.reason or ""])
     return rows
 
 
@@ -234,7 +241,7 @@ def strategy_figures(result: RunResult, trades: Sequence[Trade]) -> dict[str, di
     return out
 
 
-def _summary_json(result: RunResult, s: Summary, trades: Sequence[Trade]) -> dict[str, object]:
+def _summary_json(result: RunResult, s: Summary, trades: Sequence[Trade], tz: ZoneInfo) -> dict[str, object]:
     return {
         "session_name": result.session_name,
         "mode": result.mode,
@@ -254,7 +261,25 @@ def _summary_json(result: RunResult, s: Summary, trades: Sequence[Trade]) -> dic
         "sessions": s.sessions,
         "sessions_skipped": [{"date": d.isoformat(), "reason": why} for d, why in result.sessions_skipped],
         "strategies": strategy_figures(result, trades),
+        "risk": risk_figures(result, tz),
     }
+
+
+def risk_figures(result: RunResult, tz: ZoneInfo) -> dict[str, object]:
+    """Refusals per check (every check, 0 included) and the daily-loss halts, for summary.json."""
+    counts = {c.value: 0 for c in RiskCheck}
+    for refusal in result.refusals:
+        counts[refusal.check.value] += 1
+    return {
+        "refusals": counts,
+        "loss_halts": [{"time": _local(h.ts_utc, tz), "date": h.day.isoformat(), "start_equity": _round(h.start_equity),
+                        "equity": _round(h.equity), "loss": _round(h.loss), "limit": _round(h.limit)}
+                       for h in result.loss_halts],
+    }
+
+
+def _round(value: float) -> float:
+    return round(value, 6)
 
 
 def _write_validation(path: Path, result: RunResult, tz: ZoneInfo) -> None:

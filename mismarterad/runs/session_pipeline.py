@@ -16,15 +16,18 @@ from collections.abc import Callable, Sequence
 from datetime import date
 from typing import Any
 
+from mismarterad.config.risk_config import RiskConfig, effective_limits
 from mismarterad.config.session_config import SessionConfig
 from mismarterad.core.bar_feed import BarFeed
 from mismarterad.core.broker import Broker
 from mismarterad.core.intervals import parse_interval
 from mismarterad.core.read_model import PipelineSnapshot, ReadModel
+from mismarterad.core.risk import PDT_WINDOW_SESSIONS, RiskLimits
 from mismarterad.core.run_result import RunResult
 from mismarterad.integrations.paper import PaperBroker
 from mismarterad.managers.data_manager import DataManager
 from mismarterad.managers.execution_manager import ExecutionManager
+from mismarterad.managers.risk_guard import PdtHistory, RiskGuard
 from mismarterad.managers.session_loader import SessionLoader
 from mismarterad.managers.time_manager import TimeManager
 from mismarterad.integrations.paper.fill_models import CommissionModel
@@ -43,6 +46,7 @@ __all__ = [
     "collect_result",
     "derived_intervals",
     "make_paper_broker",
+    "pdt_history",
 ]
 
 QUEUE_BATCHES = 4
@@ -122,17 +126,23 @@ def build_session_pipeline(
     feed: BarFeed | None = None,
     observe_loop: Callable[[str, float], None] | None = None,
     observe_decision: Callable[[float], None] | None = None,
+    risk: RiskLimits | None = None,
+    earlier_day_trades: Callable[[Sequence[date]], int] | None = None,
 ) -> SessionPipeline:
     """Wire the four threads. `live` takes the day's bars from `feed` (required then; the bars
     already due come from the store) and holds the session open until stopped; the observers
-    feed the daemon's metrics (None in backtests: no cost there)."""
+    feed the daemon's metrics (None in backtests: no cost there). `risk` defaults to the session
+    config's own `risk` object; `earlier_day_trades` counts the PDT window's day trades made
+    before this run (a backtest counts only its own)."""
     if live and feed is None:
         raise ValueError("a live session pipeline needs a bar feed")
     failure = PipelineFailure()
     board = ReadModel()
     for name in THREAD_NAMES:  # the order views list them in: upstream first
         board.register_thread(name)
-    execution = ExecutionManager(broker)
+    limits = risk if risk is not None else effective_limits(None, config.risk)
+    execution = ExecutionManager(broker, RiskGuard(limits, config.flatten_minutes_before_close,
+                                                   pdt_history(time_manager, earlier_day_trades)))
     to_processor: queue.Queue[Any] = queue.Queue(QUEUE_BATCHES)
     to_quality: queue.Queue[Any] = queue.Queue(QUEUE_BATCHES)
     to_engine: queue.Queue[Any] = queue.Queue(QUEUE_BATCHES)
@@ -163,15 +173,28 @@ def build_session_pipeline(
     return SessionPipeline(coordinator, processor, quality, engine, failure, execution, board)
 
 
-def make_paper_broker(config: SessionConfig) -> PaperBroker:
-    """The paper account of a run: cash, commission and slippage from `backtest_config`."""
+def pdt_history(time_manager: TimeManager,
+                earlier_day_trades: Callable[[Sequence[date]], int] | None) -> PdtHistory:
+    """The pattern-day-trader window of a day (it and the 4 trading days before it, from the
+    calendar) and the day trades made on its earlier days outside this run."""
+    def history(day: date) -> tuple[Sequence[date], int]:
+        window = [day, *(time_manager.get_previous_trading_date(day, n) for n in range(1, PDT_WINDOW_SESSIONS))]
+        return window, earlier_day_trades(window[1:]) if earlier_day_trades is not None else 0
+    return history
+
+
+def make_paper_broker(config: SessionConfig, daemon_risk: RiskConfig | None = None) -> PaperBroker:
+    """The paper account of a run: cash, commission and slippage from `backtest_config`; it
+    shorts only where the run's risk limits allow it."""
+    short = effective_limits(daemon_risk, config.risk).allow_short
     bt = config.backtest_config
     if bt is None:
-        return PaperBroker(initial_cash=DEFAULT_INITIAL_CASH)
+        return PaperBroker(initial_cash=DEFAULT_INITIAL_CASH, short_selling=short)
     return PaperBroker(
         initial_cash=bt.initial_cash,
         commission=CommissionModel(bt.commission_per_share, bt.commission_per_order, bt.commission_minimum),
         slippage_bps=bt.slippage_bps,
+        short_selling=short,
     )
 
 
@@ -193,4 +216,6 @@ def collect_result(config: SessionConfig, mode: str, days: Sequence[date], pipel
         bars_processed=engine.bars_processed,
         sessions_run=tuple(engine.sessions_run),
         sessions_skipped=tuple(engine.sessions_skipped),
+        refusals=tuple(execution.refusals()),
+        loss_halts=tuple(execution.loss_halts()),
     )

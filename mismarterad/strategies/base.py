@@ -4,8 +4,9 @@ A strategy reads only through `self.bars`, `self.indicator`, `self.historical_in
 `self.quality` and `self.position`, all as of the bar being handled, and acts only through
 `self.buy`, `self.sell` and `self.cancel`. Orders made while handling a bar fill at the open
 of the symbol's next 1-minute bar of the same session at the earliest; open positions are
-flattened at the close of the session's last bar by the engine, and orders still open then
-are canceled.
+flattened by the engine at the close of the session's last bar (or by market orders at close −
+`flatten_minutes_before_close`), and orders still open then are canceled. Every order passes
+the run's risk checks first; a refused one is never sent, and `on_order_refused` says why.
 
 Example::
 
@@ -34,6 +35,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from mismarterad.core.calendar import TradingSession
 from mismarterad.core.intervals import parse_intraday_interval
 from mismarterad.core.market_data import Bar
+from mismarterad.core.orders import Order
 from mismarterad.core.strategy_context import StrategyContext
 
 __all__ = ["IndicatorRequest", "Strategy"]
@@ -97,6 +99,11 @@ class Strategy:
 
     def on_session_end(self) -> None:
         """Called after the session's last bar, before positions are flattened."""
+
+    def on_order_refused(self, order: Order, reason: str) -> None:
+        """Called after the hook that sent `order`, when it was refused by a pre-trade check
+        (`reason` is the check's name, e.g. "max_shares_per_symbol"; `order.detail` says why)
+        or rejected at once by the broker (`reason` is its text). Nothing was sent."""
 
     # -- reads -----------------------------------------------------------------------------
 

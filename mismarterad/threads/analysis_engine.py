@@ -118,6 +118,9 @@ class AnalysisEngine(Worker):
             halted=execution.halted,
             broker_connected=execution.broker_connected,
             disabled_strategies=tuple(sorted(self._disabled)),
+            refusals_by_check=tuple(execution.refusal_counts().items()),
+            loss_halt=execution.loss_halt,
+            loss_halts=len(execution.loss_halts()),
         ))
 
     def _start(self, message: SessionStart) -> None:
@@ -128,6 +131,7 @@ class AnalysisEngine(Worker):
         self._expected = expected_starts(message.session, _BASE)
         self._last_starts = {}
         self._in_session = False
+        self.execution.begin_session(message.session.day, message.session.regular_close)
 
     def _begin_strategies(self) -> None:
         self._in_session = True
@@ -140,6 +144,7 @@ class AnalysisEngine(Worker):
         self.as_of, self.step_end = start, start + ONE_MINUTE
         for bar in bars:
             self.execution.on_bar(bar)
+        self.execution.begin_step(self.step_end)
         counts, newest = self.bars_by_series, self._last_bars
         for group in (bars, derived):
             for bar in group:
@@ -167,15 +172,22 @@ class AnalysisEngine(Worker):
         self.sessions_run.append(day)
 
     def _call(self, strategy: Strategy, hook: str, bar: Bar | None) -> None:
+        """Run one hook, then tell the strategy of the orders it had refused, after the hook
+        returns. Orders it sends from `on_order_refused` are checked like any other, but their
+        refusals are not told again: a strategy that reorders on every refusal cannot feed itself."""
         if strategy.strategy_id in self._disabled:
             return
+        where = f" on {bar.symbol} {bar.interval} bar {bar.start_utc.astimezone(self._tz).isoformat()}" if bar else ""
         try:
             if bar is None:
                 getattr(strategy, hook)()
             else:
                 strategy.on_bar(bar.symbol, bar.interval, bar)
+            for order in self.execution.take_unreported(strategy.strategy_id):
+                hook, where = "on_order_refused", f" for {order.client_order_id}"
+                strategy.on_order_refused(order, order.reason or "")
+            self.execution.take_unreported(strategy.strategy_id)  # sent from on_order_refused: not told
         except (Exception, SystemExit) as exc:  # a strategy calling sys.exit() is a broken strategy, not a stop
-            where = f" on {bar.symbol} {bar.interval} bar {bar.start_utc.astimezone(self._tz).isoformat()}" if bar else ""
             message = f"strategy {strategy.strategy_id} raised in {hook}{where}: {type(exc).__name__}: {exc}"
             if self._stop_on_error:
                 raise StrategyError(message) from exc

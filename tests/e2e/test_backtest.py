@@ -97,8 +97,8 @@ def test_two_runs_give_byte_identical_reports(mismarterad, spy_january, tmp_path
         result = mismarterad("backtest", str(CONFIG), "--from", "2011-01-03", "--to", "2011-01-14", "--out", str(out))
         assert result.returncode == 0, result.stderr
     names = sorted(p.name for p in outs[0].iterdir())
-    assert names == ["equity.csv", "equity.png", "orders.csv", "run.json", "summary.json", "trades.csv",
-                     "validation.csv"]
+    assert names == ["equity.csv", "equity.png", "orders.csv", "risk.csv", "run.json", "summary.json",
+                     "trades.csv", "validation.csv"]
     for name in names:
         if name != "run.json":
             assert (outs[0] / name).read_bytes() == (outs[1] / name).read_bytes(), name

@@ -48,5 +48,5 @@ def test_cancelling_an_order_refused_locally_returns_it() -> None:
     execution = ExecutionManager(PaperBroker())
     execution.halt(True)
     refused = execution.submit("s#0", "SPY", Side.BUY, 1, None, None, T0)
-    assert refused.status is OrderStatus.REJECTED
+    assert refused.status is OrderStatus.REFUSED
     assert execution.cancel(refused.client_order_id) == refused

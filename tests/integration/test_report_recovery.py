@@ -63,7 +63,7 @@ def test_a_completed_run_without_its_report_is_rebuilt_and_staging_folders_are_r
 
     assert [(r.day.isoformat(), r.run_id) for r in rebuilt] == [("2011-01-04", run_id)]
     folder = reports / "2011-01-04"
-    assert sorted(p.name for p in folder.iterdir()) == ["orders.csv", "run.json", "summary.json", "trades.csv"]
+    assert sorted(p.name for p in folder.iterdir()) == ["orders.csv", "risk.csv", "run.json", "summary.json", "trades.csv"]
     assert not staging.exists() and not old.exists() and unrelated.is_dir()
     run_info = json.loads((folder / "run.json").read_text())
     assert run_info["rebuilt_from_database"] is True and run_info["run_id"] == run_id

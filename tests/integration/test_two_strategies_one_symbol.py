@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -22,6 +20,7 @@ from mismarterad.managers.execution_manager import ExecutionManager
 from mismarterad.runs.app import App
 from mismarterad.runs.backtest_runner import run_backtest
 from mismarterad.runs.reports import write_backtest_report
+from support.step_watch import at_every_step
 
 REPO = Path(__file__).resolve().parents[2]
 SMA = {"name": "sma_cross", "symbols": ["SPY"], "params": {"fast": 10, "slow": 30, "quantity": 100, "interval": "1m"}}
@@ -40,40 +39,27 @@ def config(strategies: list[dict[str, Any]]) -> SessionConfig:
     })
 
 
-@contextmanager
-def books_checked_at_every_step() -> Iterator[list[int]]:
-    """After every step, rebuild each strategy's position from the fills and their orders'
-    strategies, independently of ExecutionManager's own books, and compare with its books and
-    with the broker's net positions. Yields the list of checked step counts (one per run)."""
-    original = ExecutionManager.mark
-    checked = [0]
-
-    def mark(self: ExecutionManager, step_end_utc: datetime):  # type: ignore[no-untyped-def]
-        strategy_of = {o.client_order_id: o.request.strategy for o in self.orders()}
-        books: dict[tuple[str, str], int] = {}
-        for f in self.fills():
-            key = (strategy_of[f.client_order_id], f.symbol)
-            books[key] = books.get(key, 0) + f.side.sign * f.quantity
-        books = {k: q for k, q in books.items() if q}
-        assert books == self.strategy_positions(), step_end_utc
-        net: dict[str, int] = {}
-        for (_, symbol), q in books.items():
-            net[symbol] = net.get(symbol, 0) + q
-        assert net == {p.symbol: p.quantity for p in self.broker_positions()}, step_end_utc
-        checked[0] += 1
-        return original(self, step_end_utc)
-
-    ExecutionManager.mark = mark  # type: ignore[method-assign]
-    try:
-        yield checked
-    finally:
-        ExecutionManager.mark = original  # type: ignore[method-assign]
+def _books_add_up(execution: ExecutionManager, step_end_utc: datetime) -> None:
+    """Rebuild each strategy's position from the fills and their orders' strategies,
+    independently of ExecutionManager's own books, and compare with its books and with the
+    broker's net positions."""
+    strategy_of = {o.client_order_id: o.request.strategy for o in execution.orders()}
+    books: dict[tuple[str, str], int] = {}
+    for f in execution.fills():
+        key = (strategy_of[f.client_order_id], f.symbol)
+        books[key] = books.get(key, 0) + f.side.sign * f.quantity
+    books = {k: q for k, q in books.items() if q}
+    assert books == execution.strategy_positions(), step_end_utc
+    net: dict[str, int] = {}
+    for (_, symbol), q in books.items():
+        net[symbol] = net.get(symbol, 0) + q
+    assert net == {p.symbol: p.quantity for p in execution.broker_positions()}, step_end_utc
 
 
 def backtest(data_dir: Path, tmp_path: Path, name: str, strategies: list[dict[str, Any]]) -> tuple[Path, App, int]:
     app = App(settings=Settings(data_dir=data_dir, state_dir=tmp_path / name / "state"),
               clock=SimClock(datetime(1970, 1, 1, tzinfo=UTC)))
-    with structlog.testing.capture_logs() as logs, books_checked_at_every_step() as checked:
+    with structlog.testing.capture_logs() as logs, at_every_step(_books_add_up) as checked:
         outcome = run_backtest(app, config(strategies), REPO)
     assert checked[0] >= 10 * 390  # every 1-minute step of the ten sessions
     assert any(e.get("event") == "backtest_finished" for e in logs)  # the capture sees the run
@@ -95,7 +81,7 @@ def test_each_strategys_trades_equal_its_run_alone(data_dir: Path, tmp_path: Pat
     assert header == ["symbol", "entry_time", "entry_price", "exit_time", "exit_price", "quantity", "pnl", "strategy"]
     assert {t["strategy"] for t in trades} == {"sma_cross#0", "opening_range_breakout#1", "sma_cross#2"}
     orders = rows(both / "orders.csv")
-    assert list(orders[0])[-1] == "strategy" and all(o["strategy"] for o in orders)
+    assert list(orders[0])[-2:] == ["strategy", "reason"] and all(o["strategy"] for o in orders)
     summary = json.loads((both / "summary.json").read_text())
     for position, (entry, name) in enumerate([(SMA, "sma_cross#0"), (ORB, "opening_range_breakout#1"),
                                               (SMA_FAST, "sma_cross#2")]):

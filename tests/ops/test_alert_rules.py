@@ -71,6 +71,7 @@ def test_every_alert_has_severity_summary_and_description() -> None:
         "MismarteradDown", "MismarteradWatchdogRestarts", "MismarteradWatchdogUnhealthy", "MismarteradStaleData",
         "MismarteradThreadDead", "MismarteradQualityLow", "MismarteradBrokerDisconnected",
         "MismarteradSessionFailed", "MismarteradDailyLossLimit", "MismarteradPositionMismatch",
+        "MismarteradHalted",
     }
     for name, text in blocks.items():
         assert re.search(r"^\s+severity: (critical|warning)$", text, re.MULTILINE), name
@@ -171,3 +172,12 @@ def test_every_referenced_metric_is_documented(path: Path) -> None:
 def test_dashboard_shows_every_documented_metric() -> None:
     missing = documented_metrics() - referenced_metrics(DASHBOARD.read_text())
     assert not missing, f"documented metrics without a dashboard panel: {sorted(missing)}"
+
+
+def test_the_documented_refusal_checks_are_the_risk_checks() -> None:
+    from mismarterad.core.risk import RiskCheck
+
+    row = next(line for line in METRICS_DOC.read_text().splitlines()
+               if line.startswith("| `mismarterad_risk_refusals_total`"))
+    labels = row.split("|")[3].split("=", 1)[1]
+    assert [name.strip() for name in labels.split(",")] == [check.value for check in RiskCheck]

@@ -88,9 +88,10 @@ def documented_metrics_in_a_session(registry: CollectorRegistry) -> None:
                         ("scheduler_next_stop_timestamp_seconds", now + 3_600), ("last_bar_age_seconds", 42),
                         ("pnl_realized_dollars", -120.5), ("pnl_unrealized_dollars", 30.25),
                         ("equity_dollars", 100_000), ("daily_loss_limit_dollars", 1_000),
-                        ("broker_connected", 1), ("watchdog_healthy", 1), ("position_mismatches", 0)):
+                        ("broker_connected", 1), ("watchdog_healthy", 1), ("position_mismatches", 0),
+                        ("halted", 0)):
         Gauge(f"mismarterad_{name}", name, registry=registry).set(value)
-    for name in ("session_failures", "session_restarts", "stream_reconnects"):
+    for name in ("session_failures", "session_restarts", "stream_reconnects", "daily_loss_halts"):
         Counter(f"mismarterad_{name}", name, registry=registry)
     alive = Gauge("mismarterad_thread_alive", "alive", ["thread"], registry=registry)
     depth = Gauge("mismarterad_thread_queue_depth", "depth", ["thread"], registry=registry)
@@ -117,8 +118,11 @@ def documented_metrics_in_a_session(registry: CollectorRegistry) -> None:
     for side in ("buy", "sell"):
         submitted.labels(side)
         fills.labels(side)
-        for status in ("new", "filled", "canceled", "rejected"):
+        for status in ("new", "filled", "canceled", "rejected", "refused"):
             orders.labels(side, status).set(0)
+    refusals = Counter("mismarterad_risk_refusals", "refusals", ["check"], registry=registry)
+    for check in ("halted", "max_open_orders", "buying_power"):
+        refusals.labels(check)
     errors = Counter("mismarterad_errors", "errors", ["component"], registry=registry)
     for component in ("daemon", "scheduler", *threads):
         errors.labels(component)

@@ -174,7 +174,9 @@ class DaemonProcess:
 def write_daemon_config(path: Path, session_config: Path, socket_path: Path, metrics_port: int, **extra: object) -> None:
     lines = [f'session_config = "{session_config}"', f'socket_path = "{socket_path}"',
              f'metrics_address = "127.0.0.1:{metrics_port}"']
-    lines += [f"{k} = {json.dumps(v)}" for k, v in extra.items()]
+    lines += [f"{k} = {json.dumps(v)}" for k, v in extra.items() if not isinstance(v, dict)]
+    for table, values in ((k, v) for k, v in extra.items() if isinstance(v, dict)):  # tables come last in TOML
+        lines += [f"[{table}]", *(f"{k} = {json.dumps(v)}" for k, v in values.items())]
     path.write_text("\n".join(lines) + "\n")
 
 

@@ -32,7 +32,10 @@ One daemon per state directory: a second one exits 75 naming the first's pid (lo
 daemon config keys (TOML): session_config (required), broker = "paper", socket_path,
 socket_group, metrics_address = "127.0.0.1:9108", lead_minutes = 30, lag_minutes = 5,
 max_session_restarts = 3, restart_backoff_seconds = 5, on_shutdown = "flatten"|"cancel"|"leave",
-daily_loss_limit = 0, database_url, data_dir. Errors exit 78 naming the key."""
+database_url, data_dir, and a [risk] table (max_shares_per_symbol, max_notional_per_symbol,
+max_gross_exposure, max_open_orders, max_orders_per_minute, price_collar_pct, daily_loss_limit,
+no_entry_minutes_before_close, allow_short, pattern_day_trader; README "Risk limits").
+Errors exit 78 naming the key."""
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

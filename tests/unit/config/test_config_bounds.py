@@ -87,8 +87,11 @@ def test_a_strategy_file_name_that_no_path_can_be_is_refused(tmp_path: Path) -> 
 
 def test_daemon_toml_numbers_are_finite_and_bounded(tmp_path: Path) -> None:
     path = tmp_path / "daemon.toml"
-    for line, expected in [("daily_loss_limit = inf", "daily_loss_limit: input should be a finite number"),
-                           ("daily_loss_limit = 1e13", "daily_loss_limit: must be <= 1000000000000"),
+    for line, expected in [("[risk]\ndaily_loss_limit = inf", "risk.daily_loss_limit: input should be a finite number"),
+                           ("[risk]\ndaily_loss_limit = 1e13", "risk.daily_loss_limit: must be <= 1000000000000"),
+                           ("[risk]\nmax_open_orders = 0", "risk.max_open_orders: must be >= 1"),
+                           ("[risk]\nbogus = 1", "risk.bogus: unknown key"),
+                           ("daily_loss_limit = 100", "daily_loss_limit: moved to the [risk] table"),
                            ("restart_backoff_seconds = nan", "restart_backoff_seconds: input should be a finite"),
                            ('socket_path = "/tmp/a\\u0000b"', "socket_path: invalid path")]:
         path.write_text(f'session_config = "s.json"\n{line}\n')

@@ -27,7 +27,12 @@ from mismarterad.core.errors import ConfigError
 from mismarterad.runs.strategy_loading import resolve_strategies
 
 REPO = Path(__file__).resolve().parents[3]
-VALID = json.loads((REPO / "session_configs" / "spy_2011_backtest.json").read_text())
+VALID = {**json.loads((REPO / "session_configs" / "spy_2011_backtest.json").read_text()),
+         "flatten_minutes_before_close": 10,
+         "risk": {"max_shares_per_symbol": 100, "max_notional_per_symbol": 1e5, "max_gross_exposure": 2e5,
+                  "max_open_orders": 5, "max_orders_per_minute": 3, "price_collar_pct": 2.0,
+                  "daily_loss_limit": 500.0, "no_entry_minutes_before_close": 15, "allow_short": False,
+                  "pattern_day_trader": True}}
 FUZZ = settings(max_examples=2000, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 
 pytestmark = pytest.mark.slow
@@ -162,7 +167,9 @@ lag_minutes = 5
 max_session_restarts = 3
 restart_backoff_seconds = 5.0
 on_shutdown = "flatten"
+[risk]
 daily_loss_limit = 1000.0
+max_shares_per_symbol = 100
 """
 
 _TOML_VALUES = st.one_of(
@@ -200,7 +207,7 @@ def _load_toml(workdir: Path, data: bytes) -> None:
     except ConfigError as exc:
         assert str(exc)
     else:
-        assert math.isfinite(config.daily_loss_limit) and math.isfinite(config.restart_backoff_seconds)
+        assert math.isfinite(config.risk.daily_loss_limit or 0.0) and math.isfinite(config.restart_backoff_seconds)
 
 
 @FUZZ

@@ -80,7 +80,7 @@ def _answer_once(conn: socket.socket) -> None:
         pass
 
 
-def _status(cmd: str, args: dict[str, Any]) -> Any:
+def _status(cmd: str, args: dict[str, Any], _peer: object = None) -> Any:
     return {"state": "STOPPED", "cmd": cmd}
 
 

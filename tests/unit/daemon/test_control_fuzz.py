@@ -16,7 +16,7 @@ from mismarterad.daemon.control_server import CommandError, ControlServer
 pytestmark = pytest.mark.slow
 
 
-def _handler(cmd: str, args: dict[str, Any]) -> Any:
+def _handler(cmd: str, args: dict[str, Any], _peer: object = None) -> Any:
     """Stands in for ControlApi: echoes, refuses, fails, and returns awkward values."""
     match cmd:
         case "echo":

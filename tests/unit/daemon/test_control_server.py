@@ -15,7 +15,7 @@ from mismarterad.daemon import control_server
 from mismarterad.daemon.control_server import MAX_CLIENTS, CommandError, ControlServer
 
 
-def _handler(cmd: str, args: dict[str, Any]) -> Any:
+def _handler(cmd: str, args: dict[str, Any], _peer: object = None) -> Any:
     if cmd == "nan":
         return {"pnl": float("nan"), "equity": [float("inf"), 1.5]}
     if cmd == "echo":

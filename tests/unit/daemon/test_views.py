@@ -7,6 +7,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from mismarterad.config.daemon_config import DaemonConfig
+from mismarterad.config.risk_config import RiskConfig
 from mismarterad.config.session_config import load_session_config
 from mismarterad.core.enums import SystemState
 from mismarterad.core.orders import AccountSnapshot, Fill, Order, OrderRequest, OrderStatus, OrderType, Position, Side
@@ -18,7 +19,10 @@ from mismarterad.core.read_model import (
     ThreadSnapshot,
     TradingSnapshot,
 )
+from mismarterad.core.risk import LossHalt, RiskCheck
 from mismarterad.daemon.control import DaemonSnapshot, DayRunSnapshot
+from mismarterad.core.halt import HaltState
+from mismarterad.daemon.metrics import CHECKS
 from mismarterad.daemon.views import (
     last_bar_age,
     metrics_view,
@@ -38,9 +42,15 @@ OPEN = datetime(2011, 1, 4, 14, 30, tzinfo=UTC)
 NOW = OPEN + timedelta(minutes=10, seconds=30)
 
 
-def _snapshot(pipeline: PipelineSnapshot | None, *, halted: bool = False) -> DaemonSnapshot:
+HALT = HaltState(OPEN + timedelta(minutes=5), "uid 1000 (alice)", "broker outage", True)
+
+
+def _snapshot(pipeline: PipelineSnapshot | None, *, halted: HaltState | None = None, day_run: bool = True,
+              session_risk: RiskConfig | None = None) -> DaemonSnapshot:
     config = load_session_config(REPO / "session_configs" / "spy_2011_backtest.json")
-    run = DayRunSnapshot(date(2011, 1, 4), 7, 100.0, OPEN, OPEN + timedelta(hours=6, minutes=30), False, config,
+    if session_risk is not None:
+        config = config.model_copy(update={"risk": session_risk})
+    run = None if not day_run else DayRunSnapshot(date(2011, 1, 4), 7, 100.0, OPEN, OPEN + timedelta(hours=6, minutes=30), False, config,
                          pipeline)
     return DaemonSnapshot(
         state=SystemState.RUNNING, error=None, clock_utc=NOW, clock_kind="ReplayClock", timezone=NY,
@@ -48,8 +58,9 @@ def _snapshot(pipeline: PipelineSnapshot | None, *, halted: bool = False) -> Dae
                                                    OPEN + timedelta(hours=6, minutes=35)),
         day_run=run, halted=halted, session_failures=0, session_restarts=0, watchdog_healthy=True,
         uptime_secs=12.34, metrics_port=9108, last_report=None, config_path=Path("/etc/daemon.toml"),
-        daemon_config=DaemonConfig(session_config=Path("/etc/session.json"), daily_loss_limit=500.0),
-        session_config=config, orders_before={"buy": 3, "sell": 3}, fills_before={"buy": 3, "sell": 3})
+        daemon_config=DaemonConfig(session_config=Path("/etc/session.json"), risk=RiskConfig(daily_loss_limit=500.0)),
+        session_config=config, orders_before={"buy": 3, "sell": 3}, fills_before={"buy": 3, "sell": 3},
+        refusals_before={"max_open_orders": 2, "halted": 1}, loss_halts_before=1)
 
 
 def _trading() -> TradingSnapshot:
@@ -68,7 +79,8 @@ def _trading() -> TradingSnapshot:
         last_bar_end_utc=OPEN + timedelta(minutes=9), account=AccountSnapshot(10_000.0, 10_513.0, 513.0),
         broker_positions=(Position("SPY", 4, 127.2),), strategy_positions=(StrategyPosition("b#1", "SPY", 4),),
         position_mismatches=(PositionMismatch("SPY", 4, 5),), open_orders=(orders[2],), orders=orders,
-        fills=fills)
+        fills=fills, refusals_by_check=(("max_open_orders", 1), ("buying_power", 4)),
+        loss_halt=LossHalt(OPEN + timedelta(minutes=8), date(2011, 1, 4), 10_000.0, 9_400.0, 500.0), loss_halts=1)
 
 
 def _pipeline() -> PipelineSnapshot:
@@ -78,13 +90,27 @@ def _pipeline() -> PipelineSnapshot:
 
 
 def test_status_reads_only_the_snapshot() -> None:
-    s = _snapshot(_pipeline(), halted=True)
+    s = _snapshot(_pipeline(), halted=HALT)
     view = status_view(s)
     assert view["clock"] == "2011-01-04T09:40:30-05:00" and view["session_date"] == "2011-01-04"
-    assert view["next_start"] == "2011-01-04T09:00:00-05:00" and view["halted"] is True
+    assert view["next_start"] == "2011-01-04T09:00:00-05:00"
+    assert view["halted"] == {"since": "2011-01-04T09:35:00-05:00", "by": "uid 1000 (alice)",
+                              "reason": "broker outage", "flatten": True}
+    assert view["loss_halt"] == {"time": "2011-01-04T09:38:00-05:00", "start_equity": 10_000.0, "equity": 9_400.0,
+                                 "limit": 500.0}
     assert view["bars_processed"] == 9 and view["last_bar_age_seconds"] == 90.0
     assert view["position_mismatches"] == 1
-    assert status_line(s) == "RUNNING session=2011-01-04 clock=2011-01-04 09:40 last_bar_age=90s"
+    assert status_line(s) == "RUNNING HALTED LOSS-HALTED session=2011-01-04 clock=2011-01-04 09:40 last_bar_age=90s"
+
+
+def test_not_halted_is_null_and_the_halt_shows_outside_a_session() -> None:
+    view = status_view(_snapshot(PipelineSnapshot(TradingSnapshot(), QualitySnapshot(), ())))
+    assert view["halted"] is None and view["loss_halt"] is None
+    idle = _snapshot(None, halted=HALT, day_run=False)
+    view = status_view(idle)
+    assert view["session_date"] is None and view["halted"]["by"] == "uid 1000 (alice)" and view["loss_halt"] is None
+    assert status_line(idle).startswith("RUNNING HALTED session=- ")
+    assert metrics_view(idle).halted and not metrics_view(_snapshot(None)).halted
 
 
 def test_a_feed_that_never_delivers_shows_a_growing_age() -> None:
@@ -112,6 +138,16 @@ def test_metrics_add_this_run_to_earlier_totals() -> None:
     assert v.realized_pnl == 5.0 and v.positions == {"SPY": 4} and v.equity == 10_513.0
     assert round(v.unrealized_pnl, 6) == round(513.0 - 4 * 127.2, 6)
     assert v.position_mismatches == 1 and v.daily_loss_limit == 500.0 and v.quality_ratio == {"SPY": 0.9}
+    assert set(v.risk_refusals) == set(CHECKS) == {c.value for c in RiskCheck}  # every label, 0 included
+    assert v.risk_refusals["max_open_orders"] == 3 and v.risk_refusals["halted"] == 1
+    assert v.risk_refusals["buying_power"] == 4 and v.risk_refusals["allow_short"] == 0
+    assert v.daily_loss_halts == 2 and not v.halted
+
+
+def test_the_daily_loss_limit_metric_is_the_effective_one() -> None:
+    assert metrics_view(_snapshot(None, session_risk=RiskConfig(daily_loss_limit=250.0))).daily_loss_limit == 250.0
+    lifted = RiskConfig.model_validate({"daily_loss_limit": None})  # the session lifts the daemon's limit
+    assert metrics_view(_snapshot(None, session_risk=lifted)).daily_loss_limit == 0.0
 
 
 def test_outside_a_day_run_every_list_is_empty() -> None:

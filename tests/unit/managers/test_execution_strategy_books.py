@@ -8,9 +8,11 @@ import structlog
 import structlog.testing
 
 from mismarterad.core.market_data import Bar
-from mismarterad.core.orders import OrderStatus, OrderType, Position, RejectCategory, Side
+from mismarterad.core.orders import OrderStatus, OrderType, Position, Side
+from mismarterad.core.risk import RiskLimits
 from mismarterad.integrations.paper import PaperBroker
 from mismarterad.managers.execution_manager import ExecutionManager, PositionMismatch
+from mismarterad.managers.risk_guard import RiskGuard
 
 T0 = datetime(2011, 1, 3, 14, 30, tzinfo=UTC)
 A, B = "sma_cross#0", "sma_cross#1"
@@ -24,9 +26,9 @@ def at(minute: int) -> datetime:
     return T0 + timedelta(minutes=minute)
 
 
-def two_holders(broker: PaperBroker | None = None) -> ExecutionManager:
+def two_holders(broker: PaperBroker | None = None, limits: RiskLimits | None = None) -> ExecutionManager:
     """A holds 100 SPY, B holds 30 SPY: one net broker position of 130."""
-    execution = ExecutionManager(broker or PaperBroker(initial_cash=100_000.0))
+    execution = ExecutionManager(broker or PaperBroker(initial_cash=100_000.0), RiskGuard(limits or RiskLimits()))
     execution.on_bar(bar(0))
     execution.submit(A, "SPY", Side.BUY, 100, None, None, at(1))
     execution.submit(B, "SPY", Side.BUY, 30, None, None, at(1))
@@ -49,15 +51,14 @@ def test_a_sell_beyond_the_strategys_own_shares_is_refused_locally() -> None:
     broker = PaperBroker(initial_cash=100_000.0)
     execution = two_holders(broker)
     oversell = execution.submit(B, "SPY", Side.SELL, 31, None, None, at(2))  # the net 130 would allow it
-    assert oversell.status is OrderStatus.REJECTED
-    assert oversell.reject_category is RejectCategory.INSUFFICIENT_POSITION
-    assert "short selling is not allowed" in (oversell.reason or "")
+    assert oversell.status is OrderStatus.REFUSED and oversell.reason == "allow_short"
+    assert "short selling is not allowed" in (oversell.detail or "")
     assert oversell.client_order_id not in {o.client_order_id for o in broker.orders()}
     resting = execution.submit(B, "SPY", Side.SELL, 20, None, 90.0, T0 + timedelta(minutes=2))  # a stop-loss
     assert resting.status is OrderStatus.NEW
     # its own open sells count against it; A's shares are still A's to sell
     again = execution.submit(B, "SPY", Side.SELL, 11, None, None, at(2))
-    assert again.status is OrderStatus.REJECTED and again.reject_category is RejectCategory.INSUFFICIENT_POSITION
+    assert again.status is OrderStatus.REFUSED and again.reason == "allow_short"
     assert execution.submit(B, "SPY", Side.SELL, 10, None, None, at(2)).status is OrderStatus.NEW
     assert execution.submit(A, "SPY", Side.SELL, 100, None, None, at(2)).status is OrderStatus.NEW
     execution.on_bar(bar(2))
@@ -65,8 +66,8 @@ def test_a_sell_beyond_the_strategys_own_shares_is_refused_locally() -> None:
     assert execution.position_mismatches() == []
 
 
-def test_a_shorting_broker_lets_the_sell_through() -> None:
-    execution = two_holders(PaperBroker(initial_cash=100_000.0, short_selling=True))
+def test_with_allow_short_a_shorting_broker_takes_the_sell() -> None:
+    execution = two_holders(PaperBroker(initial_cash=100_000.0, short_selling=True), RiskLimits(allow_short=True))
     assert execution.submit(B, "SPY", Side.SELL, 50, None, None, at(2)).status is OrderStatus.NEW
     execution.on_bar(bar(2))
     assert execution.strategy_positions() == {(A, "SPY"): 100, (B, "SPY"): -20}
@@ -92,7 +93,7 @@ def test_flatten_on_request_closes_each_strategy_even_while_halted() -> None:
     execution.submit(B, "SPY", Side.SELL, 30, 150.0, None, at(2))  # a resting limit
     execution.halt(True)
     refused = execution.submit(A, "SPY", Side.BUY, 1, None, None, at(2))
-    assert refused.reject_category is RejectCategory.HALTED
+    assert refused.status is OrderStatus.REFUSED and refused.reason == "halted"
     orders = execution.flatten(at(2))
     assert [(o.request.strategy, o.request.quantity, o.status) for o in orders] == [
         (A, 100, OrderStatus.NEW), (B, 30, OrderStatus.NEW)]
@@ -127,7 +128,7 @@ def test_after_close_no_strategy_order_reaches_the_broker_but_the_settling_flatt
     execution = two_holders()
     execution.close()  # a shutdown: a strategy thread may still be running
     late = execution.submit(A, "SPY", Side.BUY, 5, None, None, at(2))
-    assert late.status is OrderStatus.REJECTED and late.reject_category is RejectCategory.HALTED
+    assert late.status is OrderStatus.REFUSED and late.reason == "halted"
     assert late.client_order_id not in {o.client_order_id for o in execution.open_orders()}
     execution.on_bar(bar(2))
     execution.close_session(at(3))
