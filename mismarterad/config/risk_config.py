@@ -8,17 +8,23 @@ behaviour (buying power checked, no shorting, nothing else).
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, Strict
 
 from mismarterad.config.bounds import MAX_CASH, FiniteFloat
 from mismarterad.core.risk import RiskLimits
 
-__all__ = ["MAX_MINUTES", "MAX_ORDERS", "MAX_SHARES", "RiskConfig", "effective_limits"]
+__all__ = ["MAX_MINUTES", "MAX_ORDERS", "MAX_SHARES", "RiskConfig", "StrictInt", "effective_limits"]
 
 MAX_SHARES = 1_000_000_000  # shares in one symbol
 MAX_ORDERS = 100_000  # open orders, or orders in one minute
 MAX_COLLAR_PCT = 1_000.0
 MAX_MINUTES = 390  # a whole regular session
+
+# no coercion: `true` is not 1 share and "on" is not a yes, where a mistake moves money
+StrictInt = Annotated[int, Strict()]
+StrictBool = Annotated[bool, Strict()]
 
 
 class RiskConfig(BaseModel):
@@ -27,15 +33,15 @@ class RiskConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    max_shares_per_symbol: int | None = Field(default=None, ge=1, le=MAX_SHARES,
-                                              description=f"shares of one symbol held or working, 1 to {MAX_SHARES:,}")
-    max_notional_per_symbol: FiniteFloat | None = Field(default=None, gt=0, le=MAX_CASH,
-                                                        description="dollars in one symbol, more than 0 and at most 1e12")
+    max_shares_per_symbol: StrictInt | None = Field(
+        default=None, ge=1, le=MAX_SHARES, description=f"shares of one symbol held or working, 1 to {MAX_SHARES:,}")
+    max_notional_per_symbol: FiniteFloat | None = Field(
+        default=None, gt=0, le=MAX_CASH, description="dollars in one symbol, more than 0 and at most 1e12")
     max_gross_exposure: FiniteFloat | None = Field(default=None, gt=0, le=MAX_CASH,
                                                    description="dollars long plus short, more than 0 and at most 1e12")
-    max_open_orders: int | None = Field(default=None, ge=1, le=MAX_ORDERS,
+    max_open_orders: StrictInt | None = Field(default=None, ge=1, le=MAX_ORDERS,
                                         description=f"working orders of the account, 1 to {MAX_ORDERS:,}")
-    max_orders_per_minute: int | None = Field(default=None, ge=1, le=MAX_ORDERS,
+    max_orders_per_minute: StrictInt | None = Field(default=None, ge=1, le=MAX_ORDERS,
                                               description=f"orders sent in any minute, 1 to {MAX_ORDERS:,}")
     price_collar_pct: FiniteFloat | None = Field(default=None, gt=0, le=MAX_COLLAR_PCT,
                                                  description="percent from the last price, more than 0 and at most "
@@ -43,10 +49,10 @@ class RiskConfig(BaseModel):
     daily_loss_limit: FiniteFloat | None = Field(default=None, gt=0, le=MAX_CASH,
                                                  description="dollars lost since the day's start, more than 0 and at "
                                                              "most 1e12")
-    no_entry_minutes_before_close: int | None = Field(default=None, ge=0, le=MAX_MINUTES,
+    no_entry_minutes_before_close: StrictInt | None = Field(default=None, ge=0, le=MAX_MINUTES,
                                                       description=f"minutes, 0 to {MAX_MINUTES}")
-    allow_short: bool | None = None
-    pattern_day_trader: bool | None = Field(default=None, description="refuse a 4th day trade in 5 sessions "
+    allow_short: StrictBool | None = None
+    pattern_day_trader: StrictBool | None = Field(default=None, description="refuse a 4th day trade in 5 sessions "
                                                                       "under $25,000 of equity")
 
 

@@ -32,7 +32,7 @@ from mismarterad.config.bounds import (
     check_finite_json,
 )
 from mismarterad.config.errors import format_validation_error
-from mismarterad.config.risk_config import MAX_MINUTES, RiskConfig
+from mismarterad.config.risk_config import MAX_MINUTES, RiskConfig, StrictInt
 from mismarterad.core.errors import ConfigError
 from mismarterad.core.intervals import parse_interval
 
@@ -191,7 +191,7 @@ class SessionConfig(_Strict):
     session_data_config: SessionDataConfig
     strategies: list[StrategyEntry] = Field(default_factory=list)
     risk: RiskConfig | None = None
-    flatten_minutes_before_close: int = Field(
+    flatten_minutes_before_close: StrictInt = Field(
         default=0, ge=0, le=MAX_MINUTES,
         description=f"minutes, 0 (flatten at the last bar's close) to {MAX_MINUTES}")
 

@@ -17,12 +17,12 @@ from zoneinfo import ZoneInfo
 from mismarterad.config.daemon_config import DaemonConfig
 from mismarterad.config.session_config import SessionConfig
 from mismarterad.core.enums import SystemState
-from mismarterad.core.read_model import PipelineSnapshot
 from mismarterad.core.halt import HaltState
+from mismarterad.core.read_model import PipelineSnapshot
 from mismarterad.managers.time_manager import TimeManager
 from mismarterad.services.session_plan import SessionWindow
 
-__all__ = ["DaemonControl", "DaemonSnapshot", "DayRunSnapshot", "HaltOutcome", "HaltState"]
+__all__ = ["DaemonControl", "DaemonSnapshot", "DayRunSnapshot", "HaltOutcome"]
 
 
 @dataclass(frozen=True, slots=True)

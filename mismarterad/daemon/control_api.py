@@ -15,10 +15,10 @@ from typing import Any
 
 from mismarterad import __version__
 from mismarterad.core.errors import ConfigError, MismarteradError
+from mismarterad.core.halt import bad_reason
 from mismarterad.core.redaction import redact
 from mismarterad.daemon.control import DaemonControl, HaltOutcome
 from mismarterad.daemon.control_server import PROTOCOL_VERSION, CommandError, Peer
-from mismarterad.core.halt import bad_reason
 from mismarterad.daemon.views import (
     halt_record,
     orders_view,
@@ -99,7 +99,7 @@ class ControlApi:
 
     def __init__(self, daemon: DaemonControl) -> None:
         self._d = daemon
-        self._handlers: dict[str, Callable[[list[str]], Any]] = {
+        self._handlers: dict[str, Callable[..., Any]] = {
             name: getattr(self, f"_{name}") for name in COMMANDS
         }
 
@@ -111,8 +111,8 @@ class ControlApi:
         if not isinstance(words, list) or not all(isinstance(w, str) for w in words):
             raise CommandError("bad_request", "'args.words' must be a list of strings")
         try:
-            if cmd in ("halt", "resume"):  # they record who asked
-                return self._halt_command(cmd, words, peer.name if peer is not None else "unknown peer")
+            if cmd in ("halt", "resume"):  # they record who asked, as the kernel names the peer
+                return handler(words, peer.name if peer is not None else "unknown peer")
             return handler(words)
         except ConfigError as exc:
             raise CommandError("config_invalid", str(exc)) from exc
@@ -147,19 +147,14 @@ class ControlApi:
         self._d.stop_day_run()
         return status_view(self._d.snapshot())
 
-    def _halt(self, words: list[str]) -> dict[str, Any]:
-        return self._halt_command("halt", words, "unknown peer")
-
-    def _resume(self, words: list[str]) -> dict[str, Any]:
-        return self._halt_command("resume", words, "unknown peer")
-
-    def _halt_command(self, cmd: str, words: list[str], by: str) -> dict[str, Any]:
-        if cmd == "resume":
-            if words:
-                raise CommandError("bad_request", "usage: resume (it takes no arguments)")
-            return self._halt_reply(self._d.resume(by))
+    def _halt(self, words: list[str], by: str) -> dict[str, Any]:
         flatten, reason = parse_halt(words)
         return self._halt_reply(self._d.halt(by, reason, flatten))
+
+    def _resume(self, words: list[str], by: str) -> dict[str, Any]:
+        if words:
+            raise CommandError("bad_request", "usage: resume (it takes no arguments)")
+        return self._halt_reply(self._d.resume(by))
 
     def _halt_reply(self, outcome: HaltOutcome) -> dict[str, Any]:
         tz = self._d.snapshot().timezone

@@ -47,7 +47,6 @@ SEND_TIMEOUT_SECS = 5.0
 NOTICE_TIMEOUT_SECS = 1.0  # the farewell line to a dropped client
 
 
-
 @dataclass(frozen=True, slots=True)
 class Peer:
     """The client process at the other end, from SO_PEERCRED (the kernel's word, not the client's)."""

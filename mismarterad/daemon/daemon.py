@@ -25,14 +25,12 @@ from mismarterad.core.errors import ConfigError, StateError
 from mismarterad.daemon.control import DaemonSnapshot, DayRunSnapshot, HaltOutcome
 from mismarterad.daemon.control_api import ControlApi
 from mismarterad.daemon.control_server import ControlServer
-from mismarterad.runs.day_run import DayRun, Observers, ShutdownPolicy
-from mismarterad.daemon.kill_switch import KillSwitch
 from mismarterad.daemon.health import first_stalled
+from mismarterad.daemon.kill_switch import KillSwitch
 from mismarterad.daemon.loaded_config import LoadedConfig, load_config
 from mismarterad.daemon.metrics import DaemonMetrics
 from mismarterad.daemon.notify import Notifier
 from mismarterad.daemon.planning import SessionPlanner
-from mismarterad.runs.report_recovery import recover_reports
 from mismarterad.daemon.scheduler import SessionScheduler
 from mismarterad.daemon.state_lock import StateLock
 from mismarterad.daemon.totals import DayRunTotals
@@ -43,6 +41,8 @@ from mismarterad.managers.system_manager import SystemManager
 from mismarterad.managers.time_manager import TimeManager
 from mismarterad.repositories.halt_store import HALT_FILE, HaltStore
 from mismarterad.runs.app import App
+from mismarterad.runs.day_run import DayRun, Observers, ShutdownPolicy
+from mismarterad.runs.report_recovery import recover_reports
 from mismarterad.runs.session_pipeline import make_paper_broker
 from mismarterad.runs.strategy_loading import resolve_strategies
 from mismarterad.runs.system_access import register_system_manager
@@ -255,7 +255,8 @@ class Daemon:
             log.error("session_start_failed", day=day.isoformat(), error=str(exc))
             self._after_failure()
             return
-        run = DayRun(self.app, self.system, self._time_manager, config, strategies, make_paper_broker(config, self.loaded.daemon.risk),
+        broker = make_paper_broker(config, self.loaded.daemon.risk)
+        run = DayRun(self.app, self.system, self._time_manager, config, strategies, broker,
                      StoreReplayFeed(self.app.bar_store, self.app.clock), day, self.reports_dir,
                      self.kill_switch.state is not None,
                      Observers(self.metrics.observe_loop, self.metrics.decision_latency.observe),

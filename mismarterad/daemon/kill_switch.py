@@ -42,8 +42,10 @@ class KillSwitch:
         flattened: tuple[str, ...] = ()
         running = execution is not None and running
         if execution is not None and running:
-            canceled = tuple(o.client_order_id for o in execution.cancel_open_orders())
-            if flatten:
+            # a working flatten order (the pre-close flatten, the daily-loss one, an earlier
+            # `halt flatten`) stays: canceling it would leave the position open
+            canceled = tuple(o.client_order_id for o in execution.cancel_open_orders(keep_closing=True))
+            if state.flatten:
                 flattened = tuple(o.client_order_id for o in execution.flatten(now_utc))
         log.warning("trading_halted", by=by, reason=state.reason, flatten=flatten, since=state.since_utc.isoformat(),
                     in_session=running, canceled=len(canceled), flatten_orders=len(flattened),

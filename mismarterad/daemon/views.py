@@ -12,11 +12,12 @@ from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
 from mismarterad.config.risk_config import effective_limits
+from mismarterad.core.halt import HaltState
 from mismarterad.core.market_data import format_price
 from mismarterad.core.orders import OrderStatus
 from mismarterad.core.read_model import PipelineSnapshot
 from mismarterad.core.risk import LossHalt, RiskCheck
-from mismarterad.daemon.control import DaemonSnapshot, HaltState
+from mismarterad.daemon.control import DaemonSnapshot
 from mismarterad.daemon.metrics import MetricsView, ThreadView
 from mismarterad.services.trade_matching import match_trades
 from mismarterad.strategies.spec import strategy_id

@@ -39,8 +39,9 @@ from mismarterad.core.orders import (
 from mismarterad.core.read_model import PositionMismatch
 from mismarterad.core.risk import LossHalt, Refusal, RiskCheck, RiskLimits
 from mismarterad.core.run_result import EquityPoint
+from mismarterad.managers.position_book import PositionBook
 from mismarterad.managers.risk_guard import RiskGuard
-from mismarterad.services.risk_checks import AccountState, check_order
+from mismarterad.services.risk_checks import AccountState, check_order, is_entry, malformed
 
 __all__ = ["ExecutionManager", "ExecutionRecord", "PositionMismatch"]
 
@@ -65,9 +66,8 @@ class ExecutionManager:
         # the engine thread trades while the daemon's control and metrics threads read
         self._book = threading.RLock()
         self._sequence = 0
-        self._positions: dict[tuple[str, str], int] = {}  # (strategy, symbol) -> signed shares
+        self._holdings = PositionBook()
         self._strategy_of: dict[str, str] = {}
-        self._mismatch_seen: set[PositionMismatch] = set()  # logged once per distinct value
         self._last_bar: dict[str, Bar] = {}
         self._prices: dict[str, float] = {}  # last close per symbol, kept across sessions
         self.record = ExecutionRecord()
@@ -75,6 +75,7 @@ class ExecutionManager:
         self._closed = False
         self._local_orders: list[Order] = []
         self._unreported: dict[str, list[Order]] = {}  # strategy -> refused or rejected, not yet told
+        self._closing: set[str] = set()  # ids of the flatten orders sent (never canceled by a halt)
 
     # -- intents ---------------------------------------------------------------------------
 
@@ -98,11 +99,11 @@ class ExecutionManager:
         request = OrderRequest(client_order_id, symbol, side, quantity, order_type, limit, stop, now_utc, strategy_id)
         self._strategy_of[client_order_id] = strategy_id
         with self._book:  # the checks and the send are one step: a close() or halt() never falls between
-            if limit is not None and stop is not None:
-                order = self._reject(request, RejectCategory.UNSUPPORTED_TYPE,
-                                     "give a limit or a stop price, not both (stop-limit orders are not supported)")
+            invalid = malformed(request)
+            if invalid is not None:
+                order = self._reject(request, *invalid)
             elif risk_reducing and not self._closed:
-                order = self._send(request)
+                order = self._send(request, closing=True)
             elif (verdict := check_order(request, self._account_state(request), self._risk.limits)) is not None:
                 self._risk.refused(request, verdict)
                 order = Order(request, OrderStatus.REFUSED, reason=verdict.check.value, detail=verdict.detail)
@@ -117,10 +118,12 @@ class ExecutionManager:
                   quantity=quantity, type=order_type.value, status=order.status.value)
         return order
 
-    def _send(self, request: OrderRequest) -> Order:
+    def _send(self, request: OrderRequest, *, closing: bool = False) -> Order:
         order = self._broker.submit(request)
         if order.status is not OrderStatus.REJECTED:
             self._risk.sent(request)
+            if closing:
+                self._closing.add(request.client_order_id)
         return order
 
     def _account_state(self, request: OrderRequest) -> AccountState:
@@ -128,19 +131,23 @@ class ExecutionManager:
         halted = ("the day-run is being settled: no new orders" if self._closed
                   else "trading is halted" if self._halted else None)
         risk = self._risk
+        working = [o.request for o in self._broker.open_orders()]
+        entering = {o.symbol for o in working if o.side is Side.BUY or risk.limits.allow_short}
         return AccountState(
             now_utc=request.submitted_utc, halted=halted, loss_halted=risk.loss_halt is not None,
-            cash=account.cash, equity=account.equity, start_equity=risk.start_equity, positions=self._net(),
-            own_position=self._positions.get((request.strategy, request.symbol), 0),
-            open_orders=[o.request for o in self._broker.open_orders()],
+            cash=account.cash, equity=account.equity, start_equity=risk.start_equity, positions=self._holdings.net(),
+            own_position=self._holdings.of(request.strategy, request.symbol), open_orders=working,
             orders_last_minute=risk.orders_last_minute(request.submitted_utc), prices=self._prices,
             entries_closed_utc=risk.entries_closed_utc, no_entry_utc=risk.no_entry_utc,
-            day_trades=risk.day_trades(account.day_trade_count))
+            day_trades=risk.day_trades(account.day_trade_count), opened_today=risk.opened_today() | entering)
 
-    def take_unreported(self, strategy_id: str) -> list[Order]:
-        """The strategy's orders refused (or rejected at once) since the last call, oldest first."""
+    def take_unreported(self, strategy_id: str) -> list[tuple[Order, str]]:
+        """The strategy's orders refused (or rejected at once) since the last call, oldest first,
+        each with its reason: the check's name, or `rejected:<category>` for a rejection."""
         with self._book:
-            return self._unreported.pop(strategy_id, [])
+            orders = self._unreported.pop(strategy_id, [])
+        return [(o, o.reason or "" if o.status is OrderStatus.REFUSED
+                 else f"rejected:{o.reject_category.value if o.reject_category else 'other'}") for o in orders]
 
     def cancel(self, client_order_id: str) -> Order:
         """Cancel an open order; an order already closed (or refused here) comes back unchanged."""
@@ -178,25 +185,37 @@ class ExecutionManager:
 
     def begin_session(self, day: date, close_utc: datetime | None) -> None:
         """A session starts: the day's starting equity, loss halt and close rules start over."""
+        history = self._risk.history(day)  # outside the lock: it may read the database
         with self._book:
-            self._risk.begin_session(day, close_utc, self._broker.account().equity)
+            self._risk.begin_session(day, close_utc, self._broker.account().equity, history)
 
     def begin_step(self, step_end_utc: datetime) -> None:
         """After the step's fills, before strategies see its bars: the pre-close flatten (once,
-        at close − flatten_minutes_before_close) and the daily loss limit."""
+        at close − flatten_minutes_before_close), the working entries canceled at the no-entry
+        time, and the daily loss limit."""
         with self._book:
             if self._risk.flatten_due(step_end_utc):
                 log.info("pre_close_flatten", at=step_end_utc.isoformat())
                 self._flatten_all(step_end_utc)
+            if self._risk.entries_to_cancel(step_end_utc):
+                self._cancel_entries()
             self._watch_loss(step_end_utc)
+
+    def _cancel_entries(self) -> None:
+        working = [o.request for o in self._broker.open_orders()]
+        net = self._holdings.net()
+        for request in working:
+            own = self._holdings.of(request.strategy, request.symbol)
+            if request.client_order_id not in self._closing and is_entry(request, own, working,
+                                                                          net.get(request.symbol, 0)):
+                self._broker.cancel(request.client_order_id)
 
     def _watch_loss(self, now_utc: datetime) -> None:
         if self._risk.loss_breached(self._broker.account().equity, now_utc) is not None:
             self._flatten_all(now_utc)
 
     def _flatten_all(self, now_utc: datetime) -> None:
-        for order in self._broker.open_orders():
-            self._broker.cancel(order.client_order_id)
+        self.cancel_open_orders(keep_closing=True)
         self.flatten(now_utc)
 
     def refusals(self) -> list[Refusal]:
@@ -230,11 +249,7 @@ class ExecutionManager:
         """Record the account at the end of a step (a second mark of the same step replaces the first)."""
         with self._book:
             account = self._broker.account()
-        exposed = False
-        for quantity in self._positions.values():
-            if quantity:
-                exposed = True
-                break
+        exposed = self._holdings.exposed()
         point = EquityPoint(step_end_utc, account.cash, account.positions_value, account.equity, exposed)
         equity = self.record.equity
         if equity and equity[-1].ts_utc == step_end_utc:
@@ -251,10 +266,11 @@ class ExecutionManager:
             self._close_session(step_end_utc)
 
     def _close_session(self, step_end_utc: datetime) -> None:
-        for symbol, held in self._held_by_symbol().items():
+        for symbol, held in self._holdings.held_by_symbol().items():
             if symbol not in self._last_bar:
                 continue
-            self._cancel_open(symbol)  # a resting stop or limit must not block the flatten
+            for order in self._broker.open_orders(symbol):  # all of them, flatten orders too: the
+                self._broker.cancel(order.client_order_id)  # closing order below replaces them
             for strategy_id, quantity in held:
                 client_order_id = self._next_id()
                 side = Side.SELL if quantity > 0 else Side.BUY
@@ -269,34 +285,35 @@ class ExecutionManager:
         self._apply(self._broker.drain_fills())
         self._last_bar.clear()
 
-    def cancel_open_orders(self) -> list[Order]:
-        """Cancel every order still open (daemon shutdown with `on_shutdown = "cancel"`)."""
+    def cancel_open_orders(self, *, keep_closing: bool = False) -> list[Order]:
+        """Cancel every order still open (daemon shutdown with `on_shutdown = "cancel"`); with
+        `keep_closing` (a halt) the flatten orders still working are left to close their positions."""
         with self._book:
-            return [self._broker.cancel(o.client_order_id) for o in self._broker.open_orders()]
+            return [self._broker.cancel(o.client_order_id) for o in self._broker.open_orders()
+                    if not (keep_closing and o.client_order_id in self._closing)]
 
     def flatten(self, now_utc: datetime) -> list[Order]:
         """Cancel each held symbol's open orders, then close every strategy's position in it with
-        that strategy's own market order (filled at the next bar's open)."""
+        that strategy's own market order (filled at the next bar's open). Flatten orders already
+        working stay, and only what they do not cover is sent: a second flatten sends nothing."""
         with self._book:
             orders = []
-            for symbol, held in self._held_by_symbol().items():
+            for symbol, held in self._holdings.held_by_symbol().items():
                 self._cancel_open(symbol)  # once per symbol: the strategies' closing orders must all stay
+                closing = [o.request for o in self._broker.open_orders(symbol) if o.client_order_id in self._closing]
                 for strategy_id, qty in held:
-                    orders.append(self.submit(strategy_id, symbol, Side.SELL if qty > 0 else Side.BUY, abs(qty),
-                                              None, None, now_utc, risk_reducing=True))
+                    side = Side.SELL if qty > 0 else Side.BUY
+                    covered = sum(r.quantity for r in closing if r.strategy == strategy_id and r.side is side)
+                    if abs(qty) > covered:
+                        orders.append(self.submit(strategy_id, symbol, side, abs(qty) - covered, None, None, now_utc,
+                                                  risk_reducing=True))
             return orders
 
-    def _held_by_symbol(self) -> dict[str, list[tuple[str, int]]]:
-        """Open positions grouped by symbol, symbols and strategies sorted."""
-        held: dict[str, list[tuple[str, int]]] = {}
-        for (strategy_id, symbol), quantity in sorted(self._positions.items(), key=lambda kv: (kv[0][1], kv[0][0])):
-            if quantity:
-                held.setdefault(symbol, []).append((strategy_id, quantity))
-        return held
-
     def _cancel_open(self, symbol: str) -> None:
+        """Cancel the symbol's open orders but the flatten orders working."""
         for order in self._broker.open_orders(symbol):
-            self._broker.cancel(order.client_order_id)
+            if order.client_order_id not in self._closing:
+                self._broker.cancel(order.client_order_id)
 
     @property
     def halted(self) -> bool:
@@ -306,23 +323,17 @@ class ExecutionManager:
 
     def position(self, strategy_id: str, symbol: str) -> int:
         """The strategy's own position in `symbol` (signed shares)."""
-        return self._positions.get((strategy_id, symbol), 0)
+        return self._holdings.of(strategy_id, symbol)
 
     def strategy_positions(self) -> dict[tuple[str, str], int]:
         """Open positions per (strategy, symbol), sorted."""
         with self._book:
-            return {k: q for k, q in sorted(self._positions.items()) if q != 0}
+            return self._holdings.by_strategy()
 
     def positions(self) -> dict[str, int]:
         """Net open positions per symbol (the strategies' sum), sorted."""
         with self._book:
-            return self._net()
-
-    def _net(self) -> dict[str, int]:
-        net: dict[str, int] = {}
-        for (_strategy, symbol), quantity in self._positions.items():
-            net[symbol] = net.get(symbol, 0) + quantity
-        return {s: q for s, q in sorted(net.items()) if q != 0}
+            return self._holdings.net()
 
     def strategy_of(self, client_order_id: str) -> str | None:
         """The strategy that placed an order, None if it was not placed here."""
@@ -332,7 +343,7 @@ class ExecutionManager:
         """The symbols whose strategies' positions do not add up to the broker's net position
         now (a difference that went away is no longer listed)."""
         with self._book:
-            return self._check_against_broker()
+            return self._holdings.mismatches(self._broker.positions())
 
     def orders(self) -> list[Order]:
         with self._book:
@@ -367,28 +378,9 @@ class ExecutionManager:
             strategy_id = self._strategy_of.get(fill.client_order_id, fill.strategy)
             if fill.strategy != strategy_id:
                 fill = replace(fill, strategy=strategy_id)
-            signed = fill.side.sign * fill.quantity
-            key = (strategy_id, fill.symbol)
-            self._positions[key] = self._positions.get(key, 0) + signed
+            self._holdings.apply(fill)
             self.record.fills.append(fill)
             self._risk.filled(fill)
             log.debug("order_filled", client_order_id=fill.client_order_id, strategy=strategy_id, symbol=fill.symbol,
                       side=fill.side.value, quantity=fill.quantity, price=fill.price)
-        self._check_against_broker()
-
-    def _check_against_broker(self) -> list[PositionMismatch]:
-        """Compare the strategies' sum with the broker; log each distinct difference once."""
-        broker = {p.symbol: p.quantity for p in self._broker.positions()}
-        ours_by_symbol = self._net()
-        found = []
-        for symbol in sorted(broker.keys() | ours_by_symbol.keys()):
-            ours, theirs = ours_by_symbol.get(symbol, 0), broker.get(symbol, 0)
-            if ours == theirs:
-                continue
-            mismatch = PositionMismatch(symbol, ours, theirs)
-            found.append(mismatch)
-            if mismatch not in self._mismatch_seen:
-                self._mismatch_seen.add(mismatch)
-                log.error("position_mismatch", symbol=symbol, strategies_total=ours, broker_quantity=theirs,
-                          strategies={s: q for (s, sym), q in sorted(self._positions.items()) if sym == symbol and q})
-        return found
+        self._holdings.mismatches(self._broker.positions())

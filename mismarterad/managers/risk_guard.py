@@ -15,7 +15,7 @@ from datetime import date, datetime, timedelta
 import structlog
 
 from mismarterad.core.orders import Fill, OrderRequest
-from mismarterad.core.risk import PDT_WINDOW_SESSIONS, LossHalt, Refusal, RiskCheck, RiskLimits
+from mismarterad.core.risk import PDT_MAX_DAY_TRADES, PDT_WINDOW_SESSIONS, LossHalt, Refusal, RiskCheck, RiskLimits
 from mismarterad.services.day_trades import DayTradeTally
 from mismarterad.services.risk_checks import Verdict, over_limit
 
@@ -46,34 +46,56 @@ class RiskGuard:
         self.day: date | None = None
         self.start_equity: float | None = None
         self.entries_closed_utc: datetime | None = None
+        self._flatten_at: datetime | None = None
         self.no_entry_utc: datetime | None = None
         self._window: Sequence[date] = ()
         self._earlier_day_trades = 0
         self._flattened = False
+        self._entries_canceled = False
         self._logged: set[tuple[str, RiskCheck]] = set()
 
-    def begin_session(self, day: date, close_utc: datetime | None, start_equity: float) -> None:
+    def history(self, day: date) -> tuple[Sequence[date], int]:
+        """The PDT window of `day` and its earlier day trades; read before taking the book's lock
+        (it may ask the database). If it cannot be read: the most the rule allows (logged)."""
+        if not self.limits.pattern_day_trader or self._pdt_history is None:
+            return (day,), 0
+        try:
+            window, earlier = self._pdt_history(day)
+        except Exception as exc:  # noqa: BLE001 - a calendar or database error must not stop the session
+            log.error("day_trade_history_failed", day=day.isoformat(), error=f"{type(exc).__name__}: {exc}",
+                      assumed=PDT_MAX_DAY_TRADES, note="under $25,000 of equity, no entry is allowed today")
+            return (day,), PDT_MAX_DAY_TRADES
+        return tuple(window)[:PDT_WINDOW_SESSIONS], earlier
+
+    def begin_session(self, day: date, close_utc: datetime | None, start_equity: float,
+                      history: tuple[Sequence[date], int]) -> None:
         """A new trading session: the loss halt and the close rules start over."""
         self.day, self.start_equity, self.loss_halt, self._flattened = day, start_equity, None, False
+        self._entries_canceled = False
         self._logged.clear()
+        # entries end at close − N; with N = 0 at the close itself, where no order can fill but
+        # the closing market-on-close (an entry sent then would only be canceled)
         self.entries_closed_utc = (close_utc - timedelta(minutes=self._flatten_minutes)
-                                   if close_utc is not None and self._flatten_minutes else None)
+                                   if close_utc is not None else None)
+        self._flatten_at = self.entries_closed_utc if self._flatten_minutes else None
         minutes = self.limits.no_entry_minutes_before_close
         self.no_entry_utc = close_utc - timedelta(minutes=minutes) if close_utc is not None and minutes else None
-        if self._pdt_history is not None:
-            window, earlier = self._pdt_history(day)
-            self._window, self._earlier_day_trades = tuple(window), earlier
-        else:
-            self._window, self._earlier_day_trades = (day,), 0
-        self._window = self._window[:PDT_WINDOW_SESSIONS]
+        self._window, self._earlier_day_trades = history
 
     # -- what the checks read --------------------------------------------------------------
 
     def orders_last_minute(self, now_utc: datetime) -> int:
-        sent = self._sent
-        while sent and sent[0] <= now_utc - ONE_MINUTE:
-            sent.popleft()
-        return len(sent)
+        """Orders sent in (now − 1 minute, now]. Stamps are step ends, but an operator's flatten
+        carries the daemon's clock, which may run ahead: so the whole window is scanned, not
+        just its oldest end."""
+        cutoff = now_utc - ONE_MINUTE
+        if self._sent and min(self._sent) <= cutoff:
+            self._sent = deque(t for t in self._sent if t > cutoff)
+        return sum(1 for t in self._sent if t <= now_utc)
+
+    def opened_today(self) -> frozenset[str]:
+        """Symbols opened today and still held (day trades to come)."""
+        return frozenset(self._tally.open_from(self.day)) if self.day is not None else frozenset()
 
     def day_trades(self, broker_count: int | None) -> int:
         """The window's day trades: this run's plus the earlier ones, or the broker's if larger."""
@@ -103,9 +125,17 @@ class RiskGuard:
             detail=verdict.detail, note="first of this strategy and check this session" if first else None)
         return refusal
 
+    def entries_to_cancel(self, now_utc: datetime) -> bool:
+        """True once per session, at the first step ending at or after the no-entry time: the
+        working entry orders are canceled then, so none fills inside the window."""
+        if self.no_entry_utc is None or self._entries_canceled or now_utc < self.no_entry_utc:
+            return False
+        self._entries_canceled = True
+        return True
+
     def flatten_due(self, now_utc: datetime) -> bool:
         """True once per session, at the first step ending at or after close − N minutes."""
-        if self.entries_closed_utc is None or self._flattened or now_utc < self.entries_closed_utc:
+        if self._flatten_at is None or self._flattened or now_utc < self._flatten_at:
             return False
         self._flattened = True
         return True

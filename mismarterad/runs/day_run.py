@@ -27,7 +27,6 @@ from mismarterad.core.bar_feed import BarFeed
 from mismarterad.core.broker import Broker
 from mismarterad.core.enums import SystemState
 from mismarterad.core.read_model import PipelineSnapshot
-from mismarterad.core.risk import PDT_MAX_DAY_TRADES
 from mismarterad.managers.system_manager import SystemManager
 from mismarterad.managers.time_manager import TimeManager
 from mismarterad.runs.app import App
@@ -95,14 +94,7 @@ class DayRun:
         return pipeline
 
     def _earlier_day_trades(self, days: Sequence[date]) -> int:
-        """The stored count; if the database cannot say, the most the rule allows, so an account
-        under $25,000 makes no entry it might not be allowed (one above it is not affected)."""
-        try:
-            return stored_day_trades(self.app, self.time_manager, days)
-        except Exception as exc:  # noqa: BLE001 - a database error must not stop the session
-            log.error("day_trade_count_failed", error=f"{type(exc).__name__}: {exc}",
-                      assumed=PDT_MAX_DAY_TRADES, note="under $25,000 of equity, entries are refused today")
-            return PDT_MAX_DAY_TRADES
+        return stored_day_trades(self.app, self.time_manager, days)  # errors: RiskGuard.history assumes 3
 
     @property
     def built(self) -> bool:

@@ -25,12 +25,12 @@ from mismarterad.core.read_model import PipelineSnapshot, ReadModel
 from mismarterad.core.risk import PDT_WINDOW_SESSIONS, RiskLimits
 from mismarterad.core.run_result import RunResult
 from mismarterad.integrations.paper import PaperBroker
+from mismarterad.integrations.paper.fill_models import CommissionModel
 from mismarterad.managers.data_manager import DataManager
 from mismarterad.managers.execution_manager import ExecutionManager
 from mismarterad.managers.risk_guard import PdtHistory, RiskGuard
 from mismarterad.managers.session_loader import SessionLoader
 from mismarterad.managers.time_manager import TimeManager
-from mismarterad.integrations.paper.fill_models import CommissionModel
 from mismarterad.strategies.base import IndicatorRequest
 from mismarterad.strategies.spec import StrategySpec
 from mismarterad.threads.analysis_engine import AnalysisEngine

@@ -39,6 +39,10 @@ class DayTradeTally:
         if abs(after) > abs(before) or (before and after and (before > 0) != (after > 0)):
             self._added_today.add((day, fill.symbol))  # opened, increased, or flipped through zero
 
+    def open_from(self, day: date) -> set[str]:
+        """Symbols opened or increased on `day` and still held: each is a day trade to come."""
+        return {symbol for (d, symbol) in self._added_today if d == day and self._net.get(symbol, 0)}
+
     def count(self, days: Iterable[date]) -> int:
         return sum(self.by_day.get(d, 0) for d in set(days))
 

@@ -3,21 +3,24 @@ to the first check the order fails (or None).
 
 Every limit allows its value exactly (`value <= limit` passes) and refuses anything over it.
 Exits (orders that only shrink the ordering strategy's own position, its working orders on that
-side counted) pass the checks that guard against new risk: the time windows, the daily loss
-limit, the pattern-day-trader rule and the size limits. Every order is subject to the halt, the
-short-selling rule, the order-count limits, the price collar and (buys) buying power.
+side counted, without growing the account's net position) pass the checks that guard against
+new risk: the time windows, the daily loss limit, the pattern-day-trader rule, the size limits,
+`max_open_orders` (a stop-loss is never crowded out) and buying power. Every order a strategy
+sends is subject to the halt, the short-selling rule, `max_orders_per_minute` and the price
+collar. (The ExecutionManager's own flatten orders are not checked at all.)
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from mismarterad.core.orders import OrderRequest, Side
+from mismarterad.core.orders import OrderRequest, RejectCategory, Side
 from mismarterad.core.risk import PDT_EQUITY_MINIMUM, PDT_MAX_DAY_TRADES, RiskCheck, RiskLimits
 
-__all__ = ["AccountState", "Verdict", "check_order", "is_entry", "over_limit"]
+__all__ = ["AccountState", "Verdict", "check_order", "is_entry", "malformed", "over_limit"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,9 +38,10 @@ class AccountState:
     open_orders: Sequence[OrderRequest]  # every working order of the account
     orders_last_minute: int  # orders sent in the minute before now
     prices: Mapping[str, float]  # last price per symbol
-    entries_closed_utc: datetime | None  # flatten_minutes_before_close: entries refused from then
+    entries_closed_utc: datetime | None  # close − flatten_minutes_before_close (the close if 0): no entry from then
     no_entry_utc: datetime | None  # no_entry_minutes_before_close: entries refused from then
-    day_trades: int  # in the last PDT_WINDOW_SESSIONS sessions, today included
+    day_trades: int  # made in the last PDT_WINDOW_SESSIONS sessions, today included
+    opened_today: frozenset[str] = frozenset()  # symbols opened today and still held: day trades to come
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,21 +55,31 @@ class Verdict:
     detail: str
 
 
-def is_entry(request: OrderRequest, own_position: int, open_orders: Sequence[OrderRequest]) -> bool:
+def is_entry(request: OrderRequest, own_position: int, open_orders: Sequence[OrderRequest],
+             net_position: int | None = None) -> bool:
     """Whether the order adds risk: anything but shrinking the strategy's own position toward
-    zero (its working orders on the same side counted as if filled)."""
-    pending = sum(o.quantity for o in open_orders
-                  if o.strategy == request.strategy and o.symbol == request.symbol and o.side is request.side)
+    zero (its other working orders on the same side counted as if filled), and anything that
+    grows the account's net position in the symbol (`net_position`, when given)."""
+    if net_position is not None and abs(net_position + request.side.sign * request.quantity) > abs(net_position):
+        return True
+    pending = _pending(request, open_orders)
     if request.side is Side.SELL:
         return not (own_position > 0 and request.quantity + pending <= own_position)
     return not (own_position < 0 and request.quantity + pending <= -own_position)
+
+
+def _pending(request: OrderRequest, open_orders: Sequence[OrderRequest]) -> int:
+    """Shares of the strategy's other working orders in the symbol on the order's side."""
+    return sum(o.quantity for o in open_orders
+               if o.strategy == request.strategy and o.symbol == request.symbol and o.side is request.side
+               and o.client_order_id != request.client_order_id)
 
 
 def check_order(request: OrderRequest, state: AccountState, limits: RiskLimits) -> Verdict | None:
     """The first check `request` fails, in `RiskCheck` order; None if it may be sent."""
     if state.halted is not None:
         return Verdict(RiskCheck.HALTED, None, None, state.halted)
-    entry = is_entry(request, state.own_position, state.open_orders)
+    entry = is_entry(request, state.own_position, state.open_orders, state.positions.get(request.symbol, 0))
     if entry:
         verdict = _entry_verdict(request, state, limits)
         if verdict is not None:
@@ -77,7 +91,8 @@ def _entry_verdict(request: OrderRequest, state: AccountState, limits: RiskLimit
     now = state.now_utc
     if state.entries_closed_utc is not None and now >= state.entries_closed_utc:
         return Verdict(RiskCheck.FLATTEN_WINDOW, None, None,
-                       f"no new entries after the pre-close flatten at {state.entries_closed_utc.isoformat()}")
+                       f"no new entries from {state.entries_closed_utc.isoformat()} to the close "
+                       "(flatten_minutes_before_close)")
     if state.no_entry_utc is not None and now >= state.no_entry_utc:
         left = limits.no_entry_minutes_before_close - (now - state.no_entry_utc).total_seconds() / 60
         return Verdict(RiskCheck.NO_ENTRY_WINDOW, limits.no_entry_minutes_before_close, left,
@@ -87,24 +102,24 @@ def _entry_verdict(request: OrderRequest, state: AccountState, limits: RiskLimit
         if state.loss_halted or over_limit(loss, limits.daily_loss_limit):
             return Verdict(RiskCheck.DAILY_LOSS, limits.daily_loss_limit, loss,
                            f"the day's loss {loss:.2f} passed the daily loss limit {limits.daily_loss_limit:.2f}")
-    if (limits.pattern_day_trader and state.equity < PDT_EQUITY_MINIMUM
-            and state.day_trades >= PDT_MAX_DAY_TRADES):
-        return Verdict(RiskCheck.PATTERN_DAY_TRADER, PDT_MAX_DAY_TRADES, state.day_trades + 1,
-                       f"equity {state.equity:.2f} is under {PDT_EQUITY_MINIMUM:,.0f} and {state.day_trades} day "
-                       "trades were made in the last 5 sessions: this entry would make another")
+    if limits.pattern_day_trader and state.equity < PDT_EQUITY_MINIMUM:
+        to_come = state.opened_today | {request.symbol}  # every position opened today closes today
+        if state.day_trades + len(to_come) > PDT_MAX_DAY_TRADES:
+            return Verdict(RiskCheck.PATTERN_DAY_TRADER, PDT_MAX_DAY_TRADES, state.day_trades + len(to_come),
+                           f"equity {state.equity:.2f} is under {PDT_EQUITY_MINIMUM:,.0f}: {state.day_trades} day "
+                           f"trades in the last 5 sessions and {len(to_come)} to come with this entry")
     return None
 
 
 def _order_verdict(request: OrderRequest, state: AccountState, limits: RiskLimits, entry: bool) -> Verdict | None:
     symbol, quantity = request.symbol, request.quantity
     if request.side is Side.SELL and not limits.allow_short:
-        pending = sum(o.quantity for o in state.open_orders
-                      if o.strategy == request.strategy and o.symbol == symbol and o.side is Side.SELL)
+        pending = _pending(request, state.open_orders)
         if quantity + pending > state.own_position:
             return Verdict(RiskCheck.ALLOW_SHORT, max(state.own_position, 0), quantity + pending,
                            f"sell of {quantity} {symbol} exceeds {request.strategy}'s position "
                            f"({state.own_position}, {pending} pending): short selling is not allowed")
-    if limits.max_open_orders is not None and len(state.open_orders) + 1 > limits.max_open_orders:
+    if entry and limits.max_open_orders is not None and len(state.open_orders) + 1 > limits.max_open_orders:
         return Verdict(RiskCheck.MAX_OPEN_ORDERS, limits.max_open_orders, len(state.open_orders) + 1,
                        f"{len(state.open_orders)} orders are working (at most {limits.max_open_orders})")
     if limits.max_orders_per_minute is not None and state.orders_last_minute + 1 > limits.max_orders_per_minute:
@@ -127,13 +142,26 @@ def _order_verdict(request: OrderRequest, state: AccountState, limits: RiskLimit
         verdict = _size_verdict(request, state, limits, price)
         if verdict is not None:
             return verdict
-    if request.side is Side.BUY and price is not None:
-        reserved = sum(_estimate(o, state.prices) for o in state.open_orders if o.side is Side.BUY)
-        cost = price * quantity
-        if over_limit(cost + reserved, state.cash):
-            return Verdict(RiskCheck.BUYING_POWER, state.cash, cost + reserved,
-                           f"buy of {quantity} {symbol} (about {cost:.2f}) exceeds the buying power "
-                           f"({state.cash:.2f}, {reserved:.2f} reserved by open buys)")
+    if entry and price is not None:
+        return _buying_power_verdict(request, state, limits, price)
+    return None
+
+
+def _buying_power_verdict(request: OrderRequest, state: AccountState, limits: RiskLimits,
+                          price: float) -> Verdict | None:
+    """An entry (a buy, or with shorting a short sale) costs its notional out of the buying power:
+    the cash less twice the short positions' value (their proceeds are in the cash, and covering
+    them needs as much again), less what the working entries would cost. Long only, that is
+    the cash less the working buys."""
+    shorts = sum(-q * state.prices.get(s, 0.0) for s, q in state.positions.items() if q < 0)
+    power = state.cash - 2 * shorts
+    reserved = sum(_estimate(o, state.prices) for o in state.open_orders
+                   if o.side is Side.BUY or limits.allow_short)
+    cost = price * request.quantity
+    if over_limit(cost + reserved, power):
+        return Verdict(RiskCheck.BUYING_POWER, power, cost + reserved,
+                       f"{request.side.value} of {request.quantity} {request.symbol} (about {cost:.2f}) exceeds the "
+                       f"buying power ({power:.2f}, {reserved:.2f} reserved by working orders)")
     return None
 
 
@@ -181,3 +209,19 @@ def over_limit(value: float, limit: float) -> bool:
 def _estimate(order: OrderRequest, prices: Mapping[str, float]) -> float:
     price = order.limit_price or order.stop_price or prices.get(order.symbol)
     return 0.0 if price is None else price * order.quantity
+
+
+def malformed(request: OrderRequest) -> tuple[RejectCategory, str] | None:
+    """What no broker would take, refused here before any check: a quantity that is not a
+    positive whole number, a price that is not a positive finite number, a limit and a stop."""
+    if request.limit_price is not None and request.stop_price is not None:
+        return (RejectCategory.UNSUPPORTED_TYPE,
+                "give a limit or a stop price, not both (stop-limit orders are not supported)")
+    quantity = request.quantity
+    if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity <= 0:
+        return RejectCategory.INVALID_QUANTITY, f"quantity must be a positive whole number of shares, got {quantity!r}"
+    price = request.limit_price if request.limit_price is not None else request.stop_price
+    if price is not None and (isinstance(price, bool) or not isinstance(price, int | float)
+                              or not math.isfinite(price) or price <= 0):
+        return RejectCategory.INVALID_PRICE, f"a {request.type.value} order needs a positive price, got {price!r}"
+    return None

@@ -101,9 +101,10 @@ class Strategy:
         """Called after the session's last bar, before positions are flattened."""
 
     def on_order_refused(self, order: Order, reason: str) -> None:
-        """Called after the hook that sent `order`, when it was refused by a pre-trade check
-        (`reason` is the check's name, e.g. "max_shares_per_symbol"; `order.detail` says why)
-        or rejected at once by the broker (`reason` is its text). Nothing was sent."""
+        """Called after the hook that sent `order`, when a pre-trade check refused it (`reason`
+        is the check's name, e.g. "max_shares_per_symbol"; `order.detail` says why) or it was
+        rejected at once (`reason` is "rejected:<category>", e.g. "rejected:invalid_quantity").
+        Orders sent from this hook are checked too, but their refusals are not told again."""
 
     # -- reads -----------------------------------------------------------------------------
 

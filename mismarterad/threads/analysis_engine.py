@@ -177,17 +177,20 @@ class AnalysisEngine(Worker):
         refusals are not told again: a strategy that reorders on every refusal cannot feed itself."""
         if strategy.strategy_id in self._disabled:
             return
-        where = f" on {bar.symbol} {bar.interval} bar {bar.start_utc.astimezone(self._tz).isoformat()}" if bar else ""
+        told = None
         try:
             if bar is None:
                 getattr(strategy, hook)()
             else:
                 strategy.on_bar(bar.symbol, bar.interval, bar)
-            for order in self.execution.take_unreported(strategy.strategy_id):
-                hook, where = "on_order_refused", f" for {order.client_order_id}"
-                strategy.on_order_refused(order, order.reason or "")
+            for order, reason in self.execution.take_unreported(strategy.strategy_id):
+                hook, told = "on_order_refused", order
+                strategy.on_order_refused(order, reason)
             self.execution.take_unreported(strategy.strategy_id)  # sent from on_order_refused: not told
         except (Exception, SystemExit) as exc:  # a strategy calling sys.exit() is a broken strategy, not a stop
+            where = (f" for {told.client_order_id}" if told is not None
+                     else f" on {bar.symbol} {bar.interval} bar {bar.start_utc.astimezone(self._tz).isoformat()}"
+                     if bar else "")
             message = f"strategy {strategy.strategy_id} raised in {hook}{where}: {type(exc).__name__}: {exc}"
             if self._stop_on_error:
                 raise StrategyError(message) from exc

@@ -45,3 +45,20 @@ def test_positions_are_upserted_per_run_and_closed_ones_read_zero(db_sessions) -
     repo.save_positions(run_id, [], ["SPY", "QQQ"], T0 + timedelta(minutes=5))  # both closed
     assert repo.positions(run_id) == [Position("QQQ", 0, 0.0), Position("SPY", 0, 0.0)]
     assert repo.positions(runs.start("live", "other", "0" * 64, T0)) == []
+
+
+def test_refused_orders_keep_their_check_and_live_fills_are_read_per_run(db_sessions) -> None:  # type: ignore[no-untyped-def]
+    runs, orders = RunRepository(db_sessions), OrderRepository(db_sessions)
+    request = OrderRequest("o000002", "SPY", Side.BUY, 10, OrderType.MARKET, None, None, T0, "runaway#0")
+    refused = Order(request, OrderStatus.REFUSED, reason="max_shares_per_symbol", detail="SPY would reach 510")
+    live = runs.start("live", "SPY", "0" * 64, T0)
+    backtest = runs.start("backtest", "SPY", "0" * 64, T0)
+    orders.save_orders(live, [refused])
+    assert [(o.status, o.reason) for o in orders.orders(live)] == [(OrderStatus.REFUSED, "max_shares_per_symbol")]
+    fill = Fill("o000001", "SPY", Side.BUY, 10, 100.0, 0.0, T0 + timedelta(minutes=1))
+    orders.save_fills(live, [fill, replace(fill, client_order_id="o000003", side=Side.SELL,
+                                           ts_utc=T0 + timedelta(minutes=5))], 1)
+    orders.save_fills(backtest, [fill], 1)
+    read = orders.live_fills_by_run(T0, T0 + timedelta(minutes=5))  # the end is excluded
+    assert list(read) == [live] and [f.client_order_id for f in read[live]] == ["o000001"]
+    assert orders.live_fills_by_run(T0 + timedelta(days=1), T0 + timedelta(days=2)) == {}

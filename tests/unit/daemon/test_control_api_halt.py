@@ -14,7 +14,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from mismarterad.daemon.control import HaltOutcome, HaltState
+from mismarterad.core.halt import HaltState
+from mismarterad.daemon.control import HaltOutcome
 from mismarterad.daemon.control_api import ControlApi, parse_halt
 from mismarterad.daemon.control_server import CommandError, ControlServer, Peer
 

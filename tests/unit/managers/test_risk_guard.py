@@ -77,7 +77,7 @@ def test_the_pre_close_flatten_happens_once_cancels_resting_orders_and_closes_en
         A, Side.SELL, 100, OrderType.MARKET)
     late = execution.submit(B, "SPY", Side.BUY, 1, None, None, at(376))
     assert late.status is OrderStatus.REFUSED and late.reason == "flatten_minutes_before_close"
-    assert late.detail and "pre-close flatten" in late.detail
+    assert late.detail and "(flatten_minutes_before_close)" in late.detail
     # once only: with the flatten order canceled the position stays, and no later step flattens again
     execution.cancel(flatten.client_order_id)
     count = len(execution.orders())
@@ -239,11 +239,12 @@ def test_refused_orders_are_returned_once_by_take_unreported() -> None:
     rejected = execution.submit(A, "SPY", Side.BUY, 1, 90.0, 95.0, at(2))  # limit and stop: rejected
     assert [o.reason for o in (first, b_refused, second)] == ["allow_short", "allow_short", "max_open_orders"]
     taken = execution.take_unreported(A)
-    assert [o.client_order_id for o in taken] == [first.client_order_id, second.client_order_id,
-                                                  rejected.client_order_id]
-    assert taken[0].status is OrderStatus.REFUSED and taken[2].status is OrderStatus.REJECTED
+    assert [o.client_order_id for o, _ in taken] == [first.client_order_id, second.client_order_id,
+                                                     rejected.client_order_id]
+    assert [reason for _, reason in taken] == ["allow_short", "max_open_orders", "rejected:unsupported_type"]
+    assert taken[0][0].status is OrderStatus.REFUSED and taken[2][0].status is OrderStatus.REJECTED
     assert execution.take_unreported(A) == []
-    assert [o.client_order_id for o in execution.take_unreported(B)] == [b_refused.client_order_id]
+    assert [o.client_order_id for o, _ in execution.take_unreported(B)] == [b_refused.client_order_id]
     assert execution.take_unreported(B) == []
     execution.halt(True)
     execution.flatten(at(3))  # risk-reducing orders are never "unreported"

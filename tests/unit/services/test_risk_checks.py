@@ -200,8 +200,8 @@ def test_max_open_orders_counts_both_sides() -> None:
     assert check_order(buy(1), state(open_orders=two[:1]), limits) is None
     three = [*two, sell(5, oid="o3", stop=90.0)]
     refused(check_order(buy(1), long(100, open_orders=three), limits), RiskCheck.MAX_OPEN_ORDERS, 3, 4)
-    # an order-count limit applies to exits too
-    refused(check_order(sell(10), long(100, open_orders=three), limits), RiskCheck.MAX_OPEN_ORDERS, 3, 4)
+    # an exit is never crowded out: a stop-loss can always be placed
+    assert check_order(sell(10), long(100, open_orders=three), limits) is None
 
 
 @covers(RiskCheck.MAX_ORDERS_PER_MINUTE)
@@ -316,11 +316,16 @@ def test_buying_power_reserves_open_buys() -> None:
     assert check_order(buy(1_000_000, symbol="XYZ"), account, RiskLimits()) is None  # no price: nothing to value
 
 
-def test_buying_power_applies_to_a_buy_to_cover() -> None:
+def test_buying_power_never_blocks_a_buy_to_cover_but_bounds_a_short_sale() -> None:
     short = state(positions={"SPY": -100}, own_position=-100, cash=5_000.0)
     assert not is_entry(buy(50), -100, [])
-    assert check_order(buy(50), short, RiskLimits(allow_short=True)) is None
-    refused(check_order(buy(51), short, RiskLimits(allow_short=True)), RiskCheck.BUYING_POWER, 5_000.0, 5_100.0)
+    assert check_order(buy(100), short, RiskLimits(allow_short=True)) is None  # an exit, whatever the cash
+    # a short sale's notional comes out of the cash less twice the shorts' value (the proceeds are in it)
+    flat = state(cash=10_000.0)
+    assert check_order(sell(100), flat, RiskLimits(allow_short=True)) is None  # 100 x 100 == 10,000
+    refused(check_order(sell(101), flat, RiskLimits(allow_short=True)), RiskCheck.BUYING_POWER, 10_000.0, 10_100.0)
+    after = state(positions={"SPY": -100}, own_position=-100, cash=20_000.0)  # 10,000 of it is proceeds
+    refused(check_order(sell(1), after, RiskLimits(allow_short=True)), RiskCheck.BUYING_POWER, 0.0, 100.0)
 
 
 def test_every_check_has_a_boundary_test() -> None:
@@ -410,7 +415,7 @@ def exit_case(draw: st.DrawFn) -> tuple[OrderRequest, AccountState]:
 def test_property_an_exit_is_never_refused_by_an_entry_only_check(case: tuple[OrderRequest, AccountState],
                                                                  limits: RiskLimits) -> None:
     request, account = case
-    assert not is_entry(request, account.own_position, account.open_orders)
+    assume(not is_entry(request, account.own_position, account.open_orders, account.positions.get("SPY", 0)))
     verdict = check_order(request, account, limits)
     assert verdict is None or verdict.check not in ENTRY_ONLY, verdict
 
