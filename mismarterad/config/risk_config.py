@@ -2,8 +2,9 @@
 
 Both have the same keys; every key is optional. A run's limits are the daemon's table with the
 session's keys laid over it (`effective_limits`), so one daemon config carries an account's
-limits and a session may tighten or loosen one of them. Neither given: `RiskLimits()`, today's
-behaviour (buying power checked, no shorting, nothing else).
+limits and a session may tighten or loosen one of them. Neither given: `RiskLimits()`, the
+behaviour before limits existed (buying power checked, no shorting), plus the FINRA
+pattern-day-trader rule, which acts only under $25,000 of equity, as the broker's would.
 """
 
 from __future__ import annotations

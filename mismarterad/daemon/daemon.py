@@ -22,6 +22,7 @@ from mismarterad.config.settings import Settings
 from mismarterad.core.clock import Clock
 from mismarterad.core.enums import SystemState
 from mismarterad.core.errors import ConfigError, StateError
+from mismarterad.core.orders import OrderStatus
 from mismarterad.daemon.control import DaemonSnapshot, DayRunSnapshot, HaltOutcome
 from mismarterad.daemon.control_api import ControlApi
 from mismarterad.daemon.control_server import ControlServer
@@ -435,4 +436,5 @@ class Daemon:
             run = self.day_run
             if run is None or run.pipeline is None or self.system.state is not SystemState.RUNNING:
                 raise StateError("no session is running")
-            return [o.client_order_id for o in run.pipeline.execution.flatten(self.app.clock.now())]
+            return [o.client_order_id for o in run.pipeline.execution.flatten(self.app.clock.now())
+                    if o.status not in (OrderStatus.REFUSED, OrderStatus.REJECTED)]

@@ -14,6 +14,7 @@ from datetime import datetime
 import structlog
 
 from mismarterad.core.halt import HaltState
+from mismarterad.core.orders import OrderStatus
 from mismarterad.daemon.control import HaltOutcome
 from mismarterad.managers.execution_manager import ExecutionManager
 from mismarterad.repositories.halt_store import HaltStore
@@ -46,7 +47,8 @@ class KillSwitch:
             # `halt flatten`) stays: canceling it would leave the position open
             canceled = tuple(o.client_order_id for o in execution.cancel_open_orders(keep_closing=True))
             if state.flatten:
-                flattened = tuple(o.client_order_id for o in execution.flatten(now_utc))
+                flattened = tuple(o.client_order_id for o in execution.flatten(now_utc)
+                                  if o.status not in (OrderStatus.REFUSED, OrderStatus.REJECTED))
         log.warning("trading_halted", by=by, reason=state.reason, flatten=flatten, since=state.since_utc.isoformat(),
                     in_session=running, canceled=len(canceled), flatten_orders=len(flattened),
                     saved=save_error is None)

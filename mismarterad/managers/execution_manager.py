@@ -16,6 +16,7 @@ the broker's positions; a difference is logged and kept (`position_mismatches`).
 
 from __future__ import annotations
 
+import operator
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -96,6 +97,7 @@ class ExecutionManager:
         skips them, and only a day-run being settled stops it."""
         client_order_id = self._next_id()
         order_type = OrderType.LIMIT if limit is not None else OrderType.STOP if stop is not None else OrderType.MARKET
+        quantity = _whole(quantity)
         request = OrderRequest(client_order_id, symbol, side, quantity, order_type, limit, stop, now_utc, strategy_id)
         self._strategy_of[client_order_id] = strategy_id
         with self._book:  # the checks and the send are one step: a close() or halt() never falls between
@@ -150,11 +152,17 @@ class ExecutionManager:
                  else f"rejected:{o.reject_category.value if o.reject_category else 'other'}") for o in orders]
 
     def cancel(self, client_order_id: str) -> Order:
-        """Cancel an open order; an order already closed (or refused here) comes back unchanged."""
+        """Cancel a strategy's open order; an order already closed (or refused here) comes back
+        unchanged, and so does a flatten order: it was sent in the strategy's name, but it is
+        the engine's, and canceling it would leave the position open."""
         with self._book:
             for local in self._local_orders:
                 if local.client_order_id == client_order_id:
                     return local
+            if client_order_id in self._closing:
+                log.warning("flatten_cancel_refused", client_order_id=client_order_id,
+                            strategy=self._strategy_of.get(client_order_id))
+                return next(o for o in self._broker.orders() if o.client_order_id == client_order_id)
             return self._broker.cancel(client_order_id)
 
     def halt(self, halted: bool) -> None:
@@ -188,6 +196,11 @@ class ExecutionManager:
         history = self._risk.history(day)  # outside the lock: it may read the database
         with self._book:
             self._risk.begin_session(day, close_utc, self._broker.account().equity, history)
+
+    def seed_price(self, symbol: str, price: float) -> None:
+        """A price for the checks before the symbol's first bar (the newest history), if none yet."""
+        with self._book:
+            self._prices.setdefault(symbol, price)
 
     def begin_step(self, step_end_utc: datetime) -> None:
         """After the step's fills, before strategies see its bars: the pre-close flatten (once,
@@ -384,3 +397,14 @@ class ExecutionManager:
             log.debug("order_filled", client_order_id=fill.client_order_id, strategy=strategy_id, symbol=fill.symbol,
                       side=fill.side.value, quantity=fill.quantity, price=fill.price)
         self._holdings.mismatches(self._broker.positions())
+
+
+def _whole(quantity: object) -> object:
+    """A quantity as a plain int when it is a whole number of any integer type (numpy's too);
+    anything else is left for `malformed` to reject by name."""
+    if isinstance(quantity, bool):
+        return quantity
+    try:
+        return operator.index(quantity)  # type: ignore[call-overload]
+    except TypeError:
+        return quantity

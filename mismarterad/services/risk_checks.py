@@ -20,7 +20,7 @@ from datetime import datetime
 from mismarterad.core.orders import OrderRequest, RejectCategory, Side
 from mismarterad.core.risk import PDT_EQUITY_MINIMUM, PDT_MAX_DAY_TRADES, RiskCheck, RiskLimits
 
-__all__ = ["AccountState", "Verdict", "check_order", "is_entry", "malformed", "over_limit"]
+__all__ = ["AccountState", "Verdict", "check_order", "is_entry", "malformed", "over_limit", "worst_price"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,11 +103,16 @@ def _entry_verdict(request: OrderRequest, state: AccountState, limits: RiskLimit
             return Verdict(RiskCheck.DAILY_LOSS, limits.daily_loss_limit, loss,
                            f"the day's loss {loss:.2f} passed the daily loss limit {limits.daily_loss_limit:.2f}")
     if limits.pattern_day_trader and state.equity < PDT_EQUITY_MINIMUM:
-        to_come = state.opened_today | {request.symbol}  # every position opened today closes today
-        if state.day_trades + len(to_come) > PDT_MAX_DAY_TRADES:
-            return Verdict(RiskCheck.PATTERN_DAY_TRADER, PDT_MAX_DAY_TRADES, state.day_trades + len(to_come),
+        # every position opened today closes today; a flip through zero of one opened today is a
+        # day trade now and its new side another at the close
+        net = state.positions.get(request.symbol, 0)
+        after = net + request.side.sign * request.quantity
+        flips = request.symbol in state.opened_today and net != 0 and after != 0 and (net > 0) != (after > 0)
+        to_come = len(state.opened_today | {request.symbol}) + (1 if flips else 0)
+        if state.day_trades + to_come > PDT_MAX_DAY_TRADES:
+            return Verdict(RiskCheck.PATTERN_DAY_TRADER, PDT_MAX_DAY_TRADES, state.day_trades + to_come,
                            f"equity {state.equity:.2f} is under {PDT_EQUITY_MINIMUM:,.0f}: {state.day_trades} day "
-                           f"trades in the last 5 sessions and {len(to_come)} to come with this entry")
+                           f"trades in the last 5 sessions and {to_come} to come with this entry")
     return None
 
 
@@ -137,14 +142,30 @@ def _order_verdict(request: OrderRequest, state: AccountState, limits: RiskLimit
             return Verdict(RiskCheck.PRICE_COLLAR, limits.price_collar_pct, off,
                            f"price {asked} is {off:.2f}% from the last price {last} "
                            f"(at most {limits.price_collar_pct}%)")
-    price = asked if asked is not None else last
-    if entry:
-        verdict = _size_verdict(request, state, limits, price)
-        if verdict is not None:
-            return verdict
-    if entry and price is not None:
-        return _buying_power_verdict(request, state, limits, price)
-    return None
+    if not entry:
+        return None
+    price = worst_price(request, last)
+    verdict = _size_verdict(request, state, limits, price)
+    if verdict is not None:
+        return verdict
+    if price is None:  # nothing to value it by: no dollar limit nor the buying power could hold
+        return Verdict(RiskCheck.BUYING_POWER, None, None,
+                       f"no price of {symbol} is known yet: a market entry cannot be checked against the "
+                       "buying power (wait for its first bar)")
+    return _buying_power_verdict(request, state, limits, price)
+
+
+def worst_price(request: OrderRequest, last: float | None) -> float | None:
+    """The highest price the order may fill at, as far as can be known: a buy limit's own
+    price, a sell stop's own price, else the last price or the order's own, whichever is higher
+    (a buy stop or a sell limit on the wrong side of the market fills at once, at the market)."""
+    if request.limit_price is not None and request.side is Side.BUY:
+        return request.limit_price
+    if request.stop_price is not None and request.side is Side.SELL:
+        return request.stop_price
+    asked = request.limit_price if request.limit_price is not None else request.stop_price
+    known = [p for p in (asked, last) if p is not None]
+    return max(known) if known else None
 
 
 def _buying_power_verdict(request: OrderRequest, state: AccountState, limits: RiskLimits,
@@ -175,7 +196,7 @@ def _size_verdict(request: OrderRequest, state: AccountState, limits: RiskLimits
         return Verdict(RiskCheck.MAX_SHARES, limits.max_shares_per_symbol, shares,
                        f"{symbol} would reach {shares} shares (at most {limits.max_shares_per_symbol})")
     if price is None:
-        return None  # no price yet: nothing to value (the broker refuses a market order it cannot price)
+        return None  # the dollar limits need a price: the caller refuses an entry it cannot value
     if limits.max_notional_per_symbol is not None and over_limit(shares * price, limits.max_notional_per_symbol):
         return Verdict(RiskCheck.MAX_NOTIONAL, limits.max_notional_per_symbol, shares * price,
                        f"{symbol} would reach {shares * price:.2f} (at most {limits.max_notional_per_symbol:.2f})")
@@ -207,7 +228,7 @@ def over_limit(value: float, limit: float) -> bool:
 
 
 def _estimate(order: OrderRequest, prices: Mapping[str, float]) -> float:
-    price = order.limit_price or order.stop_price or prices.get(order.symbol)
+    price = worst_price(order, prices.get(order.symbol))
     return 0.0 if price is None else price * order.quantity
 
 
@@ -218,7 +239,7 @@ def malformed(request: OrderRequest) -> tuple[RejectCategory, str] | None:
         return (RejectCategory.UNSUPPORTED_TYPE,
                 "give a limit or a stop price, not both (stop-limit orders are not supported)")
     quantity = request.quantity
-    if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity <= 0:
+    if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity <= 0:  # submit() made ints int
         return RejectCategory.INVALID_QUANTITY, f"quantity must be a positive whole number of shares, got {quantity!r}"
     price = request.limit_price if request.limit_price is not None else request.stop_price
     if price is not None and (isinstance(price, bool) or not isinstance(price, int | float)

@@ -132,6 +132,13 @@ class AnalysisEngine(Worker):
         self._last_starts = {}
         self._in_session = False
         self.execution.begin_session(message.session.day, message.session.regular_close)
+        for symbol in sorted({symbol for symbol, _interval in self._subscribers}):
+            # the newest loaded history prices an order sent before the symbol's first bar
+            for interval in ("1m", "1d"):
+                history = message.session_data.bars_as_of(symbol, interval, self.as_of, 1)
+                if history:
+                    self.execution.seed_price(symbol, history[-1].close)
+                    break
 
     def _begin_strategies(self) -> None:
         self._in_session = True

@@ -154,7 +154,7 @@ def test_a_late_start_catches_up_then_follows_the_feed_with_no_hole_and_no_dupli
     assert end.skipped_reason is None
     assert run.steps() == expected(store, calendar)
     # at once: without waiting for the grace (2 s + 0.1 s real time = 62 s here) that an incomplete step gets
-    assert ended_at < at(16, 0) + timedelta(seconds=60), "SessionEnd follows the last step at once"
+    assert ended_at < at(16, 0) + timedelta(seconds=61), "SessionEnd follows the last step at once"
     run.finish()
     quality = [run.quality.get_nowait() for _ in range(run.quality.qsize())]
     assert [type(i) for i in quality] == [type(i) for i in run.items]

@@ -79,7 +79,7 @@ def test_the_pre_close_flatten_happens_once_cancels_resting_orders_and_closes_en
     assert late.status is OrderStatus.REFUSED and late.reason == "flatten_minutes_before_close"
     assert late.detail and "(flatten_minutes_before_close)" in late.detail
     # once only: with the flatten order canceled the position stays, and no later step flattens again
-    execution.cancel(flatten.client_order_id)
+    execution.cancel_open_orders()  # the flatten too
     count = len(execution.orders())
     for minute in (377, 380, 389, 390):
         execution.begin_step(at(minute))
@@ -158,7 +158,7 @@ def test_a_daily_loss_breach_cancels_flattens_halts_and_refuses_entries_only() -
     assert entry.status is OrderStatus.REFUSED and entry.reason == "daily_loss_limit"
     [refusal] = execution.refusals()
     assert (refusal.check.value, refusal.limit, refusal.value) == ("daily_loss_limit", 1_000.0, 1_100.0)
-    execution.cancel(flatten.client_order_id)  # keep the position to show an exit passes
+    execution.cancel_open_orders()  # the flatten too: keep the position to show an exit passes
     assert execution.submit(A, "SPY", Side.SELL, 100, None, None, at(4)).status is OrderStatus.NEW
     execution.begin_step(at(5))
     assert len(execution.loss_halts()) == 1  # breached once per session

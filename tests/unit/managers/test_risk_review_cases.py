@@ -101,3 +101,51 @@ def test_without_a_pre_close_flatten_entries_at_the_close_are_refused_and_the_cl
     assert execution.positions() == {}
     closes = [o for o in execution.orders() if o.status is OrderStatus.FILLED and o.request.side is Side.SELL]
     assert [o.request.quantity for o in closes] == [100]  # one closing order: the exit was replaced, not added
+
+
+def test_an_entry_with_no_price_is_refused_until_one_is_known() -> None:
+    execution = manager(RiskLimits(max_notional_per_symbol=50_000.0))
+    execution.begin_session(DAY, CLOSE)
+    blind = execution.submit(A, "SPY", Side.BUY, 1_000_000, None, None, at(0))  # before any bar
+    assert blind.status is OrderStatus.REFUSED and blind.reason == "buying_power"
+    execution.seed_price("SPY", 100.0)  # the engine seeds the newest history at the session start
+    big = execution.submit(A, "SPY", Side.BUY, 1_000, None, None, at(0))
+    assert big.status is OrderStatus.REFUSED and big.reason == "max_notional_per_symbol"
+    assert execution.submit(A, "SPY", Side.BUY, 500, None, None, at(0)).status is OrderStatus.NEW
+
+
+def test_a_buy_stop_below_the_market_is_valued_at_the_market() -> None:
+    execution = manager(RiskLimits(max_notional_per_symbol=50_000.0))
+    execution.begin_session(DAY, CLOSE)
+    execution.on_bar(bar(0))
+    cheap = execution.submit(A, "SPY", Side.BUY, 5_000, None, 1.0, at(1))  # fills at once, at ~100
+    assert cheap.status is OrderStatus.REFUSED and cheap.reason == "max_notional_per_symbol"
+    assert execution.submit(A, "SPY", Side.BUY, 5_000, 1.0, None, at(1)).status is OrderStatus.NEW  # a limit: ≤ 1
+
+
+def test_a_flip_through_zero_of_a_position_opened_today_counts_two_day_trades() -> None:
+    execution = manager(RiskLimits(allow_short=True), broker=PaperBroker(initial_cash=20_000.0, short_selling=True),
+                        pdt_history=lambda day: ([day], 2))
+    execution.begin_session(DAY, CLOSE)
+    holding(execution, 10)  # 2 earlier + this one to come = 3
+    flip = execution.submit(A, "SPY", Side.SELL, 20, None, None, at(2))
+    assert flip.status is OrderStatus.REFUSED and flip.reason == "pattern_day_trader"
+    assert execution.submit(A, "SPY", Side.SELL, 10, None, None, at(2)).status is OrderStatus.NEW  # the exit
+
+
+def test_numpy_whole_numbers_are_quantities_and_a_strategy_cannot_cancel_a_flatten() -> None:
+    import numpy as np
+
+    execution = manager(RiskLimits(daily_loss_limit=100.0))
+    execution.begin_session(DAY, CLOSE)
+    execution.on_bar(bar(0))
+    order = execution.submit(A, "SPY", Side.BUY, np.int64(100), None, None, at(1))  # type: ignore[arg-type]
+    assert order.status is OrderStatus.NEW and type(order.request.quantity) is int
+    execution.on_bar(bar(1))
+    execution.on_bar(bar(2, 98.0))
+    execution.begin_step(at(3))  # the loss flatten
+    [closing] = execution.open_orders()
+    assert execution.strategy_of(closing.client_order_id) == A
+    assert execution.cancel(closing.client_order_id).status is OrderStatus.NEW  # A's name, the engine's order
+    execution.on_bar(bar(3, 98.0))
+    assert execution.positions() == {}

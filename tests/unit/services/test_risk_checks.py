@@ -238,7 +238,8 @@ def test_price_collar_without_a_last_price_refuses() -> None:
     limits = RiskLimits(price_collar_pct=5.0)
     refused(check_order(buy(1, symbol="XYZ", limit=10.0), state(), limits), RiskCheck.PRICE_COLLAR, 5.0, None)
     refused(check_order(buy(1, limit=10.0), state(prices={"SPY": 0.0}), limits), RiskCheck.PRICE_COLLAR, 5.0, None)
-    assert check_order(buy(1, symbol="XYZ"), state(), limits) is None  # market: nothing to collar
+    # a market order has no price to collar, but an entry with no price at all cannot be valued
+    refused(check_order(buy(1, symbol="XYZ"), state(), limits), RiskCheck.BUYING_POWER, None, None)
 
 
 def test_price_collar_allows_a_cent_price_exactly_at_the_collar() -> None:
@@ -272,7 +273,9 @@ def test_max_shares_counts_a_short_side_with_pending_sells() -> None:
 def test_max_shares_without_a_price_still_counts() -> None:
     refused(check_order(buy(11, symbol="XYZ"), state(), RiskLimits(max_shares_per_symbol=10)),
             RiskCheck.MAX_SHARES, 10, 11)
-    assert check_order(buy(10, symbol="XYZ"), state(), RiskLimits(max_shares_per_symbol=10)) is None
+    # within the share cap, but with no price the entry cannot be valued against the buying power
+    refused(check_order(buy(10, symbol="XYZ"), state(), RiskLimits(max_shares_per_symbol=10)),
+            RiskCheck.BUYING_POWER, None, None)
 
 
 @covers(RiskCheck.MAX_NOTIONAL)
@@ -313,7 +316,7 @@ def test_buying_power_reserves_open_buys() -> None:
     assert check_order(buy(59), account, RiskLimits()) is None
     refused(check_order(buy(61), account, RiskLimits()), RiskCheck.BUYING_POWER, 10_000.0, 10_100.0)
     refused(check_order(buy(31, limit=200.0), account, RiskLimits()), RiskCheck.BUYING_POWER, 10_000.0, 10_200.0)
-    assert check_order(buy(1_000_000, symbol="XYZ"), account, RiskLimits()) is None  # no price: nothing to value
+    refused(check_order(buy(1_000_000, symbol="XYZ"), account, RiskLimits()), RiskCheck.BUYING_POWER, None, None)
 
 
 def test_buying_power_never_blocks_a_buy_to_cover_but_bounds_a_short_sale() -> None:
@@ -466,7 +469,8 @@ size_limits_st = st.builds(
 def test_property_size_checks_are_monotone_in_quantity(case: tuple[OrderRequest, AccountState],
                                                        limits: RiskLimits, data: st.DataObject) -> None:
     request, account = case
-    account = replace(account, halted=None, cash=1e15)  # only the size checks can refuse now
+    account = replace(account, halted=None, cash=1e15,  # only the size checks can refuse now
+                      prices={**account.prices, request.symbol: account.prices.get(request.symbol, 100.0)})
     verdict = check_order(request, account, limits)
     assert verdict is None or verdict.check in SIZE_CHECKS, verdict
     assume(verdict is None)
