@@ -26,6 +26,7 @@ from mismarterad.cli.commands import (
     config_cmd,
     data_cmd,
     db_cmd,
+    emulate_cmd,
     run_cmd,
     schedule_cmd,
     time_cmd,
@@ -49,7 +50,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"mismarterad {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (run_cmd, schedule_cmd, backtest_cmd, data_cmd, config_cmd, db_cmd, calendar_cmd, time_cmd):
+    for module in (run_cmd, schedule_cmd, backtest_cmd, data_cmd, config_cmd, db_cmd, calendar_cmd, time_cmd,
+                   emulate_cmd):
         module.register(sub)
     return parser
 

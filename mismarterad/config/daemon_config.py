@@ -1,7 +1,8 @@
 """The daemon's own TOML config (`mismarterad run --config FILE`).
 
-It names the session config to run every trading day, the broker, where the control socket
-and metrics listen, and how long before the open / after the close a session runs. Every
+It names the session config to run every trading day, the broker (and its `[alpaca]` table),
+where the control socket and metrics listen, and how long before the open / after the close a
+session runs. Every
 bad key is reported with its name; `database_url` and `data_dir` override the global settings.
 """
 
@@ -16,6 +17,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
+from mismarterad.config.alpaca_config import AlpacaConfig
 from mismarterad.config.bounds import FiniteFloat
 from mismarterad.config.errors import format_validation_error
 from mismarterad.config.risk_config import RiskConfig
@@ -28,7 +30,8 @@ class DaemonConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     session_config: Path = Field(description="session config (JSON) run every trading day; relative to this file")
-    broker: Literal["paper"] = "paper"
+    broker: Literal["paper", "alpaca"] = Field(default="paper", description='"paper" or "alpaca"')
+    alpaca: AlpacaConfig = Field(default_factory=AlpacaConfig, description="the Alpaca account (broker = alpaca)")
     socket_path: Path | None = Field(default=None, description="default: $RUNTIME_DIRECTORY or $XDG_RUNTIME_DIR")
     socket_group: str | None = Field(default=None, description="group whose members may use the socket")
     metrics_address: str = "127.0.0.1:9108"

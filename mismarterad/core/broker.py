@@ -19,6 +19,9 @@ class BrokerCapabilities:
     extended_hours: bool = False
     short_selling: bool = False
     order_types: frozenset[str] = frozenset({"market", "limit", "stop", "market_on_close"})
+    # a simulated account is rebuilt by each run (the paper broker): a run started mid-session
+    # replays the day's orders into it; a real account keeps its orders, so replayed steps send none
+    simulated: bool = False
 
 
 class Broker(Protocol):

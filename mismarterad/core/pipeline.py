@@ -40,6 +40,7 @@ class BarStep:
     bars: tuple[Bar, ...]
     derived: tuple[Bar, ...] = ()
     released_monotonic: float = 0.0  # live mode: when the coordinator let it go (for latency)
+    catch_up: bool = False  # live mode: taken from the store at the start, its minute already past
 
 
 @dataclass(frozen=True, slots=True)

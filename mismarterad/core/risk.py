@@ -26,6 +26,7 @@ class RiskCheck(enum.StrEnum):
     """Every check that can refuse an order, in the order they are tried."""
 
     HALTED = "halted"  # operator halt, or the day-run is being settled
+    BAR_PASSED = "bar_passed"  # decided on a bar that passed before the day-run started (a live account)
     FLATTEN_WINDOW = "flatten_minutes_before_close"  # entries after the pre-close flatten
     NO_ENTRY_WINDOW = "no_entry_minutes_before_close"
     DAILY_LOSS = "daily_loss_limit"

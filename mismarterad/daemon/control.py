@@ -19,6 +19,7 @@ from mismarterad.config.session_config import SessionConfig
 from mismarterad.core.enums import SystemState
 from mismarterad.core.halt import HaltState
 from mismarterad.core.read_model import PipelineSnapshot
+from mismarterad.core.venue_status import VenueStatus
 from mismarterad.managers.time_manager import TimeManager
 from mismarterad.services.session_plan import SessionWindow
 
@@ -63,6 +64,8 @@ class DaemonSnapshot:
     fills_before: dict[str, int] = field(default_factory=dict)
     refusals_before: dict[str, int] = field(default_factory=dict)  # by RiskCheck value, of earlier day-runs
     loss_halts_before: int = 0  # daily-loss halts of earlier day-runs
+    venue: VenueStatus = field(default_factory=VenueStatus)  # the broker's connections, lifetime counters
+    start_error: str | None = None  # why the last day-run start failed (the venue refused), until one starts
 
     @property
     def symbols(self) -> tuple[str, ...]:

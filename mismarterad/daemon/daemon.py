@@ -36,7 +36,6 @@ from mismarterad.daemon.scheduler import SessionScheduler
 from mismarterad.daemon.state_lock import StateLock
 from mismarterad.daemon.totals import DayRunTotals
 from mismarterad.daemon.views import metrics_view, status_line
-from mismarterad.integrations.store_replay_feed import StoreReplayFeed
 from mismarterad.managers.execution_manager import ExecutionManager
 from mismarterad.managers.system_manager import SystemManager
 from mismarterad.managers.time_manager import TimeManager
@@ -44,9 +43,9 @@ from mismarterad.repositories.halt_store import HALT_FILE, HaltStore
 from mismarterad.runs.app import App
 from mismarterad.runs.day_run import DayRun, Observers, ShutdownPolicy
 from mismarterad.runs.report_recovery import recover_reports
-from mismarterad.runs.session_pipeline import make_paper_broker
 from mismarterad.runs.strategy_loading import resolve_strategies
 from mismarterad.runs.system_access import register_system_manager
+from mismarterad.runs.venue import Venue, build_venue
 from mismarterad.services.session_plan import SessionWindow
 
 __all__ = ["Daemon"]
@@ -72,6 +71,9 @@ class Daemon:
         self.metrics = DaemonMetrics(lambda: metrics_view(self.snapshot()))
         self.notifier = Notifier()
         self.system = SystemManager(self._time_manager, self.data_manager)
+        # the broker and feed of every day-run; missing or exposed credentials stop the start (78)
+        self.venue = build_venue(loaded.daemon, self.app.bar_store, clock)
+        self._next_venue: Venue | None = None  # a reload's new broker settings, for the next day-run
         register_system_manager(self.system)
         self.scheduler = SessionScheduler(clock, self._start_job, self._stop_job)
         self.control = ControlServer(socket_path, ControlApi(self).handle, loaded.daemon.socket_group)
@@ -256,17 +258,17 @@ class Daemon:
             log.error("session_start_failed", day=day.isoformat(), error=str(exc))
             self._after_failure()
             return
-        broker = make_paper_broker(config, self.loaded.daemon.risk)
-        run = DayRun(self.app, self.system, self._time_manager, config, strategies, broker,
-                     StoreReplayFeed(self.app.bar_store, self.app.clock), day, self.reports_dir,
-                     self.kill_switch.state is not None,
+        if self._next_venue is not None:
+            self.venue, self._next_venue = self._next_venue, None
+        run = DayRun(self.app, self.system, self._time_manager, config, strategies, self.venue, day,
+                     self.reports_dir, self.kill_switch.state is not None,
                      Observers(self.metrics.observe_loop, self.metrics.decision_latency.observe),
                      daemon_risk=self.loaded.daemon.risk)
         self.day_run = run
         try:
             run.start()
-        except Exception as exc:  # noqa: BLE001 - a failed start is retried like a failed session
-            log.error("session_start_failed", day=day.isoformat(), error=f"{type(exc).__name__}: {exc}")
+        except Exception:  # noqa: BLE001 - a failed start is retried like a failed session
+            log.error("session_start_failed", day=day.isoformat(), error=run.start_error)
             self._after_failure()
 
     def _finish_session(self, policy: ShutdownPolicy, *, drain: bool, final: bool = True) -> None:
@@ -280,7 +282,7 @@ class Daemon:
                 if final and run.pipeline is not None:
                     self.totals.add(run.pipeline.execution)
             else:
-                path = run.write_failure_report(self.system.error or "the session never started")
+                path = run.write_failure_report(run.start_error or self.system.error or "the session never started")
             self.last_report = {"date": run.day.isoformat(), "path": str(path)}
         except Exception as exc:  # noqa: BLE001 - the daemon outlives a failed report
             log.error("session_stop_failed", day=run.day.isoformat(), error=f"{type(exc).__name__}: {exc}")
@@ -341,6 +343,9 @@ class Daemon:
         self.notifier.reloading()
         try:
             loaded = load_config(self.loaded.path)
+            old = self.loaded.daemon
+            venue_changed = (loaded.daemon.broker, loaded.daemon.alpaca) != (old.broker, old.alpaca)
+            venue = build_venue(loaded.daemon, self.app.bar_store, self.app.clock) if venue_changed else None
         except ConfigError as exc:
             log.error("reload_rejected", error=str(exc), path=str(self.loaded.path))
             self.notifier.ready()
@@ -353,6 +358,8 @@ class Daemon:
         with self.lock:
             changed_socket = loaded.daemon.socket_path != self.loaded.daemon.socket_path
             self.loaded = loaded
+            if venue is not None:  # taken by the next day-run start: a running one keeps its broker
+                self._next_venue = venue
             try:
                 self._plan()
             except Exception as exc:  # noqa: BLE001 - retried by the main loop
@@ -385,7 +392,8 @@ class Daemon:
                 daemon_config=self.loaded.daemon,
                 session_config=run.config if run is not None else self.loaded.session,
                 orders_before=dict(self.totals.orders), fills_before=dict(self.totals.fills),
-                refusals_before=dict(self.totals.refusals), loss_halts_before=self.totals.loss_halts)
+                refusals_before=dict(self.totals.refusals), loss_halts_before=self.totals.loss_halts,
+                venue=self.venue.status(), start_error=run.start_error if run is not None else None)
             self._last_snapshot = snapshot
             return snapshot
         finally:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from mismarterad.config.daemon_config import DaemonConfig, load_daemon_config
 from mismarterad.config.session_config import SessionConfig, load_session_config
+from mismarterad.core.errors import ConfigError
 from mismarterad.runs.strategy_loading import resolve_strategies
 
 __all__ = ["LoadedConfig", "load_config"]
@@ -26,4 +27,8 @@ def load_config(path: Path) -> LoadedConfig:
     daemon = load_daemon_config(path)
     session = load_session_config(daemon.session_config)
     resolve_strategies(session, daemon.session_config.parent)  # unknown strategy/params: ConfigError now
+    if daemon.broker == "alpaca" and session.flatten_minutes_before_close == 0:
+        raise ConfigError(["flatten_minutes_before_close: must be at least 1 with broker = \"alpaca\" (Alpaca "
+                           "rejects market-on-close orders after 15:50, so positions are closed by market orders "
+                           "N minutes before the close; 10 is a usual value)"], source=str(daemon.session_config))
     return LoadedConfig(path, daemon, session)

@@ -19,6 +19,7 @@ from prometheus_client.registry import Collector
 from mismarterad import __version__
 from mismarterad.core.enums import SystemState
 from mismarterad.core.risk import RiskCheck
+from mismarterad.core.venue_status import STREAMS, VenueStatus
 
 __all__ = ["DaemonMetrics", "MetricsView"]
 
@@ -63,7 +64,7 @@ class MetricsView:
     equity: float
     daily_loss_limit: float
     broker_connected: bool
-    stream_reconnects: int
+    venue: VenueStatus
     watchdog_healthy: bool
     position_mismatches: int = 0
     symbols: tuple[str, ...] = field(default=())
@@ -127,7 +128,12 @@ class _ViewCollector(Collector):
         yield _gauge("equity_dollars", "account equity", {}, v.equity)
         yield _gauge("daily_loss_limit_dollars", "configured daily loss limit (0 = none)", {}, v.daily_loss_limit)
         yield _gauge("broker_connected", "broker reachable", {}, float(v.broker_connected))
-        yield _counter("stream_reconnects", "market-data stream reconnects", {(): v.stream_reconnects}, [])
+        yield _counter("stream_reconnects", "broker stream reconnects: data (bars) and trading (order updates)",
+                       {(s,): v.venue.reconnects(s) for s in STREAMS}, ["stream"])
+        yield _counter("stream_stalls", "data streams silent during the session while open, forced to reconnect",
+                       {(): v.venue.stalls}, [])
+        yield _counter("feed_gaps", "missing minutes of the live feed, by whether REST filled them",
+                       {("filled",): v.venue.gaps_filled, ("unfilled",): v.venue.gaps_unfilled}, ["outcome"])
         yield _gauge("watchdog_healthy", "main loop and session threads make progress", {}, float(v.watchdog_healthy))
         yield _gauge("halted", "1 while the operator's halt (mismarterctl halt) is in force", {}, float(v.halted))
         yield _counter("risk_refusals", "orders refused by a pre-trade risk check", {

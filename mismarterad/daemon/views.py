@@ -17,6 +17,7 @@ from mismarterad.core.market_data import format_price
 from mismarterad.core.orders import OrderStatus
 from mismarterad.core.read_model import PipelineSnapshot
 from mismarterad.core.risk import LossHalt, RiskCheck
+from mismarterad.core.venue_status import STREAMS, VenueStatus
 from mismarterad.daemon.control import DaemonSnapshot
 from mismarterad.daemon.metrics import MetricsView, ThreadView
 from mismarterad.services.trade_matching import match_trades
@@ -84,7 +85,7 @@ def status_view(s: DaemonSnapshot) -> dict[str, Any]:
     pipeline = _pipeline(s)
     return {
         "state": s.state.value,
-        "error": s.error,
+        "error": s.error or s.start_error,
         "clock": _iso(s, s.clock_utc),
         "clock_kind": s.clock_kind,
         "session_active": s.session_active,
@@ -105,7 +106,14 @@ def status_view(s: DaemonSnapshot) -> dict[str, Any]:
         "metrics_port": s.metrics_port,
         "last_report": s.last_report,
         "session_config": str(s.daemon_config.session_config),
+        "broker": broker_record(s.venue),
     }
+
+
+def broker_record(venue: VenueStatus) -> dict[str, Any]:
+    return {"name": venue.broker, "connected": venue.connected,
+            "reconnects": {stream: venue.reconnects(stream) for stream in STREAMS}, "stalls": venue.stalls,
+            "gaps_filled": venue.gaps_filled, "gaps_unfilled": venue.gaps_unfilled}
 
 
 def status_line(s: DaemonSnapshot) -> str:
@@ -243,7 +251,8 @@ def metrics_view(s: DaemonSnapshot) -> MetricsView:
         positions=positions, realized_pnl=realized, unrealized_pnl=unrealized, equity=equity,
         daily_loss_limit=effective_limits(s.daemon_config.risk, s.session_config.risk).daily_loss_limit or 0.0,
         halted=s.halted is not None, risk_refusals=refusals, daily_loss_halts=loss_halts,
-        broker_connected=pipeline.trading.broker_connected if pipeline is not None else True, stream_reconnects=0,
+        broker_connected=(pipeline.trading.broker_connected if pipeline is not None else True) and s.venue.connected,
+        venue=s.venue,
         watchdog_healthy=s.watchdog_healthy, symbols=s.symbols,
         position_mismatches=len(pipeline.trading.position_mismatches) if pipeline is not None else 0,
     )

@@ -60,8 +60,9 @@ class ExecutionRecord:
 class ExecutionManager:
     """Orders, fills and positions of one run."""
 
-    def __init__(self, broker: Broker, risk: RiskGuard | None = None) -> None:
+    def __init__(self, broker: Broker, risk: RiskGuard | None = None, id_prefix: str = "") -> None:
         self._broker = broker
+        self._id_prefix = id_prefix  # a real account's ids must not repeat across days and restarts
         self._risk = risk or RiskGuard(RiskLimits())
         self._lock = threading.Lock()
         # the engine thread trades while the daemon's control and metrics threads read
@@ -74,6 +75,7 @@ class ExecutionManager:
         self.record = ExecutionRecord()
         self._halted = False
         self._closed = False
+        self._catching_up = False  # the current step is a catch-up step and the account is real
         self._local_orders: list[Order] = []
         self._unreported: dict[str, list[Order]] = {}  # strategy -> refused or rejected, not yet told
         self._closing: set[str] = set()  # ids of the flatten orders sent (never canceled by a halt)
@@ -141,7 +143,9 @@ class ExecutionManager:
             own_position=self._holdings.of(request.strategy, request.symbol), open_orders=working,
             orders_last_minute=risk.orders_last_minute(request.submitted_utc), prices=self._prices,
             entries_closed_utc=risk.entries_closed_utc, no_entry_utc=risk.no_entry_utc,
-            day_trades=risk.day_trades(account.day_trade_count), opened_today=risk.opened_today() | entering)
+            day_trades=risk.day_trades(account.day_trade_count), opened_today=risk.opened_today() | entering,
+            bar_passed=("decided on a bar that passed before this day-run started: never sent late to a live "
+                        "account" if self._catching_up else None))
 
     def take_unreported(self, strategy_id: str) -> list[tuple[Order, str]]:
         """The strategy's orders refused (or rejected at once) since the last call, oldest first,
@@ -182,7 +186,7 @@ class ExecutionManager:
     def _next_id(self) -> str:
         with self._lock:
             self._sequence += 1
-            return f"o{self._sequence:06d}"
+            return f"{self._id_prefix}o{self._sequence:06d}"
 
     def _reject(self, request: OrderRequest, category: RejectCategory, reason: str) -> Order:
         order = Order(request, OrderStatus.REJECTED, reason=reason, reject_category=category)
@@ -202,11 +206,13 @@ class ExecutionManager:
         with self._book:
             self._prices.setdefault(symbol, price)
 
-    def begin_step(self, step_end_utc: datetime) -> None:
+    def begin_step(self, step_end_utc: datetime, *, catch_up: bool = False) -> None:
         """After the step's fills, before strategies see its bars: the pre-close flatten (once,
         at close − flatten_minutes_before_close), the working entries canceled at the no-entry
-        time, and the daily loss limit."""
+        time, and the daily loss limit. A `catch_up` step (its minute passed before the run
+        started) sends nothing to a real account: its orders would be late by minutes or hours."""
         with self._book:
+            self._catching_up = catch_up and not self._broker.capabilities.simulated
             if self._risk.flatten_due(step_end_utc):
                 log.info("pre_close_flatten", at=step_end_utc.isoformat())
                 self._flatten_all(step_end_utc)
@@ -274,11 +280,14 @@ class ExecutionManager:
 
     def close_session(self, step_end_utc: datetime) -> None:
         """Flatten every strategy's position at its symbol's last close (one market-on-close per
-        strategy and symbol), then cancel what is still open."""
+        strategy and symbol), then cancel what is still open. A real account gets market orders
+        instead: this is also the shutdown's flatten, mid-session, and a market-on-close order
+        would wait for 16:00 (and Alpaca refuses them after 15:50)."""
         with self._book:
             self._close_session(step_end_utc)
 
     def _close_session(self, step_end_utc: datetime) -> None:
+        closing_type = OrderType.MARKET_ON_CLOSE if self._broker.capabilities.simulated else OrderType.MARKET
         for symbol, held in self._holdings.held_by_symbol().items():
             if symbol not in self._last_bar:
                 continue
@@ -287,8 +296,8 @@ class ExecutionManager:
             for strategy_id, quantity in held:
                 client_order_id = self._next_id()
                 side = Side.SELL if quantity > 0 else Side.BUY
-                request = OrderRequest(client_order_id, symbol, side, abs(quantity), OrderType.MARKET_ON_CLOSE, None,
-                                       None, step_end_utc, strategy_id)
+                request = OrderRequest(client_order_id, symbol, side, abs(quantity), closing_type, None, None,
+                                       step_end_utc, strategy_id)
                 self._strategy_of[client_order_id] = strategy_id
                 order = self._broker.submit(request)
                 if order.status is OrderStatus.REJECTED:

@@ -8,12 +8,16 @@ not on the length of the backtest.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date
 
+import structlog
+
 from mismarterad.config.session_config import SessionConfig
+from mismarterad.core.errors import MismarteradError
 from mismarterad.core.intervals import Interval, parse_interval
 from mismarterad.core.market_data import Bar
+from mismarterad.core.market_data_source import MarketDataSource
 from mismarterad.core.session_data import SessionData
 from mismarterad.managers.data_manager import DataManager
 from mismarterad.managers.time_manager import TimeManager
@@ -21,6 +25,8 @@ from mismarterad.services.bar_aggregation import aggregate_daily, aggregate_sess
 from mismarterad.services.indicators.trailing_average import trailing_average
 
 __all__ = ["SessionLoader"]
+
+log = structlog.get_logger(component="session_loader")
 
 
 class SessionLoader:
@@ -53,6 +59,30 @@ class SessionLoader:
             cached = {s: self._dm.get_session_bars(s, session) for s in self._symbols}
             self._cache[day] = cached
         return cached
+
+    def fetch_missing(self, source: MarketDataSource, day: date, beat: Callable[[], None] = lambda: None) -> None:
+        """Before a live session: import from `source` the 1m bars the store lacks for the
+        trailing days `day` needs (a day with no bar of a symbol), and `day`'s own bars so far
+        (the minutes that passed before the feed was subscribed). The file imports' checks apply;
+        bad bars are dropped and logged. A failing source is logged: the session runs on what
+        the store has (strategies then warm up on fewer bars)."""
+        days = self._previous_days(day, self._max_trailing)
+        for symbol in self._symbols:
+            missing = [d for d in days if not self.session_bars(d)[symbol]]
+            for start, end in ([(missing[0], missing[-1])] if missing else []) + [(day, day)]:
+                beat()  # each fetch is bounded by the source's retry policy; the watchdog hears between
+                try:
+                    [report] = self._dm.import_from_api(source, [symbol], start, end, "1m", skip_bad_rows=True)
+                except MismarteradError as exc:
+                    log.error("history_fetch_failed", source=source.name, symbol=symbol, start=start.isoformat(),
+                              end=end.isoformat(), error=str(exc))
+                    continue
+                log.info("history_fetched", source=source.name, symbol=symbol, start=start.isoformat(),
+                         end=end.isoformat(), bars=report.rows_read, bad=len(report.problems))
+        for d in [*days, day]:
+            self._cache.pop(d, None)
+        self._stored = None
+        self._derived.clear()
 
     def prefetch(self, days: Sequence[date]) -> None:
         """Load these upcoming days now (queue loading ahead of streaming), one store read per

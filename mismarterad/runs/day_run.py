@@ -23,15 +23,17 @@ import structlog
 
 from mismarterad.config.risk_config import RiskConfig, effective_limits
 from mismarterad.config.session_config import SessionConfig
-from mismarterad.core.bar_feed import BarFeed
 from mismarterad.core.broker import Broker
 from mismarterad.core.enums import SystemState
+from mismarterad.core.errors import MismarteradError
 from mismarterad.core.read_model import PipelineSnapshot
 from mismarterad.managers.system_manager import SystemManager
 from mismarterad.managers.time_manager import TimeManager
 from mismarterad.runs.app import App
+from mismarterad.runs.bar_recorder import RecordingFeed
 from mismarterad.runs.reports import write_backtest_report, write_failure_report
 from mismarterad.runs.session_pipeline import SessionPipeline, build_session_pipeline, collect_result
+from mismarterad.runs.venue import DayVenue, Venue
 from mismarterad.services.day_trades import count_day_trades
 from mismarterad.strategies.spec import StrategySpec
 
@@ -59,13 +61,14 @@ class DayRun:
     time_manager: TimeManager
     config: SessionConfig
     strategies: Sequence[StrategySpec]
-    broker: Broker
-    feed: BarFeed
+    venue: Venue
     day: date
     reports_dir: Path
     halted: bool = False
     observers: Observers = field(default_factory=Observers)
     daemon_risk: RiskConfig | None = None  # the daemon's [risk] table, under the session's `risk`
+    recorder: RecordingFeed | None = None  # a live venue's feed bars, written to the store as they come
+    start_error: str | None = None  # why start() failed (the venue refused, the threads did not start)
     pipeline: SessionPipeline | None = None  # None until (and unless) the start built it
     run_id: int = 0
     started_monotonic: float = 0.0
@@ -73,25 +76,39 @@ class DayRun:
     report_path: Path | None = None
 
     def start(self) -> None:
+        """Connect to the venue (keys checked, streams started), then start the threads. Any
+        failure is the caller's to retry; the venue is closed again first."""
         self.run_id = self.app.run_repository.start("live", self.config.session_name,
                                                     self.app.config_digest(self.config), self._now())
         self.started_monotonic = time.monotonic()
-        log.info("session_starting", day=self.day.isoformat(), run_id=self.run_id)
+        log.info("session_starting", day=self.day.isoformat(), run_id=self.run_id, broker=self.venue.name)
         try:
-            self.pipeline = self.system.start(self.config, self._build)
+            connected = self.venue.open_day(self.config, self.time_manager.get_trading_session(self.day))
+            if connected.history is not None:
+                self.recorder = RecordingFeed(connected.feed, self.system.get_data_manager(), self.day)
+            self.pipeline = self.system.start(self.config, lambda config, _dir: self._build(config, connected))
         except BaseException as exc:
+            self.start_error = str(exc) if isinstance(exc, MismarteradError) else f"{type(exc).__name__}: {exc}"
+            self.venue.close_day()
             self.app.run_repository.finish(self.run_id, "failed", self._now(), str(exc))
             raise
 
-    def _build(self, config: SessionConfig, _config_dir: Path) -> SessionPipeline:
+    def _build(self, config: SessionConfig, connected: DayVenue) -> SessionPipeline:
         pipeline = build_session_pipeline(
             config=config, strategies=self.strategies, time_manager=self.time_manager,
-            data_manager=self.system.get_data_manager(), broker=self.broker, days=[self.day],
-            stop_on_strategy_error=False, live=True, feed=self.feed,
+            data_manager=self.system.get_data_manager(), broker=connected.broker, days=[self.day],
+            stop_on_strategy_error=False, live=True, feed=self.recorder or connected.feed, history=connected.history,
             observe_loop=self.observers.loop, observe_decision=self.observers.decision,
-            risk=effective_limits(self.daemon_risk, config.risk), earlier_day_trades=self._earlier_day_trades)
+            risk=effective_limits(self.daemon_risk, config.risk), earlier_day_trades=self._earlier_day_trades,
+            order_id_prefix=self._order_id_prefix(connected.broker))
         pipeline.execution.halt(self.halted)  # before the threads start: no order slips through
         return pipeline
+
+    def _order_id_prefix(self, broker: Broker) -> str:
+        """A real account keeps every id it was ever sent and refuses a repeat, so its ids carry
+        the day and the run (a restart is a new run): `20110104r7-o000001`. The paper account is
+        new each run and keeps the plain ids, so its reports equal the backtest's byte for byte."""
+        return "" if broker.capabilities.simulated else f"{self.day:%Y%m%d}r{self.run_id}-"
 
     def _earlier_day_trades(self, days: Sequence[date]) -> int:
         return stored_day_trades(self.app, self.time_manager, days)  # errors: RiskGuard.history assumes 3
@@ -112,6 +129,8 @@ class DayRun:
             repository.save_fills(self.run_id, fills[self.saved_fills :], self.saved_fills + 1)
             self.saved_fills = len(fills)
         repository.save_positions(self.run_id, execution.broker_positions(), {f.symbol for f in fills}, self._now())
+        if self.recorder is not None:
+            self.recorder.flush()
 
     def stop(self, policy: ShutdownPolicy, *, drain: bool, timeout_secs: float = 6.0) -> Path:
         """Stop the threads, settle open orders and positions by `policy`, persist, report.
@@ -136,6 +155,9 @@ class DayRun:
         elif policy == "cancel":
             execution.cancel_open_orders()
         self.persist()
+        if self.recorder is not None:
+            self.recorder.flush(force=True)
+        self.venue.close_day()
         failed = self.system.state is SystemState.ERROR
         self.app.run_repository.finish(self.run_id, "failed" if failed else "completed", self._now(),
                                        self.system.error)

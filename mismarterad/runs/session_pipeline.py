@@ -21,6 +21,7 @@ from mismarterad.config.session_config import SessionConfig
 from mismarterad.core.bar_feed import BarFeed
 from mismarterad.core.broker import Broker
 from mismarterad.core.intervals import parse_interval
+from mismarterad.core.market_data_source import MarketDataSource
 from mismarterad.core.read_model import PipelineSnapshot, ReadModel
 from mismarterad.core.risk import PDT_WINDOW_SESSIONS, RiskLimits
 from mismarterad.core.run_result import RunResult
@@ -124,16 +125,19 @@ def build_session_pipeline(
     stop_on_strategy_error: bool,
     live: bool = False,
     feed: BarFeed | None = None,
+    history: MarketDataSource | None = None,
     observe_loop: Callable[[str, float], None] | None = None,
     observe_decision: Callable[[float], None] | None = None,
     risk: RiskLimits | None = None,
     earlier_day_trades: Callable[[Sequence[date]], int] | None = None,
+    order_id_prefix: str = "",
 ) -> SessionPipeline:
     """Wire the four threads. `live` takes the day's bars from `feed` (required then; the bars
-    already due come from the store) and holds the session open until stopped; the observers
+    already due come from the store, which `history` first fills where it lacks them) and holds the session open until stopped; the observers
     feed the daemon's metrics (None in backtests: no cost there). `risk` defaults to the session
     config's own `risk` object; `earlier_day_trades` counts the PDT window's day trades made
-    before this run (a backtest counts only its own)."""
+    before this run (a backtest counts only its own). `order_id_prefix` goes before every
+    client order id (a live account's ids must be unique across its days and restarts)."""
     if live and feed is None:
         raise ValueError("a live session pipeline needs a bar feed")
     failure = PipelineFailure()
@@ -142,7 +146,8 @@ def build_session_pipeline(
         board.register_thread(name)
     limits = risk if risk is not None else effective_limits(None, config.risk)
     execution = ExecutionManager(broker, RiskGuard(limits, config.flatten_minutes_before_close,
-                                                   pdt_history(time_manager, earlier_day_trades)))
+                                                   pdt_history(time_manager, earlier_day_trades)),
+                                 order_id_prefix)
     to_processor: queue.Queue[Any] = queue.Queue(QUEUE_BATCHES)
     to_quality: queue.Queue[Any] = queue.Queue(QUEUE_BATCHES)
     to_engine: queue.Queue[Any] = queue.Queue(QUEUE_BATCHES)
@@ -167,6 +172,7 @@ def build_session_pipeline(
         board=board,
         live=live,
         feed=feed,
+        history=history,
     )
     for worker in (processor, quality, engine):
         worker.observe_loop = observe_loop

@@ -42,6 +42,7 @@ class AccountState:
     no_entry_utc: datetime | None  # no_entry_minutes_before_close: entries refused from then
     day_trades: int  # made in the last PDT_WINDOW_SESSIONS sessions, today included
     opened_today: frozenset[str] = frozenset()  # symbols opened today and still held: day trades to come
+    bar_passed: str | None = None  # why the order's bar is past sending (a catch-up step on a live account)
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +80,8 @@ def check_order(request: OrderRequest, state: AccountState, limits: RiskLimits) 
     """The first check `request` fails, in `RiskCheck` order; None if it may be sent."""
     if state.halted is not None:
         return Verdict(RiskCheck.HALTED, None, None, state.halted)
+    if state.bar_passed is not None:
+        return Verdict(RiskCheck.BAR_PASSED, None, None, state.bar_passed)
     entry = is_entry(request, state.own_position, state.open_orders, state.positions.get(request.symbol, 0))
     if entry:
         verdict = _entry_verdict(request, state, limits)

@@ -86,7 +86,7 @@ class AnalysisEngine(Worker):
                 if stop.is_set():
                     return  # stopping: the rest of the batch is dropped, as the stop asked
                 self.beat()
-                self._step(step.start_utc, step.bars, step.derived)
+                self._step(step.start_utc, step.bars, step.derived, step.catch_up)
                 if step.released_monotonic and self.observe_decision is not None:
                     self.observe_decision(time.monotonic() - step.released_monotonic)
         elif isinstance(item, SessionStart):
@@ -145,13 +145,13 @@ class AnalysisEngine(Worker):
         for strategy in self.strategies:
             self._call(strategy, "on_session_start", None)
 
-    def _step(self, start: datetime, bars: Sequence[Bar], derived: Sequence[Bar]) -> None:
+    def _step(self, start: datetime, bars: Sequence[Bar], derived: Sequence[Bar], catch_up: bool = False) -> None:
         if not self._in_session:
             self._begin_strategies()
         self.as_of, self.step_end = start, start + ONE_MINUTE
         for bar in bars:
             self.execution.on_bar(bar)
-        self.execution.begin_step(self.step_end)
+        self.execution.begin_step(self.step_end, catch_up=catch_up)
         counts, newest = self.bars_by_series, self._last_bars
         for group in (bars, derived):
             for bar in group:

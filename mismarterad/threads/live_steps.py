@@ -5,6 +5,7 @@ backtests group a day's bars, so both modes build identical steps."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -35,7 +36,9 @@ class LiveSteps:
     slow to start across a boundary); then its first bar starts after `C`, so the first feed bar
     starting at or after `C`, at F, closes the cut: stored bars in [C, F) are taken too (no
     hole). If no such bar comes, the session's end (or a drain) closes the cut the same way.
-    After the cut is closed every bar comes from the feed.
+    After the cut is closed every bar comes from the feed. Steps taken from the store are
+    `catch_up` steps: their minute passed before the session started, so a real account is sent
+    no order decided on them (ExecutionManager.begin_step).
 
     Steps. A step is the 1m bars of the regular session sharing one start, sorted by symbol, as
     `group_steps` groups them for backtests. Pending steps go out in time order, each as soon as it is
@@ -54,6 +57,7 @@ class LiveSteps:
         self.cut = clock.now().replace(second=0, microsecond=0)
         self._cut_closed = False
         self._stored: list[Bar] = []
+        self._from_store: set[datetime] = set()  # starts of pending steps taken from the store
         self._pending: dict[datetime, dict[str, Bar]] = {}
         self._frontier: datetime | None = None  # latest start the feed delivered (any bar of ours)
         self._last_released: datetime | None = None
@@ -68,7 +72,7 @@ class LiveSteps:
     def catch_up(self) -> list[BarStep]:
         """The stored steps already due at the cut, released at once."""
         due = [b for b in self._stored if b.start_utc < self.cut]
-        return self._mark(group_steps(_by_symbol(due)))
+        return self._mark([replace(s, catch_up=True) for s in group_steps(_by_symbol(due))])
 
     def add(self, bar: Bar) -> None:
         if bar.symbol not in self._symbols or bar.interval != "1m":
@@ -151,12 +155,14 @@ class LiveSteps:
         for bar in self._stored:
             if self.cut <= bar.start_utc < until:
                 self._pending.setdefault(bar.start_utc, {})[bar.symbol] = bar
+                self._from_store.add(bar.start_utc)
         if until > self.cut and any(self.cut <= b.start_utc < until for b in self._stored):
             self.log.info("cut_closed_from_store", cut=self.cut.isoformat(), until=until.isoformat())
 
     def _take(self, starts: list[datetime]) -> list[BarStep]:
         bars = [bar for start in starts for bar in self._pending.pop(start).values()]
-        return self._mark(group_steps(_by_symbol(bars)))
+        steps = group_steps(_by_symbol(bars))
+        return self._mark([replace(s, catch_up=True) if s.start_utc in self._from_store else s for s in steps])
 
     def _mark(self, steps: list[BarStep]) -> list[BarStep]:
         if steps:

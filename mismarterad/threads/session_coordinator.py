@@ -27,6 +27,7 @@ from typing import Any
 import structlog
 
 from mismarterad.core.bar_feed import BarFeed, FeedSubscription
+from mismarterad.core.market_data_source import MarketDataSource
 from mismarterad.core.calendar import TradingSession
 from mismarterad.core.market_data import Bar
 from mismarterad.core.pipeline import STOP, BarStep, SessionEnd, SessionStart, StepBatch
@@ -64,6 +65,7 @@ class SessionCoordinator(threading.Thread):
         board: ReadModel,
         live: bool = False,
         feed: BarFeed | None = None,
+        history: MarketDataSource | None = None,
     ) -> None:
         super().__init__(name="SessionCoordinator", daemon=True)
         if live and feed is None:
@@ -79,6 +81,7 @@ class SessionCoordinator(threading.Thread):
         board.register_thread(self.name)
         self._live = live
         self._feed = feed
+        self._history = history  # live: where the minutes and days the store lacks come from
         self._loaded: set[date] = set()
         self._draining = threading.Event()
         self.items_processed = 0
@@ -162,6 +165,8 @@ class SessionCoordinator(threading.Thread):
         subscription = self._feed.subscribe(self._loader.symbols, inbox.put)  # first: no bar can slip by
         try:
             steps = LiveSteps(session, self._loader.symbols, self._tm.clock)  # the cut: now, after subscribing
+            if self._history is not None:  # after the cut: the store then has every minute before the feed's
+                self._loader.fetch_missing(self._history, day, self._beat)
             steps.set_stored(self._loader.session_bars(day))  # the store, read after subscribing
             self._loader.load_history(day, data)  # phase 2
             catch_up = steps.catch_up()

@@ -1,7 +1,8 @@
 """The bar feed contract (`core/bar_feed.py`): every BarFeed implementation must pass these.
 
-Today that is the store replay feed over each bar store, driven by a fast replay clock; venue
-feeds join `FEEDS` with a local emulator of their stream. Each test drives the feed through the
+That is the store replay feed over each bar store, driven by a fast replay clock, and the
+Alpaca feed on its emulator (`alpaca_feed_rig.py`); other venue feeds join `FEEDS` with a local
+emulator of their stream. Each test drives the feed through the
 interface alone: subscribe, receive bars on the feed's thread, stop.
 """
 
@@ -22,6 +23,7 @@ from mismarterad.core.market_data import Bar
 from mismarterad.integrations.store_replay_feed import StoreReplayFeed
 from mismarterad.repositories.memory_bar_store import MemoryBarStore
 from mismarterad.repositories.parquet_bar_store import ParquetBarStore
+from contract.alpaca_feed_rig import start_alpaca_feed
 
 T0 = datetime(2011, 1, 4, 14, 30, tzinfo=UTC)  # 09:30 New York
 MINUTE = timedelta(minutes=1)
@@ -30,10 +32,13 @@ SYMBOLS = ("SPY", "QQQ", "IWM")
 MINUTES = 20  # bars stored per symbol from T0
 
 
+def _bars(symbol: str) -> list[Bar]:
+    return [Bar(symbol, "1m", T0 + i * MINUTE, 10 + i, 11 + i, 9 + i, 10.5 + i, 100) for i in range(MINUTES)]
+
+
 def _stored(store: BarStore) -> BarStore:
     for symbol in SYMBOLS:
-        store.write_bars(symbol, "1m", [Bar(symbol, "1m", T0 + i * MINUTE, 10 + i, 11 + i, 9 + i, 10.5 + i, 100)
-                                        for i in range(MINUTES)])
+        store.write_bars(symbol, "1m", _bars(symbol))
     return store
 
 
@@ -56,14 +61,24 @@ class Rig:
         return sub
 
 
-@pytest.fixture(params=sorted(STORES), ids=lambda name: f"store-replay-{name}")
+FEEDS = [*(f"store-replay-{name}" for name in sorted(STORES)), "alpaca-emulator"]
+
+
+@pytest.fixture(params=FEEDS)
 def rig(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Rig]:
-    store = _stored(STORES[request.param](tmp_path))
-    clock = ReplayClock(T0 + timedelta(seconds=30), speed=SPEED)  # inside the first minute
-    r = Rig(StoreReplayFeed(store, clock), clock)
+    if request.param == "alpaca-emulator":
+        venue = start_alpaca_feed([b for s in SYMBOLS for b in _bars(s)], T0)
+        r = Rig(venue.feed, venue.clock)
+    else:
+        venue = None
+        store = _stored(STORES[request.param.removeprefix("store-replay-")](tmp_path))
+        clock = ReplayClock(T0 + timedelta(seconds=30), speed=SPEED)  # inside the first minute
+        r = Rig(StoreReplayFeed(store, clock), clock)
     yield r
     for sub in r.subscriptions:
         sub.stop()
+    if venue is not None:
+        venue.close()
 
 
 def wait_for(predicate: Callable[[], bool], timeout: float = 10) -> None:

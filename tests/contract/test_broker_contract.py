@@ -1,12 +1,13 @@
 """The broker contract: every Broker implementation must pass these.
 
-Only the paper broker exists today; live adapters join `BROKERS` with a local emulator of
-their protocol. Each test drives the broker through the interface alone.
+The paper broker, and the Alpaca adapter against its emulator (`alpaca_rig.py`); other live
+adapters join `BROKERS` with a local emulator of their protocol. Each test drives the broker
+through the interface alone.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -15,14 +16,36 @@ from mismarterad.core.broker import Broker
 from mismarterad.core.market_data import Bar
 from mismarterad.core.orders import OrderRequest, OrderStatus, OrderType, RejectCategory, Side
 from mismarterad.integrations.paper import PaperBroker
+from contract.alpaca_rig import start_alpaca_rig
 
 T0 = datetime(2011, 1, 3, 14, 30, tzinfo=UTC)
-BROKERS: dict[str, Callable[[], Broker]] = {"paper": lambda: PaperBroker(initial_cash=100_000.0)}
+BROKERS: dict[str, Callable[[], Broker]] = {
+    "paper": lambda: PaperBroker(initial_cash=100_000.0),
+    "alpaca": start_alpaca_rig,  # an AlpacaBroker against the emulator (tests/contract/alpaca_rig.py)
+}
+
+
+# Cases where the emulated venue knows less than the contract's synthetic market: a difference
+# of the emulator's test controls, not of the broker. Skipped, not an expected failure: whether
+# the early fill's update is already in when the test drains is a race, so it could not fail.
+VENUE_DIFFERENCES = {
+    ("alpaca", "test_an_order_never_fills_on_a_bar_that_started_before_it"):
+        "a venue stamps an order with its own arrival time, not the request's submitted_utc, and the "
+        "emulator's injected bars cannot follow the contract's synthetic minutes (its fill timing is "
+        "checked in tests/protocol against its replay clock)",
+}
 
 
 @pytest.fixture(params=sorted(BROKERS))
-def broker(request: pytest.FixtureRequest) -> Broker:
-    return BROKERS[request.param]()
+def broker(request: pytest.FixtureRequest) -> Iterator[Broker]:
+    difference = VENUE_DIFFERENCES.get((request.param, request.node.originalname))
+    if difference is not None:
+        pytest.skip(difference)
+    made = BROKERS[request.param]()
+    yield made
+    close = getattr(made, "close", None)  # a rig with a process behind it
+    if close is not None:
+        close()
 
 
 def bar(minute: int, o: float, h: float, lo: float, c: float, symbol: str = "SPY") -> Bar:

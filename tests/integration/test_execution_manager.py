@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
+from mismarterad.core.broker import BrokerCapabilities
 from mismarterad.core.market_data import Bar
-from mismarterad.core.orders import OrderStatus, Side
+from mismarterad.core.orders import OrderStatus, OrderType, Side
+from mismarterad.core.risk import RiskCheck
 from mismarterad.integrations.paper import PaperBroker
 from mismarterad.managers.execution_manager import ExecutionManager
 
@@ -50,3 +53,42 @@ def test_cancelling_an_order_refused_locally_returns_it() -> None:
     refused = execution.submit("s#0", "SPY", Side.BUY, 1, None, None, T0)
     assert refused.status is OrderStatus.REFUSED
     assert execution.cancel(refused.client_order_id) == refused
+
+
+class RealAccount(PaperBroker):
+    """The paper broker's book, but declared a real account (as the live adapters are): its
+    orders outlive the run, so a replayed step must send it none."""
+
+    @property
+    def capabilities(self) -> BrokerCapabilities:
+        return replace(super().capabilities, simulated=False)
+
+
+def test_a_catch_up_step_sends_nothing_to_a_real_account_and_everything_to_the_paper_one() -> None:
+    for broker, sent_while_catching_up in ((RealAccount(initial_cash=100_000.0), False),
+                                           (PaperBroker(initial_cash=100_000.0), True)):
+        execution = ExecutionManager(broker)
+        execution.on_bar(bar(0, 100))
+        execution.begin_step(T0 + timedelta(minutes=1), catch_up=True)
+        late = execution.submit("s#0", "SPY", Side.BUY, 10, None, None, T0 + timedelta(minutes=1))
+        if sent_while_catching_up:
+            assert late.status is OrderStatus.NEW
+            continue
+        assert late.status is OrderStatus.REFUSED and late.reason == RiskCheck.BAR_PASSED.value
+        assert broker.orders() == [], "the refused order never reached the account"
+        assert execution.take_unreported("s#0") == [(late, "bar_passed")]
+        execution.on_bar(bar(1, 100))
+        execution.begin_step(T0 + timedelta(minutes=2))  # the first step of the feed: in time
+        assert execution.submit("s#0", "SPY", Side.BUY, 10, None, None, T0 + timedelta(minutes=2)).status \
+            is OrderStatus.NEW
+
+
+def test_the_closing_orders_of_a_real_account_are_market_orders() -> None:
+    for broker, closing in ((RealAccount(initial_cash=100_000.0), OrderType.MARKET),
+                            (PaperBroker(initial_cash=100_000.0), OrderType.MARKET_ON_CLOSE)):
+        execution = ExecutionManager(broker)
+        execution.on_bar(bar(0, 100))
+        execution.submit("s#0", "SPY", Side.BUY, 10, None, None, T0 + timedelta(minutes=1))
+        execution.on_bar(bar(1, 100))
+        execution.close_session(T0 + timedelta(minutes=2))
+        assert [o.request.type for o in broker.orders()] == [OrderType.MARKET, closing]

@@ -171,6 +171,11 @@ def test_a_late_start_catches_up_then_follows_the_feed_with_no_hole_and_no_dupli
     ended_at = run.processor.put_at[id(end)]
     assert end.skipped_reason is None
     assert run.steps() == expected(store, calendar)
+    flags = [(s.start_utc, s.catch_up) for i in run.items if isinstance(i, StepBatch) for s in i.steps]
+    passed = [start for start, catch_up in flags if catch_up]
+    assert [c for _, c in flags] == [True] * len(passed) + [False] * (len(flags) - len(passed)), \
+        "the store's steps (their minute passed before the start) come first, and only they are catch-up steps"
+    assert passed[0] == OPEN and at(15, 51) <= passed[-1] < at(15, 52, 30) + late_minutes * MINUTE
     # at once: without waiting for the grace (2 s + 0.1 s real time = 8 s here) that an incomplete step gets
     assert ended_at < at(16, 0) + timedelta(seconds=6), "SessionEnd follows the last step at once"
     run.finish()

@@ -91,8 +91,14 @@ def documented_metrics_in_a_session(registry: CollectorRegistry) -> None:
                         ("broker_connected", 1), ("watchdog_healthy", 1), ("position_mismatches", 0),
                         ("halted", 0)):
         Gauge(f"mismarterad_{name}", name, registry=registry).set(value)
-    for name in ("session_failures", "session_restarts", "stream_reconnects", "daily_loss_halts"):
+    for name in ("session_failures", "session_restarts", "daily_loss_halts", "stream_stalls"):
         Counter(f"mismarterad_{name}", name, registry=registry)
+    reconnects = Counter("mismarterad_stream_reconnects", "reconnects", ["stream"], registry=registry)
+    for stream in ("data", "trading"):
+        reconnects.labels(stream)
+    gaps = Counter("mismarterad_feed_gaps", "gaps", ["outcome"], registry=registry)
+    for outcome in ("filled", "unfilled"):
+        gaps.labels(outcome)
     alive = Gauge("mismarterad_thread_alive", "alive", ["thread"], registry=registry)
     depth = Gauge("mismarterad_thread_queue_depth", "depth", ["thread"], registry=registry)
     items = Counter("mismarterad_thread_items_processed", "items", ["thread"], registry=registry)

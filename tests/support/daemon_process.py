@@ -90,12 +90,14 @@ class DaemonProcess:
     proc: subprocess.Popen[bytes] | None = None
     logs: list[Path] = field(default_factory=list)
 
+    def command(self, *extra: str) -> list[str]:
+        return [executable("mismarterad"), "run", "--config", str(self.config_path), *self.args, *extra]
+
     def start(self, *extra: str) -> None:
         log = self.root / f"daemon-{len(self.logs)}.log"
         self.logs.append(log)
         with log.open("wb") as handle:
-            self.proc = subprocess.Popen([executable("mismarterad"), "run", "--config", str(self.config_path),
-                                          *self.args, *extra], env=self.env, stdout=handle, stderr=subprocess.STDOUT)
+            self.proc = subprocess.Popen(self.command(*extra), env=self.env, stdout=handle, stderr=subprocess.STDOUT)
 
     def wait_ready(self, timeout: float = 30) -> None:
         deadline = time.monotonic() + timeout

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import os
 import re
 import sys
 from collections.abc import Callable
@@ -15,13 +16,14 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from mismarterad.core.errors import ConfigError
+from mismarterad.core.errors import BrokerError, ConfigError
 from mismarterad.core.market_data import Bar, format_price
 from mismarterad.core.market_data_source import MarketDataSource
+from mismarterad.integrations.alpaca import AlpacaEndpoints, AlpacaSource, BrokerAuthError, load_alpaca_credentials
 from mismarterad.integrations.store_source import StoreSource
 from mismarterad.repositories.parquet_bar_store import ParquetBarStore
 from mismarterad.runs.app import App
-from mismarterad.cli.support import EX_DATAERR, arg_date, arg_interval, print_table
+from mismarterad.cli.support import EX_CONFIG, EX_DATAERR, EX_IOERR, arg_date, arg_interval, print_table
 from mismarterad.managers.data_manager import ImportReport
 from mismarterad.managers.time_manager import TimeManager
 from mismarterad.services.bar_import import format_problems
@@ -35,6 +37,8 @@ EXAMPLES = """examples:
   mismarterad data import dirty.csv --symbol SPY --interval 1m --skip-bad-rows
   mismarterad data import-api --source local --source-data-dir /mnt/archive/data --symbol SPY --symbol AAPL \\
       --from 2011-01-03 --to 2011-01-31
+  APCA_API_KEY_ID=… APCA_API_SECRET_KEY=… mismarterad data import-api --source alpaca --symbol SPY \\
+      --from 2024-03-01 --to 2024-03-08            # add --endpoint http://127.0.0.1:8700 for the emulator
   mismarterad data export --symbol SPY --interval 5m --from 2011-01-03 --to 2011-01-07 --out spy5.csv
   mismarterad data list
   mismarterad data quality --symbol SPY --from 2011-01-01 --to 2011-01-31
@@ -43,8 +47,10 @@ EXAMPLES = """examples:
 Input files: CSV or Parquet with columns timestamp,open,high,low,close,volume; timestamps carry a
 UTC offset, or are naive and --timezone names their zone. A bad row rejects the whole file
 unless --skip-bad-rows; every bad row is reported with its line number (header = line 1).
-import-api fetches from a historical data source (local: another data directory) and checks
-every bar the same way, per symbol; a bad bar is named by its position in the fetched series.
+import-api fetches from a historical data source (local: another data directory; alpaca: the
+Alpaca data API, keys from APCA_API_KEY_ID/APCA_API_SECRET_KEY or --credentials-file, mode 0600)
+and checks every bar the same way, per symbol; a bad bar is named by its position in the fetched
+series. A source that cannot be reached exits 74; keys it refuses, 78.
 Exports of a stored interval return the stored rows; other intervals (5m, 15m, 1h, 1d, any Nm)
 are built from the regular session's 1-minute bars, windows anchored at the open.
 An import is all-or-nothing: every month it touches is written, or none (exit 74 on a failed
@@ -75,6 +81,12 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                      help="; ".join(f"{name}: {kind.help}" for name, kind in sorted(SOURCES.items())))
     api.add_argument("--source-data-dir", type=Path, default=None, metavar="DIR",
                      help="local: the data directory of the store to import from")
+    api.add_argument("--endpoint", default=None, metavar="URL",
+                     help="alpaca: one base URL instead of Alpaca's hosts, e.g. the emulator's http://127.0.0.1:8700")
+    api.add_argument("--feed", choices=["iex", "sip"], default="iex", help="alpaca: the data feed (default iex)")
+    api.add_argument("--credentials-file", type=Path, default=None, metavar="FILE",
+                     help="alpaca: APCA_API_KEY_ID=… / APCA_API_SECRET_KEY=… lines, mode 0600 (default: the "
+                          "environment, then $CREDENTIALS_DIRECTORY/alpaca)")
     api.add_argument("--symbol", dest="symbols", action="append", required=True, metavar="SYM",
                      help="a symbol to import (repeat for several)")
     api.add_argument("--from", dest="start", type=arg_date, required=True, metavar="YYYY-MM-DD")
@@ -165,8 +177,19 @@ def _local_source(args: argparse.Namespace, app: App) -> MarketDataSource:
     return StoreSource(ParquetBarStore(root))
 
 
+def _alpaca_source(args: argparse.Namespace, app: App) -> MarketDataSource:
+    try:
+        endpoints = AlpacaEndpoints.derive(args.endpoint, True, args.feed)
+    except ValueError as exc:
+        raise ConfigError(f"--endpoint: {exc}") from None
+    credentials = load_alpaca_credentials(os.environ, args.credentials_file)
+    return AlpacaSource(credentials, endpoints, feed=args.feed, clock=app.clock)
+
+
 SOURCES: dict[str, SourceKind] = {
     "local": SourceKind("another data directory (needs --source-data-dir)", ("--source-data-dir",), _local_source),
+    "alpaca": SourceKind("the Alpaca market-data API (keys from the environment or --credentials-file)", (),
+                         _alpaca_source),
 }
 
 
@@ -182,8 +205,15 @@ def _import_api(args: argparse.Namespace, app: App) -> int:
     source = kind.build(args, app)
     symbols = list(dict.fromkeys(s.upper() for s in args.symbols))
     tm = app.time_manager()
-    reports = app.data_manager(tm).import_from_api(source, symbols, args.start, args.end, args.interval,
-                                                   args.skip_bad_rows)
+    try:
+        reports = app.data_manager(tm).import_from_api(source, symbols, args.start, args.end, args.interval,
+                                                       args.skip_bad_rows)
+    except BrokerAuthError as exc:
+        print(f"mismarterad: {exc}", file=sys.stderr)
+        return EX_CONFIG
+    except BrokerError as exc:  # unreachable, timed out, or an answer we cannot read
+        print(f"mismarterad: {exc}", file=sys.stderr)
+        return EX_IOERR
     failed = False
     for report in reports:
         _print_report(report, item="bar")

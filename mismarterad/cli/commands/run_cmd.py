@@ -23,18 +23,24 @@ EXAMPLES = """examples:
 
 The daemon runs the config's session every trading day from open - lead_minutes to close +
 lag_minutes, in live mode whatever the session config's `mode` says. With --clock replay its
-clock starts at --start (an ISO time with its UTC offset) and runs --speed times faster; bars
-come from the store as the clock passes their end, so a stored day replays through the real
-scheduler, threads and paper broker. SIGTERM/SIGINT stop it (exit 0), SIGHUP reloads the config.
+clock starts at --start (an ISO time with its UTC offset) and runs --speed times faster; with
+broker = "paper", bars come from the store as the clock passes their end, so a stored day
+replays through the real scheduler, threads and paper broker. With broker = "alpaca" they come
+from Alpaca's data stream (or the emulator's: `mismarterad emulate alpaca`), keys from
+APCA_API_KEY_ID/APCA_API_SECRET_KEY, [alpaca] credentials_file (mode 0600) or
+$CREDENTIALS_DIRECTORY/alpaca. SIGTERM/SIGINT stop it (exit 0), SIGHUP reloads the config.
 One daemon per state directory: a second one exits 75 naming the first's pid (lock file
 <state>/mismarterad.lock).
 
-daemon config keys (TOML): session_config (required), broker = "paper", socket_path,
+daemon config keys (TOML): session_config (required), broker = "paper"|"alpaca", socket_path,
 socket_group, metrics_address = "127.0.0.1:9108", lead_minutes = 30, lag_minutes = 5,
 max_session_restarts = 3, restart_backoff_seconds = 5, on_shutdown = "flatten"|"cancel"|"leave",
 database_url, data_dir, and a [risk] table (max_shares_per_symbol, max_notional_per_symbol,
 max_gross_exposure, max_open_orders, max_orders_per_minute, price_collar_pct, daily_loss_limit,
-no_entry_minutes_before_close, allow_short, pattern_day_trader; README "Risk limits").
+no_entry_minutes_before_close, allow_short, pattern_day_trader; README "Risk limits"), and an
+[alpaca] table (paper = true, feed = "iex"|"sip", endpoint, credentials_file,
+live_trading_confirmed; docs/operations.md). broker = "alpaca" needs the session config's
+flatten_minutes_before_close of at least 1.
 Errors exit 78 naming the key."""
 
 

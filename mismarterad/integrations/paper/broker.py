@@ -40,7 +40,7 @@ class PaperBroker:
         self._cash = initial_cash
         self._commission = commission or CommissionModel()
         self._slippage_bps = slippage_bps
-        self._capabilities = BrokerCapabilities(short_selling=short_selling)
+        self._capabilities = BrokerCapabilities(short_selling=short_selling, simulated=True)
         self._orders: dict[str, Order] = {}
         self._open: dict[str, list[str]] = {}  # symbol -> open order ids, oldest first
         self._positions: dict[str, Position] = {}

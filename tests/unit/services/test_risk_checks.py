@@ -99,6 +99,20 @@ def test_halted_comes_before_every_other_check() -> None:
             None, None)
 
 
+# -- bar passed ----------------------------------------------------------------------------
+
+
+@covers(RiskCheck.BAR_PASSED)
+def test_a_passed_bar_sends_nothing_exits_too_and_comes_right_after_halted() -> None:
+    passed = long(100, bar_passed="decided on a bar that passed")
+    for request in (buy(1), sell(1), sell(100), buy(1, limit=100.0)):
+        refused(check_order(request, passed, RiskLimits(allow_short=True)), RiskCheck.BAR_PASSED, None, None)
+    refused(check_order(buy(1), replace(passed, halted="halted"), RiskLimits()), RiskCheck.HALTED, None, None)
+    refused(check_order(buy(1), replace(passed, entries_closed_utc=NOW), RiskLimits()), RiskCheck.BAR_PASSED,
+            None, None)
+    assert check_order(sell(100), replace(passed, bar_passed=None), RiskLimits()) is None
+
+
 # -- time windows ----------------------------------------------------------------------------
 
 

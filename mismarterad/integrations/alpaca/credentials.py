@@ -1,0 +1,96 @@
+"""Alpaca API keys: where they come from, and that they never show.
+
+Order: `APCA_API_KEY_ID` + `APCA_API_SECRET_KEY` in the environment (alpaca-py reads neither:
+we do, once); else the `credentials_file` the config names, which must be private (mode 0600:
+no group or other bits); else systemd's `$CREDENTIALS_DIRECTORY/alpaca` (LoadCredential=),
+which systemd makes private itself, so its mode is not checked. A file holds
+`APCA_API_KEY_ID=...` and `APCA_API_SECRET_KEY=...` lines; blank lines and `#` comments are
+allowed. Every error names the variables or the file, never a value.
+"""
+
+from __future__ import annotations
+
+import stat
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from mismarterad.core.errors import ConfigError
+
+__all__ = ["KEY_ID_VAR", "SECRET_VAR", "AlpacaCredentials", "load_alpaca_credentials"]
+
+KEY_ID_VAR = "APCA_API_KEY_ID"
+SECRET_VAR = "APCA_API_SECRET_KEY"
+SYSTEMD_CREDENTIAL_NAME = "alpaca"
+
+
+@dataclass(frozen=True, slots=True)
+class AlpacaCredentials:
+    """An API key pair. `repr`/`str` show the key id only: the secret never reaches a log line."""
+
+    key_id: str
+    secret: str = field(repr=False)
+
+    def __repr__(self) -> str:
+        return f"AlpacaCredentials(key_id={self.key_id!r}, secret=***)"
+
+    __str__ = __repr__
+
+
+def load_alpaca_credentials(environ: Mapping[str, str], credentials_file: Path | None) -> AlpacaCredentials:
+    """The key pair from the environment, `credentials_file`, or systemd's credentials directory,
+    in that order; ConfigError (the daemon exits 78) when none has a complete pair."""
+    key_id, secret = environ.get(KEY_ID_VAR, ""), environ.get(SECRET_VAR, "")
+    if key_id or secret:
+        return _pair(key_id, secret, "the environment")
+    if credentials_file is not None:
+        _require_private(credentials_file)
+        return _from_file(credentials_file)
+    directory = environ.get("CREDENTIALS_DIRECTORY", "")
+    if directory:
+        path = Path(directory) / SYSTEMD_CREDENTIAL_NAME
+        if path.exists():
+            return _from_file(path)
+    raise ConfigError(f"no Alpaca credentials: set {KEY_ID_VAR} and {SECRET_VAR} in the environment, name a "
+                      f"credentials_file (mode 0600) in [alpaca], or give the service a systemd credential "
+                      f"'{SYSTEMD_CREDENTIAL_NAME}' (LoadCredential=)")
+
+
+def _pair(key_id: str, secret: str, where: str) -> AlpacaCredentials:
+    missing = [name for name, value in ((KEY_ID_VAR, key_id), (SECRET_VAR, secret)) if not value]
+    if missing:
+        raise ConfigError(f"Alpaca credentials in {where}: {' and '.join(missing)} is missing or empty "
+                          f"(both {KEY_ID_VAR} and {SECRET_VAR} are needed)")
+    return AlpacaCredentials(key_id, secret)
+
+
+def _require_private(path: Path) -> None:
+    try:
+        mode = stat.S_IMODE(path.stat().st_mode)
+    except OSError as exc:
+        raise ConfigError(f"Alpaca credentials_file {path}: cannot read it ({exc.strerror or type(exc).__name__})")\
+            from None
+    if mode & 0o077:
+        raise ConfigError(f"Alpaca credentials_file {path} has mode {mode:04o}, which lets other users read it: "
+                          f"0600 is expected (chmod 600 {path})")
+
+
+def _from_file(path: Path) -> AlpacaCredentials:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
+        raise ConfigError(f"Alpaca credentials file {path}: cannot read it ({reason})") from None
+    values: dict[str, str] = {}
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        name, sep, value = line.partition("=")
+        name = name.strip()
+        if not sep or name not in (KEY_ID_VAR, SECRET_VAR):
+            # never echo the line: it may be a secret pasted without its name
+            raise ConfigError(f"Alpaca credentials file {path} line {number}: expected {KEY_ID_VAR}=... or "
+                              f"{SECRET_VAR}=...")
+        values[name] = value.strip().strip("'\"")
+    return _pair(values.get(KEY_ID_VAR, ""), values.get(SECRET_VAR, ""), f"file {path}")

@@ -1,0 +1,58 @@
+"""Where the Alpaca adapter connects: Alpaca's own hosts, or one local base URL (the emulator).
+
+alpaca-py appends `/v2` to REST base URLs itself, so REST URLs here have no path; the streams
+take full URLs (`/v2/{feed}` for market data, `/stream` for trade updates).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+__all__ = ["AlpacaEndpoints"]
+
+_TRADING_PAPER = "https://paper-api.alpaca.markets"
+_TRADING_LIVE = "https://api.alpaca.markets"
+_DATA = "https://data.alpaca.markets"
+_DATA_STREAM = "wss://stream.data.alpaca.markets"
+
+
+@dataclass(frozen=True, slots=True)
+class AlpacaEndpoints:
+    trading_rest: str
+    data_rest: str
+    data_stream: str
+    trading_stream: str
+
+    @classmethod
+    def derive(cls, endpoint: str | None, paper: bool, feed: str) -> AlpacaEndpoints:
+        """Alpaca's hosts (paper or live trading), or every URL on `endpoint` (`http(s)://host[:port]`,
+        e.g. the emulator's `http://127.0.0.1:8700`). ValueError names what is wrong with it."""
+        if endpoint is None:
+            trading = _TRADING_PAPER if paper else _TRADING_LIVE
+            return cls(trading, _DATA, f"{_DATA_STREAM}/v2/{feed}", "wss" + trading.removeprefix("https") + "/stream")
+        base = _base_url(endpoint)
+        ws = ("wss" if base.startswith("https:") else "ws") + base[base.index(":"):]
+        return cls(base, base, f"{ws}/v2/{feed}", f"{ws}/stream")
+
+    @property
+    def trading_host(self) -> str:
+        """host[:port] of the trading API, for messages."""
+        return urlsplit(self.trading_rest).netloc
+
+    @property
+    def data_host(self) -> str:
+        return urlsplit(self.data_rest).netloc
+
+
+def _base_url(endpoint: str) -> str:
+    parts = urlsplit(endpoint.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.path.strip("/") or parts.query \
+            or parts.fragment or parts.username or parts.password:
+        raise ValueError(f"an Alpaca endpoint must be http(s)://HOST[:PORT] with no path, such as "
+                         f"http://127.0.0.1:8700, got {endpoint[:80]!r}")
+    try:
+        _ = parts.port
+    except ValueError:
+        raise ValueError(f"the port of Alpaca endpoint {endpoint[:80]!r} is not a number from 0 to 65535") from None
+    return f"{parts.scheme}://{parts.netloc}"

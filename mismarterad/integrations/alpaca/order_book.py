@@ -1,0 +1,150 @@
+"""The Alpaca broker's own book of this session's orders, kept from REST answers and trade
+updates, so the engine's frequent `orders()`/`open_orders()` never cost a request.
+
+Two rules make it safe against a stream that repeats or reorders itself:
+
+* an execution counts once: fills are keyed by `execution_id`, a repeated one is ignored;
+* a report never moves an order backwards: a report is taken only if it is at least as far
+  along as the one held, by (ended, filled quantity, update time). A late `new` after a `fill`,
+  or a `partial_fill` after the `fill`, changes nothing (the partial's execution still counts).
+
+So any order of arrival, with any repeats, of one valid sequence ends in the same fills and the
+same final state.
+
+Updates lost while the stream was down are never replayed by Alpaca: `reconcile` takes the
+order as REST reports it and books the filled quantity not yet counted as one fill (at the
+price that makes the order's average come out). A late update of an execution that happened
+before that point (its order's filled total is not above the reconciled one) is then ignored.
+Not thread-safe: the broker holds its lock around every call.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+
+import structlog
+
+from mismarterad.core.orders import Fill, Order, OrderRequest, OrderStatus, OrderType, RejectCategory
+from mismarterad.integrations.alpaca.parse import TradeEvent, VenueOrder
+
+__all__ = ["OrderBook"]
+
+log = structlog.get_logger(component="alpaca_order_book")
+
+_Rank = tuple[bool, int, datetime]
+
+
+class OrderBook:
+    def __init__(self) -> None:
+        self._orders: dict[str, Order] = {}  # by client id, in submission order
+        self._rank: dict[str, _Rank] = {}
+        self._broker_id: dict[str, str] = {}
+        self._executions: set[str] = set()
+        self._counted: dict[str, tuple[int, float]] = {}  # client id -> (shares, notional) in fills
+        self._reconciled: dict[str, int] = {}  # client id -> filled total booked by `reconcile`
+        self._fills: list[Fill] = []
+
+    def __contains__(self, client_order_id: str) -> bool:
+        return client_order_id in self._orders
+
+    def add(self, order: Order) -> None:
+        """An order we are about to send (NEW) or refused ourselves (REJECTED)."""
+        self._orders[order.client_order_id] = order
+
+    def forget(self, client_order_id: str) -> None:
+        """An order the venue says is not ours to book (a duplicate id from another session)."""
+        self._orders.pop(client_order_id, None)
+        self._rank.pop(client_order_id, None)
+
+    def reject(self, client_order_id: str, category: RejectCategory, reason: str) -> Order:
+        order = replace(self._orders[client_order_id], status=OrderStatus.REJECTED, reason=reason,
+                        reject_category=category)
+        self._orders[client_order_id] = order
+        return order
+
+    def cancel_unsent(self, client_order_id: str, reason: str) -> Order:
+        """An order the venue never received (its submission failed and the lookup found nothing)."""
+        order = replace(self._orders[client_order_id], status=OrderStatus.CANCELED, reason=reason)
+        self._orders[client_order_id] = order
+        return order
+
+    def get(self, client_order_id: str) -> Order | None:
+        return self._orders.get(client_order_id)
+
+    def broker_id(self, client_order_id: str) -> str | None:
+        return self._broker_id.get(client_order_id)
+
+    def orders(self) -> list[Order]:
+        return list(self._orders.values())
+
+    def open_orders(self, symbol: str | None = None) -> list[Order]:
+        return [o for o in self._orders.values()
+                if o.status.is_open and (symbol is None or o.request.symbol == symbol)]
+
+    def waiting_market_orders(self, symbol: str, bar_start_utc: datetime) -> list[Order]:
+        """Open market orders of `symbol` sent before `bar_start_utc`: the venue fills them at that bar's open."""
+        return [o for o in self.open_orders(symbol)
+                if o.request.type is OrderType.MARKET and o.request.submitted_utc <= bar_start_utc]
+
+    def apply(self, venue: VenueOrder, at_utc: datetime | None = None) -> Order | None:
+        """Take a report of one of our orders; the order as now held (None if not ours)."""
+        order = self._orders.get(venue.client_order_id)
+        if order is None:
+            log.debug("foreign_order_ignored", client_order_id=venue.client_order_id)
+            return None
+        self._broker_id.setdefault(venue.client_order_id, venue.broker_id)
+        rank = (venue.status is not OrderStatus.NEW, venue.filled_quantity, venue.updated_utc)
+        held = self._rank.get(venue.client_order_id)
+        if held is not None and rank < held:
+            return order  # older than what we hold: never backwards
+        self._rank[venue.client_order_id] = rank
+        reason = order.reason
+        category = order.reject_category
+        if venue.status is OrderStatus.CANCELED:
+            reason = f"{venue.venue_status} at Alpaca"
+        elif venue.status is OrderStatus.REJECTED:
+            reason, category = f"rejected by Alpaca ({venue.venue_status})", RejectCategory.OTHER
+        filled_utc = venue.filled_utc or (at_utc if venue.filled_quantity else None)
+        updated = replace(order, status=venue.status, filled_quantity=venue.filled_quantity,
+                          avg_fill_price=venue.avg_fill_price, filled_utc=filled_utc, reason=reason,
+                          reject_category=category)
+        self._orders[venue.client_order_id] = updated
+        return updated
+
+    def apply_event(self, event: TradeEvent) -> bool:
+        """Take a trade update; True if it was one of our orders."""
+        order = self.apply(event.order, event.ts_utc)
+        if order is None:
+            return False
+        execution = event.execution
+        if execution is not None and execution.execution_id not in self._executions:
+            self._executions.add(execution.execution_id)
+            if event.order.filled_quantity > self._reconciled.get(order.client_order_id, 0):
+                self._book_fill(order.request, execution.quantity, execution.price, execution.ts_utc)
+        return True
+
+    def reconcile(self, venue: VenueOrder, at_utc: datetime) -> None:
+        """Take REST's report of an order after the stream was down, booking fills it missed."""
+        order = self.apply(venue, at_utc)
+        if order is None:
+            return
+        shares, notional = self._counted.get(order.client_order_id, (0, 0.0))
+        missing = venue.filled_quantity - shares
+        if missing > 0 and venue.avg_fill_price is not None:
+            price = round((venue.avg_fill_price * venue.filled_quantity - notional) / missing, 6)
+            log.warning("missed_fill_reconciled", client_order_id=order.client_order_id, quantity=missing)
+            self._book_fill(order.request, missing, price, venue.filled_utc or at_utc)
+        self._reconciled[order.client_order_id] = max(venue.filled_quantity,
+                                                      self._reconciled.get(order.client_order_id, 0))
+
+    def _book_fill(self, request: OrderRequest, quantity: int, price: float, ts_utc: datetime) -> None:
+        shares, notional = self._counted.get(request.client_order_id, (0, 0.0))
+        self._counted[request.client_order_id] = (shares + quantity, notional + quantity * price)
+        self._fills.append(Fill(request.client_order_id, request.symbol, request.side, quantity, price, 0.0,
+                                ts_utc, request.strategy))
+
+    def drain_fills(self) -> list[Fill]:
+        """Fills since the last call, in the order their executions happened."""
+        fills, self._fills = self._fills, []
+        return sorted(fills, key=lambda f: f.ts_utc)

@@ -1,0 +1,74 @@
+"""AlpacaSource: historical bars from Alpaca's market-data REST API (a MarketDataSource).
+
+alpaca-py pages through `next_page_token` itself; prices are raw (not split-adjusted), like the
+stream. Alpaca's `end` is inclusive, ours is not: bars are cut to [start, end) here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from alpaca.data.enums import Adjustment, DataFeed
+from alpaca.data.requests import StockBarsRequest
+
+from mismarterad.core.clock import Clock, SystemClock
+from mismarterad.core.errors import DataError
+from mismarterad.core.market_data import Bar
+from mismarterad.integrations.alpaca.credentials import AlpacaCredentials
+from mismarterad.integrations.alpaca.endpoints import AlpacaEndpoints
+from mismarterad.integrations.alpaca.parse import parse_bar, timeframe
+from mismarterad.integrations.alpaca.rest import AUTH_HINT, api_message, api_status, is_connection_failure, \
+    make_data_client
+from mismarterad.integrations.broker_errors import BrokerAuthError, BrokerUnavailableError
+from mismarterad.integrations.retry_policy import RetryPolicy
+
+__all__ = ["AlpacaSource"]
+
+
+class AlpacaSource:
+    def __init__(self, credentials: AlpacaCredentials, endpoints: AlpacaEndpoints, *, feed: str = "iex",
+                 request_timeout_secs: float = 10.0, retry: RetryPolicy | None = None,
+                 clock: Clock | None = None) -> None:
+        self._client = make_data_client(credentials, endpoints.data_rest, request_timeout_secs)
+        self._host = endpoints.data_host
+        self._feed = DataFeed(feed)
+        self._retry = retry or RetryPolicy()
+        self._clock = clock or SystemClock()
+
+    @property
+    def name(self) -> str:
+        return "alpaca"
+
+    def fetch_bars(self, symbol: str, interval: str, start_utc: datetime, end_utc: datetime) -> Sequence[Bar]:
+        """Bars of `symbol` with start in [start_utc, end_utc), sorted; DataError for a request
+        Alpaca refuses, BrokerAuthError / BrokerUnavailableError for keys and outages."""
+        try:
+            frame = timeframe(interval)
+        except ValueError as exc:
+            raise DataError(str(exc)) from None
+        if end_utc <= start_utc:
+            return []
+        request = StockBarsRequest(symbol_or_symbols=symbol, timeframe=frame, start=start_utc, end=end_utc,
+                                   adjustment=Adjustment.RAW, feed=self._feed)
+        what = f"Alpaca bars {symbol} {interval} {start_utc.isoformat()}..{end_utc.isoformat()}"
+        try:
+            barset = self._retry.call(lambda: self._client.get_stock_bars(request), self._clock, what=what)
+        except Exception as exc:  # noqa: BLE001 - translated at the edge
+            raise self._translate(exc, what) from exc
+        bars = (parse_bar(b, interval) for b in barset.data.get(symbol, []))
+        return sorted((b for b in bars if start_utc <= b.start_utc < end_utc), key=lambda b: b.start_utc)
+
+    def _translate(self, exc: BaseException, what: str) -> Exception:
+        status = api_status(exc)
+        message = api_message(exc)
+        if status == 401 or (status == 403 and "subscription" not in message.lower()):
+            return BrokerAuthError(f"{what}: Alpaca refused the API keys ({status}): {AUTH_HINT}")
+        if status is None and is_connection_failure(exc):
+            return BrokerUnavailableError(f"{what}: Alpaca at {self._host} did not answer ({type(exc).__name__})",
+                                          self._host)
+        if status is not None and (status == 429 or status >= 500):
+            return BrokerUnavailableError(f"{what}: Alpaca at {self._host} kept failing (HTTP {status})", self._host)
+        if status is not None:
+            return DataError(f"{what}: Alpaca answered {status}: {message}")
+        return DataError(f"{what}: {type(exc).__name__}: {exc}")

@@ -1,0 +1,26 @@
+"""Broker errors the daemon acts on differently, shared by the venue adapters.
+
+    BrokerError (core)
+    ├─ BrokerAuthError          the venue refused our keys: stop trading, alert; never retried
+    └─ BrokerUnavailableError   the venue did not answer (refused, timed out, 5xx past the retries)
+
+Messages name the setting or host to look at, never a credential's value.
+"""
+
+from __future__ import annotations
+
+from mismarterad.core.errors import BrokerError
+
+__all__ = ["BrokerAuthError", "BrokerUnavailableError"]
+
+
+class BrokerAuthError(BrokerError):
+    """The venue rejected the credentials (HTTP 401/403, or a stream's authentication)."""
+
+
+class BrokerUnavailableError(BrokerError):
+    """The venue could not be reached or kept failing; `host` is the one that was tried."""
+
+    def __init__(self, message: str, host: str) -> None:
+        super().__init__(message)
+        self.host = host

@@ -1,0 +1,151 @@
+"""The real daemon trading through the real Alpaca emulator: a replayed day equals its backtest,
+and wrong keys, an endpoint nobody answers and an exposed credentials file fail clearly with
+nothing sent. Both processes are reached only from outside (socket, metrics, files, the
+emulator's own request log)."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+from collections.abc import Iterator
+from datetime import time
+from pathlib import Path
+
+import pytest
+from support.alpaca_day import (
+    AlpacaDay,
+    alpaca_session_config,
+    backtest_trades,
+    import_emulator_store,
+    regular_session_bars,
+    start_alpaca_day,
+)
+from support.alpaca_emulator import KEY_ID, SECRET
+from support.daemon_process import DAY, free_port
+
+PARITY_SPEED = 120.0
+
+
+@pytest.fixture(scope="module")
+def emulator_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return import_emulator_store(tmp_path_factory.mktemp("emulator") / "data")
+
+
+@pytest.fixture(scope="module")
+def session_config(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return alpaca_session_config(tmp_path_factory.mktemp("session"))
+
+
+@pytest.fixture
+def days() -> Iterator[list[AlpacaDay]]:
+    started: list[AlpacaDay] = []
+    yield started
+    for day in started:
+        day.daemon.kill()
+        day.daemon.notify.close()
+        day.emulator.stop()
+
+
+def everything_written(day: AlpacaDay, extra: list[str]) -> bytes:
+    """Every byte the daemon put anywhere a person or a scraper can read: its log, its state
+    directory (database, reports, halt file), its data directory, metrics, and ctl output."""
+    out = [day.daemon.log_text().encode(), *(t.encode() for t in extra)]
+    for root in (day.daemon.root / "state", day.daemon_data):
+        out += [p.read_bytes() for p in root.rglob("*") if p.is_file()]
+    return b"\n".join(out)
+
+
+@pytest.mark.slow
+def test_a_replayed_day_through_the_emulator_trades_like_the_backtest(
+        tmp_path: Path, emulator_data: Path, session_config: Path, days: list[AlpacaDay]) -> None:
+    expected = backtest_trades(session_config, emulator_data, DAY, tmp_path)
+    assert expected.count("\n") > 2, "the reference day trades"
+    day = start_alpaca_day(tmp_path, emulator_data, session_config, day=DAY, start=time(9, 20), speed=PARITY_SPEED)
+    days.append(day)
+    d = day.daemon
+    d.start()
+    d.wait_ready()
+    running = d.wait_for(lambda s: s["state"] == "RUNNING", 60, "the session to start")
+    assert running["broker"]["name"] == "alpaca" and running["broker"]["connected"] is True
+    mid = d.wait_for(lambda s: s["bars_processed"] > 60, 120, "bars to flow from the emulator")
+    assert mid["error"] is None
+    metrics = d.metrics()
+    assert "mismarterad_broker_connected 1.0" in metrics
+    status_text = d.ctl("status").stdout
+    orders_text = d.ctl("--json", "orders").stdout
+    done = d.wait_for(lambda s: s["state"] == "STOPPED" and s["last_report"] is not None, 300, "the day to end")
+    assert done["session_failures"] == 0 and done["broker"]["reconnects"] == {"data": 0, "trading": 0}
+    assert (day.report(DAY) / "trades.csv").read_text() == expected
+
+    # the emulator's account: every order known, none sent twice, flat after the close
+    posted = day.posted_ids()
+    assert posted and len(posted) == len(set(posted)), "no client_order_id was POSTed twice"
+    orders_csv = (day.report(DAY) / "orders.csv").read_text()
+    assert all(cid in orders_csv for cid in posted)
+    state = day.emulator.state()
+    assert state["positions"] == [] and state["open_orders"] == []
+
+    # the live bars were kept: the daemon's store (empty at the start) holds the day's session
+    assert regular_session_bars(day.daemon_data, "SPY", DAY) == regular_session_bars(emulator_data, "SPY", DAY)
+    assert regular_session_bars(day.daemon_data, "SPY", "2011-01-03"), "history came over REST"
+
+    # the secret appears nowhere the daemon writes or answers
+    final = [d.metrics(), status_text, orders_text, d.ctl("--json", "config").stdout, d.ctl("status").stdout]
+    assert SECRET.encode() not in everything_written(day, final)
+
+
+def test_wrong_keys_fail_the_session_start_within_seconds_and_send_nothing(
+        tmp_path: Path, emulator_data: Path, session_config: Path, days: list[AlpacaDay]) -> None:
+    wrong = "not-the-secret-0123456789"
+    day = start_alpaca_day(tmp_path, emulator_data, session_config, day=DAY, start=time(10, 0), speed=60,
+                           secret=wrong, max_session_restarts=0)
+    days.append(day)
+    before = len(day.venue_requests())  # the test's own /v2/clock
+    day.daemon.start()
+    day.daemon.wait_ready()
+    failed = day.daemon.wait_for(lambda s: s["session_failures"] >= 1, 20, "the session start to fail")
+    assert "APCA_API_KEY_ID" in failed["error"] and wrong not in failed["error"], failed["error"]
+    sent = day.venue_requests()[before:]
+    assert sent and all(r["path"] == "/v2/account" for r in sent), f"only the key check was sent: {sent}"
+    assert day.daemon.status()["state"] != "RUNNING"
+    log = day.daemon.log_text()
+    assert "session_start_failed" in log and wrong not in log
+    assert wrong.encode() not in everything_written(day, [day.daemon.metrics(), day.daemon.ctl("status").stdout])
+
+
+def test_an_endpoint_nobody_answers_fails_the_start_naming_the_host_and_the_daemon_keeps_running(
+        tmp_path: Path, emulator_data: Path, session_config: Path, days: list[AlpacaDay]) -> None:
+    dead = f"http://127.0.0.1:{free_port()}"
+    day = start_alpaca_day(tmp_path, emulator_data, session_config, day=DAY, start=time(10, 0), speed=60,
+                           alpaca={"endpoint": dead}, max_session_restarts=1, restart_backoff_seconds=0.5)
+    days.append(day)
+    day.daemon.start()
+    day.daemon.wait_ready()
+    failed = day.daemon.wait_for(lambda s: s["session_failures"] >= 2, 60, "the start and its retry to fail")
+    assert "127.0.0.1" in failed["error"], failed["error"]
+    assert day.daemon.proc is not None and day.daemon.proc.poll() is None, "the daemon outlives its broker"
+    assert day.daemon.request("hello")["ok"]
+    assert [r["path"] for r in day.venue_requests()] == ["/v2/clock"], "nothing but the test's own call"
+
+
+def test_a_credentials_file_others_can_read_stops_the_start_with_exit_78(
+        tmp_path: Path, emulator_data: Path, session_config: Path, days: list[AlpacaDay]) -> None:
+    secrets = tmp_path / "alpaca.credentials"
+    secrets.write_text(f"APCA_API_KEY_ID={KEY_ID}\nAPCA_API_SECRET_KEY={SECRET}\n")
+    os.chmod(secrets, 0o644)
+    day = start_alpaca_day(tmp_path, emulator_data, session_config, day=DAY, start=time(10, 0), speed=60,
+                           alpaca={"credentials_file": str(secrets)})
+    days.append(day)
+    env = {k: v for k, v in day.daemon.env.items() if not k.startswith("APCA_")}
+    proc = subprocess.run(day.daemon.command(), env=env, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 78, proc.stderr
+    [line] = [x for x in proc.stderr.splitlines() if "alpaca.credentials" in x]
+    assert re.search(r"0o?644|-rw-r--r--", line) and "0600" in line, line
+    assert SECRET not in proc.stderr + proc.stdout
+    assert [r["path"] for r in day.venue_requests()] == ["/v2/clock"], "nothing but the test's own call"
+    os.chmod(secrets, 0o600)
+    day.daemon.env = env
+    day.daemon.start()
+    day.daemon.wait_ready()
+    day.daemon.wait_for(lambda s: s["state"] == "RUNNING", 60, "a session with the file's keys")

@@ -1,0 +1,57 @@
+"""Fixtures of the Alpaca protocol tests: emulator processes and real alpaca-py clients.
+
+`replay`: SPY's real bars of 2011-01-03/04 in the store, the clock from 09:29:50 New York on
+2011-01-04 at 60x (one streamed minute per real second). `injected`: an empty store and a clock
+at 11:00 New York at 1x, moved only by bars the test injects (deterministic fills).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date
+
+import pytest
+from alpaca.trading.stream import TradingStream
+
+from support.alpaca_emulator import (
+    SPY_JANUARY_2011,
+    AlpacaEmulator,
+    Collector,
+    run_stream,
+    running_emulator,
+    sample_day_bars,
+    stop_stream,
+    wait_connected,
+    write_store,
+)
+
+REPLAY_START = "2011-01-04T14:29:50+00:00"
+INJECTED_CLOCK = "2011-01-04T16:00:00+00:00"  # 11:00 New York: the market is open
+
+
+@pytest.fixture(scope="module")
+def replay(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AlpacaEmulator]:
+    root = tmp_path_factory.mktemp("replay")
+    write_store(root / "data", [*sample_day_bars(SPY_JANUARY_2011, "SPY", date(2011, 1, 3)),
+                                *sample_day_bars(SPY_JANUARY_2011, "SPY", date(2011, 1, 4))])
+    with running_emulator(root / "data", root / "state", clock_start=REPLAY_START, speed=60) as emulator:
+        yield emulator
+
+
+@pytest.fixture(scope="module")
+def injected(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AlpacaEmulator]:
+    root = tmp_path_factory.mktemp("injected")
+    with running_emulator(root / "data", root / "state", clock_start=INJECTED_CLOCK, speed=1) as emulator:
+        yield emulator
+
+
+@pytest.fixture(scope="module")
+def trade_updates(injected: AlpacaEmulator) -> Iterator[Collector]:
+    """Trade updates of the `injected` emulator, through the real TradingStream."""
+    collector = Collector()
+    stream = TradingStream(injected.key_id, injected.secret, url_override=injected.trading_stream_url)
+    stream.subscribe_trade_updates(collector.handler)
+    thread = run_stream(stream)
+    wait_connected(injected, "/stream")
+    yield collector
+    stop_stream(stream, thread, injected)
