@@ -301,7 +301,10 @@ class Daemon:
             if self._restart_at is not None and time.monotonic() >= self._restart_at and not self.shutting_down:
                 self.restarts += 1
                 log.warning("session_restarting", day=run.day.isoformat(), attempt=self.restarts)
-                self._finish_session("leave", drain=False, final=False)
+                # a paper day is replayed whole by the new run; a real account keeps what the failed
+                # run did (its orders canceled, its positions adopted by the new run and flattened)
+                real = not self.venue.simulated
+                self._finish_session("cancel" if real else "leave", drain=False, final=real)
                 self._start_session(run.day, run.config)
             elif self.day_run is not None and run.built and time.monotonic() >= self._next_persist:
                 self._next_persist = time.monotonic() + 1.0

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 from mismarterad.core.errors import BrokerError
 
-__all__ = ["BrokerAuthError", "BrokerUnavailableError"]
+__all__ = ["BrokerAuthError", "BrokerUnavailableError", "scrub"]
+
+_SCRUB_MIN_LEN = 6  # shorter values are not searched for: they would blot out ordinary words
 
 
 class BrokerAuthError(BrokerError):
@@ -24,3 +26,13 @@ class BrokerUnavailableError(BrokerError):
     def __init__(self, message: str, host: str) -> None:
         super().__init__(message)
         self.host = host
+
+
+def scrub(message: str, *values: str) -> str:
+    """`message` with every one of `values` (a key id, a secret) replaced by `***`: the last
+    guard on a message we build from a venue's answer."""
+    variants = {v for value in values for v in (value, value.strip())}
+    for value in sorted(variants, key=len, reverse=True):
+        if value and len(value) >= _SCRUB_MIN_LEN:
+            message = message.replace(value, "***")
+    return message

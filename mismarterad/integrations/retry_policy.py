@@ -77,12 +77,15 @@ class RetryPolicy:
         return min(self.max_backoff_secs, self.initial_backoff_secs * 2 ** max(0, attempt - 1))
 
     def call(self, fn: Callable[[], T], clock: Clock, *, what: str, stop: threading.Event | None = None,
-             transient: Callable[[BaseException], bool] = is_transient) -> T:
+             transient: Callable[[BaseException], bool] = is_transient, deadline: float | None = None) -> T:
         """`fn()`, tried again on a transient error until an attempt succeeds, an error is not
         transient, the budget is spent or `stop` is set; then the last error is raised as it was.
-        `what` names the call in the retry log lines."""
+        `what` names the call in the retry log lines; `deadline` (time.monotonic()) ends the
+        retries earlier than `max_real_secs` (a caller's whole-operation budget)."""
         stop = stop or threading.Event()
         real_deadline = time.monotonic() + self.max_real_secs
+        if deadline is not None:
+            real_deadline = min(real_deadline, deadline)
         started = clock.now()
         deadline = started + timedelta(seconds=self.max_total_secs)
         last: list[BaseException] = []

@@ -18,13 +18,15 @@ from __future__ import annotations
 
 import operator
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
+from typing import TypeVar
 
 import structlog
 
 from mismarterad.core.broker import Broker
+from mismarterad.core.errors import BrokerError
 from mismarterad.core.market_data import Bar
 from mismarterad.core.orders import (
     AccountSnapshot,
@@ -45,6 +47,9 @@ from mismarterad.managers.risk_guard import RiskGuard
 from mismarterad.services.risk_checks import AccountState, check_order, is_entry, malformed
 
 __all__ = ["ExecutionManager", "ExecutionRecord", "PositionMismatch"]
+
+T = TypeVar("T")
+ACCOUNT_OWNER = "(account)"  # the owner of shares a real account held before the day-run started
 
 log = structlog.get_logger(component="execution_manager")
 
@@ -195,11 +200,25 @@ class ExecutionManager:
 
     # -- session rules ---------------------------------------------------------------------
 
-    def begin_session(self, day: date, close_utc: datetime | None) -> None:
-        """A session starts: the day's starting equity, loss halt and close rules start over."""
+    def begin_session(self, day: date, close_utc: datetime | None, symbols: Sequence[str] = ()) -> None:
+        """A session starts: the day's starting equity, loss halt and close rules start over. On a
+        real account, shares of the session's `symbols` already held at the broker (a day-run
+        restarted after a failure, a crash) are booked to ACCOUNT_OWNER: the limits count them,
+        no strategy can trade them, and the flatten closes them with the rest."""
         history = self._risk.history(day)  # outside the lock: it may read the database
         with self._book:
             self._risk.begin_session(day, close_utc, self._broker.account().equity, history)
+            if not self._broker.capabilities.simulated:
+                self._adopt_positions(set(symbols))
+
+    def _adopt_positions(self, symbols: set[str]) -> None:
+        ours = self._holdings.net()
+        for position in self._broker.positions():
+            unexplained = position.quantity - ours.get(position.symbol, 0)
+            if position.symbol in symbols and unexplained:
+                log.warning("account_position_adopted", symbol=position.symbol, quantity=unexplained,
+                            owner=ACCOUNT_OWNER, note="held at the broker before this day-run; closed by its flatten")
+                self._holdings.adopt(ACCOUNT_OWNER, position.symbol, unexplained)
 
     def seed_price(self, symbol: str, price: float) -> None:
         """A price for the checks before the symbol's first bar (the newest history), if none yet."""
@@ -287,23 +306,28 @@ class ExecutionManager:
             self._close_session(step_end_utc)
 
     def _close_session(self, step_end_utc: datetime) -> None:
+        """Cancels first and applies what filled meanwhile (a real venue fills while it cancels),
+        then closes what is held then. A broker failure on one order is logged and the rest go on:
+        one unreachable cancel must not leave every other position open overnight."""
         closing_type = OrderType.MARKET_ON_CLOSE if self._broker.capabilities.simulated else OrderType.MARKET
-        for symbol, held in self._holdings.held_by_symbol().items():
-            if symbol not in self._last_bar:
-                continue
+        symbols = [s for s in self._holdings.held_by_symbol() if s in self._last_bar]
+        for symbol in symbols:
             for order in self._broker.open_orders(symbol):  # all of them, flatten orders too: the
-                self._broker.cancel(order.client_order_id)  # closing order below replaces them
-            for strategy_id, quantity in held:
+                _guarded(self._broker.cancel, order.client_order_id)  # closing orders below replace them
+        self._apply(self._broker.drain_fills())
+        held_now = self._holdings.held_by_symbol()
+        for symbol in symbols:
+            for strategy_id, quantity in held_now.get(symbol, []):
                 client_order_id = self._next_id()
                 side = Side.SELL if quantity > 0 else Side.BUY
                 request = OrderRequest(client_order_id, symbol, side, abs(quantity), closing_type, None, None,
                                        step_end_utc, strategy_id)
                 self._strategy_of[client_order_id] = strategy_id
-                order = self._broker.submit(request)
-                if order.status is OrderStatus.REJECTED:
+                order = _guarded(self._broker.submit, request)
+                if order is None or order.status is OrderStatus.REJECTED:
                     log.error("flatten_rejected", symbol=symbol, strategy=strategy_id, quantity=quantity,
-                              reason=order.reason)
-        self._broker.close_session(dict(self._last_bar))
+                              reason=order.reason if order else "the broker call failed")
+        _guarded(self._broker.close_session, dict(self._last_bar))
         self._apply(self._broker.drain_fills())
         self._last_bar.clear()
 
@@ -320,8 +344,10 @@ class ExecutionManager:
         working stay, and only what they do not cover is sent: a second flatten sends nothing."""
         with self._book:
             orders = []
-            for symbol, held in self._holdings.held_by_symbol().items():
+            for symbol in list(self._holdings.held_by_symbol()):
                 self._cancel_open(symbol)  # once per symbol: the strategies' closing orders must all stay
+            self._apply(self._broker.drain_fills())  # what filled while it was canceled is held no more
+            for symbol, held in self._holdings.held_by_symbol().items():
                 closing = [o.request for o in self._broker.open_orders(symbol) if o.client_order_id in self._closing]
                 for strategy_id, qty in held:
                     side = Side.SELL if qty > 0 else Side.BUY
@@ -406,6 +432,15 @@ class ExecutionManager:
             log.debug("order_filled", client_order_id=fill.client_order_id, strategy=strategy_id, symbol=fill.symbol,
                       side=fill.side.value, quantity=fill.quantity, price=fill.price)
         self._holdings.mismatches(self._broker.positions())
+
+
+def _guarded(call: Callable[..., T], *args: object) -> T | None:
+    """A broker call of a flatten: its failure is logged, never raised past the other orders."""
+    try:
+        return call(*args)
+    except BrokerError as exc:
+        log.error("flatten_call_failed", call=getattr(call, "__name__", "?"), error=str(exc))
+        return None
 
 
 def _whole(quantity: object) -> object:

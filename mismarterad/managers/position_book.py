@@ -27,6 +27,11 @@ class PositionBook:
         key = (fill.strategy, fill.symbol)
         self._positions[key] = self._positions.get(key, 0) + fill.side.sign * fill.quantity
 
+    def adopt(self, owner: str, symbol: str, quantity: int) -> None:
+        """Book shares no fill of this run explains (held at the broker when the run started)."""
+        key = (owner, symbol)
+        self._positions[key] = self._positions.get(key, 0) + quantity
+
     def of(self, strategy_id: str, symbol: str) -> int:
         return self._positions.get((strategy_id, symbol), 0)
 

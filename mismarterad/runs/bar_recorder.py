@@ -51,7 +51,6 @@ class RecordingFeed:
         self._lock = threading.Lock()
         self._buffer: list[Bar] = []
         self._flushed_monotonic = time.monotonic()
-        self.bars_written = 0
 
     @property
     def name(self) -> str:
@@ -81,5 +80,4 @@ class RecordingFeed:
             if report.problems:
                 log.warning("live_bars_rejected", symbol=report.symbol, bad=len(report.problems),
                             first=str(report.problems[0]))
-        self.bars_written += written
         return written

@@ -11,6 +11,7 @@ day-run of the same day.
 
 from __future__ import annotations
 
+import secrets
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -106,9 +107,12 @@ class DayRun:
 
     def _order_id_prefix(self, broker: Broker) -> str:
         """A real account keeps every id it was ever sent and refuses a repeat, so its ids carry
-        the day and the run (a restart is a new run): `20110104r7-o000001`. The paper account is
-        new each run and keeps the plain ids, so its reports equal the backtest's byte for byte."""
-        return "" if broker.capabilities.simulated else f"{self.day:%Y%m%d}r{self.run_id}-"
+        the day, the run (a restart is a new run) and a random tag (a new state directory restarts
+        the run numbers; two daemons may share an account): `20110104r7a1b2c3-o000001`. The paper
+        account is new each run and keeps the plain ids, so its reports equal the backtest's."""
+        if broker.capabilities.simulated:
+            return ""
+        return f"{self.day:%Y%m%d}r{self.run_id}{secrets.token_hex(3)}-"
 
     def _earlier_day_trades(self, days: Sequence[date]) -> int:
         return stored_day_trades(self.app, self.time_manager, days)  # errors: RiskGuard.history assumes 3
@@ -150,14 +154,18 @@ class DayRun:
         if not pipeline.finished():
             log.error("session_threads_still_running", day=self.day.isoformat(),
                       note="their orders are refused from now on; settling anyway")
-        if policy == "flatten":
-            execution.close_session(pipeline.engine.last_bar_end or self._now())
-        elif policy == "cancel":
-            execution.cancel_open_orders()
-        self.persist()
-        if self.recorder is not None:
-            self.recorder.flush(force=True)
-        self.venue.close_day()
+        try:
+            if policy == "flatten":
+                execution.close_session(pipeline.engine.last_bar_end or self._now())
+            elif policy == "cancel":
+                execution.cancel_open_orders()
+        finally:  # whatever the broker did, the records are saved and its streams stopped
+            try:
+                self.persist()
+                if self.recorder is not None:
+                    self.recorder.flush(force=True)
+            finally:
+                self.venue.close_day()
         failed = self.system.state is SystemState.ERROR
         self.app.run_repository.finish(self.run_id, "failed" if failed else "completed", self._now(),
                                        self.system.error)

@@ -27,6 +27,7 @@ from mismarterad.core.bar_store import BarStore
 from mismarterad.core.broker import Broker
 from mismarterad.core.calendar import TradingSession
 from mismarterad.core.clock import Clock
+from mismarterad.core.errors import ConfigError
 from mismarterad.core.market_data_source import MarketDataSource
 from mismarterad.core.venue_status import VenueStatus
 from mismarterad.integrations.alpaca import (
@@ -60,6 +61,11 @@ class Venue(Protocol):
     @property
     def name(self) -> str: ...
 
+    @property
+    def simulated(self) -> bool:
+        """Whether each day-run's account is rebuilt by replaying the day (the paper venue)."""
+        ...
+
     def open_day(self, config: SessionConfig, session: TradingSession) -> DayVenue:
         """Connect for a day-run of `session`: check the keys, start the streams. Raises
         BrokerError (the session start fails and is retried) or ConfigError."""
@@ -79,6 +85,10 @@ class PaperVenue:
     @property
     def name(self) -> str:
         return "paper"
+
+    @property
+    def simulated(self) -> bool:
+        return True
 
     def open_day(self, config: SessionConfig, session: TradingSession) -> DayVenue:
         return DayVenue(make_paper_broker(config, self._daemon.risk), StoreReplayFeed(self._store, self._clock), None)
@@ -106,6 +116,10 @@ class AlpacaVenue:
     @property
     def name(self) -> str:
         return "alpaca"
+
+    @property
+    def simulated(self) -> bool:
+        return False
 
     def open_day(self, config: SessionConfig, session: TradingSession) -> DayVenue:
         self.close_day()
@@ -162,5 +176,8 @@ def build_venue(daemon: DaemonConfig, store: BarStore, clock: Clock,
     if daemon.broker == "alpaca":
         credentials = load_alpaca_credentials(os.environ if environ is None else environ,
                                               daemon.alpaca.credentials_file)
-        return AlpacaVenue(daemon, credentials, clock)
+        try:
+            return AlpacaVenue(daemon, credentials, clock)
+        except ValueError as exc:  # an endpoint the adapter refuses (Alpaca's own hosts, clear text)
+            raise ConfigError(f"alpaca.endpoint: {exc}") from None
     return PaperVenue(daemon, store, clock)

@@ -131,7 +131,8 @@ class AnalysisEngine(Worker):
         self._expected = expected_starts(message.session, _BASE)
         self._last_starts = {}
         self._in_session = False
-        self.execution.begin_session(message.session.day, message.session.regular_close)
+        self.execution.begin_session(message.session.day, message.session.regular_close,
+                                     sorted({symbol for symbol, _interval in self._subscribers}))
         for symbol in sorted({symbol for symbol, _interval in self._subscribers}):
             # the newest loaded history prices an order sent before the symbol's first bar
             for interval in ("1m", "1d"):

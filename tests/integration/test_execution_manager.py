@@ -7,16 +7,16 @@ from datetime import UTC, datetime, timedelta
 
 from mismarterad.core.broker import BrokerCapabilities
 from mismarterad.core.market_data import Bar
-from mismarterad.core.orders import OrderStatus, OrderType, Side
+from mismarterad.core.orders import OrderRequest, OrderStatus, OrderType, Side
 from mismarterad.core.risk import RiskCheck
 from mismarterad.integrations.paper import PaperBroker
-from mismarterad.managers.execution_manager import ExecutionManager
+from mismarterad.managers.execution_manager import ACCOUNT_OWNER, ExecutionManager
 
 T0 = datetime(2011, 1, 3, 14, 30, tzinfo=UTC)
 
 
-def bar(minute: int, price: float) -> Bar:
-    return Bar("SPY", "1m", T0 + timedelta(minutes=minute), price, price + 0.5, price - 0.5, price, 1000)
+def bar(minute: int, price: float, symbol: str = "SPY") -> Bar:
+    return Bar(symbol, "1m", T0 + timedelta(minutes=minute), price, price + 0.5, price - 0.5, price, 1000)
 
 
 def holding_with_a_resting_stop() -> ExecutionManager:
@@ -92,3 +92,25 @@ def test_the_closing_orders_of_a_real_account_are_market_orders() -> None:
         execution.on_bar(bar(1, 100))
         execution.close_session(T0 + timedelta(minutes=2))
         assert [o.request.type for o in broker.orders()] == [OrderType.MARKET, closing]
+
+
+def test_a_real_account_s_earlier_shares_of_the_session_symbols_are_adopted_and_flattened() -> None:
+    broker = RealAccount(initial_cash=100_000.0)
+    for symbol in ("SPY", "AAPL"):  # a failed day-run left SPY; AAPL is the user's, not the session's
+        broker.on_bar(bar(0, 100, symbol))
+        broker.submit(OrderRequest(f"old-{symbol}", symbol, Side.BUY, 10, OrderType.MARKET, None, None,
+                                   T0 + timedelta(minutes=1)))
+        broker.on_bar(bar(1, 100, symbol))
+    broker.drain_fills()
+    execution = ExecutionManager(broker)
+    execution.begin_session(T0.date(), T0 + timedelta(hours=6, minutes=30), ["SPY"])
+    assert execution.strategy_positions() == {(ACCOUNT_OWNER, "SPY"): 10}
+    assert execution.submit("s#0", "SPY", Side.SELL, 10, None, None, T0 + timedelta(minutes=2)).status \
+        is OrderStatus.REFUSED, "a strategy cannot sell the adopted shares (no shorting by default)"
+    execution.on_bar(bar(2, 100))
+    [closing] = execution.flatten(T0 + timedelta(minutes=3))  # the pre-close flatten
+    assert closing.request.strategy == ACCOUNT_OWNER and closing.status is OrderStatus.NEW
+    execution.on_bar(bar(3, 100))
+    assert {p.symbol: p.quantity for p in broker.positions()} == {"AAPL": 10}, "only the session's symbol closed"
+    assert execution.strategy_positions() == {}
+    assert ExecutionManager(PaperBroker()).strategy_positions() == {}

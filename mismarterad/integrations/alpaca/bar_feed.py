@@ -12,22 +12,29 @@ socket looks fine (inside the session, see `in_session`) is counted as a stall a
 is closed, so the SDK reconnects.
 
 Gaps. Every arriving bar of minute `s` says that each subscribed symbol's earlier minutes are
-over: a symbol whose next expected minute is before `s` has missing minutes, which are fetched
-at once from REST (the AlpacaSource), and again up to `gap_max_retries` times every
-`gap_retry_interval_secs` of clock time while minutes are still missing. The bar that revealed
-the gap (and every later one, still queued) waits meanwhile, so a gap-filled bar is never
-delivered after a later one. When the retries run out the held bars go out without the missing
-minutes, which are counted (`gaps_unfilled`) and logged: normal for a minute in which nothing
-traded at IEX. Worst-case added latency per gap: gap_max_retries x gap_retry_interval_secs
-(15 s by default) plus the fetches. The SessionCoordinator releases a step whose bars are late
-by its own grace and drops bars of minutes it has released, so keep that product small where a
-late bar matters more than a missing one.
+over: a symbol whose next expected minute is before `s` has missing minutes (inside the
+session, see `in_session`), which are fetched at once from REST (the AlpacaSource). An answer
+that does not hold a minute that has ended is definitive: nothing traded in it at IEX, so it is
+not asked again. Only a fetch that failed (an outage, a timeout) is tried again, up to
+`gap_max_retries` times every `gap_retry_interval_secs` of clock time, and never past
+`max_hold_real_secs` (1.5 s) of REAL time from the gap's discovery: the fetches themselves are
+cut to that budget too. The bar that revealed the gap (and every later one, still queued)
+waits meanwhile, so a gap-filled bar is never delivered after a later one. Then the held bars
+go out; the minutes still missing are counted (`gaps_unfilled`) and logged, and not fetched
+again. Worst-case added latency: `max_hold_real_secs` of real time per minute whose bars
+reveal a gap (about 1.5 s by default), whatever the clock's speed; nothing when REST answers at
+once. (The SessionCoordinator releases a step at its end + 2 s and drops bars of minutes it
+has released, so a long hold would only make every later step late too.)
+
+Stopping. `stop()` sets a flag that the delivery thread checks between bars and between gap
+fetches (and that abandons a fetch's retries), then joins it for at most a few seconds.
 """
 
 from __future__ import annotations
 
 import queue
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -41,7 +48,7 @@ from mismarterad.core.market_data import Bar
 from mismarterad.integrations.alpaca.credentials import AlpacaCredentials
 from mismarterad.integrations.alpaca.endpoints import AlpacaEndpoints
 from mismarterad.integrations.alpaca.parse import parse_bar
-from mismarterad.integrations.alpaca.rest import AUTH_HINT
+from mismarterad.integrations.alpaca.rest import AUTH_HINT, operation_budget
 from mismarterad.integrations.alpaca.source import AlpacaSource
 from mismarterad.integrations.alpaca.streams import StreamRunner, StreamWatch, WatchedDataStream
 
@@ -52,6 +59,8 @@ log = structlog.get_logger(component="alpaca_bar_feed")
 MINUTE = timedelta(minutes=1)
 _POLL_SECS = 0.1
 _CONNECT_WAIT_SECS = 5.0  # real time subscribe() waits for the stream's first authorization
+_JOIN_SECS = 5.0  # real time stop() waits for the delivery thread
+_MIN_FETCH_SECS = 0.05  # less than this left of a hold: no fetch is started
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,14 +104,16 @@ class AlpacaBarFeed:
     def __init__(self, credentials: AlpacaCredentials, endpoints: AlpacaEndpoints, clock: Clock,
                  source: AlpacaSource, *, feed: str = "iex", gap_max_retries: int = 3,
                  gap_retry_interval_secs: float = 5.0, stall_intervals: int = 3,
-                 in_session: Callable[[datetime], bool] | None = None) -> None:
+                 in_session: Callable[[datetime], bool] | None = None, max_hold_real_secs: float = 1.5) -> None:
         """`in_session(t)` says whether `t` is in the regular session (TimeManager's answer): gaps
-        and stalls are watched only then. None watches at every hour."""
+        and stalls are watched only then. None watches at every hour. `max_hold_real_secs`: the
+        most real time later bars wait for a gap's fetches (see the module's note)."""
         self._credentials, self._endpoints, self._clock, self._source = credentials, endpoints, clock, source
         self._feed = feed
         self._gap_retries, self._gap_interval = gap_max_retries, timedelta(seconds=gap_retry_interval_secs)
         self._stall = timedelta(minutes=stall_intervals)
         self._in_session = in_session or (lambda _t: True)
+        self._max_hold_secs = max_hold_real_secs
         self._counters = _Counters()
 
     @property
@@ -155,9 +166,12 @@ class _Subscription:
         return self._thread.is_alive()
 
     def stop(self) -> None:
+        """End the subscription; waits (at most a few seconds) for the delivery thread."""
         self._stop.set()
         if self._thread is not threading.current_thread():
-            self._thread.join()
+            self._thread.join(_JOIN_SECS)
+            if self._thread.is_alive():
+                log.warning("bar_delivery_thread_still_running", waited_secs=_JOIN_SECS)
         self._end_stream()
 
     def _end_stream(self) -> None:
@@ -236,35 +250,60 @@ class _Subscription:
         return True
 
     def _fill(self, missing: dict[str, list[datetime]]) -> list[Bar]:
-        """Fetch the missing minutes, retrying while some are still missing; the bars found."""
+        """Fetch the missing minutes within the hold (see the module's note); the bars found."""
         if not missing:
             return []
-        wanted = {s: {m for m in minutes if self._feed._in_session(m)} for s, minutes in missing.items()}
+        feed = self._feed
+        wanted = {s: {m for m in minutes if feed._in_session(m)} for s, minutes in missing.items()}
         wanted = {s: m for s, m in wanted.items() if m}
         found: list[Bar] = []
-        for attempt in range(1 + self._feed._gap_retries):
-            if attempt and not self._clock.sleep_until(self._clock.now() + self._feed._gap_interval, self._stop):
-                break
+        absent = 0  # minutes a successful answer did not hold: nothing traded
+        hold_end = time.monotonic() + feed._max_hold_secs
+        attempt = 0
+        while wanted and not self._stop.is_set():
+            attempt += 1
+            again = False  # a fetch failed, or a minute has not ended yet: worth asking again
             for symbol in list(wanted):
+                left = hold_end - time.monotonic()
+                if self._stop.is_set() or left < _MIN_FETCH_SECS:
+                    again = False
+                    break
                 minutes = wanted[symbol]
                 try:
-                    bars = self._feed._source.fetch_bars(symbol, "1m", min(minutes), max(minutes) + MINUTE)
+                    with operation_budget(left):
+                        bars = feed._source.fetch_bars(symbol, "1m", min(minutes), max(minutes) + MINUTE,
+                                                       stop=self._stop)
                 except MismarteradError as exc:
-                    log.warning("gap_fetch_failed", symbol=symbol, attempt=attempt + 1, error=str(exc))
+                    log.warning("gap_fetch_failed", symbol=symbol, attempt=attempt, error=str(exc))
+                    again = True
                     continue
                 got = [b for b in bars if b.start_utc in minutes]
                 found.extend(got)
                 minutes.difference_update(b.start_utc for b in got)
-                if not minutes:
+                now = self._clock.now()
+                ended = {m for m in minutes if m + MINUTE <= now}
+                absent += len(ended)
+                minutes.difference_update(ended)
+                if minutes:
+                    again = True
+                else:
                     del wanted[symbol]
-            if not wanted:
+            if not wanted or not again or attempt > feed._gap_retries:
                 break
-        unfilled = sum(len(m) for m in wanted.values())
-        with self._feed._counters.lock:
-            self._feed._counters.filled += len(found)
-            self._feed._counters.unfilled += unfilled
+            left = hold_end - time.monotonic()
+            if left < _MIN_FETCH_SECS:
+                break
+            delay = min(max(0.0, self._clock.real_delay(self._clock.now() + feed._gap_interval)), left)
+            if self._stop.wait(delay):
+                break
+        unfilled = absent + sum(len(m) for m in wanted.values())
+        with feed._counters.lock:
+            feed._counters.filled += len(found)
+            feed._counters.unfilled += unfilled
         if found:
             log.info("gap_filled", minutes=len(found))
+        if absent:
+            log.info("gap_minutes_without_trades", minutes=absent)
         for symbol, minutes in sorted(wanted.items()):
             log.warning("gap_unfilled", symbol=symbol, minutes=len(minutes), first=min(minutes).isoformat())
         return found

@@ -5,7 +5,11 @@ we do, once); else the `credentials_file` the config names, which must be privat
 no group or other bits); else systemd's `$CREDENTIALS_DIRECTORY/alpaca` (LoadCredential=),
 which systemd makes private itself, so its mode is not checked. A file holds
 `APCA_API_KEY_ID=...` and `APCA_API_SECRET_KEY=...` lines; blank lines and `#` comments are
-allowed. Every error names the variables or the file, never a value.
+allowed, spaces around `=` are syntax, a value may be quoted, and a CRLF line end counts as
+a line end. A key id or secret holding whitespace or a control character (a trailing `\r` or
+space pasted with it) is refused, never stripped silently: requests would otherwise fail
+with an error quoting the header value. Every error names the variables or the file (and
+line), never a value.
 """
 
 from __future__ import annotations
@@ -56,12 +60,22 @@ def load_alpaca_credentials(environ: Mapping[str, str], credentials_file: Path |
                       f"'{SYSTEMD_CREDENTIAL_NAME}' (LoadCredential=)")
 
 
-def _pair(key_id: str, secret: str, where: str) -> AlpacaCredentials:
+def _pair(key_id: str, secret: str, where: str, lines: Mapping[str, int] | None = None) -> AlpacaCredentials:
     missing = [name for name, value in ((KEY_ID_VAR, key_id), (SECRET_VAR, secret)) if not value]
     if missing:
         raise ConfigError(f"Alpaca credentials in {where}: {' and '.join(missing)} is missing or empty "
                           f"(both {KEY_ID_VAR} and {SECRET_VAR} are needed)")
+    for name, value in ((KEY_ID_VAR, key_id), (SECRET_VAR, secret)):
+        if not _clean(value):
+            at = f" line {lines[name]}" if lines and name in lines else ""
+            raise ConfigError(f"Alpaca credentials in {where}{at}: {name} contains whitespace or a control "
+                              f"character (a trailing newline, carriage return or space?): remove it")
     return AlpacaCredentials(key_id, secret)
+
+
+def _clean(value: str) -> bool:
+    """No whitespace and nothing unprintable anywhere in `value`."""
+    return all(c.isprintable() and not c.isspace() for c in value)
 
 
 def _require_private(path: Path) -> None:
@@ -82,15 +96,19 @@ def _from_file(path: Path) -> AlpacaCredentials:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
         raise ConfigError(f"Alpaca credentials file {path}: cannot read it ({reason})") from None
     values: dict[str, str] = {}
-    for number, raw in enumerate(text.splitlines(), start=1):
-        line = raw.strip()
-        if not line or line.startswith("#"):
+    lines: dict[str, int] = {}
+    for number, raw in enumerate(text.split("\n"), start=1):
+        raw = raw.removesuffix("\r")  # a CRLF line end
+        if not raw.strip() or raw.strip().startswith("#"):
             continue
-        name, sep, value = line.partition("=")
+        name, sep, value = raw.partition("=")
         name = name.strip()
         if not sep or name not in (KEY_ID_VAR, SECRET_VAR):
             # never echo the line: it may be a secret pasted without its name
             raise ConfigError(f"Alpaca credentials file {path} line {number}: expected {KEY_ID_VAR}=... or "
                               f"{SECRET_VAR}=...")
-        values[name] = value.strip().strip("'\"")
-    return _pair(values.get(KEY_ID_VAR, ""), values.get(SECRET_VAR, ""), f"file {path}")
+        value = value.lstrip(" ")  # `NAME = value`: the spaces after `=` are syntax
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        values[name], lines[name] = value, number
+    return _pair(values.get(KEY_ID_VAR, ""), values.get(SECRET_VAR, ""), f"file {path}", lines)

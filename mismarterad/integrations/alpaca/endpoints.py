@@ -2,10 +2,16 @@
 
 alpaca-py appends `/v2` to REST base URLs itself, so REST URLs here have no path; the streams
 take full URLs (`/v2/{feed}` for market data, `/stream` for trade updates).
+
+An `endpoint` is for emulators and proxies only: one on Alpaca's own hosts (`*.alpaca.markets`)
+is refused, so `paper = true` can never be pointed at the live host (leave it unset: `paper`
+picks the account). Plain `http://` is allowed only for loopback hosts (127.0.0.0/8, ::1,
+localhost): the keys never cross a network in clear text.
 """
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -23,6 +29,7 @@ class AlpacaEndpoints:
     data_rest: str
     data_stream: str
     trading_stream: str
+    paper: bool = True  # the account `derive` was asked for (checked by AlpacaBroker.verify on Alpaca's hosts)
 
     @classmethod
     def derive(cls, endpoint: str | None, paper: bool, feed: str) -> AlpacaEndpoints:
@@ -30,10 +37,16 @@ class AlpacaEndpoints:
         e.g. the emulator's `http://127.0.0.1:8700`). ValueError names what is wrong with it."""
         if endpoint is None:
             trading = _TRADING_PAPER if paper else _TRADING_LIVE
-            return cls(trading, _DATA, f"{_DATA_STREAM}/v2/{feed}", "wss" + trading.removeprefix("https") + "/stream")
+            return cls(trading, _DATA, f"{_DATA_STREAM}/v2/{feed}", "wss" + trading.removeprefix("https") + "/stream",
+                       paper)
         base = _base_url(endpoint)
         ws = ("wss" if base.startswith("https:") else "ws") + base[base.index(":"):]
-        return cls(base, base, f"{ws}/v2/{feed}", f"{ws}/stream")
+        return cls(base, base, f"{ws}/v2/{feed}", f"{ws}/stream", paper)
+
+    @property
+    def on_alpaca(self) -> bool:
+        """The trading API is Alpaca's own host (not an emulator)."""
+        return _is_alpaca_host(urlsplit(self.trading_rest).hostname or "")
 
     @property
     def trading_host(self) -> str:
@@ -55,4 +68,24 @@ def _base_url(endpoint: str) -> str:
         _ = parts.port
     except ValueError:
         raise ValueError(f"the port of Alpaca endpoint {endpoint[:80]!r} is not a number from 0 to 65535") from None
+    host = parts.hostname
+    if _is_alpaca_host(host):
+        raise ValueError("leave endpoint unset for Alpaca's own hosts; paper = true/false picks the account")
+    if parts.scheme == "http" and not _is_loopback(host):
+        raise ValueError(f"an http:// Alpaca endpoint must be a loopback host (127.0.0.1, ::1, localhost): the "
+                         f"API keys are never sent in clear text over a network; use https:// for {host}")
     return f"{parts.scheme}://{parts.netloc}"
+
+
+def _is_alpaca_host(host: str) -> bool:
+    host = host.lower().rstrip(".")
+    return host == "alpaca.markets" or host.endswith(".alpaca.markets")
+
+
+def _is_loopback(host: str) -> bool:
+    if host.lower().rstrip(".") == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

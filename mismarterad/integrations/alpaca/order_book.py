@@ -11,10 +11,16 @@ Two rules make it safe against a stream that repeats or reorders itself:
 So any order of arrival, with any repeats, of one valid sequence ends in the same fills and the
 same final state.
 
-Updates lost while the stream was down are never replayed by Alpaca: `reconcile` takes the
-order as REST reports it and books the filled quantity not yet counted as one fill (at the
-price that makes the order's average come out). A late update of an execution that happened
-before that point (its order's filled total is not above the reconciled one) is then ignored.
+Fills learned over REST. Every REST report of an order (the POST's answer, a lookup, the GET
+after a cancel, a reconcile after a reconnect) goes through `reconcile`, which books the
+filled quantity not yet counted as one fill (at the price that makes the order's average come
+out). The invariant, whatever arrives in whatever order: the quantity booked for an order never
+exceeds the highest cumulative filled quantity reported for it, and equals it once every
+execution is known (by REST's total or by the stream's executions). An execution update (each
+carries the order's cumulative filled quantity after it, `cum`) is booked unless a REST report
+already covered it (`cum` <= the highest REST total R); a REST total R' > R books R' minus what
+is already counted of the executions it covers (the REST bookings, plus the stream executions
+with `cum` <= R').
 Not thread-safe: the broker holds its lock around every call.
 """
 
@@ -42,7 +48,10 @@ class OrderBook:
         self._broker_id: dict[str, str] = {}
         self._executions: set[str] = set()
         self._counted: dict[str, tuple[int, float]] = {}  # client id -> (shares, notional) in fills
-        self._reconciled: dict[str, int] = {}  # client id -> filled total booked by `reconcile`
+        self._reconciled: dict[str, int] = {}  # client id -> the highest REST total (R)
+        self._rest_booked: dict[str, tuple[int, float]] = {}  # client id -> (shares, notional) booked from REST
+        self._streamed: dict[str, list[tuple[int, int, float]]] = {}  # client id -> (cum, shares, price) booked
+        self._unresolved: set[str] = set()  # submissions whose outcome is not known yet
         self._fills: list[Fill] = []
 
     def __contains__(self, client_order_id: str) -> bool:
@@ -56,6 +65,27 @@ class OrderBook:
         """An order the venue says is not ours to book (a duplicate id from another session)."""
         self._orders.pop(client_order_id, None)
         self._rank.pop(client_order_id, None)
+
+    def mark_unresolved(self, client_order_id: str) -> Order:
+        """A submission whose outcome is unknown: the order stays open (NEW), flagged, until a
+        report of it (a lookup or a trade update) or its absence long after says what it is."""
+        self._unresolved.add(client_order_id)
+        order = replace(self._orders[client_order_id], status=OrderStatus.NEW,
+                        reason="outcome unknown: resolving by client_order_id")
+        self._orders[client_order_id] = order
+        return order
+
+    def unresolved(self) -> list[str]:
+        return [cid for cid in self._orders if cid in self._unresolved]
+
+    def is_unresolved(self, client_order_id: str) -> bool:
+        return client_order_id in self._unresolved
+
+    def settle_unsent(self, client_order_id: str, reason: str) -> Order:
+        """An unresolved order still unknown to the venue long after it was sent: canceled, but
+        kept (a later report of it is still taken: its rank was never set)."""
+        self._unresolved.discard(client_order_id)
+        return self.cancel_unsent(client_order_id, reason)
 
     def reject(self, client_order_id: str, category: RejectCategory, reason: str) -> Order:
         order = replace(self._orders[client_order_id], status=OrderStatus.REJECTED, reason=reason,
@@ -94,6 +124,11 @@ class OrderBook:
             log.debug("foreign_order_ignored", client_order_id=venue.client_order_id)
             return None
         self._broker_id.setdefault(venue.client_order_id, venue.broker_id)
+        if venue.client_order_id in self._unresolved:  # the venue has it: resolved
+            self._unresolved.discard(venue.client_order_id)
+            if order.reason is not None and order.reason.startswith("outcome unknown"):
+                order = replace(order, reason=None)
+                self._orders[venue.client_order_id] = order
         rank = (venue.status is not OrderStatus.NEW, venue.filled_quantity, venue.updated_utc)
         held = self._rank.get(venue.client_order_id)
         if held is not None and rank < held:
@@ -118,25 +153,47 @@ class OrderBook:
         if order is None:
             return False
         execution = event.execution
+        cid = order.client_order_id
         if execution is not None and execution.execution_id not in self._executions:
             self._executions.add(execution.execution_id)
-            if event.order.filled_quantity > self._reconciled.get(order.client_order_id, 0):
-                self._book_fill(order.request, execution.quantity, execution.price, execution.ts_utc)
+            cum = event.order.filled_quantity
+            if cum > self._reconciled.get(cid, 0):  # not covered by a REST report
+                shares, _ = self._counted.get(cid, (0, 0.0))
+                known = max(cum, order.filled_quantity, self._reconciled.get(cid, 0))
+                quantity = min(execution.quantity, max(0, known - shares))  # never past the reported total
+                if quantity < execution.quantity:
+                    log.error("execution_exceeds_filled_total", client_order_id=cid, cum=cum,
+                              execution=execution.quantity, counted=shares)
+                if quantity > 0:
+                    self._streamed.setdefault(cid, []).append((cum, quantity, execution.price))
+                    self._book_fill(order.request, quantity, execution.price, execution.ts_utc)
         return True
 
-    def reconcile(self, venue: VenueOrder, at_utc: datetime) -> None:
-        """Take REST's report of an order after the stream was down, booking fills it missed."""
+    def reconcile(self, venue: VenueOrder, at_utc: datetime) -> Order | None:
+        """Take a REST report of an order, booking the filled quantity not yet counted (see the
+        module's note); the order as now held (None if not ours)."""
         order = self.apply(venue, at_utc)
         if order is None:
-            return
-        shares, notional = self._counted.get(order.client_order_id, (0, 0.0))
-        missing = venue.filled_quantity - shares
+            return None
+        cid = order.client_order_id
+        total = venue.filled_quantity
+        if total <= self._reconciled.get(cid, 0):
+            return order
+        rest_shares, rest_notional = self._rest_booked.get(cid, (0, 0.0))
+        covered = [(q, p) for cum, q, p in self._streamed.get(cid, []) if cum <= total]
+        shares = rest_shares + sum(q for q, _ in covered)
+        notional = rest_notional + sum(q * p for q, p in covered)
+        missing = total - shares
         if missing > 0 and venue.avg_fill_price is not None:
-            price = round((venue.avg_fill_price * venue.filled_quantity - notional) / missing, 6)
-            log.warning("missed_fill_reconciled", client_order_id=order.client_order_id, quantity=missing)
+            price = round((venue.avg_fill_price * total - notional) / missing, 6)
+            log.warning("fill_booked_from_rest", client_order_id=cid, quantity=missing)
             self._book_fill(order.request, missing, price, venue.filled_utc or at_utc)
-        self._reconciled[order.client_order_id] = max(venue.filled_quantity,
-                                                      self._reconciled.get(order.client_order_id, 0))
+            self._rest_booked[cid] = (rest_shares + missing, rest_notional + missing * price)
+        elif missing > 0:
+            log.error("rest_fill_without_price", client_order_id=cid, quantity=missing)
+            return order  # not taken as the REST total: a later report with its price books it
+        self._reconciled[cid] = total
+        return self._orders[cid]
 
     def _book_fill(self, request: OrderRequest, quantity: int, price: float, ts_utc: datetime) -> None:
         shares, notional = self._counted.get(request.client_order_id, (0, 0.0))

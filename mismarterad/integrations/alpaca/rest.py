@@ -1,6 +1,12 @@
 """alpaca-py's REST clients as the adapter needs them: a request timeout, and no retries of
 their own (ours are in RetryPolicy, and an order POST is never resent blindly).
 
+Budgets. `operation_budget(secs)` gives the calling thread one real-time deadline for
+everything inside it (nested budgets keep the earlier deadline): every request made in it
+times out after min(its own timeout, what is left), and one started with nothing left fails
+at once with requests.Timeout (a connection failure: the outcome of nothing is unknown, and
+nothing was sent). `remaining_secs()` tells retries and waits what is left.
+
 alpaca-py 0.44 has no timeout setting and retries 429/504 three times with a blocking
 `time.sleep(3)`, which could resend an order. `RESTClient` keeps its `requests.Session` in
 `_session` and its retry count in `_retry` (alpaca/common/rest.py): the session is replaced by
@@ -11,6 +17,10 @@ alpaca-py is exact, so these private names are checked by the unit tests.
 from __future__ import annotations
 
 import json
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import requests
@@ -27,20 +37,57 @@ __all__ = [
     "is_connection_failure",
     "make_data_client",
     "make_trading_client",
+    "operation_budget",
+    "operation_deadline",
+    "remaining_secs",
 ]
 
 AUTH_HINT = f"check {KEY_ID_VAR} and {SECRET_VAR} (paper keys for the paper account, live keys for live)"
 
 
+_MIN_REQUEST_SECS = 0.05  # less than this left: the request is not started
+_budget = threading.local()
+
+
+@contextmanager
+def operation_budget(secs: float) -> Iterator[float]:
+    """A real-time deadline of `secs` from now for this thread's requests (the earlier one if
+    a budget is already running); yields the deadline (time.monotonic())."""
+    outer: float | None = getattr(_budget, "deadline", None)
+    deadline = time.monotonic() + secs
+    if outer is not None:
+        deadline = min(deadline, outer)
+    _budget.deadline = deadline
+    try:
+        yield deadline
+    finally:
+        _budget.deadline = outer
+
+
+def operation_deadline() -> float | None:
+    """The running budget's deadline (time.monotonic()), None outside any."""
+    return getattr(_budget, "deadline", None)
+
+
+def remaining_secs() -> float:
+    """Real seconds left of the running budget (inf outside any); never negative."""
+    deadline = operation_deadline()
+    return float("inf") if deadline is None else max(0.0, deadline - time.monotonic())
+
+
 class _TimeoutSession(requests.Session):
-    """A Session whose requests time out after `timeout_secs` unless the caller says otherwise."""
+    """A Session whose requests time out after `timeout_secs` (or what is left of the running
+    operation budget, if less) unless the caller says otherwise."""
 
     def __init__(self, timeout_secs: float) -> None:
         super().__init__()
         self._timeout_secs = timeout_secs
 
     def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
-        kwargs.setdefault("timeout", self._timeout_secs)
+        left = remaining_secs()
+        if left < _MIN_REQUEST_SECS:
+            raise requests.Timeout("the operation's time budget is spent (request not sent)")
+        kwargs.setdefault("timeout", min(self._timeout_secs, left))
         return super().request(method, url, *args, **kwargs)
 
 
@@ -68,16 +115,16 @@ def api_status(exc: BaseException) -> int | None:
 
 
 def api_message(exc: BaseException) -> str:
-    """Alpaca's `message` of an error body (the body itself if it is not Alpaca's JSON), short."""
+    """Alpaca's `message` field of an error body, short; never the body itself (nor, for any
+    other exception, its text: only its type's name), so nothing echoed can reach a message."""
     if not isinstance(exc, APIError):
         return type(exc).__name__
-    text = str(exc)
     try:
-        body = json.loads(text)
+        body = json.loads(str(exc))
     except ValueError:
-        return text[:200]
+        return "(no message)"
     message = body.get("message") if isinstance(body, dict) else None
-    return str(message)[:200] if message is not None else text[:200]
+    return str(message)[:200] if message is not None else "(no message)"
 
 
 def is_connection_failure(exc: BaseException) -> bool:

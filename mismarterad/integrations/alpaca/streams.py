@@ -152,7 +152,7 @@ class StreamRunner:
         try:
             self._stream.run()
         except Exception as exc:  # noqa: BLE001 - the SDK's loop died: logged, the watch says disconnected
-            log.error("stream_thread_failed", thread=self._thread.name, error=f"{type(exc).__name__}: {exc}")
+            log.error("stream_thread_failed", thread=self._thread.name, error=type(exc).__name__)  # never its text
         finally:
             self._stream._watch.lost()
 

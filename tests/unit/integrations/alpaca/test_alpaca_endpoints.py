@@ -32,3 +32,27 @@ def test_alpacas_hosts_by_account(paper: bool, trading: str) -> None:
 def test_anything_but_scheme_host_port_is_refused(bad: str) -> None:
     with pytest.raises(ValueError, match="http"):
         AlpacaEndpoints.derive(bad, paper=True, feed="iex")
+
+
+@pytest.mark.parametrize("own", ["https://api.alpaca.markets", "https://paper-api.alpaca.markets",
+                                 "https://API.Alpaca.Markets.", "https://data.alpaca.markets:443"])
+def test_an_endpoint_on_alpacas_own_hosts_is_refused(own: str) -> None:
+    with pytest.raises(ValueError, match="leave endpoint unset"):
+        AlpacaEndpoints.derive(own, paper=True, feed="iex")
+
+
+@pytest.mark.parametrize("remote", ["http://emu.example:8700", "http://10.0.0.5:8700", "http://[fe80::1]:80"])
+def test_clear_text_is_refused_off_loopback(remote: str) -> None:
+    with pytest.raises(ValueError, match="clear text"):
+        AlpacaEndpoints.derive(remote, paper=True, feed="iex")
+
+
+@pytest.mark.parametrize("local", ["http://127.0.0.1:8700", "http://127.5.0.1:1", "http://localhost:8700",
+                                   "http://[::1]:8700", "https://emu.example"])
+def test_loopback_or_https_is_taken(local: str) -> None:
+    assert AlpacaEndpoints.derive(local, paper=False, feed="iex").paper is False
+
+
+def test_alpacas_hosts_are_known_as_such() -> None:
+    assert AlpacaEndpoints.derive(None, paper=True, feed="iex").on_alpaca
+    assert not AlpacaEndpoints.derive("http://127.0.0.1:1", paper=True, feed="iex").on_alpaca

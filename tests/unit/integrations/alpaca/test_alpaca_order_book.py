@@ -112,3 +112,58 @@ def test_executions_after_a_reconcile_still_count() -> None:
     book.apply_event(events[1])  # it comes late: covered by the reconcile
     book.apply_event(events[2])
     assert sorted((f.quantity, f.price) for f in book.drain_fills()) == [(4, 10.0), (6, 10.5)]
+
+
+# -- REST snapshots mixed with stream updates --------------------------------------------------
+
+def _minute(k: int) -> str:
+    return f"2024-03-11T13:{31 + k:02d}:00Z"
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.data(),
+       executions=st.lists(st.tuples(st.integers(1, 5), st.sampled_from([10.0, 10.25, 10.5, 11.0])),
+                           min_size=1, max_size=4))
+def test_rest_snapshots_and_stream_updates_in_any_order_book_each_share_once(
+        data: st.DataObject, executions: list[tuple[int, float]]) -> None:
+    """Whatever mix of REST reports (the order after any number of its executions) and trade
+    updates (with repeats) arrives in whatever order: the booked quantity never exceeds the
+    highest filled total reported so far, and ends equal to the order's total, at its notional."""
+    total = sum(q for q, _ in executions)
+    request = OrderRequest("o000001", "AAPL", Side.BUY, total, OrderType.MARKET, None, None, T, "s1")
+    snapshots = []  # the order as REST reports it after k executions
+    cum, notional = 0, 0.0
+    updates = []
+    for k, (qty, price) in enumerate(executions, start=1):
+        cum, notional = cum + qty, notional + qty * price
+        status = "filled" if cum == total else "partially_filled"
+        order = alpaca_order(status, cum, notional / cum, updated=_minute(k), qty=total)
+        snapshots.append((cum, parse_trade_update(trade_update("new", order, _minute(k))).order))
+        event = "fill" if cum == total else "partial_fill"
+        updates.append(parse_trade_update(trade_update(event, order, _minute(k), execution_id=execution(k),
+                                                       qty=qty, price=price)))
+    arrival: list[object] = list(data.draw(st.permutations(updates)))
+    for repeat in data.draw(st.lists(st.sampled_from(updates), max_size=4)):
+        arrival.insert(data.draw(st.integers(0, len(arrival))), repeat)
+    for snapshot in data.draw(st.lists(st.sampled_from(snapshots), max_size=4)):
+        arrival.insert(data.draw(st.integers(0, len(arrival))), snapshot)
+
+    book = OrderBook()
+    book.add(Order(request, OrderStatus.NEW))
+    booked, booked_notional, highest = 0, 0.0, 0
+    for item in arrival:
+        if isinstance(item, tuple):
+            highest = max(highest, item[0])
+            book.reconcile(item[1], datetime(2024, 3, 11, 14, 0, tzinfo=UTC))
+        else:
+            assert isinstance(item, TradeEvent)
+            highest = max(highest, item.order.filled_quantity)
+            book.apply_event(item)
+        fills = book.drain_fills()
+        booked += sum(f.quantity for f in fills)
+        booked_notional += sum(f.quantity * f.price for f in fills)
+        assert booked <= highest
+    assert booked == total
+    assert abs(booked_notional - notional) < 1e-3
+    order = book.get("o000001")
+    assert order is not None and order.status is OrderStatus.FILLED
