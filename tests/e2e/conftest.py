@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from support.alpaca_day import alpaca_session_config, import_emulator_store
 from support.daemon_process import DAEMON_SESSION_CONFIG, DAY, SPY_JANUARY, DaemonProcess, base_env, executable
 
 CommandResult = subprocess.CompletedProcess[str]
@@ -73,3 +74,15 @@ def daemons(tmp_path: Path) -> Iterator[list[DaemonProcess]]:
     for d in started:
         d.kill()
         d.notify.close()
+
+
+# -- the Alpaca emulator's own store and the session config it trades with -------------------
+
+@pytest.fixture(scope="module")
+def emulator_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return import_emulator_store(tmp_path_factory.mktemp("emulator") / "data")
+
+
+@pytest.fixture(scope="module")
+def alpaca_session(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return alpaca_session_config(tmp_path_factory.mktemp("session"))

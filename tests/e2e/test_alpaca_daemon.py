@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import subprocess
+import time as time_module
 from collections.abc import Iterator
 from datetime import time
 from pathlib import Path
@@ -15,9 +17,7 @@ from pathlib import Path
 import pytest
 from support.alpaca_day import (
     AlpacaDay,
-    alpaca_session_config,
     backtest_trades,
-    import_emulator_store,
     regular_session_bars,
     start_alpaca_day,
 )
@@ -25,16 +25,6 @@ from support.alpaca_emulator import KEY_ID, SECRET
 from support.daemon_process import DAY, free_port
 
 PARITY_SPEED = 120.0
-
-
-@pytest.fixture(scope="module")
-def emulator_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return import_emulator_store(tmp_path_factory.mktemp("emulator") / "data")
-
-
-@pytest.fixture(scope="module")
-def session_config(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return alpaca_session_config(tmp_path_factory.mktemp("session"))
 
 
 @pytest.fixture
@@ -58,10 +48,10 @@ def everything_written(day: AlpacaDay, extra: list[str]) -> bytes:
 
 @pytest.mark.slow
 def test_a_replayed_day_through_the_emulator_trades_like_the_backtest(
-        tmp_path: Path, emulator_data: Path, session_config: Path, days: list[AlpacaDay]) -> None:
-    expected = backtest_trades(session_config, emulator_data, DAY, tmp_path)
+        tmp_path: Path, emulator_data: Path, alpaca_session: Path, days: list[AlpacaDay]) -> None:
+    expected = backtest_trades(alpaca_session, emulator_data, DAY, tmp_path)
     assert expected.count("\n") > 2, "the reference day trades"
-    day = start_alpaca_day(tmp_path, emulator_data, session_config, day=DAY, start=time(9, 20), speed=PARITY_SPEED)
+    day = start_alpaca_day(tmp_path, emulator_data, alpaca_session, day=DAY, start=time(9, 20), speed=PARITY_SPEED)
     days.append(day)
     d = day.daemon
     d.start()
@@ -96,9 +86,9 @@ def test_a_replayed_day_through_the_emulator_trades_like_the_backtest(
 
 
 def test_wrong_keys_fail_the_session_start_within_seconds_and_send_nothing(
-        tmp_path: Path, emulator_data: Path, session_config: Path, days: list[AlpacaDay]) -> None:
+        tmp_path: Path, emulator_data: Path, alpaca_session: Path, days: list[AlpacaDay]) -> None:
     wrong = "not-the-secret-0123456789"
-    day = start_alpaca_day(tmp_path, emulator_data, session_config, day=DAY, start=time(10, 0), speed=60,
+    day = start_alpaca_day(tmp_path, emulator_data, alpaca_session, day=DAY, start=time(10, 0), speed=60,
                            secret=wrong, max_session_restarts=0)
     days.append(day)
     before = len(day.venue_requests())  # the test's own /v2/clock
@@ -115,9 +105,9 @@ def test_wrong_keys_fail_the_session_start_within_seconds_and_send_nothing(
 
 
 def test_an_endpoint_nobody_answers_fails_the_start_naming_the_host_and_the_daemon_keeps_running(
-        tmp_path: Path, emulator_data: Path, session_config: Path, days: list[AlpacaDay]) -> None:
+        tmp_path: Path, emulator_data: Path, alpaca_session: Path, days: list[AlpacaDay]) -> None:
     dead = f"http://127.0.0.1:{free_port()}"
-    day = start_alpaca_day(tmp_path, emulator_data, session_config, day=DAY, start=time(10, 0), speed=60,
+    day = start_alpaca_day(tmp_path, emulator_data, alpaca_session, day=DAY, start=time(10, 0), speed=60,
                            alpaca={"endpoint": dead}, max_session_restarts=1, restart_backoff_seconds=0.5)
     days.append(day)
     day.daemon.start()
@@ -130,11 +120,11 @@ def test_an_endpoint_nobody_answers_fails_the_start_naming_the_host_and_the_daem
 
 
 def test_a_credentials_file_others_can_read_stops_the_start_with_exit_78(
-        tmp_path: Path, emulator_data: Path, session_config: Path, days: list[AlpacaDay]) -> None:
+        tmp_path: Path, emulator_data: Path, alpaca_session: Path, days: list[AlpacaDay]) -> None:
     secrets = tmp_path / "alpaca.credentials"
     secrets.write_text(f"APCA_API_KEY_ID={KEY_ID}\nAPCA_API_SECRET_KEY={SECRET}\n")
     os.chmod(secrets, 0o644)
-    day = start_alpaca_day(tmp_path, emulator_data, session_config, day=DAY, start=time(10, 0), speed=60,
+    day = start_alpaca_day(tmp_path, emulator_data, alpaca_session, day=DAY, start=time(10, 0), speed=60,
                            alpaca={"credentials_file": str(secrets)})
     days.append(day)
     env = {k: v for k, v in day.daemon.env.items() if not k.startswith("APCA_")}
@@ -149,3 +139,24 @@ def test_a_credentials_file_others_can_read_stops_the_start_with_exit_78(
     day.daemon.start()
     day.daemon.wait_ready()
     day.daemon.wait_for(lambda s: s["state"] == "RUNNING", 60, "a session with the file's keys")
+
+
+@pytest.mark.slow
+def test_a_shutdown_mid_session_closes_the_position_at_alpaca_with_market_orders(
+        tmp_path: Path, emulator_data: Path, alpaca_session: Path, days: list[AlpacaDay]) -> None:
+    day = start_alpaca_day(tmp_path, emulator_data, alpaca_session, day=DAY, start=time(9, 25), speed=PARITY_SPEED)
+    days.append(day)
+    d = day.daemon
+    d.start()
+    d.wait_ready()
+    deadline = time_module.monotonic() + 180
+    while not d.request("positions")["result"]:
+        assert time_module.monotonic() < deadline, "no position was ever opened"
+        time_module.sleep(0.1)
+    d.signal(signal.SIGTERM)
+    assert d.wait_exit(20) == 0
+    state = day.emulator.state()
+    assert state["positions"] == [] and state["open_orders"] == [], state
+    orders = (day.report(DAY) / "orders.csv").read_text().splitlines()
+    last = orders[-1].split(",")
+    assert last[4] == "market" and last[7] == "filled", orders[-1]

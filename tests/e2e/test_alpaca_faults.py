@@ -18,8 +18,6 @@ from typing import Any
 import pytest
 from support.alpaca_day import (
     AlpacaDay,
-    alpaca_session_config,
-    import_emulator_store,
     regular_session_bars,
     start_alpaca_day,
 )
@@ -30,19 +28,9 @@ SPEED = 600.0
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module")
-def emulator_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return import_emulator_store(tmp_path_factory.mktemp("emulator") / "data")
-
-
-@pytest.fixture(scope="module")
-def session_config(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return alpaca_session_config(tmp_path_factory.mktemp("session"))
-
-
 @pytest.fixture
-def day(tmp_path: Path, emulator_data: Path, session_config: Path) -> Iterator[AlpacaDay]:
-    running = start_alpaca_day(tmp_path, emulator_data, session_config, day=DAY, start=time(9, 20), speed=SPEED)
+def day(tmp_path: Path, emulator_data: Path, alpaca_session: Path) -> Iterator[AlpacaDay]:
+    running = start_alpaca_day(tmp_path, emulator_data, alpaca_session, day=DAY, start=time(9, 20), speed=SPEED)
     yield running
     running.daemon.kill()
     running.daemon.notify.close()

@@ -10,22 +10,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support.alpaca_day import import_emulator_store, regular_session_bars
+from support.alpaca_day import regular_session_bars
 from support.alpaca_emulator import KEY_ID, SECRET, AlpacaEmulator, start_emulator
 from support.daemon_process import free_port
 
 from mismarterad.repositories.parquet_bar_store import ParquetBarStore
 
 
-EMULATOR_DATA: list[Path] = []
-
-
 @pytest.fixture(scope="module")
-def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AlpacaEmulator]:
+def emulator(emulator_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[AlpacaEmulator]:
     """On its clock's 2011-01-06 before the open: the three days before are history."""
-    root = tmp_path_factory.mktemp("emulator")
-    EMULATOR_DATA[:] = [import_emulator_store(root / "data")]
-    running = start_emulator(EMULATOR_DATA[0], root / "state", clock_start="2011-01-06T09:00:00-05:00", speed=1)
+    state = tmp_path_factory.mktemp("emulator-state")
+    running = start_emulator(emulator_data, state, clock_start="2011-01-06T09:00:00-05:00", speed=1)
     yield running
     running.stop()
 
@@ -35,12 +31,12 @@ def keys(env: dict[str, str], secret: str = SECRET) -> dict[str, str]:
 
 
 def test_import_api_from_alpaca_stores_what_the_venue_has(
-        emulator: AlpacaEmulator, mismarterad: Callable[..., Any], cli_env: dict[str, str]) -> None:
+        emulator: AlpacaEmulator, emulator_data: Path, mismarterad: Callable[..., Any], cli_env: dict[str, str]) -> None:
     result = mismarterad("data", "import-api", "--source", "alpaca", "--endpoint", emulator.base_url,
                          "--symbol", "spy", "--from", "2011-01-03", "--to", "2011-01-05", env=keys(cli_env))
     assert result.returncode == 0, result.stderr
     ours = Path(cli_env["MISMARTERAD_DATA_DIR"])
-    [emulated] = EMULATOR_DATA
+    emulated = emulator_data
     for day in ("2011-01-03", "2011-01-04", "2011-01-05"):
         got = regular_session_bars(ours, "SPY", day)
         assert got and got == regular_session_bars(emulated, "SPY", day)

@@ -80,6 +80,7 @@ def start_alpaca_day(root: Path, emulator_data: Path, session_config: Path, *, d
     """The emulator, running on its replay clock from `start` (New York) of `day`, and the daemon
     (not started yet) on its own replay clock from the emulator's /v2/clock time: it trails the
     emulator by its own start-up, as a daemon started at the emulator's time does."""
+    root.mkdir(parents=True, exist_ok=True)
     emulator = start_emulator(emulator_data, root / "emulator-state",
                               clock_start=datetime.combine(date.fromisoformat(day), start, NY).isoformat(),
                               speed=speed)
