@@ -81,6 +81,7 @@ class ExecutionManager:
         self._halted = False
         self._closed = False
         self._catching_up = False  # the current step is a catch-up step and the account is real
+        self._adoptable: dict[str, int] = {}  # see set_adoptable
         self._local_orders: list[Order] = []
         self._unreported: dict[str, list[Order]] = {}  # strategy -> refused or rejected, not yet told
         self._closing: set[str] = set()  # ids of the flatten orders sent (never canceled by a halt)
@@ -202,19 +203,30 @@ class ExecutionManager:
 
     def begin_session(self, day: date, close_utc: datetime | None, symbols: Sequence[str] = ()) -> None:
         """A session starts: the day's starting equity, loss halt and close rules start over. On a
-        real account, shares of the session's `symbols` already held at the broker (a day-run
-        restarted after a failure, a crash) are booked to ACCOUNT_OWNER: the limits count them,
-        no strategy can trade them, and the flatten closes them with the rest."""
+        real account, shares of the session's `symbols` held at the broker that this day's earlier
+        day-runs left (a restart after a failure, a crash; at most `set_adoptable`'s figures) are
+        booked to ACCOUNT_OWNER: the limits count them, no strategy can trade them, and the
+        flatten closes them with the rest. Shares the user held before are never touched."""
         history = self._risk.history(day)  # outside the lock: it may read the database
         with self._book:
             self._risk.begin_session(day, close_utc, self._broker.account().equity, history)
             if not self._broker.capabilities.simulated:
                 self._adopt_positions(set(symbols))
 
+    def set_adoptable(self, shares: dict[str, int]) -> None:
+        """What this day's earlier day-runs (failed or killed) left held, by their stored fills:
+        the most a real account's session start may adopt per symbol (signed)."""
+        with self._book:
+            self._adoptable = dict(shares)
+
     def _adopt_positions(self, symbols: set[str]) -> None:
         ours = self._holdings.net()
         for position in self._broker.positions():
             unexplained = position.quantity - ours.get(position.symbol, 0)
+            cap = self._adoptable.get(position.symbol, 0)
+            if cap * unexplained <= 0:
+                continue  # never shares this day's runs did not buy (or sell short): the user's own
+            unexplained = min(abs(unexplained), abs(cap)) * (1 if cap > 0 else -1)
             if position.symbol in symbols and unexplained:
                 log.warning("account_position_adopted", symbol=position.symbol, quantity=unexplained,
                             owner=ACCOUNT_OWNER, note="held at the broker before this day-run; closed by its flatten")
@@ -309,14 +321,27 @@ class ExecutionManager:
         """Cancels first and applies what filled meanwhile (a real venue fills while it cancels),
         then closes what is held then. A broker failure on one order is logged and the rest go on:
         one unreachable cancel must not leave every other position open overnight."""
-        closing_type = OrderType.MARKET_ON_CLOSE if self._broker.capabilities.simulated else OrderType.MARKET
+        real = not self._broker.capabilities.simulated
+        for _ in range(2 if real else 1):  # a real venue: a second pass for what filled during the first
+            if not self._close_pass(step_end_utc, real):
+                break
+        self._last_bar.clear()
+
+    def _close_pass(self, step_end_utc: datetime, real: bool) -> bool:
+        """One pass of the close; whether anything was left held to close. On a real account every
+        open order is canceled first (an entry in a symbol not held yet would fill after the
+        flatten), and a symbol whose orders did not cancel (a failed call, an order of unknown
+        outcome) gets no closing order in this pass: it could sell the same shares twice."""
+        closing_type = OrderType.MARKET if real else OrderType.MARKET_ON_CLOSE
         symbols = [s for s in self._holdings.held_by_symbol() if s in self._last_bar]
-        for symbol in symbols:
-            for order in self._broker.open_orders(symbol):  # all of them, flatten orders too: the
-                _guarded(self._broker.cancel, order.client_order_id)  # closing orders below replace them
+        for order in self._broker.open_orders() if real else [o for s in symbols for o in self._broker.open_orders(s)]:
+            _guarded(self._broker.cancel, order.client_order_id)  # flatten orders too: the closing ones replace them
         self._apply(self._broker.drain_fills())
         held_now = self._holdings.held_by_symbol()
         for symbol in symbols:
+            if real and self._broker.open_orders(symbol):
+                log.error("flatten_deferred", symbol=symbol, reason="an order of the symbol is still working")
+                continue
             for strategy_id, quantity in held_now.get(symbol, []):
                 client_order_id = self._next_id()
                 side = Side.SELL if quantity > 0 else Side.BUY
@@ -329,14 +354,15 @@ class ExecutionManager:
                               reason=order.reason if order else "the broker call failed")
         _guarded(self._broker.close_session, dict(self._last_bar))
         self._apply(self._broker.drain_fills())
-        self._last_bar.clear()
+        return bool(self._holdings.net())
 
     def cancel_open_orders(self, *, keep_closing: bool = False) -> list[Order]:
         """Cancel every order still open (daemon shutdown with `on_shutdown = "cancel"`); with
         `keep_closing` (a halt) the flatten orders still working are left to close their positions."""
         with self._book:
-            return [self._broker.cancel(o.client_order_id) for o in self._broker.open_orders()
-                    if not (keep_closing and o.client_order_id in self._closing)]
+            canceled = [_guarded(self._broker.cancel, o.client_order_id) for o in self._broker.open_orders()
+                        if not (keep_closing and o.client_order_id in self._closing)]
+            return [o for o in canceled if o is not None]
 
     def flatten(self, now_utc: datetime) -> list[Order]:
         """Cancel each held symbol's open orders, then close every strategy's position in it with
@@ -361,7 +387,7 @@ class ExecutionManager:
         """Cancel the symbol's open orders but the flatten orders working."""
         for order in self._broker.open_orders(symbol):
             if order.client_order_id not in self._closing:
-                self._broker.cancel(order.client_order_id)
+                _guarded(self._broker.cancel, order.client_order_id)
 
     @property
     def halted(self) -> bool:
@@ -435,11 +461,12 @@ class ExecutionManager:
 
 
 def _guarded(call: Callable[..., T], *args: object) -> T | None:
-    """A broker call of a flatten: its failure is logged, never raised past the other orders."""
+    """A broker call of a flatten or a cancel-all: its failure is logged, never raised past the
+    other orders."""
     try:
         return call(*args)
     except BrokerError as exc:
-        log.error("flatten_call_failed", call=getattr(call, "__name__", "?"), error=str(exc))
+        log.error("broker_call_failed", call=getattr(call, "__name__", "?"), error=str(exc))
         return None
 
 

@@ -103,7 +103,21 @@ class DayRun:
             risk=effective_limits(self.daemon_risk, config.risk), earlier_day_trades=self._earlier_day_trades,
             order_id_prefix=self._order_id_prefix(connected.broker))
         pipeline.execution.halt(self.halted)  # before the threads start: no order slips through
+        if not connected.broker.capabilities.simulated:
+            pipeline.execution.set_adoptable(self._left_held())
         return pipeline
+
+    def _left_held(self) -> dict[str, int]:
+        """Net shares per symbol that this day's earlier day-runs bought or sold by their stored
+        fills: what a crash or a failed run may have left at a real account."""
+        start = self.time_manager.market_datetime(self.day, dt_time(0))
+        end = self.time_manager.market_datetime(self.day + timedelta(days=1), dt_time(0))
+        net: dict[str, int] = {}
+        for run_id, fills in self.app.order_repository.live_fills_by_run(start, end).items():
+            if run_id != self.run_id:
+                for fill in fills:
+                    net[fill.symbol] = net.get(fill.symbol, 0) + fill.side.sign * fill.quantity
+        return {symbol: shares for symbol, shares in net.items() if shares}
 
     def _order_id_prefix(self, broker: Broker) -> str:
         """A real account keeps every id it was ever sent and refuses a repeat, so its ids carry

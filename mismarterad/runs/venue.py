@@ -128,6 +128,7 @@ class AlpacaVenue:
         try:
             broker.verify()  # wrong keys or no route: the start fails now, before any order exists
             broker.start()
+            broker.cancel_left_open(f"{session.day:%Y%m%d}r")  # an earlier day-run's orders of today
         except BaseException:
             broker.close()
             with self._lock:

@@ -91,18 +91,24 @@ def test_the_closing_orders_of_a_real_account_are_market_orders() -> None:
         execution.submit("s#0", "SPY", Side.BUY, 10, None, None, T0 + timedelta(minutes=1))
         execution.on_bar(bar(1, 100))
         execution.close_session(T0 + timedelta(minutes=2))
-        assert [o.request.type for o in broker.orders()] == [OrderType.MARKET, closing]
+        types = [o.request.type for o in broker.orders()]
+        assert types[0] is OrderType.MARKET and types[1:] and set(types[1:]) == {closing}
 
 
 def test_a_real_account_s_earlier_shares_of_the_session_symbols_are_adopted_and_flattened() -> None:
     broker = RealAccount(initial_cash=100_000.0)
-    for symbol in ("SPY", "AAPL"):  # a failed day-run left SPY; AAPL is the user's, not the session's
+    # the user held 30 SPY and some AAPL; a failed day-run of today bought 10 SPY more
+    for symbol, shares in (("SPY", 40), ("AAPL", 10)):
         broker.on_bar(bar(0, 100, symbol))
-        broker.submit(OrderRequest(f"old-{symbol}", symbol, Side.BUY, 10, OrderType.MARKET, None, None,
+        broker.submit(OrderRequest(f"old-{symbol}", symbol, Side.BUY, shares, OrderType.MARKET, None, None,
                                    T0 + timedelta(minutes=1)))
         broker.on_bar(bar(1, 100, symbol))
     broker.drain_fills()
+    first_run_of_the_day = ExecutionManager(broker)
+    first_run_of_the_day.begin_session(T0.date(), T0 + timedelta(hours=6, minutes=30), ["SPY", "AAPL"])
+    assert first_run_of_the_day.strategy_positions() == {}, "the user's own shares are never adopted"
     execution = ExecutionManager(broker)
+    execution.set_adoptable({"SPY": 10, "AAPL": -5})  # what today's earlier runs' fills left
     execution.begin_session(T0.date(), T0 + timedelta(hours=6, minutes=30), ["SPY"])
     assert execution.strategy_positions() == {(ACCOUNT_OWNER, "SPY"): 10}
     assert execution.submit("s#0", "SPY", Side.SELL, 10, None, None, T0 + timedelta(minutes=2)).status \
@@ -111,6 +117,6 @@ def test_a_real_account_s_earlier_shares_of_the_session_symbols_are_adopted_and_
     [closing] = execution.flatten(T0 + timedelta(minutes=3))  # the pre-close flatten
     assert closing.request.strategy == ACCOUNT_OWNER and closing.status is OrderStatus.NEW
     execution.on_bar(bar(3, 100))
-    assert {p.symbol: p.quantity for p in broker.positions()} == {"AAPL": 10}, "only the session's symbol closed"
+    assert {p.symbol: p.quantity for p in broker.positions()} == {"SPY": 30, "AAPL": 10}, "the run's 10 SPY closed"
     assert execution.strategy_positions() == {}
     assert ExecutionManager(PaperBroker()).strategy_positions() == {}

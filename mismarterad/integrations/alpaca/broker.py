@@ -42,7 +42,9 @@ from datetime import timedelta
 from typing import Any, TypeVar
 
 import structlog
+from alpaca.trading.enums import QueryOrderStatus
 from alpaca.trading.models import TradeUpdate
+from alpaca.trading.requests import GetOrdersRequest
 
 from mismarterad.core.broker import BrokerCapabilities
 from mismarterad.core.clock import Clock
@@ -307,6 +309,9 @@ class AlpacaBroker:
                 with self._lock:  # still looked for while unresolved: a later report of it counts
                     if self._book.is_unresolved(client_order_id):
                         self._cancel_wanted.add(client_order_id)
+                        recent = time.monotonic() - self._last_post.get(client_order_id, 0.0) < self._settle_secs
+                        if recent:  # a 404 seconds after the POST proves nothing: it stays open (NEW)
+                            return self._book.get(client_order_id) or order
                     return self._book.cancel_unsent(client_order_id, "never reached Alpaca")
             self._adopt(found)
             broker_id = found.broker_id
@@ -333,6 +338,25 @@ class AlpacaBroker:
     def orders(self) -> list[Order]:
         with self._lock:
             return self._book.orders()
+
+    def cancel_left_open(self, prefix: str) -> int:
+        """Cancel the orders still open at Alpaca whose client id starts with `prefix` and that
+        this broker did not send: what an earlier day-run of the day (crashed, or restarted after
+        a failure) left working. Returns how many were canceled."""
+        with operation_budget(self._op_secs):
+            venue = self._call(lambda: self._client.get_orders(GetOrdersRequest(status=QueryOrderStatus.OPEN,
+                                                                                limit=500)), "GET /v2/orders")
+            left = [o for o in venue if str(o.client_order_id).startswith(prefix)
+                    and self._book.get(str(o.client_order_id)) is None]
+            for order in left:
+                log.warning("earlier_order_canceled", client_order_id=str(order.client_order_id),
+                            symbol=order.symbol)
+                try:
+                    self._call(lambda o=order: self._client.cancel_order_by_id(o.id), f"DELETE /v2/orders/{order.id}")
+                except BrokerError as exc:
+                    if getattr(exc, "venue_status", None) not in (404, 422):  # 422: it filled or ended meanwhile
+                        raise
+            return len(left)
 
     def open_orders(self, symbol: str | None = None) -> list[Order]:
         """The orders still working (no request: but orders of unknown outcome are looked up
