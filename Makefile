@@ -27,9 +27,10 @@ demo: install
 	@echo; cat demo-report/summary.json; echo
 	ops/demo/replay_day.sh $(BIN) 2011-01-04 1200
 
-## Everything CI runs: architecture check, then the whole test suite (slow tests included).
+## Everything CI runs: architecture check, then the whole test suite (slow tests included), on
+## two workers (pytest-xdist; a test file stays on one worker, so its module fixtures are built once).
 test: install lint
-	$(BIN)/pytest -p no:cacheprovider
+	$(BIN)/pytest -p no:cacheprovider -n 2 --dist loadfile
 
 ## The quick loop for development: no slow tests.
 test-fast: install

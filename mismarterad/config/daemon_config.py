@@ -43,6 +43,10 @@ class DaemonConfig(BaseModel):
     on_shutdown: Literal["flatten", "cancel", "leave"] = Field(
         default="flatten", description="open orders and positions when the daemon stops mid-session")
     risk: RiskConfig = Field(default_factory=RiskConfig, description="the account's pre-trade limits")
+    reconcile_policy: Literal["adopt", "halt"] = Field(
+        default="halt", description='what a difference with the broker does: "halt" (wait for an operator) or "adopt"')
+    reconcile_every_minutes: int = Field(default=5, ge=1, le=390,
+                                         description="minutes of session time between reconciliations")
     database_url: SecretStr | None = None
     data_dir: Path | None = None
 

@@ -66,3 +66,19 @@ class Broker(Protocol):
     def drain_fills(self) -> list[Fill]:
         """Fills since the last call (trade updates), oldest first; the one path fills take."""
         ...
+
+    def lookup(self, client_order_id: str, counted: Order | None = None) -> Order | None:
+        """The broker's current report of one order by our id, None if it has none. The broker
+        tracks the order from then on (a restart adopts the day's orders this way): its fills
+        beyond `counted` (what the journal already booked: `filled_quantity` shares at
+        `avg_fill_price`) come out of `drain_fills`, and none of them twice."""
+        ...
+
+    def venue_open_orders(self) -> list[Order]:
+        """Every order working at the broker now, ours or not, asked afresh (reconciliation)."""
+        ...
+
+    @property
+    def reconnects(self) -> int:
+        """How often the broker's update stream reconnected (a reconciliation follows each)."""
+        ...

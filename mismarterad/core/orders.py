@@ -36,15 +36,32 @@ class OrderType(enum.StrEnum):
 
 
 class OrderStatus(enum.StrEnum):
-    NEW = "new"  # accepted by the broker, waiting for a fill
+    """An order's life: intent -> submitted -> accepted -> partially_filled -> filled | canceled
+    | rejected | expired. `refused` is ours (a pre-trade check, or an intent never sent because
+    its bar passed), apart from the broker's `rejected`. core/order_states.py keeps an order
+    from ever moving backwards."""
+
+    INTENT = "intent"  # journaled, not sent yet
+    SUBMITTED = "submitted"  # sent; the broker's answer is not known yet (looked up, never resent)
+    ACCEPTED = "accepted"  # the broker has it, working
+    NEW = "accepted"  # the name brokers use for an accepted order (an alias of ACCEPTED)
+    PARTIALLY_FILLED = "partially_filled"
     FILLED = "filled"
     CANCELED = "canceled"
     REJECTED = "rejected"  # by the broker
-    REFUSED = "refused"  # by our own pre-trade checks: never sent (its reason is the check's name)
+    EXPIRED = "expired"  # a day order the broker ended at the close
+    REFUSED = "refused"  # by our own checks: never sent (its reason is the check's name)
 
     @property
     def is_open(self) -> bool:
-        return self is OrderStatus.NEW
+        return self in _OPEN
+
+    @property
+    def is_final(self) -> bool:
+        return self not in _OPEN
+
+
+_OPEN = frozenset({OrderStatus.INTENT, OrderStatus.SUBMITTED, OrderStatus.ACCEPTED, OrderStatus.PARTIALLY_FILLED})
 
 
 class RejectCategory(enum.StrEnum):
@@ -104,6 +121,8 @@ class Fill:
     commission: float
     ts_utc: datetime
     strategy: str = ""  # the ordering strategy's id, stamped by ExecutionManager
+    # the broker's id of the execution (unique within the order): the journal books each once
+    execution_id: str = ""
 
 
 @dataclass(frozen=True, slots=True)

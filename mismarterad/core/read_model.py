@@ -19,6 +19,7 @@ from datetime import date, datetime
 
 from mismarterad.core.market_data import Bar
 from mismarterad.core.orders import AccountSnapshot, Fill, Order, Position
+from mismarterad.core.reconciliation import ReconciliationStatus
 from mismarterad.core.risk import LossHalt
 
 __all__ = [
@@ -87,6 +88,7 @@ class TradingSnapshot:
     refusals_by_check: tuple[tuple[str, int], ...] = ()  # RiskCheck value -> orders refused this run
     loss_halt: LossHalt | None = None  # the daily loss limit was passed this session
     loss_halts: int = 0  # daily-loss halts of this run (a backtest can have one per session)
+    reconciliation: ReconciliationStatus | None = None  # a daemon's day-run: its checks with the broker
 
 
 @dataclass(frozen=True, slots=True)

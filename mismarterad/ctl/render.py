@@ -7,7 +7,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-__all__ = ["render"]
+__all__ = ["reconciliation_lines", "render"]
 
 
 def render(result: Any, console: Console) -> None:
@@ -54,12 +54,40 @@ def _record(record: dict[str, Any], console: Console) -> None:
     table.add_column(style="bold")
     table.add_column()
     nested: list[tuple[str, list[Any]]] = []
+    lines: list[str] = []
     for key, value in record.items():
-        if isinstance(value, list) and value and isinstance(value[0], dict):
+        if key == "reconciliation" and isinstance(value, dict) and "checks" in value:
+            lines = reconciliation_lines(value)
+        elif isinstance(value, list) and value and isinstance(value[0], dict):
             nested.append((key, value))
         else:
             table.add_row(key, _cell(value))
     console.print(table)
+    for line in lines:
+        style = "bold red" if line.startswith("reconciliation halted") else None
+        console.print(line, markup=False, highlight=False, style=style)
     for key, rows in nested:
         console.print(f"\n{key}:")
         _rows(rows, console)
+
+
+def reconciliation_lines(r: dict[str, Any]) -> list[str]:
+    """Status's reconciliation as sentences, not a cell: an operator must see at a glance that
+    the account is clean, or which difference stopped trading and what to do about it."""
+    checks = int(r.get("checks") or 0)
+    said = f"{checks} check{'' if checks == 1 else 's'}"
+    open_ = [m for m in r.get("open") or [] if isinstance(m, dict)]
+    if open_:
+        lines = [f"reconciliation: {said}, {len(open_)} open difference{'' if len(open_) == 1 else 's'} "
+                 f"(policy {r.get('policy')}):"]
+        for m in open_:
+            order = f" {m['client_order_id']}" if m.get("client_order_id") else ""
+            lines.append(f"  {m.get('kind')} {m.get('symbol')}{order}: ours {m.get('ours')}, "
+                         f"broker {m.get('broker')} - {m.get('detail')}")
+    else:
+        found = ", ".join(f"{kind}={n}" for kind, n in (r.get("counts") or {}).items() if n)
+        lines = [f"reconciliation: {said}, no open differences (found: {found})" if found
+                 else f"reconciliation: {said}, no differences"]
+    if r.get("halted"):
+        lines.append(f"reconciliation halted trading: {r['halted']}; `mismarterctl resume` after checking the account")
+    return lines

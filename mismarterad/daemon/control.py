@@ -64,6 +64,8 @@ class DaemonSnapshot:
     fills_before: dict[str, int] = field(default_factory=dict)
     refusals_before: dict[str, int] = field(default_factory=dict)  # by RiskCheck value, of earlier day-runs
     loss_halts_before: int = 0  # daily-loss halts of earlier day-runs
+    # differences with the broker found by earlier day-runs (restarted ones too), by MismatchKind value
+    reconciliation_before: dict[str, int] = field(default_factory=dict)
     venue: VenueStatus = field(default_factory=VenueStatus)  # the broker's connections, lifetime counters
     start_error: str | None = None  # why the last day-run start failed (the venue refused), until one starts
 

@@ -71,7 +71,7 @@ COMMANDS = {c.name: c for c in (
             "REASON (at most 200 characters, no control characters) is shown by status with who halted and "
             "since when. Halting again keeps the first 'since'. Exits 1 if the halt could not be saved to disk "
             "(it holds until the daemon stops)."),
-    Command("resume", "system", "accept orders again after halt (also lifts a daily-loss halt)", "resume",
+    Command("resume", "system", "accept orders again after halt (also lifts a daily-loss or reconciliation halt)", "resume",
             "Removes <state_dir>/halt.json; works in and outside a session."),
     Command("flatten", "system", "close every position with market orders", "flatten",
             "Only in a running session. The orders fill at each symbol's next bar open; open orders of those "

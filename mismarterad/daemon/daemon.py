@@ -23,6 +23,7 @@ from mismarterad.core.clock import Clock
 from mismarterad.core.enums import SystemState
 from mismarterad.core.errors import ConfigError, StateError
 from mismarterad.core.orders import OrderStatus
+from mismarterad.core.reconciliation import ReconcilePolicy
 from mismarterad.daemon.control import DaemonSnapshot, DayRunSnapshot, HaltOutcome
 from mismarterad.daemon.control_api import ControlApi
 from mismarterad.daemon.control_server import ControlServer
@@ -37,6 +38,7 @@ from mismarterad.daemon.state_lock import StateLock
 from mismarterad.daemon.totals import DayRunTotals
 from mismarterad.daemon.views import metrics_view, status_line
 from mismarterad.managers.execution_manager import ExecutionManager
+from mismarterad.managers.reconciler import ReconcileSettings
 from mismarterad.managers.system_manager import SystemManager
 from mismarterad.managers.time_manager import TimeManager
 from mismarterad.repositories.halt_store import HALT_FILE, HaltStore
@@ -263,7 +265,9 @@ class Daemon:
         run = DayRun(self.app, self.system, self._time_manager, config, strategies, self.venue, day,
                      self.reports_dir, self.kill_switch.state is not None,
                      Observers(self.metrics.observe_loop, self.metrics.decision_latency.observe),
-                     daemon_risk=self.loaded.daemon.risk)
+                     daemon_risk=self.loaded.daemon.risk,
+                     reconcile=ReconcileSettings(ReconcilePolicy(self.loaded.daemon.reconcile_policy),
+                                                 self.loaded.daemon.reconcile_every_minutes))
         self.day_run = run
         try:
             run.start()
@@ -272,15 +276,19 @@ class Daemon:
             self._after_failure()
 
     def _finish_session(self, policy: ShutdownPolicy, *, drain: bool, final: bool = True) -> None:
-        """Stop the day-run and write its report. `final=False` (a restart) leaves the totals
-        alone: the restarted run replays the same orders from the open."""
+        """Stop the day-run and write its report. `final=False` (a restart) leaves the order
+        totals alone: the restarted run resumes the day with its orders and fills."""
         run = self.day_run
         assert run is not None
         try:
             if run.built:
                 path = run.stop(policy, drain=drain)
-                if final and run.pipeline is not None:
-                    self.totals.add(run.pipeline.execution)
+                if run.pipeline is not None:
+                    status = run.pipeline.execution.reconciliation_status()
+                    if status is not None:  # each run's differences are its own: always added
+                        self.totals.add_reconciliation(status)
+                    if final:
+                        self.totals.add(run.pipeline.execution)
             else:
                 path = run.write_failure_report(run.start_error or self.system.error or "the session never started")
             self.last_report = {"date": run.day.isoformat(), "path": str(path)}
@@ -301,10 +309,9 @@ class Daemon:
             if self._restart_at is not None and time.monotonic() >= self._restart_at and not self.shutting_down:
                 self.restarts += 1
                 log.warning("session_restarting", day=run.day.isoformat(), attempt=self.restarts)
-                # a paper day is replayed whole by the new run; a real account keeps what the failed
-                # run did (its orders canceled, its positions adopted by the new run and flattened)
-                real = not self.venue.simulated
-                self._finish_session("cancel" if real else "leave", drain=False, final=real)
+                # the new run resumes the day from the journal: the failed run's orders stay
+                # working and are adopted by id, its positions are the new run's
+                self._finish_session("leave", drain=False, final=False)
                 self._start_session(run.day, run.config)
             elif self.day_run is not None and run.built and time.monotonic() >= self._next_persist:
                 self._next_persist = time.monotonic() + 1.0
@@ -396,6 +403,7 @@ class Daemon:
                 session_config=run.config if run is not None else self.loaded.session,
                 orders_before=dict(self.totals.orders), fills_before=dict(self.totals.fills),
                 refusals_before=dict(self.totals.refusals), loss_halts_before=self.totals.loss_halts,
+                reconciliation_before=dict(self.totals.reconciliation),
                 venue=self.venue.status(), start_error=run.start_error if run is not None else None)
             self._last_snapshot = snapshot
             return snapshot

@@ -3,7 +3,7 @@
 Gauges and totals are read from the daemon at scrape time through `MetricsView` (one snapshot
 per scrape, no bookkeeping on the trading path); the two histograms are observed by the
 threads as they work. Label values are bounded: thread names, configured symbols, intervals,
-sides, statuses and components.
+sides, statuses, components and reconciliation kinds.
 """
 
 from __future__ import annotations
@@ -18,6 +18,8 @@ from prometheus_client.registry import Collector
 
 from mismarterad import __version__
 from mismarterad.core.enums import SystemState
+from mismarterad.core.orders import OrderStatus
+from mismarterad.core.reconciliation import MismatchKind
 from mismarterad.core.risk import RiskCheck
 from mismarterad.core.venue_status import STREAMS, VenueStatus
 
@@ -25,8 +27,9 @@ __all__ = ["DaemonMetrics", "MetricsView"]
 
 THREADS = ("SessionCoordinator", "DataProcessor", "DataQualityManager", "AnalysisEngine")
 SIDES = ("buy", "sell")
-STATUSES = ("new", "filled", "canceled", "rejected", "refused")
+STATUSES = tuple(dict.fromkeys(status.value for status in OrderStatus))  # NEW is an alias of ACCEPTED
 CHECKS = tuple(check.value for check in RiskCheck)
+MISMATCH_KINDS = tuple(kind.value for kind in MismatchKind)
 COMPONENTS = ("daemon", "scheduler", "control_socket", "live_session", "system_manager", "SessionCoordinator",
               "DataProcessor", "DataQualityManager", "AnalysisEngine", "data_manager", "execution_manager")
 
@@ -71,6 +74,10 @@ class MetricsView:
     halted: bool = False  # the operator's halt (kill switch)
     risk_refusals: dict[str, int] = field(default_factory=dict)  # by RiskCheck value, process lifetime
     daily_loss_halts: int = 0  # process lifetime
+    # differences with the broker by MismatchKind value: finished day-runs plus the running one
+    reconciliation_mismatches: dict[str, int] = field(default_factory=dict)
+    reconciliation_open: int = 0  # differences the running day-run's newest check found, not acknowledged
+    reconciliation_halted: bool = False  # a reconciliation halt holds (until `resume` or the next session)
 
 
 class _ViewCollector(Collector):
@@ -141,6 +148,12 @@ class _ViewCollector(Collector):
         yield _counter("daily_loss_halts", "sessions halted by the daily loss limit", {(): v.daily_loss_halts}, [])
         yield _gauge("position_mismatches", "symbols whose strategies' positions do not add up to the broker's", {},
                      float(v.position_mismatches))
+        yield _counter("reconciliation_mismatches", "differences with the broker found by reconciliation", {
+            (kind,): v.reconciliation_mismatches.get(kind, 0) for kind in MISMATCH_KINDS}, ["kind"])
+        yield _gauge("reconciliation_open_mismatches", "differences of the newest reconciliation, not acknowledged",
+                     {}, float(v.reconciliation_open))
+        yield _gauge("reconciliation_halted", "1 while a reconciliation difference halts trading", {},
+                     float(v.reconciliation_halted))
 
 
 def _gauge(name: str, doc: str, labels: dict[str, str], value: float) -> GaugeMetricFamily:

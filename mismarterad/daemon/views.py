@@ -16,6 +16,7 @@ from mismarterad.core.halt import HaltState
 from mismarterad.core.market_data import format_price
 from mismarterad.core.orders import OrderStatus
 from mismarterad.core.read_model import PipelineSnapshot
+from mismarterad.core.reconciliation import MismatchKind, ReconciliationStatus
 from mismarterad.core.risk import LossHalt, RiskCheck
 from mismarterad.core.venue_status import STREAMS, VenueStatus
 from mismarterad.daemon.control import DaemonSnapshot
@@ -30,6 +31,7 @@ __all__ = [
     "metrics_view",
     "orders_view",
     "positions_view",
+    "reconciliation_record",
     "quality_view",
     "session_view",
     "status_line",
@@ -98,6 +100,7 @@ def status_view(s: DaemonSnapshot) -> dict[str, Any]:
         "loss_halt": loss_halt_record(pipeline.trading.loss_halt, s.timezone) if pipeline else None,
         "open_orders": len(pipeline.trading.open_orders) if pipeline else 0,
         "position_mismatches": len(pipeline.trading.position_mismatches) if pipeline else 0,
+        "reconciliation": reconciliation_record(s),
         "disabled_strategies": list(pipeline.trading.disabled_strategies) if pipeline else [],
         "session_failures": s.session_failures,
         "session_restarts": s.session_restarts,
@@ -107,6 +110,40 @@ def status_view(s: DaemonSnapshot) -> dict[str, Any]:
         "last_report": s.last_report,
         "session_config": str(s.daemon_config.session_config),
         "broker": broker_record(s.venue),
+    }
+
+
+def _reconciliation(s: DaemonSnapshot) -> ReconciliationStatus | None:
+    pipeline = _pipeline(s)
+    return pipeline.trading.reconciliation if pipeline is not None else None
+
+
+def _mismatch_counts(s: DaemonSnapshot) -> tuple[dict[str, int], dict[str, int]]:
+    """Differences found by kind: (the running day-run's, the daemon's lifetime = earlier + running)."""
+    status = _reconciliation(s)
+    running = dict.fromkeys((kind.value for kind in MismatchKind), 0)
+    running.update(status.counts if status is not None else ())
+    before = s.reconciliation_before
+    return running, {kind: running.get(kind, 0) + before.get(kind, 0) for kind in {**running, **before}}
+
+
+def reconciliation_record(s: DaemonSnapshot) -> dict[str, Any]:
+    """The reconciliations with the broker as status shows them. Outside a reconciled day-run
+    (between sessions, a paper account) checks are 0 and nothing is open, but the counts of
+    earlier day-runs stay, so a difference found this morning is still seen in the evening."""
+    status = _reconciliation(s)
+    running, lifetime = _mismatch_counts(s)
+    policy = status.policy.value if status is not None else s.daemon_config.reconcile_policy
+    return {
+        "policy": str(policy),
+        "checks": status.checks if status is not None else 0,
+        "last_check": _iso(s, status.last_utc) if status is not None else None,
+        "counts": lifetime,
+        "day_run_counts": running,
+        "open": [{"kind": m.kind.value, "symbol": m.symbol, "client_order_id": m.client_order_id,
+                  "ours": m.ours, "broker": m.broker, "detail": m.detail}
+                 for m in (status.open if status is not None else ())],
+        "halted": status.halted if status is not None else None,
     }
 
 
@@ -125,6 +162,9 @@ def status_line(s: DaemonSnapshot) -> str:
     halted = " HALTED" if s.halted is not None else ""
     if pipeline is not None and pipeline.trading.loss_halt is not None:
         halted += " LOSS-HALTED"
+    reconciliation = _reconciliation(s)
+    if reconciliation is not None and reconciliation.halted is not None:
+        halted += " RECONCILE-HALTED"
     return (f"{s.state.value}{halted} session={day} "
             f"clock={s.clock_utc.astimezone(s.timezone):%Y-%m-%d %H:%M}{shown}")
 
@@ -209,6 +249,7 @@ def session_view(s: DaemonSnapshot) -> dict[str, Any]:
 
 def metrics_view(s: DaemonSnapshot) -> MetricsView:
     pipeline = _pipeline(s)
+    reconciliation = _reconciliation(s)
     threads: tuple[ThreadView, ...] = ()
     bars: dict[tuple[str, str], int] = {}
     quality: dict[str, float] = {}
@@ -255,4 +296,7 @@ def metrics_view(s: DaemonSnapshot) -> MetricsView:
         venue=s.venue,
         watchdog_healthy=s.watchdog_healthy, symbols=s.symbols,
         position_mismatches=len(pipeline.trading.position_mismatches) if pipeline is not None else 0,
+        reconciliation_mismatches=_mismatch_counts(s)[1],
+        reconciliation_open=len(reconciliation.open) if reconciliation is not None else 0,
+        reconciliation_halted=reconciliation is not None and reconciliation.halted is not None,
     )

@@ -63,11 +63,16 @@ class RunRow(Base):
 
 
 class OrderRow(Base):
+    """An order of a run; a daemon's orders are also its account's journal (`account` set: the
+    id is unique within the account, and a resumed day-run updates its earlier runs' rows)."""
+
     __tablename__ = "orders"
-    __table_args__ = (UniqueConstraint("run_id", "client_order_id", name="uq_orders_run_client_order_id"),)
+    __table_args__ = (UniqueConstraint("run_id", "client_order_id", name="uq_orders_run_client_order_id"),
+                      UniqueConstraint("account", "client_order_id", name="uq_orders_account_client_order_id"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), index=True)
+    account: Mapped[str | None] = mapped_column(String(32), nullable=True)
     client_order_id: Mapped[str] = mapped_column(String(64))
     strategy: Mapped[str] = mapped_column(String(128))
     symbol: Mapped[str] = mapped_column(String(20))
@@ -85,10 +90,17 @@ class OrderRow(Base):
 
 
 class FillRow(Base):
+    """One execution; a journaled one (`account` set) is booked once per (order, execution_id)."""
+
     __tablename__ = "fills"
+    __table_args__ = (UniqueConstraint("account", "client_order_id", "execution_id",
+                                       name="uq_fills_account_order_execution"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), index=True)
+    account: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    execution_id: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    applied_utc: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     seq: Mapped[int] = mapped_column(Integer)
     client_order_id: Mapped[str] = mapped_column(String(64))
     symbol: Mapped[str] = mapped_column(String(20))

@@ -1,6 +1,6 @@
 """ExecutionManager: the one path from strategy intents to the broker and back.
 
-It numbers orders deterministically (`o000001`, ... within a run), stamps them with the end of
+It names orders deterministically (services/order_ids.py), stamps them with the end of
 the step being handled, runs the pre-trade checks (services/risk_checks.py, with the run's
 RiskGuard) before anything reaches the broker, applies fills to its position book before
 strategies see the next bar, flattens every position before the close (at close − N minutes
@@ -12,13 +12,18 @@ Positions are kept per (strategy, symbol): each strategy sees, sells and is flat
 shares only, while the broker holds one net position per symbol. Every fill is stamped with the
 strategy of its order, and after each application of fills the strategies' sum is compared with
 the broker's positions; a difference is logged and kept (`position_mismatches`).
+
+With a journal (a daemon's day-run), every order is journaled as an intent before the broker
+call and every change and fill after it (managers/order_journaling.py), a restarted day-run
+resumes from the journal instead of sending anything again, and a real account is reconciled
+with the broker (managers/reconciler.py) by the daemon's `reconcile_policy`.
 """
 
 from __future__ import annotations
 
 import operator
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import TypeVar
@@ -27,6 +32,7 @@ import structlog
 
 from mismarterad.core.broker import Broker
 from mismarterad.core.errors import BrokerError
+from mismarterad.core.failpoints import failpoint
 from mismarterad.core.market_data import Bar
 from mismarterad.core.orders import (
     AccountSnapshot,
@@ -42,14 +48,20 @@ from mismarterad.core.orders import (
 from mismarterad.core.read_model import PositionMismatch
 from mismarterad.core.risk import LossHalt, Refusal, RiskCheck, RiskLimits
 from mismarterad.core.run_result import EquityPoint
+from mismarterad.managers.execution_reconciling import ReconcilingMixin
+from mismarterad.managers.execution_resuming import ResumingMixin
+from mismarterad.managers.execution_settling import SettlingMixin
+from mismarterad.managers.execution_shared import ACCOUNT_OWNER
+from mismarterad.managers.order_journaling import OrderJournaling
 from mismarterad.managers.position_book import PositionBook
+from mismarterad.managers.reconciler import Reconciler, ReconcileSettings
 from mismarterad.managers.risk_guard import RiskGuard
+from mismarterad.services.order_ids import OrderIds, SessionOrderIds
 from mismarterad.services.risk_checks import AccountState, check_order, is_entry, malformed
 
-__all__ = ["ExecutionManager", "ExecutionRecord", "PositionMismatch"]
+__all__ = ["ACCOUNT_OWNER", "ExecutionManager", "ExecutionRecord", "PositionMismatch"]
 
 T = TypeVar("T")
-ACCOUNT_OWNER = "(account)"  # the owner of shares a real account held before the day-run started
 
 log = structlog.get_logger(component="execution_manager")
 
@@ -62,17 +74,21 @@ class ExecutionRecord:
     equity: list[EquityPoint] = field(default_factory=list)
 
 
-class ExecutionManager:
-    """Orders, fills and positions of one run."""
+class ExecutionManager(ResumingMixin, SettlingMixin, ReconcilingMixin):
+    """Orders, fills and positions of one run (its settling and reconciling in their own modules)."""
 
-    def __init__(self, broker: Broker, risk: RiskGuard | None = None, id_prefix: str = "") -> None:
+    def __init__(self, broker: Broker, risk: RiskGuard | None = None, ids: OrderIds | None = None,
+                 journaling: OrderJournaling | None = None, reconcile: ReconcileSettings | None = None) -> None:
         self._broker = broker
-        self._id_prefix = id_prefix  # a real account's ids must not repeat across days and restarts
+        self._simulated = broker.capabilities.simulated
+        self._ids = ids or SessionOrderIds("")
+        self._journaling = journaling  # None: nothing journaled (a backtest saves its run at the end)
+        self._reconciler = (Reconciler(reconcile) if reconcile is not None and journaling is not None
+                            and not self._simulated else None)
         self._risk = risk or RiskGuard(RiskLimits())
         self._lock = threading.Lock()
         # the engine thread trades while the daemon's control and metrics threads read
         self._book = threading.RLock()
-        self._sequence = 0
         self._holdings = PositionBook()
         self._strategy_of: dict[str, str] = {}
         self._last_bar: dict[str, Bar] = {}
@@ -81,10 +97,20 @@ class ExecutionManager:
         self._halted = False
         self._closed = False
         self._catching_up = False  # the current step is a catch-up step and the account is real
-        self._adoptable: dict[str, int] = {}  # see set_adoptable
+        self._step_end: datetime | None = None
+        self._symbols: frozenset[str] = frozenset()  # the session's: the daemon's in the account
         self._local_orders: list[Order] = []
         self._unreported: dict[str, list[Order]] = {}  # strategy -> refused or rejected, not yet told
         self._closing: set[str] = set()  # ids of the flatten orders sent (never canceled by a halt)
+        self._cancel_requested: set[str] = set()
+        self._held_fills: list[Fill] = []  # a real account's new fills during a catch-up (counted at its end)
+        self._gone: set[str] = set()  # ours, unknown to the broker: no longer treated as working
+        self._resumed: dict[str, Order] = {}  # earlier day-runs' orders the broker does not track
+        self._to_resolve: set[str] = set()  # journaled open orders not yet looked up at the broker
+        if journaling is not None:
+            for order in journaling.resumed_orders():
+                self._resumed[order.client_order_id] = order
+                self._strategy_of[order.client_order_id] = order.request.strategy
 
     # -- intents ---------------------------------------------------------------------------
 
@@ -103,45 +129,67 @@ class ExecutionManager:
         """Send an order; market unless limit or stop is given (both: rejected). Every order a
         strategy sends passes the pre-trade checks first; a `risk_reducing` order (a flatten)
         skips them, and only a day-run being settled stops it."""
-        client_order_id = self._next_id()
         order_type = OrderType.LIMIT if limit is not None else OrderType.STOP if stop is not None else OrderType.MARKET
         quantity = _whole(quantity)
-        request = OrderRequest(client_order_id, symbol, side, quantity, order_type, limit, stop, now_utc, strategy_id)
-        self._strategy_of[client_order_id] = strategy_id
         with self._book:  # the checks and the send are one step: a close() or halt() never falls between
+            request = self._request(strategy_id, symbol, side, quantity, order_type, limit, stop, now_utc,
+                                    closing=risk_reducing)
             invalid = malformed(request)
             if invalid is not None:
                 order = self._reject(request, *invalid)
+            elif (adopted := self._adopted(request, closing=risk_reducing)) is not None:
+                order = adopted
             elif risk_reducing and not self._closed:
                 order = self._send(request, closing=True)
             elif (verdict := check_order(request, self._account_state(request), self._risk.limits)) is not None:
                 self._risk.refused(request, verdict)
-                order = Order(request, OrderStatus.REFUSED, reason=verdict.check.value, detail=verdict.detail)
-                self._local_orders.append(order)
+                order = self._local(Order(request, OrderStatus.REFUSED, reason=verdict.check.value,
+                                          detail=verdict.detail))
                 if verdict.check is RiskCheck.DAILY_LOSS:
                     self._watch_loss(now_utc)
             else:
                 order = self._send(request)
             if order.status in (OrderStatus.REFUSED, OrderStatus.REJECTED) and not risk_reducing:
                 self._unreported.setdefault(strategy_id, []).append(order)
-        log.debug("order_submitted", client_order_id=client_order_id, symbol=symbol, side=side.value,
+        log.debug("order_submitted", client_order_id=request.client_order_id, symbol=symbol, side=side.value,
                   quantity=quantity, type=order_type.value, status=order.status.value)
         return order
 
-    def _send(self, request: OrderRequest, *, closing: bool = False) -> Order:
-        order = self._broker.submit(request)
+    def _send(self, request: OrderRequest, closing: bool = False) -> Order:
+        """Journal the intent (committed), send, journal the answer. A call that fails leaves the
+        order `submitted`: its fate is looked up at the broker later, never resent."""
+        if self._journaling is not None:
+            self._journaling.intent(request)
+        try:
+            order = self._broker.submit(request)
+        except BrokerError as exc:
+            if self._journaling is not None:
+                self._journaling.record([Order(request, OrderStatus.SUBMITTED, reason=str(exc))])
+            raise
+        failpoint("order_acked")
+        if self._journaling is not None:
+            self._journaling.record([order])
         if order.status is not OrderStatus.REJECTED:
             self._risk.sent(request)
             if closing:
                 self._closing.add(request.client_order_id)
         return order
 
+    def _local(self, order: Order) -> Order:
+        """A refusal or rejection of ours: kept with the orders and journaled, never sent."""
+        self._local_orders.append(order)
+        if self._journaling is not None:
+            self._journaling.record([order])
+        return order
+
     def _account_state(self, request: OrderRequest) -> AccountState:
         account = self._broker.account()
         halted = ("the day-run is being settled: no new orders" if self._closed
-                  else "trading is halted" if self._halted else None)
+                  else "trading is halted" if self._halted
+                  else f"reconciliation halted trading: {self._reconciler.halted}" if self._reconciler is not None
+                  and self._reconciler.halted else None)
         risk = self._risk
-        working = [o.request for o in self._broker.open_orders()]
+        working = [o.request for o in self._working()]
         entering = {o.symbol for o in working if o.side is Side.BUY or risk.limits.allow_short}
         return AccountState(
             now_utc=request.submitted_utc, halted=halted, loss_halted=risk.loss_halt is not None,
@@ -172,8 +220,16 @@ class ExecutionManager:
             if client_order_id in self._closing:
                 log.warning("flatten_cancel_refused", client_order_id=client_order_id,
                             strategy=self._strategy_of.get(client_order_id))
-                return next(o for o in self._broker.orders() if o.client_order_id == client_order_id)
-            return self._broker.cancel(client_order_id)
+                return self._current(client_order_id)
+            return self._cancel(client_order_id)
+
+    def _cancel(self, client_order_id: str) -> Order:
+        """Every cancel goes here: a cancel we asked for is no reconciliation difference."""
+        self._cancel_requested.add(client_order_id)
+        order = self._broker.cancel(client_order_id)
+        if self._journaling is not None:
+            self._journaling.record([order])
+        return order
 
     def halt(self, halted: bool) -> None:
         """While halted, new orders are refused here and never reach the broker. Lifting a halt
@@ -182,6 +238,11 @@ class ExecutionManager:
             self._halted = halted
             if not halted:
                 self._risk.lift_loss_halt(self._broker.account().equity)
+                if self._reconciler is not None:
+                    acknowledged = self._reconciler.acknowledge()
+                    if acknowledged:
+                        log.warning("reconciliation_acknowledged", differences=len(acknowledged))
+                        self._adopt(acknowledged)
 
     def close(self) -> None:
         """The run is being settled (a shutdown): from now on every order a strategy sends is
@@ -189,48 +250,24 @@ class ExecutionManager:
         with self._book:
             self._closed = True
 
-    def _next_id(self) -> str:
-        with self._lock:
-            self._sequence += 1
-            return f"{self._id_prefix}o{self._sequence:06d}"
-
     def _reject(self, request: OrderRequest, category: RejectCategory, reason: str) -> Order:
-        order = Order(request, OrderStatus.REJECTED, reason=reason, reject_category=category)
-        self._local_orders.append(order)
-        return order
+        return self._local(Order(request, OrderStatus.REJECTED, reason=reason, reject_category=category))
 
     # -- session rules ---------------------------------------------------------------------
 
     def begin_session(self, day: date, close_utc: datetime | None, symbols: Sequence[str] = ()) -> None:
-        """A session starts: the day's starting equity, loss halt and close rules start over. On a
-        real account, shares of the session's `symbols` held at the broker that this day's earlier
-        day-runs left (a restart after a failure, a crash; at most `set_adoptable`'s figures) are
-        booked to ACCOUNT_OWNER: the limits count them, no strategy can trade them, and the
-        flatten closes them with the rest. Shares the user held before are never touched."""
+        """A session starts: the day's starting equity, loss halt and close rules start over. A
+        resumed day-run on a real account first asks the broker for each order the journal
+        holds open: the broker tracks it again (its fills from then on, none twice), and an
+        intent the broker never got is closed as `refused` (bar_passed): it is never sent late."""
         history = self._risk.history(day)  # outside the lock: it may read the database
         with self._book:
+            self._ids.begin_day(day)
+            self._symbols = frozenset(symbols)
             self._risk.begin_session(day, close_utc, self._broker.account().equity, history)
-            if not self._broker.capabilities.simulated:
-                self._adopt_positions(set(symbols))
-
-    def set_adoptable(self, shares: dict[str, int]) -> None:
-        """What this day's earlier day-runs (failed or killed) left held, by their stored fills:
-        the most a real account's session start may adopt per symbol (signed)."""
-        with self._book:
-            self._adoptable = dict(shares)
-
-    def _adopt_positions(self, symbols: set[str]) -> None:
-        ours = self._holdings.net()
-        for position in self._broker.positions():
-            unexplained = position.quantity - ours.get(position.symbol, 0)
-            cap = self._adoptable.get(position.symbol, 0)
-            if cap * unexplained <= 0:
-                continue  # never shares this day's runs did not buy (or sell short): the user's own
-            unexplained = min(abs(unexplained), abs(cap)) * (1 if cap > 0 else -1)
-            if position.symbol in symbols and unexplained:
-                log.warning("account_position_adopted", symbol=position.symbol, quantity=unexplained,
-                            owner=ACCOUNT_OWNER, note="held at the broker before this day-run; closed by its flatten")
-                self._holdings.adopt(ACCOUNT_OWNER, position.symbol, unexplained)
+            if self._journaling is not None and not self._simulated:
+                self._to_resolve = {i for i, o in self._resumed.items() if o.status.is_open}
+                self._resolve_journaled()
 
     def seed_price(self, symbol: str, price: float) -> None:
         """A price for the checks before the symbol's first bar (the newest history), if none yet."""
@@ -243,7 +280,17 @@ class ExecutionManager:
         time, and the daily loss limit. A `catch_up` step (its minute passed before the run
         started) sends nothing to a real account: its orders would be late by minutes or hours."""
         with self._book:
-            self._catching_up = catch_up and not self._broker.capabilities.simulated
+            self._catching_up = catch_up and not self._simulated
+            self._step_end = step_end_utc
+            if self._journaling is not None and not self._simulated:
+                replayed = self._journaling.replay_due(step_end_utc if self._catching_up else None)
+                if not self._catching_up:
+                    replayed, self._held_fills = [*replayed, *self._held_fills], []
+                self._count(replayed)
+            if self._reconciler is not None and not self._catching_up:
+                reason = self._reconciler.due(step_end_utc, self._broker.reconnects)
+                if reason is not None:
+                    self._reconcile(step_end_utc, reason)
             if self._risk.flatten_due(step_end_utc):
                 log.info("pre_close_flatten", at=step_end_utc.isoformat())
                 self._flatten_all(step_end_utc)
@@ -252,13 +299,13 @@ class ExecutionManager:
             self._watch_loss(step_end_utc)
 
     def _cancel_entries(self) -> None:
-        working = [o.request for o in self._broker.open_orders()]
+        working = [o.request for o in self._working()]
         net = self._holdings.net()
         for request in working:
             own = self._holdings.of(request.strategy, request.symbol)
             if request.client_order_id not in self._closing and is_entry(request, own, working,
                                                                           net.get(request.symbol, 0)):
-                self._broker.cancel(request.client_order_id)
+                self._cancel(request.client_order_id)
 
     def _watch_loss(self, now_utc: datetime) -> None:
         if self._risk.loss_breached(self._broker.account().equity, now_utc) is not None:
@@ -309,89 +356,20 @@ class ExecutionManager:
         equity.append(point)
         return point
 
-    def close_session(self, step_end_utc: datetime) -> None:
-        """Flatten every strategy's position at its symbol's last close (one market-on-close per
-        strategy and symbol), then cancel what is still open. A real account gets market orders
-        instead: this is also the shutdown's flatten, mid-session, and a market-on-close order
-        would wait for 16:00 (and Alpaca refuses them after 15:50)."""
-        with self._book:
-            self._close_session(step_end_utc)
-
-    def _close_session(self, step_end_utc: datetime) -> None:
-        """Cancels first and applies what filled meanwhile (a real venue fills while it cancels),
-        then closes what is held then. A broker failure on one order is logged and the rest go on:
-        one unreachable cancel must not leave every other position open overnight."""
-        real = not self._broker.capabilities.simulated
-        for _ in range(2 if real else 1):  # a real venue: a second pass for what filled during the first
-            if not self._close_pass(step_end_utc, real):
-                break
-        self._last_bar.clear()
-
-    def _close_pass(self, step_end_utc: datetime, real: bool) -> bool:
-        """One pass of the close; whether anything was left held to close. On a real account every
-        open order is canceled first (an entry in a symbol not held yet would fill after the
-        flatten), and a symbol whose orders did not cancel (a failed call, an order of unknown
-        outcome) gets no closing order in this pass: it could sell the same shares twice."""
-        closing_type = OrderType.MARKET if real else OrderType.MARKET_ON_CLOSE
-        symbols = [s for s in self._holdings.held_by_symbol() if s in self._last_bar]
-        for order in self._broker.open_orders() if real else [o for s in symbols for o in self._broker.open_orders(s)]:
-            _guarded(self._broker.cancel, order.client_order_id)  # flatten orders too: the closing ones replace them
-        self._apply(self._broker.drain_fills())
-        held_now = self._holdings.held_by_symbol()
-        for symbol in symbols:
-            if real and self._broker.open_orders(symbol):
-                log.error("flatten_deferred", symbol=symbol, reason="an order of the symbol is still working")
-                continue
-            for strategy_id, quantity in held_now.get(symbol, []):
-                client_order_id = self._next_id()
-                side = Side.SELL if quantity > 0 else Side.BUY
-                request = OrderRequest(client_order_id, symbol, side, abs(quantity), closing_type, None, None,
-                                       step_end_utc, strategy_id)
-                self._strategy_of[client_order_id] = strategy_id
-                order = _guarded(self._broker.submit, request)
-                if order is None or order.status is OrderStatus.REJECTED:
-                    log.error("flatten_rejected", symbol=symbol, strategy=strategy_id, quantity=quantity,
-                              reason=order.reason if order else "the broker call failed")
-        _guarded(self._broker.close_session, dict(self._last_bar))
-        self._apply(self._broker.drain_fills())
-        return bool(self._holdings.net())
-
-    def cancel_open_orders(self, *, keep_closing: bool = False) -> list[Order]:
-        """Cancel every order still open (daemon shutdown with `on_shutdown = "cancel"`); with
-        `keep_closing` (a halt) the flatten orders still working are left to close their positions."""
-        with self._book:
-            canceled = [_guarded(self._broker.cancel, o.client_order_id) for o in self._broker.open_orders()
-                        if not (keep_closing and o.client_order_id in self._closing)]
-            return [o for o in canceled if o is not None]
-
-    def flatten(self, now_utc: datetime) -> list[Order]:
-        """Cancel each held symbol's open orders, then close every strategy's position in it with
-        that strategy's own market order (filled at the next bar's open). Flatten orders already
-        working stay, and only what they do not cover is sent: a second flatten sends nothing."""
-        with self._book:
-            orders = []
-            for symbol in list(self._holdings.held_by_symbol()):
-                self._cancel_open(symbol)  # once per symbol: the strategies' closing orders must all stay
-            self._apply(self._broker.drain_fills())  # what filled while it was canceled is held no more
-            for symbol, held in self._holdings.held_by_symbol().items():
-                closing = [o.request for o in self._broker.open_orders(symbol) if o.client_order_id in self._closing]
-                for strategy_id, qty in held:
-                    side = Side.SELL if qty > 0 else Side.BUY
-                    covered = sum(r.quantity for r in closing if r.strategy == strategy_id and r.side is side)
-                    if abs(qty) > covered:
-                        orders.append(self.submit(strategy_id, symbol, side, abs(qty) - covered, None, None, now_utc,
-                                                  risk_reducing=True))
-            return orders
-
-    def _cancel_open(self, symbol: str) -> None:
-        """Cancel the symbol's open orders but the flatten orders working."""
-        for order in self._broker.open_orders(symbol):
-            if order.client_order_id not in self._closing:
-                _guarded(self._broker.cancel, order.client_order_id)
-
     @property
     def halted(self) -> bool:
-        return self._halted
+        """Halted by the operator or by a reconciliation."""
+        return self._halted or (self._reconciler is not None and self._reconciler.halted is not None)
+
+    def sync_journal(self) -> None:
+        """Journal every order that changed since it was last journaled (the daemon's persist)."""
+        if self._journaling is not None:
+            with self._book:
+                self._journaling.sync(self.orders())
+
+    def _working(self, symbol: str | None = None) -> list[Order]:
+        """The broker's working orders (of `symbol`, or all), less ours it has no trace of."""
+        return [o for o in self._broker.open_orders(symbol) if o.client_order_id not in self._gone]
 
     # -- reads -----------------------------------------------------------------------------
 
@@ -420,13 +398,17 @@ class ExecutionManager:
             return self._holdings.mismatches(self._broker.positions())
 
     def orders(self) -> list[Order]:
+        """The day's orders in the order they were made: a resumed day-run's earlier ones too."""
         with self._book:
-            return sorted([*self._broker.orders(), *self._local_orders], key=lambda o: o.client_order_id)
+            merged = {o.client_order_id: o for o in self._resumed.values()}
+            merged.update((o.client_order_id, o) for o in self._broker.orders())
+            merged.update((o.client_order_id, o) for o in self._local_orders)
+            return sorted(merged.values(), key=lambda o: (o.request.submitted_utc, o.client_order_id))
 
     def open_orders(self) -> list[Order]:
         """Orders still working at the broker (without scanning the run's history)."""
         with self._book:
-            return self._broker.open_orders()
+            return self._working()
 
     @property
     def broker_connected(self) -> bool:
@@ -446,8 +428,27 @@ class ExecutionManager:
             return self._broker.positions()
 
     def _apply(self, fills: list[Fill]) -> None:
+        """The broker's new fills: journaled first (each execution once), then counted. A real
+        account counts only the executions the journal had not booked (a repeated update, or
+        one an earlier day-run booked, is not counted again); during a catch-up they wait for
+        its end, since the replayed steps are in the past."""
         if not fills:
             return  # positions change only on fills: nothing to apply, nothing to compare
+        if self._journaling is not None:
+            held = self._catching_up
+            fresh = self._journaling.book_fills(fills, None if held else self._step_end)
+            if not self._simulated:
+                fills = fresh
+                if held:
+                    self._held_fills.extend(fills)
+                    fills = []
+            self._journaling.sync(self._broker.orders())
+        self._count(fills)
+
+    def _count(self, fills: list[Fill]) -> None:
+        """Count fills into the positions, the record and the limits."""
+        if not fills:
+            return
         for fill in fills:
             strategy_id = self._strategy_of.get(fill.client_order_id, fill.strategy)
             if fill.strategy != strategy_id:
@@ -457,17 +458,8 @@ class ExecutionManager:
             self._risk.filled(fill)
             log.debug("order_filled", client_order_id=fill.client_order_id, strategy=strategy_id, symbol=fill.symbol,
                       side=fill.side.value, quantity=fill.quantity, price=fill.price)
-        self._holdings.mismatches(self._broker.positions())
-
-
-def _guarded(call: Callable[..., T], *args: object) -> T | None:
-    """A broker call of a flatten or a cancel-all: its failure is logged, never raised past the
-    other orders."""
-    try:
-        return call(*args)
-    except BrokerError as exc:
-        log.error("broker_call_failed", call=getattr(call, "__name__", "?"), error=str(exc))
-        return None
+        if not self._catching_up:  # a replayed step's positions are the past's, the broker's are now
+            self._holdings.mismatches(self._broker.positions())
 
 
 def _whole(quantity: object) -> object:

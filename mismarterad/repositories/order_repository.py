@@ -17,7 +17,7 @@ from mismarterad.core.orders import Fill, Order, OrderRequest, OrderStatus, Orde
 from mismarterad.db.engine import DbSessionFactory
 from mismarterad.db.tables import FillRow, OrderRow, PositionRow, RunRow
 
-__all__ = ["OrderRepository"]
+__all__ = ["OrderRepository", "like_prefix", "order_row", "order_value"]
 
 
 class OrderRepository:
@@ -30,12 +30,12 @@ class OrderRepository:
             return
         with self._db_sessions.begin() as db:
             existing = set(db.scalars(select(OrderRow.client_order_id).where(OrderRow.run_id == run_id)))
-            new = [_order_row(run_id, o) for o in orders if o.client_order_id not in existing]
+            new = [order_row(run_id, o) for o in orders if o.client_order_id not in existing]
             if new:
                 db.execute(insert(OrderRow), new)
             for order in orders:
                 if order.client_order_id in existing:
-                    values = _order_row(run_id, order)
+                    values = order_row(run_id, order)
                     db.execute(update(OrderRow).where(
                         OrderRow.run_id == run_id, OrderRow.client_order_id == order.client_order_id).values(**values))
 
@@ -76,7 +76,7 @@ class OrderRepository:
     def orders(self, run_id: int) -> list[Order]:
         with self._db_sessions() as db:
             rows = db.scalars(select(OrderRow).where(OrderRow.run_id == run_id).order_by(OrderRow.client_order_id))
-            return [_order_value(r) for r in rows]
+            return [order_value(r) for r in rows]
 
     def fills(self, run_id: int) -> list[Fill]:
         """The run's fills in order, each with its order's strategy ("" if the order is not stored)."""
@@ -89,19 +89,30 @@ class OrderRepository:
             return [Fill(r.client_order_id, r.symbol, Side(r.side), r.quantity, r.price, r.commission, r.ts_utc,
                          strategy or "") for r, strategy in rows]
 
-    def live_fills_by_run(self, start_utc: datetime, end_utc: datetime) -> dict[int, list[Fill]]:
-        """Fills of the daemon's day-runs in [start_utc, end_utc), per run, in order (for the
-        pattern-day-trader count, which spans days and restarts)."""
+    def journal_accounts(self, id_prefix: str) -> list[str]:
+        """The accounts whose journal holds orders under an id prefix (one session's day)."""
+        pattern = like_prefix(id_prefix)
+        with self._db_sessions() as db:
+            return sorted({a for a in db.scalars(select(OrderRow.account).where(
+                OrderRow.account.is_not(None), OrderRow.client_order_id.like(pattern, escape="\\"))) if a})
+
+    def live_fill_records(self, start_utc: datetime, end_utc: datetime) -> list[list[Fill]]:
+        """The daemon's fills in [start_utc, end_utc), as complete records, each in order (for the
+        pattern-day-trader count, which spans days and restarts): one record of every journaled
+        fill (each execution once, whichever day-run booked it), then one per day-run of the
+        rows from before the journal (each such run replayed its whole day)."""
         with self._db_sessions() as db:
             rows = db.scalars(
                 select(FillRow).join(RunRow, RunRow.id == FillRow.run_id)
                 .where(RunRow.kind == "live", FillRow.ts_utc >= start_utc, FillRow.ts_utc < end_utc)
-                .order_by(FillRow.run_id, FillRow.seq))
-            out: dict[int, list[Fill]] = {}
+                .order_by(FillRow.ts_utc, FillRow.id))
+            journaled: list[Fill] = []
+            by_run: dict[int, list[Fill]] = {}
             for r in rows:
-                out.setdefault(r.run_id, []).append(
-                    Fill(r.client_order_id, r.symbol, Side(r.side), r.quantity, r.price, r.commission, r.ts_utc))
-            return out
+                fill = Fill(r.client_order_id, r.symbol, Side(r.side), r.quantity, r.price, r.commission, r.ts_utc,
+                            execution_id=r.execution_id)
+                (journaled if r.account is not None else by_run.setdefault(r.run_id, [])).append(fill)
+            return [journaled, *by_run.values()] if journaled else list(by_run.values())
 
     def strategy_positions(self, run_id: int) -> dict[tuple[str, str], int]:
         """Open positions per (strategy, symbol) after the run's stored fills, sorted."""
@@ -111,7 +122,8 @@ class OrderRepository:
         return {k: q for k, q in sorted(held.items()) if q != 0}
 
 
-def _order_row(run_id: int, o: Order) -> dict[str, object]:
+def order_row(run_id: int, o: Order) -> dict[str, object]:
+    """The `orders` columns of an order (the journal's too)."""
     r = o.request
     return {
         "run_id": run_id, "client_order_id": r.client_order_id, "strategy": r.strategy, "symbol": r.symbol,
@@ -122,7 +134,12 @@ def _order_row(run_id: int, o: Order) -> dict[str, object]:
     }
 
 
-def _order_value(r: OrderRow) -> Order:
+def order_value(r: OrderRow) -> Order:
     request = OrderRequest(r.client_order_id, r.symbol, Side(r.side), r.quantity, OrderType(r.type), r.limit_price,
                            r.stop_price, r.submitted_utc, r.strategy)
     return Order(request, OrderStatus(r.status), r.filled_quantity, r.avg_fill_price, r.filled_utc, r.reason)
+
+
+def like_prefix(prefix: str) -> str:
+    """A LIKE pattern (escape `\\`) matching the strings that start with `prefix` (`_` and `%` literal)."""
+    return prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"

@@ -2,16 +2,18 @@
 report.
 
 A day-run covers the day's window [open − lead, close + lag]. Bars come from the day's bar
-feed; a start inside the window first takes the bars already due from the store (catch-up),
-so a restart after a crash rebuilds exactly the same paper account. Orders and fills are
-saved while it runs (a crash loses at most a second of records); the report folder
-`<state>/reports/<date>/` is written when it stops. A restart after a failure is a new
-day-run of the same day.
+feed; a start inside the window first takes the bars already due from the store (catch-up).
+Every order is journaled before it is sent, and every change and fill as it happens
+(repositories/order_journal.py); the report folder `<state>/reports/<date>/` is written when
+it stops. A restart (after a failure, a crash, a kill) is a new day-run of the same day that
+resumes it: it reads the day's journal, the strategies are rebuilt from today's bars, the
+journaled orders are adopted by id and never sent again, and nothing is sent for a bar that
+passed (docs/decisions.md, "Restart = resume"). The paper account, new each run, is rebuilt by
+replaying the day's orders into it.
 """
 
 from __future__ import annotations
 
-import secrets
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -24,18 +26,21 @@ import structlog
 
 from mismarterad.config.risk_config import RiskConfig, effective_limits
 from mismarterad.config.session_config import SessionConfig
-from mismarterad.core.broker import Broker
 from mismarterad.core.enums import SystemState
 from mismarterad.core.errors import MismarteradError
 from mismarterad.core.read_model import PipelineSnapshot
+from mismarterad.managers.order_journaling import OrderJournaling
+from mismarterad.managers.reconciler import ReconcileSettings
 from mismarterad.managers.system_manager import SystemManager
 from mismarterad.managers.time_manager import TimeManager
+from mismarterad.repositories.order_journal import SqlOrderJournal
 from mismarterad.runs.app import App
 from mismarterad.runs.bar_recorder import RecordingFeed
 from mismarterad.runs.reports import write_backtest_report, write_failure_report
 from mismarterad.runs.session_pipeline import SessionPipeline, build_session_pipeline, collect_result
 from mismarterad.runs.venue import DayVenue, Venue
 from mismarterad.services.day_trades import count_day_trades
+from mismarterad.services.order_ids import SessionOrderIds
 from mismarterad.strategies.spec import StrategySpec
 
 __all__ = ["DayRun", "Observers", "ShutdownPolicy", "stored_day_trades"]
@@ -68,12 +73,13 @@ class DayRun:
     halted: bool = False
     observers: Observers = field(default_factory=Observers)
     daemon_risk: RiskConfig | None = None  # the daemon's [risk] table, under the session's `risk`
+    reconcile: ReconcileSettings = field(default_factory=ReconcileSettings)
     recorder: RecordingFeed | None = None  # a live venue's feed bars, written to the store as they come
     start_error: str | None = None  # why start() failed (the venue refused, the threads did not start)
     pipeline: SessionPipeline | None = None  # None until (and unless) the start built it
     run_id: int = 0
     started_monotonic: float = 0.0
-    saved_fills: int = 0
+    resumed_orders: int = 0  # orders earlier day-runs of the day journaled (0: a fresh start)
     report_path: Path | None = None
 
     def start(self) -> None:
@@ -87,46 +93,33 @@ class DayRun:
             connected = self.venue.open_day(self.config, self.time_manager.get_trading_session(self.day))
             if connected.history is not None:
                 self.recorder = RecordingFeed(connected.feed, self.system.get_data_manager(), self.day)
-            self.pipeline = self.system.start(self.config, lambda config, _dir: self._build(config, connected))
+            ids = SessionOrderIds(self.config.session_name, self.day)
+            journal = SqlOrderJournal(self.app.db_sessions, self.venue.account, self.run_id)
+            day = journal.day(ids.prefix)
+            self.resumed_orders = len(day.orders)
+            if day.orders:
+                log.warning("session_resuming", day=self.day.isoformat(), journaled_orders=len(day.orders),
+                            journaled_fills=len(day.fills))
+            journaling = OrderJournaling(journal, day, replay_fills=not connected.broker.capabilities.simulated)
+            self.pipeline = self.system.start(
+                self.config, lambda config, _dir: self._build(config, connected, ids, journaling))
         except BaseException as exc:
             self.start_error = str(exc) if isinstance(exc, MismarteradError) else f"{type(exc).__name__}: {exc}"
             self.venue.close_day()
             self.app.run_repository.finish(self.run_id, "failed", self._now(), str(exc))
             raise
 
-    def _build(self, config: SessionConfig, connected: DayVenue) -> SessionPipeline:
+    def _build(self, config: SessionConfig, connected: DayVenue, ids: SessionOrderIds,
+               journaling: OrderJournaling) -> SessionPipeline:
         pipeline = build_session_pipeline(
             config=config, strategies=self.strategies, time_manager=self.time_manager,
             data_manager=self.system.get_data_manager(), broker=connected.broker, days=[self.day],
             stop_on_strategy_error=False, live=True, feed=self.recorder or connected.feed, history=connected.history,
             observe_loop=self.observers.loop, observe_decision=self.observers.decision,
             risk=effective_limits(self.daemon_risk, config.risk), earlier_day_trades=self._earlier_day_trades,
-            order_id_prefix=self._order_id_prefix(connected.broker))
+            ids=ids, journaling=journaling, reconcile=self.reconcile)
         pipeline.execution.halt(self.halted)  # before the threads start: no order slips through
-        if not connected.broker.capabilities.simulated:
-            pipeline.execution.set_adoptable(self._left_held())
         return pipeline
-
-    def _left_held(self) -> dict[str, int]:
-        """Net shares per symbol that this day's earlier day-runs bought or sold by their stored
-        fills: what a crash or a failed run may have left at a real account."""
-        start = self.time_manager.market_datetime(self.day, dt_time(0))
-        end = self.time_manager.market_datetime(self.day + timedelta(days=1), dt_time(0))
-        net: dict[str, int] = {}
-        for run_id, fills in self.app.order_repository.live_fills_by_run(start, end).items():
-            if run_id != self.run_id:
-                for fill in fills:
-                    net[fill.symbol] = net.get(fill.symbol, 0) + fill.side.sign * fill.quantity
-        return {symbol: shares for symbol, shares in net.items() if shares}
-
-    def _order_id_prefix(self, broker: Broker) -> str:
-        """A real account keeps every id it was ever sent and refuses a repeat, so its ids carry
-        the day, the run (a restart is a new run) and a random tag (a new state directory restarts
-        the run numbers; two daemons may share an account): `20110104r7a1b2c3-o000001`. The paper
-        account is new each run and keeps the plain ids, so its reports equal the backtest's."""
-        if broker.capabilities.simulated:
-            return ""
-        return f"{self.day:%Y%m%d}r{self.run_id}{secrets.token_hex(3)}-"
 
     def _earlier_day_trades(self, days: Sequence[date]) -> int:
         return stored_day_trades(self.app, self.time_manager, days)  # errors: RiskGuard.history assumes 3
@@ -136,17 +129,15 @@ class DayRun:
         return self.pipeline is not None and self.run_id != 0
 
     def persist(self) -> None:
-        """Save orders (inserted or updated) and the fills not saved yet."""
+        """Journal the order changes that came without a call of ours (trade updates: cancels,
+        expiries), and save the broker's positions. Intents, answers and fills are journaled
+        as they happen, by ExecutionManager."""
         if self.pipeline is None or self.run_id == 0:
             return
         execution = self.pipeline.execution
-        repository = self.app.order_repository
-        repository.save_orders(self.run_id, execution.orders())
-        fills = execution.fills()
-        if len(fills) > self.saved_fills:
-            repository.save_fills(self.run_id, fills[self.saved_fills :], self.saved_fills + 1)
-            self.saved_fills = len(fills)
-        repository.save_positions(self.run_id, execution.broker_positions(), {f.symbol for f in fills}, self._now())
+        execution.sync_journal()
+        symbols = {f.symbol for f in execution.fills()} | set(self.config.session_data_config.symbols)
+        self.app.order_repository.save_positions(self.run_id, execution.broker_positions(), symbols, self._now())
         if self.recorder is not None:
             self.recorder.flush()
 
@@ -200,7 +191,8 @@ class DayRun:
 
     def _run_info(self, status: str, error: str | None, bars_processed: int) -> dict[str, object]:
         return {"run_id": self.run_id, "day": self.day.isoformat(), "status": status, "error": error,
-                "elapsed_secs": round(time.monotonic() - self.started_monotonic, 3), "bars_processed": bars_processed}
+                "elapsed_secs": round(time.monotonic() - self.started_monotonic, 3), "bars_processed": bars_processed,
+                "resumed_orders": self.resumed_orders}
 
     def pipeline_snapshot(self) -> PipelineSnapshot | None:
         """What the day-run's threads last published; None while its pipeline was never built."""
@@ -213,14 +205,15 @@ class DayRun:
 
 
 def stored_day_trades(app: App, tm: TimeManager, days: Sequence[date]) -> int:
-    """Day trades made on `days` by the daemon's stored day-runs: per day the largest count among
-    that day's runs (a restarted day replays the same trades), summed."""
+    """Day trades made on `days` by the daemon's stored fills: per day the largest count among
+    the records of it (the journal holds each execution once; a day from before the journal
+    has one record per day-run, each replaying the same trades), summed."""
     if not days:
         return 0
     start = tm.market_datetime(min(days), dt_time(0))
     end = tm.market_datetime(max(days) + timedelta(days=1), dt_time(0))
     per_day: dict[date, int] = {}
-    for fills in app.order_repository.live_fills_by_run(start, end).values():
+    for fills in app.order_repository.live_fill_records(start, end):
         for day, count in count_day_trades(fills, lambda t: tm.to_market_time(t).date()).items():
             per_day[day] = max(per_day.get(day, 0), count)
     return sum(per_day.get(d, 0) for d in set(days))

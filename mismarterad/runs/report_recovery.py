@@ -9,7 +9,9 @@ folder beside it (`.<date>.XXXXXXXX`, and `.<date>.old` while the new folder is 
 1. every staging folder under the reports folder is removed;
 2. for every trading day of the last `LOOKBACK_DAYS` whose latest completed live run of this
    session has no report folder (or one written by an earlier run of that day), the report is
-   rebuilt from what the database holds of the run: its orders and fills.
+   rebuilt from what the database holds of the day: the journal's orders and fills of the
+   day (every day-run of it: a resumed day is journaled across its runs), or for a day from
+   before the journal, the run's own rows.
 
 The equity curve and the data-quality rows are never stored, so a rebuilt report has
 `trades.csv`, `orders.csv`, `summary.json` (equity figures null) and `run.json` with
@@ -31,12 +33,14 @@ from mismarterad.core.orders import OrderStatus
 from mismarterad.core.risk import Refusal, RiskCheck
 from mismarterad.core.run_result import RunResult
 from mismarterad.managers.time_manager import TimeManager
+from mismarterad.repositories.order_journal import SqlOrderJournal
 from mismarterad.repositories.run_repository import RunRecord
 from mismarterad.runs.app import App
 
 # the report writer's own helpers, so a rebuilt file has exactly the format of a written one
 from mismarterad.runs.reports import remove_stale_staging, risk_figures, strategy_figures, write_rebuilt_report
 from mismarterad.runs.session_pipeline import DEFAULT_INITIAL_CASH
+from mismarterad.services.order_ids import day_prefix
 from mismarterad.services.session_plan import session_window
 from mismarterad.services.trade_matching import match_trades
 
@@ -109,10 +113,23 @@ def _missing_reason(folder: Path, run_id: int) -> str | None:
     return None
 
 
+def _day_records(app: App, config: SessionConfig, run: RunRecord, day: date) -> tuple[tuple, tuple]:  # type: ignore[type-arg]
+    """The day's orders (in the order they were made) and fills (as booked)."""
+    prefix = day_prefix(day, config.session_name)
+    accounts = app.order_repository.journal_accounts(prefix)
+    if not accounts:
+        return tuple(app.order_repository.orders(run.id)), tuple(app.order_repository.fills(run.id))
+    orders, fills = [], []
+    for account in accounts:
+        journaled = SqlOrderJournal(app.db_sessions, account, run.id).day(prefix)
+        orders.extend(journaled.orders)
+        fills.extend(j.fill for j in journaled.fills)
+    return tuple(sorted(orders, key=lambda o: (o.request.submitted_utc, o.client_order_id))), tuple(fills)
+
+
 def _rebuild(app: App, tm: TimeManager, config: SessionConfig, run: RunRecord, day: date, folder: Path,
              reason: str) -> Path:
-    orders = tuple(app.order_repository.orders(run.id))
-    fills = tuple(app.order_repository.fills(run.id))
+    orders, fills = _day_records(app, config, run, day)
     positions = [p for p in app.order_repository.positions(run.id) if p.quantity != 0]
     bt = config.backtest_config
     initial_cash = bt.initial_cash if bt else DEFAULT_INITIAL_CASH

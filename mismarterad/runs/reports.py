@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 
 import structlog
 
+from mismarterad.core.failpoints import failpoint
 from mismarterad.core.errors import StorageError
 from mismarterad.core.market_data import format_price
 from mismarterad.core.redaction import redact
@@ -54,6 +55,7 @@ def write_backtest_report(out_dir: Path, result: RunResult, tz: ZoneInfo, run_in
         _write_trades_and_orders(staging, result, trades, tz)
         peaks = drawdowns([result.initial_cash, *(p.equity for p in result.equity)])[1:]
         _write_equity(staging / "equity.csv", result, peaks, tz)
+        failpoint("report_writing")  # a crash test's kill, half-way through the folder
         summary = _summary(result, trades, tz)
         (staging / "summary.json").write_text(json.dumps(_summary_json(result, summary, trades, tz), indent=2) + "\n")
         _write_validation(staging / "validation.csv", result, tz)

@@ -29,9 +29,12 @@ from mismarterad.integrations.paper import PaperBroker
 from mismarterad.integrations.paper.fill_models import CommissionModel
 from mismarterad.managers.data_manager import DataManager
 from mismarterad.managers.execution_manager import ExecutionManager
+from mismarterad.managers.order_journaling import OrderJournaling
+from mismarterad.managers.reconciler import ReconcileSettings
 from mismarterad.managers.risk_guard import PdtHistory, RiskGuard
 from mismarterad.managers.session_loader import SessionLoader
 from mismarterad.managers.time_manager import TimeManager
+from mismarterad.services.order_ids import OrderIds, SessionOrderIds
 from mismarterad.strategies.base import IndicatorRequest
 from mismarterad.strategies.spec import StrategySpec
 from mismarterad.threads.analysis_engine import AnalysisEngine
@@ -130,14 +133,17 @@ def build_session_pipeline(
     observe_decision: Callable[[float], None] | None = None,
     risk: RiskLimits | None = None,
     earlier_day_trades: Callable[[Sequence[date]], int] | None = None,
-    order_id_prefix: str = "",
+    ids: OrderIds | None = None,
+    journaling: OrderJournaling | None = None,
+    reconcile: ReconcileSettings | None = None,
 ) -> SessionPipeline:
     """Wire the four threads. `live` takes the day's bars from `feed` (required then; the bars
     already due come from the store, which `history` first fills where it lacks them) and holds the session open until stopped; the observers
     feed the daemon's metrics (None in backtests: no cost there). `risk` defaults to the session
     config's own `risk` object; `earlier_day_trades` counts the PDT window's day trades made
-    before this run (a backtest counts only its own). `order_id_prefix` goes before every
-    client order id (a live account's ids must be unique across its days and restarts)."""
+    before this run (a backtest counts only its own). A daemon's day-run names its orders by
+    `ids` (unique per account across days and restarts), journals them (`journaling`) and
+    reconciles a real account with its broker (`reconcile`); a backtest has none of these."""
     if live and feed is None:
         raise ValueError("a live session pipeline needs a bar feed")
     failure = PipelineFailure()
@@ -147,7 +153,7 @@ def build_session_pipeline(
     limits = risk if risk is not None else effective_limits(None, config.risk)
     execution = ExecutionManager(broker, RiskGuard(limits, config.flatten_minutes_before_close,
                                                    pdt_history(time_manager, earlier_day_trades)),
-                                 order_id_prefix)
+                                 ids or SessionOrderIds(config.session_name), journaling, reconcile)
     to_processor: queue.Queue[Any] = queue.Queue(QUEUE_BATCHES)
     to_quality: queue.Queue[Any] = queue.Queue(QUEUE_BATCHES)
     to_engine: queue.Queue[Any] = queue.Queue(QUEUE_BATCHES)

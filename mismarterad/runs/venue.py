@@ -62,6 +62,11 @@ class Venue(Protocol):
     def name(self) -> str: ...
 
     @property
+    def account(self) -> str:
+        """The account's name in the order journal: its client order ids are unique within it."""
+        ...
+
+    @property
     def simulated(self) -> bool:
         """Whether each day-run's account is rebuilt by replaying the day (the paper venue)."""
         ...
@@ -84,6 +89,10 @@ class PaperVenue:
 
     @property
     def name(self) -> str:
+        return "paper"
+
+    @property
+    def account(self) -> str:
         return "paper"
 
     @property
@@ -112,10 +121,15 @@ class AlpacaVenue:
         self._feed: AlpacaBarFeed | None = None
         self._before = VenueStatus(broker="alpaca")  # the counters of the day-runs already closed
         self._connected = True  # until a day-run says otherwise
+        self._account = "alpaca-paper" if settings.paper else "alpaca-live"
 
     @property
     def name(self) -> str:
         return "alpaca"
+
+    @property
+    def account(self) -> str:
+        return self._account
 
     @property
     def simulated(self) -> bool:
@@ -127,8 +141,7 @@ class AlpacaVenue:
         broker = AlpacaBroker(self._credentials, self._endpoints, self._clock)
         try:
             broker.verify()  # wrong keys or no route: the start fails now, before any order exists
-            broker.start()
-            broker.cancel_left_open(f"{session.day:%Y%m%d}r")  # an earlier day-run's orders of today
+            broker.start()  # an earlier day-run's orders are adopted by the resume, never canceled here
         except BaseException:
             broker.close()
             with self._lock:

@@ -121,6 +121,7 @@ class AnalysisEngine(Worker):
             refusals_by_check=tuple(execution.refusal_counts().items()),
             loss_halt=execution.loss_halt,
             loss_halts=len(execution.loss_halts()),
+            reconciliation=execution.reconciliation_status(),
         ))
 
     def _start(self, message: SessionStart) -> None:

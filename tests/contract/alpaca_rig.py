@@ -7,6 +7,12 @@ own, so the rig plays the market too: `on_bar(bar)` first streams the bar from t
 close (`POST /_emulator/close`) before `AlpacaBroker.close_session`. The emulator's replay
 clock starts inside the contract's session (2011-01-03, 09:30 New York) at real speed, so it
 takes orders as a regular session would.
+
+The venue's test controls the contract uses where a venue has them (a broker without them, the
+paper broker, skips or simplifies those cases): `fault` arms one of the emulator's faults,
+`place_elsewhere` places an order as another client of the account (alpaca-py's own
+TradingClient), and `restarted` is a second AlpacaBroker on the same account, as a daemon
+restarted mid-session would make.
 """
 
 from __future__ import annotations
@@ -18,9 +24,13 @@ from pathlib import Path
 from typing import Any
 
 from mismarterad.core.clock import ReplayClock
+from alpaca.trading.enums import OrderSide, TimeInForce
+from alpaca.trading.requests import LimitOrderRequest
+
 from mismarterad.core.market_data import Bar
+from mismarterad.core.orders import OrderRequest, OrderType, Side
 from mismarterad.integrations.alpaca import AlpacaBroker, AlpacaCredentials, AlpacaEndpoints
-from support.alpaca_emulator import AlpacaEmulator, start_emulator
+from support.alpaca_emulator import AlpacaEmulator, start_emulator, trading_client
 
 SESSION_START = "2011-01-03T14:30:00+00:00"
 
@@ -28,7 +38,9 @@ SESSION_START = "2011-01-03T14:30:00+00:00"
 class AlpacaRig:
     """A Broker: the AlpacaBroker's interface, with on_bar/close_session driving the emulator first."""
 
-    def __init__(self, emulator: AlpacaEmulator, root: Path) -> None:
+    def __init__(self, emulator: AlpacaEmulator, root: Path | None) -> None:
+        """`root`: the emulator's directory, removed (and the emulator stopped) by `close`; None
+        for a rig that shares another's emulator."""
         self.emulator, self._root = emulator, root
         clock = ReplayClock(datetime.fromisoformat(SESSION_START), speed=1.0)
         endpoints = AlpacaEndpoints.derive(emulator.base_url, paper=True, feed="iex")
@@ -49,12 +61,31 @@ class AlpacaRig:
         self.emulator.close_session(list(last_bars.values()))
         self.broker.close_session(last_bars)
 
+    def fault(self, kind: str, **params: Any) -> bool:
+        """Arm an emulator fault (see mismarterad/emulator/alpaca/faults.py); True: this venue has faults."""
+        self.emulator.fault(kind, **params)
+        return True
+
+    def place_elsewhere(self, request: OrderRequest) -> str:
+        """Place a limit order as another client of this account would (not through the broker)."""
+        assert request.type is OrderType.LIMIT and request.limit_price is not None
+        side = OrderSide.BUY if request.side is Side.BUY else OrderSide.SELL
+        trading_client(self.emulator).submit_order(LimitOrderRequest(
+            symbol=request.symbol, qty=request.quantity, side=side, time_in_force=TimeInForce.DAY,
+            limit_price=request.limit_price, client_order_id=request.client_order_id))
+        return request.client_order_id
+
+    def restarted(self) -> AlpacaRig:
+        """A second broker on this account (its own book, its own stream); closing it leaves the emulator."""
+        return AlpacaRig(self.emulator, None)
+
     def close(self) -> None:
         try:
             self.broker.close()
         finally:
-            self.emulator.stop()
-            shutil.rmtree(self._root, ignore_errors=True)
+            if self._root is not None:
+                self.emulator.stop()
+                shutil.rmtree(self._root, ignore_errors=True)
 
 
 def start_alpaca_rig() -> AlpacaRig:

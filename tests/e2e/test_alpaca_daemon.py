@@ -56,8 +56,10 @@ def test_a_replayed_day_through_the_emulator_trades_like_the_backtest(
     d = day.daemon
     d.start()
     d.wait_ready()
-    running = d.wait_for(lambda s: s["state"] == "RUNNING", 60, "the session to start")
-    assert running["broker"]["name"] == "alpaca" and running["broker"]["connected"] is True
+    # both streams authorize within moments of the threads starting
+    running = d.wait_for(lambda s: s["state"] == "RUNNING" and s["broker"]["connected"], 60,
+                         "the session to start, connected")
+    assert running["broker"]["name"] == "alpaca"
     mid = d.wait_for(lambda s: s["bars_processed"] > 60, 120, "bars to flow from the emulator")
     assert mid["error"] is None
     metrics = d.metrics()

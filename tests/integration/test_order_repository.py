@@ -59,6 +59,18 @@ def test_refused_orders_keep_their_check_and_live_fills_are_read_per_run(db_sess
     orders.save_fills(live, [fill, replace(fill, client_order_id="o000003", side=Side.SELL,
                                            ts_utc=T0 + timedelta(minutes=5))], 1)
     orders.save_fills(backtest, [fill], 1)
-    read = orders.live_fills_by_run(T0, T0 + timedelta(minutes=5))  # the end is excluded
-    assert list(read) == [live] and [f.client_order_id for f in read[live]] == ["o000001"]
-    assert orders.live_fills_by_run(T0 + timedelta(days=1), T0 + timedelta(days=2)) == {}
+    read = orders.live_fill_records(T0, T0 + timedelta(minutes=5))  # the end is excluded
+    assert [[f.client_order_id for f in record] for record in read] == [["o000001"]], "one pre-journal run"
+    assert orders.live_fill_records(T0 + timedelta(days=1), T0 + timedelta(days=2)) == []
+
+
+def test_journaled_fills_of_every_run_are_one_record(db_sessions) -> None:  # type: ignore[no-untyped-def]
+    from mismarterad.repositories.order_journal import SqlOrderJournal
+
+    runs, orders = RunRepository(db_sessions), OrderRepository(db_sessions)
+    fill = Fill("d-o1", "SPY", Side.BUY, 10, 100.0, 0.0, T0 + timedelta(minutes=1), execution_id="e1")
+    for n, run in enumerate((runs.start("live", "SPY", "0" * 64, T0), runs.start("live", "SPY", "0" * 64, T0))):
+        SqlOrderJournal(db_sessions, "alpaca-paper", run).record_fills(
+            [replace(fill, client_order_id=f"d-o{n}"), fill], T0)  # the second run books e1 no more
+    [record] = orders.live_fill_records(T0, T0 + timedelta(minutes=5))
+    assert sorted((f.client_order_id, f.execution_id) for f in record) == [("d-o0", "e1"), ("d-o1", "e1")]

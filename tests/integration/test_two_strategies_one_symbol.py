@@ -106,6 +106,14 @@ def test_each_strategys_trades_equal_its_run_alone(data_dir: Path, tmp_path: Pat
 OWN_ORDERS_ONLY = """
 from mismarterad.strategies import Strategy
 
+import sys
+import types
+
+# the Placer's ids, which the Canceller tries to cancel (each strategy entry loads the file anew,
+# so the list lives in one shared module)
+PLACED = sys.modules.setdefault("own_orders_shared", types.ModuleType("own_orders_shared")).__dict__.setdefault(
+    "placed", [])
+
 
 class Placer(Strategy):
     def on_session_start(self):
@@ -114,11 +122,12 @@ class Placer(Strategy):
     def on_bar(self, symbol, interval, bar):
         if self.placed is None:
             self.placed = self.buy(symbol, 1, limit=1.0)
+            PLACED.append(self.placed)  # buy() answers with the order id
 
 
 class Canceller(Strategy):
     def on_bar(self, symbol, interval, bar):
-        self.cancel("o000001")  # ids are deterministic: the Placer's first order, made just before
+        self.cancel(PLACED[0])  # the Placer's first order, made just before
 """
 
 
@@ -126,6 +135,6 @@ def test_a_strategy_cannot_cancel_another_strategys_order(data_dir: Path, tmp_pa
     (tmp_path / "own.py").write_text(OWN_ORDERS_ONLY)
     entries = [{"file": str(tmp_path / "own.py"), "class": name, "symbols": ["SPY"]} for name in ("Placer",
                                                                                                   "Canceller")]
-    with pytest.raises(MismarteradError, match=r"Canceller#1 raised in on_bar.*cancel o000001, which is an order "
+    with pytest.raises(MismarteradError, match=r"Canceller#1 raised in on_bar.*cancel \S+-SPY-o0001, which is an order "
                                                r"of Placer#0"):
         backtest(data_dir, tmp_path, "cancel", entries)

@@ -71,7 +71,7 @@ def test_every_alert_has_severity_summary_and_description() -> None:
         "MismarteradDown", "MismarteradWatchdogRestarts", "MismarteradWatchdogUnhealthy", "MismarteradStaleData",
         "MismarteradThreadDead", "MismarteradQualityLow", "MismarteradBrokerDisconnected",
         "MismarteradSessionFailed", "MismarteradDailyLossLimit", "MismarteradPositionMismatch",
-        "MismarteradHalted",
+        "MismarteradHalted", "MismarteradReconciliationMismatch",
     }
     for name, text in blocks.items():
         assert re.search(r"^\s+severity: (critical|warning)$", text, re.MULTILINE), name
@@ -181,3 +181,23 @@ def test_the_documented_refusal_checks_are_the_risk_checks() -> None:
                if line.startswith("| `mismarterad_risk_refusals_total`"))
     labels = row.split("|")[3].split("=", 1)[1]
     assert [name.strip() for name in labels.split(",")] == [check.value for check in RiskCheck]
+
+
+def _label_values(metric: str) -> list[str]:
+    row = next(line for line in METRICS_DOC.read_text().splitlines() if line.startswith(f"| `{metric}`"))
+    labels = row.split("|")[3].split("=", 1)[1]
+    return [name.strip() for name in labels.split(",")]
+
+
+def test_the_documented_order_statuses_are_the_exported_ones() -> None:
+    from mismarterad.core.orders import OrderStatus
+    from mismarterad.daemon.metrics import STATUSES
+
+    assert _label_values("mismarterad_session_orders") == list(STATUSES) == [s.value for s in OrderStatus]
+    assert "new" not in STATUSES  # the brokers' word, an alias of accepted
+
+
+def test_the_documented_reconciliation_kinds_are_the_mismatch_kinds() -> None:
+    from mismarterad.core.reconciliation import MismatchKind
+
+    assert _label_values("mismarterad_reconciliation_mismatches_total") == [kind.value for kind in MismatchKind]

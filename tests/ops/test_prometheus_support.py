@@ -89,7 +89,7 @@ def documented_metrics_in_a_session(registry: CollectorRegistry) -> None:
                         ("pnl_realized_dollars", -120.5), ("pnl_unrealized_dollars", 30.25),
                         ("equity_dollars", 100_000), ("daily_loss_limit_dollars", 1_000),
                         ("broker_connected", 1), ("watchdog_healthy", 1), ("position_mismatches", 0),
-                        ("halted", 0)):
+                        ("halted", 0), ("reconciliation_open_mismatches", 0), ("reconciliation_halted", 0)):
         Gauge(f"mismarterad_{name}", name, registry=registry).set(value)
     for name in ("session_failures", "session_restarts", "daily_loss_halts", "stream_stalls"):
         Counter(f"mismarterad_{name}", name, registry=registry)
@@ -124,11 +124,15 @@ def documented_metrics_in_a_session(registry: CollectorRegistry) -> None:
     for side in ("buy", "sell"):
         submitted.labels(side)
         fills.labels(side)
-        for status in ("new", "filled", "canceled", "rejected", "refused"):
+        for status in ("intent", "submitted", "accepted", "partially_filled", "filled", "canceled", "rejected",
+                       "expired", "refused"):
             orders.labels(side, status).set(0)
     refusals = Counter("mismarterad_risk_refusals", "refusals", ["check"], registry=registry)
     for check in ("halted", "max_open_orders", "buying_power"):
         refusals.labels(check)
+    mismatches = Counter("mismarterad_reconciliation_mismatches", "mismatches", ["kind"], registry=registry)
+    for kind in ("unknown_order", "missing_order", "position"):
+        mismatches.labels(kind)
     errors = Counter("mismarterad_errors", "errors", ["component"], registry=registry)
     for component in ("daemon", "scheduler", *threads):
         errors.labels(component)

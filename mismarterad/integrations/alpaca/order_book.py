@@ -21,6 +21,15 @@ carries the order's cumulative filled quantity after it, `cum`) is booked unless
 already covered it (`cum` <= the highest REST total R); a REST total R' > R books R' minus what
 is already counted of the executions it covers (the REST bookings, plus the stream executions
 with `cum` <= R').
+
+Execution ids. Each fill carries an id unique within its order and the same for the same
+execution whoever books it again (the journal books a fill once per (client_order_id, id)): a
+stream fill has its trade update's `execution_id`; a fill booked from a REST total R has
+`rest-R` (the totals only climb, so each is used once per order).
+
+Adopted orders. An order this book did not send (a restart looking up the day's orders) is
+`adopt`ed with what the caller already booked of it (`counted`): those shares are treated as a
+REST total already booked, so only what filled beyond them is booked, once.
 Not thread-safe: the broker holds its lock around every call.
 """
 
@@ -52,14 +61,29 @@ class OrderBook:
         self._rest_booked: dict[str, tuple[int, float]] = {}  # client id -> (shares, notional) booked from REST
         self._streamed: dict[str, list[tuple[int, int, float]]] = {}  # client id -> (cum, shares, price) booked
         self._unresolved: set[str] = set()  # submissions whose outcome is not known yet
+        self._unpriced: set[str] = set()  # adopted with counted shares of no known price
         self._fills: list[Fill] = []
 
     def __contains__(self, client_order_id: str) -> bool:
         return client_order_id in self._orders
 
     def add(self, order: Order) -> None:
-        """An order we are about to send (NEW) or refused ourselves (REJECTED)."""
+        """An order we are about to send (SUBMITTED) or refused ourselves (REJECTED)."""
         self._orders[order.client_order_id] = order
+
+    def adopt(self, order: Order, counted_shares: int = 0, counted_avg_price: float | None = None) -> None:
+        """An order sent before this book existed (SUBMITTED until a report of it comes), of
+        which `counted_shares` at `counted_avg_price` are booked already (by the caller's journal):
+        they count as a REST total already booked, so the next `reconcile` books only the rest,
+        and stream executions up to that cumulative quantity are not booked again."""
+        self._orders[order.client_order_id] = order
+        if counted_shares > 0:
+            cid = order.client_order_id
+            notional = counted_shares * (counted_avg_price or 0.0)
+            self._counted[cid] = self._rest_booked[cid] = (counted_shares, notional)
+            self._reconciled[cid] = counted_shares
+            if counted_avg_price is None:  # the rest is priced as if these were at the order's average
+                self._unpriced.add(cid)
 
     def forget(self, client_order_id: str) -> None:
         """An order the venue says is not ours to book (a duplicate id from another session)."""
@@ -67,10 +91,10 @@ class OrderBook:
         self._rank.pop(client_order_id, None)
 
     def mark_unresolved(self, client_order_id: str) -> Order:
-        """A submission whose outcome is unknown: the order stays open (NEW), flagged, until a
-        report of it (a lookup or a trade update) or its absence long after says what it is."""
+        """A submission whose outcome is unknown: the order stays open (SUBMITTED), flagged,
+        until a report of it (a lookup or a trade update) or its absence long after says what it is."""
         self._unresolved.add(client_order_id)
-        order = replace(self._orders[client_order_id], status=OrderStatus.NEW,
+        order = replace(self._orders[client_order_id], status=OrderStatus.SUBMITTED,
                         reason="outcome unknown: resolving by client_order_id")
         self._orders[client_order_id] = order
         return order
@@ -129,14 +153,14 @@ class OrderBook:
             if order.reason is not None and order.reason.startswith("outcome unknown"):
                 order = replace(order, reason=None)
                 self._orders[venue.client_order_id] = order
-        rank = (venue.status is not OrderStatus.NEW, venue.filled_quantity, venue.updated_utc)
+        rank = (venue.status.is_final, venue.filled_quantity, venue.updated_utc)
         held = self._rank.get(venue.client_order_id)
         if held is not None and rank < held:
             return order  # older than what we hold: never backwards
         self._rank[venue.client_order_id] = rank
         reason = order.reason
         category = order.reject_category
-        if venue.status is OrderStatus.CANCELED:
+        if venue.status in (OrderStatus.CANCELED, OrderStatus.EXPIRED):
             reason = f"{venue.venue_status} at Alpaca"
         elif venue.status is OrderStatus.REJECTED:
             reason, category = f"rejected by Alpaca ({venue.venue_status})", RejectCategory.OTHER
@@ -166,7 +190,8 @@ class OrderBook:
                               execution=execution.quantity, counted=shares)
                 if quantity > 0:
                     self._streamed.setdefault(cid, []).append((cum, quantity, execution.price))
-                    self._book_fill(order.request, quantity, execution.price, execution.ts_utc)
+                    self._book_fill(order.request, quantity, execution.price, execution.ts_utc,
+                                    execution.execution_id)
         return True
 
     def reconcile(self, venue: VenueOrder, at_utc: datetime) -> Order | None:
@@ -180,6 +205,9 @@ class OrderBook:
         if total <= self._reconciled.get(cid, 0):
             return order
         rest_shares, rest_notional = self._rest_booked.get(cid, (0, 0.0))
+        if cid in self._unpriced and venue.avg_fill_price is not None:
+            self._unpriced.discard(cid)
+            rest_notional = rest_shares * venue.avg_fill_price
         covered = [(q, p) for cum, q, p in self._streamed.get(cid, []) if cum <= total]
         shares = rest_shares + sum(q for q, _ in covered)
         notional = rest_notional + sum(q * p for q, p in covered)
@@ -187,7 +215,7 @@ class OrderBook:
         if missing > 0 and venue.avg_fill_price is not None:
             price = round((venue.avg_fill_price * total - notional) / missing, 6)
             log.warning("fill_booked_from_rest", client_order_id=cid, quantity=missing)
-            self._book_fill(order.request, missing, price, venue.filled_utc or at_utc)
+            self._book_fill(order.request, missing, price, venue.filled_utc or at_utc, f"rest-{total}")
             self._rest_booked[cid] = (rest_shares + missing, rest_notional + missing * price)
         elif missing > 0:
             log.error("rest_fill_without_price", client_order_id=cid, quantity=missing)
@@ -195,11 +223,13 @@ class OrderBook:
         self._reconciled[cid] = total
         return self._orders[cid]
 
-    def _book_fill(self, request: OrderRequest, quantity: int, price: float, ts_utc: datetime) -> None:
+    def _book_fill(self, request: OrderRequest, quantity: int, price: float, ts_utc: datetime,
+                   execution_id: str) -> None:
         shares, notional = self._counted.get(request.client_order_id, (0, 0.0))
         self._counted[request.client_order_id] = (shares + quantity, notional + quantity * price)
         self._fills.append(Fill(request.client_order_id, request.symbol, request.side, quantity, price, 0.0,
-                                ts_utc, request.strategy))
+                                ts_utc, request.strategy, execution_id))
+
 
     def drain_fills(self) -> list[Fill]:
         """Fills since the last call, in the order their executions happened."""

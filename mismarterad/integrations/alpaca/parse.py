@@ -34,6 +34,7 @@ __all__ = [
     "parse_bar",
     "parse_order",
     "parse_position",
+    "parse_request",
     "parse_trade_update",
     "reject_category",
     "timeframe",
@@ -111,16 +112,24 @@ def to_alpaca_request(request: OrderRequest) -> AlpacaOrderRequest:
 
 
 def order_status(status: alpaca_enums.OrderStatus | str) -> OrderStatus:
-    """Our status for Alpaca's: still working, filled, ended unfilled (or partly), or rejected."""
+    """Our status for Alpaca's. Working orders are ACCEPTED (parse_order makes one with shares
+    filled PARTIALLY_FILLED): that includes `pending_cancel`/`pending_replace` (they may still
+    fill) and `stopped`/`suspended`/`calculated`/`held` (not ended; a later report says how it
+    ends). `done_for_day` is EXPIRED: we send day orders only, and it gets no more fills today.
+    `replaced` is CANCELED (this order is dead; we never replace, so no successor is ours)."""
     S = alpaca_enums.OrderStatus
     match S(status):
-        case (S.NEW | S.ACCEPTED | S.PENDING_NEW | S.ACCEPTED_FOR_BIDDING | S.PARTIALLY_FILLED | S.PENDING_CANCEL
-              | S.PENDING_REPLACE | S.PENDING_REVIEW | S.HELD | S.CALCULATED | S.STOPPED | S.SUSPENDED):
-            return OrderStatus.NEW
+        case (S.NEW | S.ACCEPTED | S.PENDING_NEW | S.ACCEPTED_FOR_BIDDING | S.PENDING_CANCEL | S.PENDING_REPLACE
+              | S.PENDING_REVIEW | S.HELD | S.CALCULATED | S.STOPPED | S.SUSPENDED):
+            return OrderStatus.ACCEPTED
+        case S.PARTIALLY_FILLED:
+            return OrderStatus.PARTIALLY_FILLED
         case S.FILLED:
             return OrderStatus.FILLED
-        case S.CANCELED | S.EXPIRED | S.DONE_FOR_DAY | S.REPLACED:
+        case S.CANCELED | S.REPLACED:
             return OrderStatus.CANCELED
+        case S.EXPIRED | S.DONE_FOR_DAY:
+            return OrderStatus.EXPIRED
         case S.REJECTED:
             return OrderStatus.REJECTED
     raise ValueError(f"unknown Alpaca order status {status!r}")
@@ -129,9 +138,39 @@ def order_status(status: alpaca_enums.OrderStatus | str) -> OrderStatus:
 def parse_order(order: AlpacaOrder) -> VenueOrder:
     filled = _shares(order.filled_qty)
     avg = float(order.filled_avg_price) if order.filled_avg_price not in (None, "") and filled else None
-    status = order.status.value if isinstance(order.status, alpaca_enums.OrderStatus) else str(order.status)
-    return VenueOrder(str(order.id), order.client_order_id, order_status(order.status), filled, avg,
-                      utc(order.filled_at) if order.filled_at else None, utc(order.updated_at), status)
+    venue_status = order.status.value if isinstance(order.status, alpaca_enums.OrderStatus) else str(order.status)
+    status = order_status(order.status)
+    if status is OrderStatus.ACCEPTED and filled > 0:  # a working order with shares filled, whatever it is called
+        status = OrderStatus.PARTIALLY_FILLED
+    return VenueOrder(str(order.id), order.client_order_id, status, filled, avg,
+                      utc(order.filled_at) if order.filled_at else None, utc(order.updated_at), venue_status)
+
+
+def parse_request(order: AlpacaOrder, strategy: str = "") -> OrderRequest:
+    """The request an order at Alpaca stands for: what a restart adopts, or an order another
+    client placed (strategy ""). Alpaca's types without one of ours keep their prices:
+    `stop_limit` is a STOP with a limit price, `trailing_stop` a STOP (at its current stop)."""
+    side = Side.BUY if str(_value(order.side)) == "buy" else Side.SELL
+    kind = str(_value(order.order_type or order.type))
+    tif = str(_value(order.time_in_force))
+    limit = float(order.limit_price) if order.limit_price not in (None, "") else None
+    stop = float(order.stop_price) if order.stop_price not in (None, "") else None
+    match kind:
+        case "market":
+            type_ = OrderType.MARKET_ON_CLOSE if tif == "cls" else OrderType.MARKET
+        case "limit":
+            type_ = OrderType.LIMIT
+        case "stop" | "stop_limit" | "trailing_stop":
+            type_ = OrderType.STOP
+        case _:
+            raise ValueError(f"unknown Alpaca order type {kind!r}")
+    submitted = order.submitted_at or order.created_at
+    return OrderRequest(order.client_order_id, order.symbol or "", side, _shares(order.qty), type_, limit, stop,
+                        utc(submitted), strategy)
+
+
+def _value(value: object) -> object:
+    return getattr(value, "value", value)
 
 
 def parse_trade_update(update: TradeUpdate) -> TradeEvent:

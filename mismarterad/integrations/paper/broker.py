@@ -5,6 +5,13 @@ order placed while handling bar t (stamped with t's end) fills at the next bar a
 no order ever sees the bar that produced it. Orders fill whole. Long only unless the broker is
 told otherwise: a sell for more than the position (less pending sells) is rejected, as is a buy
 whose estimated cost exceeds the cash.
+
+Working orders are ACCEPTED. Each fill's `execution_id` is `p<n>`, its order's n-th fill: the
+same for the same fill in every replay of the day (the engine rebuilds this broker by replaying
+the day's orders), so a journal that books fills by (client_order_id, execution_id) books each
+once. The account is simulated, so nothing is ever found at "the venue" that this broker did
+not make: `lookup` and `venue_open_orders` answer from its own book, and its stream never
+reconnects.
 """
 
 from __future__ import annotations
@@ -46,6 +53,7 @@ class PaperBroker:
         self._positions: dict[str, Position] = {}
         self._last_price: dict[str, float] = {}
         self._fills: list[Fill] = []
+        self._fill_count: dict[str, int] = {}  # client id -> fills booked of it (names the next one)
 
     @property
     def capabilities(self) -> BrokerCapabilities:
@@ -62,7 +70,7 @@ class PaperBroker:
             raise ValueError(f"duplicate client_order_id {request.client_order_id}")
         refusal = self._refusal(request)
         if refusal is None:
-            order = Order(request, OrderStatus.NEW)
+            order = Order(request, OrderStatus.ACCEPTED)
         else:
             order = Order(request, OrderStatus.REJECTED, reason=refusal[1], reject_category=refusal[0])
         self._orders[request.client_order_id] = order
@@ -98,6 +106,20 @@ class PaperBroker:
     def drain_fills(self) -> list[Fill]:
         fills, self._fills = self._fills, []
         return fills
+
+    def lookup(self, client_order_id: str, counted: Order | None = None) -> Order | None:
+        """This broker's order (None if it has none). `counted` changes nothing: the fills of a
+        simulated order come out of `drain_fills` once, when they happen, and a restarted run
+        rebuilds the broker by replaying the day, so none were booked before this broker."""
+        return self._orders.get(client_order_id)
+
+    def venue_open_orders(self) -> list[Order]:
+        """The open orders: this broker is the whole venue."""
+        return self.open_orders()
+
+    @property
+    def reconnects(self) -> int:
+        return 0  # in-process: no stream to lose
 
     # -- market events ---------------------------------------------------------------------
 
@@ -172,8 +194,10 @@ class PaperBroker:
         else:
             avg = held.avg_price  # reduced: the remaining shares keep their cost
         self._positions[request.symbol] = Position(request.symbol, quantity, avg)
+        number = self._fill_count.get(request.client_order_id, 0) + 1
+        self._fill_count[request.client_order_id] = number
         fill = Fill(request.client_order_id, request.symbol, request.side, request.quantity, price, commission,
-                    ts_utc)  # type: ignore[arg-type]
+                    ts_utc, execution_id=f"p{number}")  # type: ignore[arg-type]
         self._fills.append(fill)
         order = self._orders[request.client_order_id]
         self._orders[request.client_order_id] = replace(

@@ -241,18 +241,3 @@ def test_feed_with_refused_keys_ends_its_subscription_with_the_reason(feed_emula
     _wait(lambda: not sub.active, timeout=10)
     assert sub.error is not None and "APCA_API_KEY_ID" in sub.error and "not-the-secret" not in sub.error
     sub.stop()
-
-
-def test_a_new_day_run_cancels_what_an_earlier_run_of_the_day_left_open(emulator: AlpacaEmulator,
-                                                                        broker: AlpacaBroker) -> None:
-    from alpaca.trading.enums import OrderSide, TimeInForce
-    from alpaca.trading.requests import LimitOrderRequest
-    from support.alpaca_emulator import trading_client
-    client = trading_client(emulator)
-    for cid in ("20240311r1abc-o000001", "someone-else-1"):  # an earlier run's resting order; the user's own
-        client.submit_order(LimitOrderRequest(symbol="SPY", qty=1, side=OrderSide.BUY, time_in_force=TimeInForce.DAY,
-                                              limit_price=1.0, client_order_id=cid))
-    ours = broker.submit(OrderRequest("20240311r2def-o000001", "SPY", Side.BUY, 1, OrderType.LIMIT, 1.0, None, T0))
-    assert broker.cancel_left_open("20240311r") == 1
-    still_open = {o["client_order_id"] for o in emulator.state()["open_orders"]}
-    assert still_open == {"someone-else-1", ours.client_order_id}, "only the earlier run's order was canceled"

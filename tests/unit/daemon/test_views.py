@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -19,6 +20,7 @@ from mismarterad.core.read_model import (
     ThreadSnapshot,
     TradingSnapshot,
 )
+from mismarterad.core.reconciliation import Mismatch, MismatchKind, ReconcilePolicy, ReconciliationStatus
 from mismarterad.core.risk import LossHalt, RiskCheck
 from mismarterad.daemon.control import DaemonSnapshot, DayRunSnapshot
 from mismarterad.core.halt import HaltState
@@ -46,7 +48,8 @@ HALT = HaltState(OPEN + timedelta(minutes=5), "uid 1000 (alice)", "broker outage
 
 
 def _snapshot(pipeline: PipelineSnapshot | None, *, halted: HaltState | None = None, day_run: bool = True,
-              session_risk: RiskConfig | None = None) -> DaemonSnapshot:
+              session_risk: RiskConfig | None = None,
+              reconciliation_before: dict[str, int] | None = None) -> DaemonSnapshot:
     config = load_session_config(REPO / "session_configs" / "spy_2011_backtest.json")
     if session_risk is not None:
         config = config.model_copy(update={"risk": session_risk})
@@ -60,7 +63,8 @@ def _snapshot(pipeline: PipelineSnapshot | None, *, halted: HaltState | None = N
         uptime_secs=12.34, metrics_port=9108, last_report=None, config_path=Path("/etc/daemon.toml"),
         daemon_config=DaemonConfig(session_config=Path("/etc/session.json"), risk=RiskConfig(daily_loss_limit=500.0)),
         session_config=config, orders_before={"buy": 3, "sell": 3}, fills_before={"buy": 3, "sell": 3},
-        refusals_before={"max_open_orders": 2, "halted": 1}, loss_halts_before=1)
+        refusals_before={"max_open_orders": 2, "halted": 1}, loss_halts_before=1,
+        reconciliation_before=reconciliation_before or {})
 
 
 def _trading() -> TradingSnapshot:
@@ -73,7 +77,7 @@ def _trading() -> TradingSnapshot:
              Fill("o4", "SPY", Side.BUY, 4, 127.2, 0.0, OPEN + timedelta(minutes=7), "b#1"))
     orders = (Order(buy, OrderStatus.FILLED, 10, 127.0, OPEN + timedelta(minutes=1)),
               Order(sell, OrderStatus.FILLED, 10, 127.5, OPEN + timedelta(minutes=5)),
-              Order(rest, OrderStatus.NEW))
+              Order(rest, OrderStatus.ACCEPTED))
     return TradingSnapshot(
         session_date=date(2011, 1, 4), bars_processed=9, bars_by_series=((("SPY", "1m"), 9),),
         last_bar_end_utc=OPEN + timedelta(minutes=9), account=AccountSnapshot(10_000.0, 10_513.0, 513.0),
@@ -134,7 +138,7 @@ def test_lists_carry_the_strategy() -> None:
 def test_metrics_add_this_run_to_earlier_totals() -> None:
     v = metrics_view(_snapshot(_pipeline()))
     assert v.orders_submitted == {"buy": 5, "sell": 4} and v.fills == {"buy": 5, "sell": 4}
-    assert v.session_orders == {("buy", "filled"): 1, ("sell", "filled"): 1, ("buy", "new"): 1}
+    assert v.session_orders == {("buy", "filled"): 1, ("sell", "filled"): 1, ("buy", "accepted"): 1}
     assert v.realized_pnl == 5.0 and v.positions == {"SPY": 4} and v.equity == 10_513.0
     assert round(v.unrealized_pnl, 6) == round(513.0 - 4 * 127.2, 6)
     assert v.position_mismatches == 1 and v.daily_loss_limit == 500.0 and v.quality_ratio == {"SPY": 0.9}
@@ -154,3 +158,55 @@ def test_outside_a_day_run_every_list_is_empty() -> None:
     s = _snapshot(None)
     assert orders_view(s) == trades_view(s) == positions_view(s) == quality_view(s) == threads_view(s) == []
     assert metrics_view(s).orders_submitted == {"buy": 3, "sell": 3}
+
+
+STRANGER = Mismatch(MismatchKind.UNKNOWN_ORDER, "SPY", "x-1", 0, 10, "buy 10 working at the broker, not placed by "
+                    "this session")
+SHORT = Mismatch(MismatchKind.POSITION, "SPY", None, 4, 5, "the broker holds 5 shares, the strategies 4")
+RECONCILED = ReconciliationStatus(ReconcilePolicy.HALT, 3, OPEN + timedelta(minutes=10),
+                                  (("unknown_order", 1), ("missing_order", 0), ("position", 1)), (STRANGER, SHORT),
+                                  "unknown_order SPY: buy 10 working at the broker, not placed by this session")
+
+
+def _reconciling(status: ReconciliationStatus | None, **kwargs: object) -> DaemonSnapshot:
+    trading = replace(_trading(), reconciliation=status)
+    return _snapshot(PipelineSnapshot(trading, QualitySnapshot(), ()), **kwargs)  # type: ignore[arg-type]
+
+
+def test_status_shows_the_reconciliation_with_earlier_day_runs_counted() -> None:
+    view = status_view(_reconciling(RECONCILED, reconciliation_before={"missing_order": 2, "position": 1}))
+    assert view["reconciliation"] == {
+        "policy": "halt", "checks": 3, "last_check": "2011-01-04T09:40:00-05:00",
+        "counts": {"unknown_order": 1, "missing_order": 2, "position": 2},
+        "day_run_counts": {"unknown_order": 1, "missing_order": 0, "position": 1},
+        "open": [{"kind": "unknown_order", "symbol": "SPY", "client_order_id": "x-1", "ours": 0, "broker": 10,
+                  "detail": STRANGER.detail},
+                 {"kind": "position", "symbol": "SPY", "client_order_id": None, "ours": 4, "broker": 5,
+                  "detail": SHORT.detail}],
+        "halted": RECONCILED.halted,
+    }
+    assert status_line(_reconciling(RECONCILED)).startswith("RUNNING LOSS-HALTED RECONCILE-HALTED session=")
+
+
+def test_outside_a_reconciled_day_run_only_the_earlier_counts_show() -> None:
+    for s in (_snapshot(None, reconciliation_before={"position": 3}),
+              _reconciling(None, reconciliation_before={"position": 3})):  # a paper account is not reconciled
+        record = status_view(s)["reconciliation"]
+        assert record == {"policy": "halt", "checks": 0, "last_check": None,
+                          "counts": {"unknown_order": 0, "missing_order": 0, "position": 3},
+                          "day_run_counts": {"unknown_order": 0, "missing_order": 0, "position": 0},
+                          "open": [], "halted": None}
+        v = metrics_view(s)
+        assert v.reconciliation_mismatches == record["counts"]
+        assert v.reconciliation_open == 0 and not v.reconciliation_halted
+    assert "RECONCILE" not in status_line(_snapshot(None))
+
+
+def test_metrics_count_reconciliation_across_day_runs() -> None:
+    v = metrics_view(_reconciling(RECONCILED, reconciliation_before={"unknown_order": 2}))
+    assert v.reconciliation_mismatches == {"unknown_order": 3, "missing_order": 0, "position": 1}
+    assert v.reconciliation_open == 2 and v.reconciliation_halted
+    clean = replace(RECONCILED, open=(), halted=None)
+    v = metrics_view(_reconciling(clean))
+    assert v.reconciliation_open == 0 and not v.reconciliation_halted
+    assert v.reconciliation_mismatches == {"unknown_order": 1, "missing_order": 0, "position": 1}

@@ -42,8 +42,10 @@ def test_each_strategy_has_its_own_position_and_fills_carry_it() -> None:
     assert execution.position("other#2", "SPY") == 0
     assert execution.strategy_positions() == {(A, "SPY"): 100, (B, "SPY"): 30}
     assert execution.positions() == {"SPY": 130}
-    assert [(f.client_order_id, f.strategy) for f in execution.fills()] == [("o000001", A), ("o000002", B)]
-    assert [o.request.strategy for o in execution.orders()] == [A, B]
+    orders = execution.orders()
+    assert [o.request.strategy for o in orders] == [A, B]
+    assert [(f.client_order_id, f.strategy) for f in execution.fills()] == [(o.client_order_id, o.request.strategy)
+                                                                          for o in orders]
     assert execution.position_mismatches() == []
 
 
@@ -76,14 +78,14 @@ def test_with_allow_short_a_shorting_broker_takes_the_sell() -> None:
 
 def test_the_close_flattens_each_strategy_with_its_own_order() -> None:
     execution = two_holders()
-    execution.submit(A, "SPY", Side.SELL, 100, None, 90.0, at(2))  # a resting stop must not block the flatten
+    stop = execution.submit(A, "SPY", Side.SELL, 100, None, 90.0, at(2))  # a resting stop must not block the flatten
     execution.on_bar(bar(2, 101))
     execution.close_session(at(3))
     assert execution.strategy_positions() == {} and execution.positions() == {}
     closing = [o for o in execution.orders() if o.request.type is OrderType.MARKET_ON_CLOSE]
     assert [(o.request.strategy, o.request.side, o.request.quantity, o.status) for o in closing] == [
         (A, Side.SELL, 100, OrderStatus.FILLED), (B, Side.SELL, 30, OrderStatus.FILLED)]
-    assert {o.client_order_id: o.status for o in execution.orders()}["o000003"] is OrderStatus.CANCELED
+    assert {o.client_order_id: o.status for o in execution.orders()}[stop.client_order_id] is OrderStatus.CANCELED
     assert [f.strategy for f in execution.fills()][-2:] == [A, B]
     assert execution.position_mismatches() == []
 

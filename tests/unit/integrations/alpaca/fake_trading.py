@@ -46,6 +46,8 @@ class FakeTrading:
         self.by_id: Callable[[str], Any] = self._not_found
         self.delete: Callable[[str], Any] = lambda oid: None
         self.account: Callable[[], Any] = self._not_found
+        self.open: Callable[[], list[Any]] = list
+        self.positions: Callable[[], list[Any]] = list
 
     @staticmethod
     def _not_found(*_args: Any) -> Any:
@@ -73,7 +75,11 @@ class FakeTrading:
 
     def get_all_positions(self) -> Any:
         self.calls.append(("POSITIONS", ""))
-        return []
+        return self.positions()
+
+    def get_orders(self, filter: Any) -> Any:  # noqa: A002 - alpaca-py's name
+        self.calls.append(("LIST", str(filter.status.value)))
+        return self.open()
 
     def count(self, kind: str) -> int:
         return sum(1 for k, _ in self.calls if k == kind)

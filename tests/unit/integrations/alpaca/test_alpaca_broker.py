@@ -39,7 +39,7 @@ def _broker(fake: FakeTrading | None = None, endpoint: str | None = "http://127.
     broker = AlpacaBroker(AlpacaCredentials("key-id-0001", "secret-0001"), endpoints, ReplayClock(T, 1.0),
                           retry=kwargs.pop("retry", FAST), **kwargs)
     if fake is not None:
-        broker._client = fake  # type: ignore[assignment]
+        broker._rest.client = fake
     return broker
 
 
@@ -128,7 +128,7 @@ def test_two_unknown_outcomes_and_404s_leave_the_order_open_until_a_lookup_finds
     fake.post = _lost
     broker = _broker(fake)
     order = broker.submit(_req("u1"))
-    assert order.status is OrderStatus.NEW and fake.count("POST") == 2
+    assert order.status is OrderStatus.SUBMITTED and fake.count("POST") == 2
     assert order.reason is not None and "unknown" in order.reason
     assert [o.client_order_id for o in broker.open_orders()] == ["u1"]
     fake.by_client_id = lambda cid: venue("filled", cid, 10, 10.0)
@@ -151,7 +151,7 @@ def test_a_duplicate_on_the_resend_with_a_404_keeps_the_order_and_its_later_fill
     fake.post = post
     broker = _broker(fake)
     order = broker.submit(_req("u2"))
-    assert order.status is OrderStatus.NEW
+    assert order.status is OrderStatus.SUBMITTED
     push(broker, "fill", venue("filled", "u2", 10, 10.0), execution_id=execution(3), qty=10, price=10.0)
     assert [f.quantity for f in broker.drain_fills()] == [10]
     assert _order(broker, "u2").status is OrderStatus.FILLED
@@ -195,7 +195,7 @@ def test_every_operation_ends_inside_the_watchdog_budget_against_a_silent_server
     started = time.monotonic()
     order = broker.submit(_req("d1"))
     assert time.monotonic() - started < 8.0
-    assert order.status is OrderStatus.NEW  # outcome unknown: open, never REJECTED
+    assert order.status is OrderStatus.SUBMITTED  # outcome unknown: open, never REJECTED
     with broker._lock:  # an order whose id Alpaca gave: the cancel goes to DELETE
         broker._book.add(Order(_req("d2"), OrderStatus.NEW))
         broker._book.apply(parse_order(venue("new", "d2")))
@@ -239,10 +239,122 @@ def test_an_unresolved_order_canceled_meanwhile_is_canceled_at_alpaca_once_found
     fake.post = _lost
     broker = _broker(fake)
     broker.submit(_req("u4"))
-    assert broker.cancel("u4").status is OrderStatus.NEW  # a 404 just after its POST proves nothing: kept open
+    assert broker.cancel("u4").status is OrderStatus.SUBMITTED  # a 404 just after its POST proves nothing: kept open
     fake.by_client_id = lambda cid: venue("new", cid)
     fake.by_id = lambda oid: venue("canceled", "u4", updated="2024-03-11T13:35:00Z")
     time.sleep(1.05)
     broker.open_orders()
     assert ("DELETE", str(venue("new", "u4").id)) in fake.calls
     assert _order(broker, "u4").status is OrderStatus.CANCELED
+
+
+# -- adoption: lookup and the venue's open orders ----------------------------------------------
+
+def test_lookup_of_an_order_alpaca_does_not_have_is_none_and_tracks_nothing() -> None:
+    fake = FakeTrading()
+    broker = _broker(fake)
+    assert broker.lookup("x1") is None
+    assert broker.orders() == [] and fake.count("LOOKUP") == 1
+
+
+def test_lookup_adopts_an_order_and_books_only_what_filled_beyond_counted() -> None:
+    fake = FakeTrading()
+    broker = _broker(fake)
+    fake.by_client_id = lambda cid: venue("partially_filled", cid, 7, 10.2)  # 4 @ 10.0 booked, then 3 @ 10.4...
+    fake.by_id = lambda oid: venue("partially_filled", "a1", 7, 10.2)
+    counted = Order(_req("a1"), OrderStatus.PARTIALLY_FILLED, 4, 10.0)
+    order = broker.lookup("a1", counted)
+    assert order is not None and (order.status, order.filled_quantity) == (OrderStatus.PARTIALLY_FILLED, 7)
+    assert order.request == counted.request  # the journal's request, with its strategy
+    [fill] = broker.drain_fills()
+    assert (fill.quantity, round(fill.price, 6), fill.execution_id, fill.strategy) == (3, 10.466667, "rest-7", "s1")
+    push(broker, "partial_fill", venue("partially_filled", "a1", 7, 10.2), execution_id=execution(2), qty=3,
+         price=10.4)  # the update of those 3: already booked
+    push(broker, "fill", venue("filled", "a1", 10, 10.2, updated="2024-03-11T13:33:00Z"), execution_id=execution(3),
+         qty=3, price=10.2)
+    assert [(f.quantity, f.execution_id) for f in broker.drain_fills()] == [(3, execution(3))]
+    assert broker.lookup("a1", counted).status is OrderStatus.FILLED  # held: refreshed, counted ignored
+    assert broker.drain_fills() == []
+
+
+def test_an_adopted_order_without_counted_takes_its_request_from_alpaca_and_cancels_by_our_id() -> None:
+    fake = FakeTrading()
+    broker = _broker(fake)
+    fake.by_client_id = lambda cid: venue("new", cid, type_="limit").model_copy(update={"limit_price": "9.5"})
+    fake.by_id = lambda oid: venue("new", "a2", type_="limit")
+    order = broker.lookup("a2")
+    assert order is not None and order.status is OrderStatus.ACCEPTED
+    assert (order.request.type, order.request.limit_price, order.request.strategy) == (OrderType.LIMIT, 9.5, "")
+    assert [o.client_order_id for o in broker.open_orders()] == ["a2"]
+    fake.by_id = lambda oid: venue("canceled", "a2", type_="limit", updated="2024-03-11T13:35:00Z")
+    assert broker.cancel("a2").status is OrderStatus.CANCELED
+    assert ("DELETE", str(venue("new", "a2").id)) in fake.calls
+
+
+def test_a_fill_whose_update_came_before_the_adoption_is_read_again_and_booked() -> None:
+    fake = FakeTrading()
+    broker = _broker(fake)
+    fake.by_client_id = lambda cid: venue("partially_filled", cid, 3, 10.0)
+    fake.by_id = lambda oid: venue("filled", "a4", 10, 10.21, updated="2024-03-11T13:32:00Z")  # filled meanwhile
+    counted = Order(_req("a4"), OrderStatus.PARTIALLY_FILLED, 3, 10.0)
+    assert broker.lookup("a4", counted).status is OrderStatus.FILLED
+    assert [(f.quantity, f.price, f.execution_id) for f in broker.drain_fills()] == [(7, 10.3, "rest-10")]
+
+
+def test_lookup_of_an_unresolved_order_alpaca_still_lacks_returns_it_as_held() -> None:
+    fake = FakeTrading()
+    fake.post = _lost
+    broker = _broker(fake)
+    broker.submit(_req("a3"))
+    order = broker.lookup("a3")
+    assert order is not None and order.status is OrderStatus.SUBMITTED
+
+
+def test_venue_open_orders_reads_alpaca_afresh_and_leaves_the_book_alone() -> None:
+    fake = FakeTrading()
+    broker = _broker(fake)
+    broker.submit(_req("mine"))
+    fake.open = lambda: [venue("partially_filled", "mine", 3, 10.0), venue("new", "theirs", type_="limit")
+                         .model_copy(update={"limit_price": "1.0"})]
+    orders = {o.client_order_id: o for o in broker.venue_open_orders()}
+    assert ("LIST", "open") in fake.calls
+    assert orders["mine"].status is OrderStatus.PARTIALLY_FILLED and orders["mine"].request.strategy == "s1"
+    assert orders["theirs"].status is OrderStatus.ACCEPTED and orders["theirs"].request.strategy == ""
+    assert [o.client_order_id for o in broker.orders()] == ["mine"]  # nothing adopted
+    assert _order(broker, "mine").filled_quantity == 0 and broker.drain_fills() == []  # nothing booked
+
+
+def test_a_booked_fill_drops_the_cached_positions() -> None:
+    fake = FakeTrading()
+    broker = _broker(fake, snapshot_ttl_secs=60.0)
+    broker.submit(_req("p1"))
+    broker.positions()
+    broker.positions()
+    assert fake.count("POSITIONS") == 1
+    push(broker, "fill", venue("filled", "p1", 10, 10.0), execution_id=execution(1), qty=10, price=10.0)
+    broker.positions()
+    assert fake.count("POSITIONS") == 2
+    push(broker, "fill", venue("filled", "someone-elses", 10, 10.0), execution_id=execution(2), qty=10, price=10.0)
+    broker.positions()  # another client's fill at this account moves the positions too
+    assert fake.count("POSITIONS") == 3
+    fake.by_client_id = lambda cid: venue("filled", cid, 5, 10.0)
+    broker.lookup("p2")  # a fill booked from a lookup
+    broker.positions()
+    assert fake.count("POSITIONS") == 4
+
+
+
+def test_a_failed_positions_refresh_is_never_answered_with_a_reading_from_before_a_fill() -> None:
+    fake = FakeTrading()
+    broker = _broker(fake, snapshot_ttl_secs=0.0)
+    broker.submit(_req("p3"))
+    assert broker.positions() == []
+
+    def down() -> Any:
+        raise requests.ConnectionError("down")
+
+    fake.positions = down
+    assert broker.positions() == []  # nothing happened since: the last reading stands in
+    push(broker, "fill", venue("filled", "p3", 10, 10.0), execution_id=execution(1), qty=10, price=10.0)
+    with pytest.raises(BrokerError):
+        broker.positions()  # a reading from before the fill would be a false difference

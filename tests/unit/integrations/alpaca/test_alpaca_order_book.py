@@ -167,3 +167,62 @@ def test_rest_snapshots_and_stream_updates_in_any_order_book_each_share_once(
     assert abs(booked_notional - notional) < 1e-3
     order = book.get("o000001")
     assert order is not None and order.status is OrderStatus.FILLED
+
+
+# -- execution ids and adopted orders ----------------------------------------------------------
+
+def test_each_fill_carries_an_id_unique_within_its_order_and_stable_for_its_execution() -> None:
+    events = _filled_in_two()
+    book = OrderBook()
+    book.add(Order(REQUEST, OrderStatus.SUBMITTED))
+    book.apply_event(events[1])
+    book.reconcile(events[2].order, T)  # the rest, learned over REST at the total of 10
+    assert [f.execution_id for f in book.drain_fills()] == [execution(1), "rest-10"]
+
+
+def test_an_adopted_order_books_only_the_shares_beyond_what_was_counted() -> None:
+    events = _filled_in_two()
+    book = OrderBook()
+    book.adopt(Order(REQUEST, OrderStatus.SUBMITTED), 4, 10.0)  # the journal booked the partial (4 @ 10.0)
+    book.apply_event(events[1])  # the partial's update again (a replay): already counted
+    assert book.drain_fills() == []
+    book.reconcile(events[2].order, T)
+    [fill] = book.drain_fills()
+    assert (fill.quantity, fill.price, fill.execution_id) == (6, 10.5, "rest-10")
+    book.apply_event(events[2])  # the fill's own update turns up: covered by the REST total
+    assert book.drain_fills() == []
+
+
+def test_an_adopted_order_counted_without_a_price_gets_the_rest_at_the_orders_average() -> None:
+    book = OrderBook()
+    book.adopt(Order(REQUEST, OrderStatus.SUBMITTED), 4, None)
+    book.reconcile(_filled_in_two()[2].order, T)
+    assert [(f.quantity, f.price) for f in book.drain_fills()] == [(6, 10.3)]
+
+
+def test_an_adopted_order_whose_executions_come_by_the_stream_books_the_later_ones() -> None:
+    events = _filled_in_two()
+    book = OrderBook()
+    book.adopt(Order(REQUEST, OrderStatus.SUBMITTED), 4, 10.0)
+    book.reconcile(events[1].order, T)  # the lookup: 4 filled, all counted
+    assert book.drain_fills() == []
+    for event in (events[1], events[2], events[2]):
+        book.apply_event(event)
+    assert [(f.quantity, f.price, f.execution_id) for f in book.drain_fills()] == [(6, 10.5, execution(2))]
+    order = book.get(REQUEST.client_order_id)
+    assert order is not None and order.status is OrderStatus.FILLED
+
+
+def test_a_partial_fill_makes_the_order_partially_filled_and_an_expiry_ends_it() -> None:
+    book = OrderBook()
+    book.add(Order(REQUEST, OrderStatus.SUBMITTED))
+    book.apply_event(_partly_then_canceled()[1])
+    order = book.get(REQUEST.client_order_id)
+    assert order is not None and order.status is OrderStatus.PARTIALLY_FILLED
+    expired = parse_trade_update(trade_update("expired", alpaca_order("expired", 3, 10.0,
+                                                                      updated="2024-03-11T20:00:00Z"),
+                                              "2024-03-11T20:00:00Z"))
+    book.apply_event(expired)
+    order = book.get(REQUEST.client_order_id)
+    assert order is not None and (order.status, order.filled_quantity) == (OrderStatus.EXPIRED, 3)
+    assert order.reason == "expired at Alpaca"

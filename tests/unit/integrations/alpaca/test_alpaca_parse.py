@@ -16,6 +16,7 @@ from mismarterad.integrations.alpaca.parse import (
     order_status,
     parse_bar,
     parse_order,
+    parse_request,
     parse_trade_update,
     reject_category,
     timeframe,
@@ -75,20 +76,50 @@ def test_a_duplicate_client_order_id_is_recognized() -> None:
     assert not is_duplicate_client_order_id(422, "qty: bad")
 
 
-def test_statuses_map_explicitly_and_an_unknown_one_is_an_error() -> None:
-    assert order_status("partially_filled") is OrderStatus.NEW
-    assert order_status("accepted") is OrderStatus.NEW
-    assert order_status("expired") is OrderStatus.CANCELED
-    assert order_status("filled") is OrderStatus.FILLED
-    assert order_status("rejected") is OrderStatus.REJECTED
+@pytest.mark.parametrize(("alpaca", "ours"), [
+    ("new", OrderStatus.ACCEPTED), ("accepted", OrderStatus.ACCEPTED), ("pending_new", OrderStatus.ACCEPTED),
+    ("accepted_for_bidding", OrderStatus.ACCEPTED), ("held", OrderStatus.ACCEPTED),
+    ("pending_cancel", OrderStatus.ACCEPTED),  # not final: it may still fill
+    ("partially_filled", OrderStatus.PARTIALLY_FILLED), ("filled", OrderStatus.FILLED),
+    ("canceled", OrderStatus.CANCELED), ("replaced", OrderStatus.CANCELED),
+    ("expired", OrderStatus.EXPIRED), ("done_for_day", OrderStatus.EXPIRED), ("rejected", OrderStatus.REJECTED),
+])
+def test_statuses_map_explicitly(alpaca: str, ours: OrderStatus) -> None:
+    assert order_status(alpaca) is ours
+
+
+def test_an_unknown_status_is_an_error() -> None:
     with pytest.raises(ValueError):
         order_status("teleported")
+
+
+def test_a_working_order_with_shares_filled_is_partially_filled_whatever_alpaca_calls_it() -> None:
+    assert parse_order(alpaca_order("pending_cancel", 4, 10.0)).status is OrderStatus.PARTIALLY_FILLED
+    assert parse_order(alpaca_order("new")).status is OrderStatus.ACCEPTED
+    canceled = parse_order(alpaca_order("canceled", 4, 10.0))
+    assert (canceled.status, canceled.filled_quantity) == (OrderStatus.CANCELED, 4)
+
+
+@pytest.mark.parametrize(("type_", "tif", "ours"), [
+    ("market", "day", OrderType.MARKET), ("market", "cls", OrderType.MARKET_ON_CLOSE),
+    ("limit", "day", OrderType.LIMIT), ("stop", "day", OrderType.STOP), ("stop_limit", "day", OrderType.STOP),
+])
+def test_an_order_at_alpaca_becomes_the_request_it_stands_for(type_: str, tif: str, ours: OrderType) -> None:
+    raw = alpaca_order("new", type_=type_, cid="theirs-1").model_copy(
+        update={"time_in_force": tif, "limit_price": "9.5" if "limit" in type_ else None,
+                "stop_price": "9.0" if "stop" in type_ else None})
+    request = parse_request(raw)
+    assert (request.client_order_id, request.symbol, request.side, request.quantity, request.type) == (
+        "theirs-1", "AAPL", Side.BUY, 10, ours)
+    assert request.strategy == "" and request.submitted_utc == T and request.submitted_utc.tzinfo is UTC
+    assert request.limit_price == (9.5 if "limit" in type_ else None)
+    assert request.stop_price == (9.0 if "stop" in type_ else None)
 
 
 def test_an_order_and_a_fill_update_become_ours_in_utc() -> None:
     venue = parse_order(alpaca_order("partially_filled", 4, 10.0))
     assert (venue.status, venue.filled_quantity, venue.avg_fill_price, venue.venue_status) == (
-        OrderStatus.NEW, 4, 10.0, "partially_filled")
+        OrderStatus.PARTIALLY_FILLED, 4, 10.0, "partially_filled")
     event = parse_trade_update(trade_update("partial_fill", alpaca_order("partially_filled", 4, 10.0),
                                             "2024-03-11T09:31:00-04:00", execution_id=execution(1), qty=4, price=10.0))
     assert event.execution is not None

@@ -1,0 +1,146 @@
+"""How ExecutionManager acts on a reconciliation with the broker (managers/reconciler.py finds
+the differences, services/reconciliation.py computes them) by the daemon's `reconcile_policy`.
+
+Part of ExecutionManager (a mixin: its state is the manager's, set in its __init__). "halt"
+cancels our open orders and refuses new ones until `resume` (or the next session); "adopt"
+takes the broker's word at once. Either way the close brings each session symbol to zero
+(`_cancel_strangers`, `_absorb_differences`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import datetime
+
+import structlog
+
+from mismarterad.core.errors import BrokerError
+from mismarterad.core.orders import Order, OrderStatus
+from mismarterad.core.reconciliation import Mismatch, MismatchKind, ReconcilePolicy, ReconciliationStatus
+from mismarterad.managers.execution_shared import ACCOUNT_OWNER, guarded
+from mismarterad.managers.reconciler import OurSide
+
+__all__ = ["ReconcilingMixin"]
+
+log = structlog.get_logger(component="execution_manager")
+
+_WORKING = (OrderStatus.ACCEPTED, OrderStatus.PARTIALLY_FILLED)
+
+
+class ReconcilingMixin:
+    def _reconcile(self, now_utc: datetime, reason: str) -> None:
+        """Compare with the broker (managers/reconciler.py) and act on what is new by the policy."""
+        assert self._reconciler is not None
+        if self._to_resolve:
+            self._resolve_journaled()
+        try:
+            fresh = self._reconciler.check(self._broker, self._our_side, self._holdings.net,
+                                           lambda: self._apply(self._broker.drain_fills()), now_utc, reason)
+        except BrokerError as exc:  # the next due check tries again; trading goes on meanwhile
+            log.error("reconciliation_failed", check=reason, error=str(exc))
+            return
+        self._take_back_sent()
+        strangers = [m.client_order_id for m in fresh if m.kind is MismatchKind.UNKNOWN_ORDER and m.client_order_id]
+        assert self._journaling is not None
+        for client_order_id in sorted(self._journaling.earlier(strangers)):
+            # our own order left working by an earlier day (a flatten queued after a close): never wanted today
+            self._track(client_order_id, self._reconciler.venue_open.get(client_order_id))
+            guarded(self._cancel, client_order_id)
+        if not fresh:
+            return
+        if self._reconciler.settings.policy is ReconcilePolicy.ADOPT:
+            self._adopt(fresh)
+            return
+        summary = "; ".join(f"{m.kind.value} {m.symbol}: {m.detail}" for m in fresh)
+        self._reconciler.halted = summary
+        log.error("reconciliation_halt", differences=len(fresh), detail=summary,
+                  action="our open orders canceled, no new orders until `mismarterctl resume` or the next session")
+        self.cancel_open_orders(keep_closing=True)
+
+    def _our_side(self) -> OurSide:
+        assert self._journaling is not None
+        journaling = self._journaling
+        return OurSide(
+            symbols=self._symbols,
+            known_today=journaling.known_today() | frozenset(self._strategy_of),
+            open_orders={o.client_order_id: o for o in self._working() if o.status in _WORKING},
+            ended_unasked={o.client_order_id: o for o in self._broker.orders()
+                           if o.status in (OrderStatus.CANCELED, OrderStatus.EXPIRED)
+                           and o.client_order_id not in self._cancel_requested},
+            cancel_requested=frozenset(self._cancel_requested),
+            earlier=journaling.earlier)
+
+    def _adopt(self, differences: Sequence[Mismatch]) -> None:
+        """Take the broker's word: its unknown orders are tracked as ACCOUNT_OWNER's (closed by
+        the flatten with the rest), our orders it does not know end, its extra shares are
+        booked to ACCOUNT_OWNER."""
+        for m in differences:
+            if m.kind is MismatchKind.POSITION:
+                self._holdings.adopt(ACCOUNT_OWNER, m.symbol, m.broker - m.ours)
+            elif m.kind is MismatchKind.UNKNOWN_ORDER and m.client_order_id is not None:
+                assert self._reconciler is not None
+                if self._track(m.client_order_id, self._reconciler.venue_open.get(m.client_order_id)) is not None:
+                    self._strategy_of.setdefault(m.client_order_id, ACCOUNT_OWNER)
+            elif m.kind is MismatchKind.MISSING_ORDER and m.client_order_id is not None:
+                self._forget(m.client_order_id)
+            log.warning("reconciliation_adopted", kind=m.kind.value, symbol=m.symbol,
+                        client_order_id=m.client_order_id, broker=m.broker, ours=m.ours)
+
+    def _track(self, client_order_id: str, seen: Order | None) -> Order | None:
+        """Have the broker track an order that is not ours, counting what it filled before as
+        known (`seen`, the broker's report of it): those shares are in the broker's position,
+        which the position comparison accounts for, so they must not come out as fills too."""
+        return guarded(self._broker.lookup, client_order_id, seen)
+
+    def _take_back_sent(self) -> None:
+        """An intent closed as never sent that the broker works after all (its POST was in flight
+        at the crash): the broker tracks it again and the journal takes its word."""
+        assert self._reconciler is not None and self._journaling is not None
+        for client_order_id in self._reconciler.venue_open:
+            held = self._resumed.get(client_order_id)
+            if held is not None and held.status is OrderStatus.REFUSED:
+                report = guarded(self._broker.lookup, client_order_id, self._journaling.counted(held))
+                if report is not None:
+                    log.error("intent_sent_after_all", client_order_id=client_order_id, status=report.status.value)
+                    self._resumed[client_order_id] = report
+                    self._journaling.record([report])
+
+    def _forget(self, client_order_id: str) -> None:
+        """An order of ours the broker has no trace of: ended here, so nothing waits on it."""
+        self._gone.add(client_order_id)
+        order = self._current(client_order_id)
+        if order.status.is_open:
+            ended = replace(order, status=OrderStatus.CANCELED, reason="unknown_at_broker")
+            self._resumed[client_order_id] = ended
+            if self._journaling is not None:
+                self._journaling.record([ended])
+
+    def _cancel_strangers(self) -> None:
+        """The close on a real account: orders working in the session's symbols that are not
+        ours (placed by hand, left by another program) are canceled too, or one could fill after
+        the flatten and leave a position overnight. The session's symbols are the daemon's."""
+        for order in guarded(self._broker.venue_open_orders) or []:
+            if order.request.symbol in self._symbols and order.client_order_id not in self._strategy_of:
+                log.warning("foreign_order_canceled", client_order_id=order.client_order_id,
+                            symbol=order.request.symbol, reason="the close flattens the session's symbols")
+                self._track(order.client_order_id, order)
+                self._strategy_of[order.client_order_id] = ACCOUNT_OWNER
+                guarded(self._cancel, order.client_order_id)
+
+    def _absorb_differences(self) -> None:
+        """The close on a real account: shares of the session's symbols the broker holds and no
+        strategy explains are booked to ACCOUNT_OWNER, so the flatten leaves the broker's
+        position in each of them at zero (whatever the policy: a flatten is never refused)."""
+        ours = self._holdings.net()
+        for position in guarded(self._broker.positions) or []:
+            extra = position.quantity - ours.get(position.symbol, 0)
+            if position.symbol in self._symbols and extra:
+                log.warning("account_position_adopted", symbol=position.symbol, quantity=extra, owner=ACCOUNT_OWNER,
+                            note="held at the broker beyond the strategies' shares; closed by the flatten")
+                self._holdings.adopt(ACCOUNT_OWNER, position.symbol, extra)
+
+    def reconciliation_status(self) -> ReconciliationStatus | None:
+        """The day-run's reconciliations (None where the account is not reconciled)."""
+        with self._book:
+            return self._reconciler.status() if self._reconciler is not None else None

@@ -1,0 +1,96 @@
+"""How ExecutionManager resumes a day from its journal (managers/order_journaling.py).
+
+Part of ExecutionManager (a mixin: its state is the manager's, set in its __init__). An order
+gets the next id of its strategy and symbol, which a resumed day recomputes the same; an id the
+journal holds for the same decision is adopted instead of sent, one it holds for a different
+decision is skipped. Before the first step, the journal's open orders are looked up at the
+broker so it tracks them again, and an intent it never got is closed as never sent.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+
+import structlog
+
+from mismarterad.core.errors import BrokerError
+from mismarterad.core.orders import Order, OrderRequest, OrderStatus, OrderType, Side
+from mismarterad.core.risk import RiskCheck
+
+__all__ = ["ResumingMixin"]
+
+log = structlog.get_logger(component="execution_manager")
+
+
+class ResumingMixin:
+    def _request(self, strategy_id: str, symbol: str, side: Side, quantity: object, order_type: OrderType,
+                 limit: float | None, stop: float | None, now_utc: datetime, *, closing: bool) -> OrderRequest:
+        """The order with its id: the next of its (strategy, symbol), skipping an id the journal
+        holds for a different order (a resumed day that decided differently)."""
+        while True:
+            with self._lock:
+                client_order_id = self._ids.next(strategy_id, symbol, closing=closing)
+            request = OrderRequest(client_order_id, symbol, side, quantity, order_type, limit, stop,  # type: ignore[arg-type]
+                                   now_utc, strategy_id)
+            journaled = self._journaling.resumed(client_order_id) if self._journaling is not None else None
+            if journaled is None or _same_intent(journaled.request, request):
+                self._strategy_of[client_order_id] = strategy_id
+                return request
+            log.warning("order_id_skipped", client_order_id=client_order_id,
+                        reason="journaled for a different order before the restart")
+
+    def _adopted(self, request: OrderRequest, *, closing: bool) -> Order | None:
+        """A real account's order that an earlier day-run of the day journaled under this id:
+        the same decision made again by the resumed strategies. It is never sent again; what
+        the broker (or the journal) knows of it is the answer."""
+        if self._simulated or self._journaling is None or self._journaling.resumed(request.client_order_id) is None:
+            return None
+        self._risk.sent(request)
+        if closing:
+            self._closing.add(request.client_order_id)
+        current = self._current(request.client_order_id)
+        if closing and current.status is OrderStatus.REFUSED:
+            return None  # a flatten that never reached the broker is sent now: a flatten is never skipped
+        log.info("order_adopted", client_order_id=request.client_order_id, status=current.status.value)
+        return current
+
+    def _current(self, client_order_id: str) -> Order:
+        for order in self._broker.orders():
+            if order.client_order_id == client_order_id:
+                return order
+        return self._resumed[client_order_id]
+
+    def _resolve_journaled(self) -> None:
+        """Ask the broker for each journaled order still to resolve. A call that fails leaves the
+        order to resolve at the next reconciliation: only the broker's "no such order" closes an
+        intent as never sent."""
+        assert self._journaling is not None
+        for client_order_id in sorted(self._to_resolve):
+            order = self._resumed[client_order_id]
+            try:
+                report = self._broker.lookup(client_order_id, self._journaling.counted(order))
+            except BrokerError as exc:
+                log.error("order_lookup_failed", client_order_id=client_order_id, error=str(exc),
+                          note="looked up again at the next reconciliation; never resent")
+                continue
+            self._to_resolve.discard(client_order_id)
+            if report is not None:
+                self._resumed[order.client_order_id] = report
+                self._journaling.record([report])
+                log.info("order_resumed", client_order_id=order.client_order_id, status=report.status.value)
+            elif order.status in (OrderStatus.INTENT, OrderStatus.SUBMITTED):
+                never = replace(order, status=OrderStatus.REFUSED, reason=RiskCheck.BAR_PASSED.value,
+                                detail="never reached the broker before the restart: not sent late")
+                self._resumed[order.client_order_id] = never
+                self._journaling.record([never])
+                log.warning("intent_never_sent", client_order_id=order.client_order_id,
+                            note="the broker has no such order; its bar has passed, so it is not sent")
+
+
+def _same_intent(journaled: OrderRequest, request: OrderRequest) -> bool:
+    """Whether a resumed strategy decided the order journaled under this id (not another one)."""
+    return (journaled.symbol, journaled.side, journaled.quantity, journaled.type, journaled.limit_price,
+            journaled.stop_price, journaled.strategy) == (request.symbol, request.side, request.quantity,
+                                                          request.type, request.limit_price, request.stop_price,
+                                                          request.strategy)

@@ -1,0 +1,138 @@
+"""Restart = resume, with a real account twin (the paper broker's book declared real: its orders
+outlive the run) and the journal's in-memory twin: a second ExecutionManager replaying the same
+steps adopts the first one's orders by id, sends nothing for the past, and reconciles."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
+
+from mismarterad.core.broker import BrokerCapabilities
+from mismarterad.core.market_data import Bar
+from mismarterad.core.orders import Order, OrderRequest, OrderStatus, OrderType, Side
+from mismarterad.core.reconciliation import MismatchKind, ReconcilePolicy
+from mismarterad.integrations.paper import PaperBroker
+from mismarterad.managers.execution_manager import ACCOUNT_OWNER, ExecutionManager
+from mismarterad.managers.order_journaling import OrderJournaling
+from mismarterad.managers.reconciler import ReconcileSettings
+from mismarterad.repositories.memory_order_journal import MemoryOrderJournal
+from mismarterad.services.order_ids import SessionOrderIds
+
+DAY = date(2011, 1, 4)
+T0 = datetime(2011, 1, 4, 14, 30, tzinfo=UTC)
+CLOSE = T0 + timedelta(hours=6, minutes=30)
+
+
+class RealAccount(PaperBroker):
+    @property
+    def capabilities(self) -> BrokerCapabilities:
+        return replace(super().capabilities, simulated=False)
+
+
+def bar(minute: int, price: float = 100.0) -> Bar:
+    return Bar("SPY", "1m", T0 + timedelta(minutes=minute), price, price + 0.5, price - 0.5, price, 1000)
+
+
+def day_run(broker: PaperBroker, journal: MemoryOrderJournal,
+            policy: ReconcilePolicy = ReconcilePolicy.HALT) -> ExecutionManager:
+    ids = SessionOrderIds("resume test", DAY)
+    journaling = OrderJournaling(journal, journal.day(ids.prefix), replay_fills=not broker.capabilities.simulated)
+    execution = ExecutionManager(broker, ids=ids, journaling=journaling, reconcile=ReconcileSettings(policy, 5))
+    execution.begin_session(DAY, CLOSE, ["SPY"])
+    return execution
+
+
+def step(execution: ExecutionManager, minute: int, *, catch_up: bool = False) -> datetime:
+    end = T0 + timedelta(minutes=minute + 1)
+    execution.begin_step(end, catch_up=catch_up)
+    execution.on_bar(bar(minute))
+    return end
+
+
+def the_morning(execution: ExecutionManager, *, catch_up: bool = False) -> list[Order]:
+    """What the strategy decides on minutes 0-2: buy 10 at once, then a resting sell far above."""
+    decided = []
+    for minute in range(3):
+        now = step(execution, minute, catch_up=catch_up)
+        if minute == 0:
+            decided.append(execution.submit("sma", "SPY", Side.BUY, 10, None, None, now))
+        if minute == 2:
+            decided.append(execution.submit("sma", "SPY", Side.SELL, 10, 120.0, None, now))
+    return decided
+
+
+def test_a_resumed_day_adopts_its_orders_by_id_and_replays_its_fills() -> None:
+    broker, journal = RealAccount(initial_cash=100_000.0), MemoryOrderJournal()
+    first = the_morning(day_run(broker, journal))
+    sent = [o.client_order_id for o in broker.orders()]
+    assert [o.client_order_id for o in first] == sent and sent[0].startswith("20110104-")
+    # the process dies here; a new day-run of the day resumes
+    resumed = day_run(broker, journal)
+    again = the_morning(resumed, catch_up=True)
+    assert [o.client_order_id for o in again] == sent, "the same decisions get the same ids"
+    assert [o.client_order_id for o in broker.orders()] == sent, "nothing was sent again"
+    late = resumed.submit("sma", "SPY", Side.BUY, 5, None, None, T0 + timedelta(minutes=3))
+    assert late.status is OrderStatus.REFUSED and late.reason == "bar_passed", "a new decision of the past is not sent"
+    assert resumed.strategy_positions() == {("sma", "SPY"): 10}, "the fill counted again at its own step"
+    assert len(resumed.fills()) == 1
+    step(resumed, 3)  # the first live step: reconciled with the broker
+    assert resumed.strategy_positions() == {("sma", "SPY"): 10} and len(resumed.fills()) == 1
+    assert resumed.reconciliation_status().open == () and not resumed.halted
+    assert [o.status for o in resumed.orders()][:2] == [OrderStatus.FILLED, OrderStatus.ACCEPTED]
+    assert journal.day("20110104-").orders[-1].status is OrderStatus.REFUSED, "the refusal is journaled too"
+
+
+def test_an_intent_the_broker_never_got_is_closed_as_never_sent() -> None:
+    broker, journal = RealAccount(initial_cash=100_000.0), MemoryOrderJournal()
+    ids = SessionOrderIds("resume test", DAY)
+    lost = OrderRequest(ids.next("sma", "SPY"), "SPY", Side.BUY, 10, OrderType.MARKET, None, None,
+                        T0 + timedelta(minutes=1), "sma")
+    journal.record([Order(lost, OrderStatus.INTENT)])  # the crash came between the journal and the send
+    resumed = day_run(broker, journal)
+    [never] = journal.day(ids.prefix).orders
+    assert never.status is OrderStatus.REFUSED and never.reason == "bar_passed"
+    replayed = the_morning(resumed, catch_up=True)[0]
+    assert replayed.client_order_id == lost.client_order_id and replayed.status is OrderStatus.REFUSED
+    assert [o.client_order_id for o in broker.orders()] == [], "never sent late (the sell's bar passed too)"
+
+
+def test_a_strangers_order_halts_trading_until_resume() -> None:
+    broker, journal = RealAccount(initial_cash=100_000.0), MemoryOrderJournal()
+    execution = day_run(broker, journal)
+    the_morning(execution)
+    broker.submit(OrderRequest("by-hand", "SPY", Side.BUY, 1, OrderType.LIMIT, 50.0, None, T0, ""))
+    step(execution, 6)  # the periodic check, 5 minutes after the first live step's
+    status = execution.reconciliation_status()
+    assert [m.kind for m in status.open] == [MismatchKind.UNKNOWN_ORDER] and status.halted
+    assert execution.halted and [o.client_order_id for o in broker.open_orders()] == ["by-hand"], \
+        "our resting sell was canceled, the stranger's order is not ours to cancel"
+    assert execution.submit("sma", "SPY", Side.BUY, 1, None, None, T0 + timedelta(minutes=7)).status \
+        is OrderStatus.REFUSED
+    execution.halt(False)  # mismarterctl resume
+    assert not execution.halted and dict(execution.reconciliation_status().counts)["unknown_order"] == 1
+
+
+def test_adopt_books_a_position_changed_by_hand_to_the_account_owner() -> None:
+    broker, journal = RealAccount(initial_cash=100_000.0), MemoryOrderJournal()
+    execution = day_run(broker, journal, ReconcilePolicy.ADOPT)
+    the_morning(execution)
+    broker.submit(OrderRequest("by-hand", "SPY", Side.BUY, 7, OrderType.MARKET, None, None, T0, ""))
+    broker.on_bar(bar(3))  # it fills; the day-run never hears of it (not its order)
+    broker.drain_fills()
+    step(execution, 6)
+    kinds = sorted(m.kind for m in execution.reconciliation_status().open)
+    assert kinds == [MismatchKind.POSITION] and not execution.halted
+    assert execution.strategy_positions() == {(ACCOUNT_OWNER, "SPY"): 7, ("sma", "SPY"): 10}
+
+
+def test_an_order_canceled_at_the_broker_by_hand_is_a_missing_order() -> None:
+    broker, journal = RealAccount(initial_cash=100_000.0), MemoryOrderJournal()
+    execution = day_run(broker, journal)
+    resting = the_morning(execution)[1]
+    broker.cancel(resting.client_order_id)  # by hand, at the broker: not our cancel
+    step(execution, 6)
+    [missing] = execution.reconciliation_status().open
+    assert (missing.kind, missing.client_order_id) == (MismatchKind.MISSING_ORDER, resting.client_order_id)
+    assert execution.halted
+    step(execution, 12)  # the next check sees it again: counted once
+    assert dict(execution.reconciliation_status().counts)["missing_order"] == 1
