@@ -266,7 +266,9 @@ class ExecutionManager(ResumingMixin, SettlingMixin, ReconcilingMixin):
             self._symbols = frozenset(symbols)
             self._risk.begin_session(day, close_utc, self._broker.account().equity, history)
             if self._journaling is not None and not self._simulated:
-                self._to_resolve = {i for i, o in self._resumed.items() if o.status.is_open}
+                # open ones, and ended ones whose journaled shares outrun their booked fills
+                self._to_resolve = {i for i, o in self._resumed.items() if o.status.is_open
+                                    or o.filled_quantity > self._journaling.counted(o).filled_quantity}
                 self._resolve_journaled()
 
     def seed_price(self, symbol: str, price: float) -> None:

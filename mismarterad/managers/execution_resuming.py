@@ -77,7 +77,9 @@ class ResumingMixin:
             self._to_resolve.discard(client_order_id)
             if report is not None:
                 self._resumed[order.client_order_id] = report
-                self._journaling.record([report])
+                if report.filled_quantity <= self._journaling.counted(report).filled_quantity:
+                    self._journaling.record([report])  # else journaled with its fills, when drained:
+                    # a kill between must not leave a filled row without its fills
                 log.info("order_resumed", client_order_id=order.client_order_id, status=report.status.value)
             elif order.status in (OrderStatus.INTENT, OrderStatus.SUBMITTED):
                 never = replace(order, status=OrderStatus.REFUSED, reason=RiskCheck.BAR_PASSED.value,
