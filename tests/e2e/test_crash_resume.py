@@ -31,7 +31,6 @@ import time
 from datetime import datetime, timedelta
 from datetime import time as dt_time
 from pathlib import Path
-from typing import Any
 
 import pytest
 from support.crash_harness import (
@@ -43,6 +42,7 @@ from support.crash_harness import (
     duplicates,
     ny,
     print_summary,
+    rest_requests,
     summary,
 )
 
@@ -115,7 +115,7 @@ def kill_mid_send(rig: CrashRig, until: datetime, tries: int = 3) -> Kill:
         rig.emulator.fault("delay", ms=2500, count=armed)
         deadline = time.monotonic() + 60 * EVERY / SPEED
         while time.monotonic() < deadline and rig.alive():
-            fresh = _rest(rig, seen)
+            fresh = rest_requests(rig, seen)
             posts = [r for r in fresh if r["method"] == "POST" and r["path"] == "/v2/orders"]
             if posts:
                 caught = posts[0]
@@ -125,11 +125,11 @@ def kill_mid_send(rig: CrashRig, until: datetime, tries: int = 3) -> Kill:
             time.sleep(0.005)
         if caught is not None:
             break
-        _use_up_delays(rig, armed - len(_rest(rig, seen)))
+        _use_up_delays(rig, armed - len(rest_requests(rig, seen)))
     record.fired = caught is not None
     record.note = f"held POST {caught['client_order_id']}" if caught else "no POST came: killed mid-request"
     rig.kill(record)
-    _use_up_delays(rig, armed - len(_rest(rig, seen)))
+    _use_up_delays(rig, armed - len(rest_requests(rig, seen)))
     return record
 
 
@@ -141,11 +141,6 @@ def next_decision_post(rig: CrashRig) -> datetime:
         t += timedelta(minutes=EVERY)
     return t
 
-
-def _rest(rig: CrashRig, since: int) -> list[dict[str, Any]]:
-    assert rig.emulator is not None
-    return [r for r in rig.emulator.requests()[since:] if not r["path"].startswith("/_emulator")
-            and r["path"] not in ("/stream", "/v2/iex")]
 
 
 def _use_up_delays(rig: CrashRig, count: int) -> None:

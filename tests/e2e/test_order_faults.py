@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support.crash_harness import FINAL, CrashRig, churn_session_config, duplicates, ny
+from support.crash_harness import FINAL, CrashRig, churn_session_config, duplicates, ny, rest_requests
 
 SPEED = 120.0
 DAY = "2011-01-04"
@@ -56,11 +56,6 @@ def next_decision_post(rig: CrashRig) -> datetime:
         t += timedelta(minutes=EVERY)
     return t
 
-
-def rest_requests(rig: CrashRig, since: int) -> list[dict[str, Any]]:
-    assert rig.emulator is not None
-    return [r for r in rig.emulator.requests()[since:] if not r["path"].startswith("/_emulator")
-            and r["path"] not in ("/stream", "/v2/iex")]
 
 
 def arm_before_next_post(rig: CrashRig, kind: str, params: dict[str, Any], *, first_request: bool,

@@ -370,6 +370,14 @@ def _status_digest(status: dict[str, Any] | None) -> dict[str, Any] | None:
 # --- the checks -------------------------------------------------------------------------------
 
 
+def rest_requests(rig: CrashRig, since: int) -> list[dict[str, Any]]:
+    """The emulator's REST requests from the `since`-th entry of its log on (its own controls
+    and the streams' upgrades left out)."""
+    assert rig.emulator is not None
+    return [r for r in rig.emulator.requests()[since:] if not r["path"].startswith("/_emulator")
+            and r["path"] not in ("/stream", "/v2/iex")]
+
+
 def duplicates(ids: list[str]) -> dict[str, int]:
     return {cid: n for cid, n in Counter(ids).items() if n > 1}
 
