@@ -43,6 +43,11 @@ class OrderJournal(Protocol):
         Returns the ones that were new."""
         ...
 
+    def mark_applied(self, fills: Sequence[Fill], applied_utc: datetime) -> None:
+        """Stamp booked fills that no step had counted yet (booked during a catch-up, counted at
+        its end) with the step that counted them; a stamp once set is kept. Committed when it returns."""
+        ...
+
     def day(self, id_prefix: str) -> DayJournal:
         """Everything journaled under an id prefix (one day of one session on this account)."""
         ...

@@ -56,7 +56,7 @@ from mismarterad.managers.order_journaling import OrderJournaling
 from mismarterad.managers.position_book import PositionBook
 from mismarterad.managers.reconciler import Reconciler, ReconcileSettings
 from mismarterad.managers.risk_guard import RiskGuard
-from mismarterad.services.order_ids import OrderIds, SessionOrderIds
+from mismarterad.services.order_ids import OrderIds, SessionOrderIds, is_closing
 from mismarterad.services.risk_checks import AccountState, check_order, is_entry, malformed
 
 __all__ = ["ACCOUNT_OWNER", "ExecutionManager", "ExecutionRecord", "PositionMismatch"]
@@ -111,6 +111,8 @@ class ExecutionManager(ResumingMixin, SettlingMixin, ReconcilingMixin):
             for order in journaling.resumed_orders():
                 self._resumed[order.client_order_id] = order
                 self._strategy_of[order.client_order_id] = order.request.strategy
+                if is_closing(order.client_order_id):
+                    self._closing.add(order.client_order_id)
 
     # -- intents ---------------------------------------------------------------------------
 
@@ -270,26 +272,40 @@ class ExecutionManager(ResumingMixin, SettlingMixin, ReconcilingMixin):
                 self._to_resolve = {i for i, o in self._resumed.items() if o.status.is_open
                                     or o.filled_quantity > self._journaling.counted(o).filled_quantity}
                 self._resolve_journaled()
+                self._cancel_earlier_days()
 
     def seed_price(self, symbol: str, price: float) -> None:
         """A price for the checks before the symbol's first bar (the newest history), if none yet."""
         with self._book:
             self._prices.setdefault(symbol, price)
 
+    def start_step(self, step_end_utc: datetime, *, catch_up: bool = False) -> None:
+        """A step starts, before its bars reach the broker (`on_bar`): the fills they bring are
+        this step's (stamped with its end, which is where a resume replays them), and on a
+        catch-up step they wait for the catch-up's end."""
+        with self._book:
+            self._catching_up = catch_up and not self._simulated
+            self._step_end = step_end_utc
+
     def begin_step(self, step_end_utc: datetime, *, catch_up: bool = False) -> None:
         """After the step's fills, before strategies see its bars: the pre-close flatten (once,
         at close − flatten_minutes_before_close), the working entries canceled at the no-entry
         time, and the daily loss limit. A `catch_up` step (its minute passed before the run
-        started) sends nothing to a real account: its orders would be late by minutes or hours."""
+        started) sends nothing to a real account: its orders would be late by minutes or hours.
+        It only replays the fills the earlier runs counted by its end; the flatten, the cancels,
+        the loss limit and the reconciliation wait for the first live step, which acts on the
+        account as it is now (a resume after close − N flattens at once, not after the close)."""
+        self.start_step(step_end_utc, catch_up=catch_up)
         with self._book:
-            self._catching_up = catch_up and not self._simulated
-            self._step_end = step_end_utc
             if self._journaling is not None and not self._simulated:
-                replayed = self._journaling.replay_due(step_end_utc if self._catching_up else None)
-                if not self._catching_up:
+                replayed = self._journaling.replay_due(step_end_utc, live=not self._catching_up)
+                if not self._catching_up and self._held_fills:
+                    self._journaling.applied(self._held_fills, step_end_utc)
                     replayed, self._held_fills = [*replayed, *self._held_fills], []
                 self._count(replayed)
-            if self._reconciler is not None and not self._catching_up:
+            if self._catching_up:
+                return  # the account's rules act on now, at the first live step: these positions are the past's
+            if self._reconciler is not None:
                 reason = self._reconciler.due(step_end_utc, self._broker.reconnects)
                 if reason is not None:
                     self._reconcile(step_end_utc, reason)

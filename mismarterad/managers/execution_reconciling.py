@@ -42,11 +42,8 @@ class ReconcilingMixin:
             return
         self._take_back_sent()
         strangers = [m.client_order_id for m in fresh if m.kind is MismatchKind.UNKNOWN_ORDER and m.client_order_id]
-        assert self._journaling is not None
-        for client_order_id in sorted(self._journaling.earlier(strangers)):
-            # our own order left working by an earlier day (a flatten queued after a close): never wanted today
-            self._track(client_order_id, self._reconciler.venue_open.get(client_order_id))
-            guarded(self._cancel, client_order_id)
+        self._cancel_earlier_days({i: self._reconciler.venue_open[i] for i in strangers
+                                   if i in self._reconciler.venue_open})
         if not fresh:
             return
         if self._reconciler.settings.policy is ReconcilePolicy.ADOPT:
@@ -58,6 +55,21 @@ class ReconcilingMixin:
                   action="our open orders canceled, no new orders until `mismarterctl resume` or the next session")
         self.cancel_open_orders(keep_closing=True)
 
+    def _cancel_earlier_days(self, working: dict[str, Order] | None = None) -> None:
+        """Our own orders an earlier day left working (a flatten queued after a kill at the
+        close): never wanted today, so canceled (at the session's start, before the open, and at
+        each reconciliation); the journal takes their fate. `working`: the orders working at
+        the broker that are not today's, read afresh when not given."""
+        assert self._journaling is not None
+        if working is None:
+            working = {o.client_order_id: o for o in guarded(self._broker.venue_open_orders) or []
+                       if o.client_order_id not in self._strategy_of}
+        for client_order_id in sorted(self._journaling.earlier(list(working))):
+            log.warning("earlier_days_order_canceled", client_order_id=client_order_id,
+                        symbol=working[client_order_id].request.symbol)
+            self._track(client_order_id, working[client_order_id])
+            guarded(self._cancel, client_order_id)
+
     def _our_side(self) -> OurSide:
         assert self._journaling is not None
         journaling = self._journaling
@@ -67,7 +79,8 @@ class ReconcilingMixin:
             open_orders={o.client_order_id: o for o in self._working() if o.status in _WORKING},
             ended_unasked={o.client_order_id: o for o in self._broker.orders()
                            if o.status in (OrderStatus.CANCELED, OrderStatus.EXPIRED)
-                           and o.client_order_id not in self._cancel_requested},
+                           and o.client_order_id not in self._cancel_requested
+                           and self._strategy_of.get(o.client_order_id) != ACCOUNT_OWNER},  # theirs to end
             cancel_requested=frozenset(self._cancel_requested),
             earlier=journaling.earlier)
 
@@ -80,7 +93,8 @@ class ReconcilingMixin:
                 self._holdings.adopt(ACCOUNT_OWNER, m.symbol, m.broker - m.ours)
             elif m.kind is MismatchKind.UNKNOWN_ORDER and m.client_order_id is not None:
                 assert self._reconciler is not None
-                if self._track(m.client_order_id, self._reconciler.venue_open.get(m.client_order_id)) is not None:
+                tracked = self._track(m.client_order_id, self._reconciler.venue_open.get(m.client_order_id))
+                if tracked is not None:  # (one its owner ended meanwhile is still theirs: no difference)
                     self._strategy_of.setdefault(m.client_order_id, ACCOUNT_OWNER)
             elif m.kind is MismatchKind.MISSING_ORDER and m.client_order_id is not None:
                 self._forget(m.client_order_id)

@@ -85,18 +85,27 @@ class SettlingMixin:
     def flatten(self, now_utc: datetime) -> list[Order]:
         """Cancel each held symbol's open orders, then close every strategy's position in it with
         that strategy's own market order (filled at the next bar's open). Flatten orders already
-        working stay, and only what they do not cover is sent: a second flatten sends nothing."""
+        working stay, and only what they do not cover is sent: a second flatten sends nothing.
+        On a real account (the pre-close flatten is then the day's close) every session symbol's
+        orders are canceled, strangers' too, and the broker's shares no strategy explains are
+        closed with the rest, as at the close."""
         with self._book:
             orders = []
-            for symbol in list(self._holdings.held_by_symbol()):
+            real = not self._simulated
+            for symbol in sorted(set(self._holdings.held_by_symbol()) | (self._symbols if real else set())):
                 self._cancel_open(symbol)  # once per symbol: the strategies' closing orders must all stay
+            if real:
+                self._cancel_strangers()
             self._apply(self._broker.drain_fills())  # what filled while it was canceled is held no more
+            if real:
+                self._absorb_differences()
             for symbol, held in self._holdings.held_by_symbol().items():
                 closing = [o.request for o in self._working(symbol) if o.client_order_id in self._closing]
                 for strategy_id, qty in held:
                     side = Side.SELL if qty > 0 else Side.BUY
                     covered = sum(r.quantity for r in closing if r.strategy == strategy_id and r.side is side)
                     if abs(qty) > covered:
+                        failpoint("flatten_order")
                         orders.append(self.submit(strategy_id, symbol, side, abs(qty) - covered, None, None, now_utc,
                                                   risk_reducing=True))
             return orders

@@ -82,13 +82,22 @@ class OrderJournaling:
             self._booked[f.client_order_id] = (shares + f.quantity, notional + f.quantity * f.price)
         return fresh
 
-    def replay_due(self, step_end_utc: datetime | None) -> list[Fill]:
-        """The earlier runs' fills to count at this step (all that are left when None)."""
-        due = [j for j in self._replay
-               if step_end_utc is None or (j.applied_utc is not None and j.applied_utc <= step_end_utc)]
+    def replay_due(self, step_end_utc: datetime, *, live: bool) -> list[Fill]:
+        """The earlier runs' fills to count at this step: those they counted by its end, and at a
+        live step also those no step counted (booked in a catch-up killed before its end), which
+        are stamped with this step now."""
+        due = [j for j in self._replay if (j.applied_utc is None and live)
+               or (j.applied_utc is not None and j.applied_utc <= step_end_utc)]
         if due:
             self._replay = [j for j in self._replay if j not in due]
+            self.applied([j.fill for j in due if j.applied_utc is None], step_end_utc)
         return [j.fill for j in due]
+
+    def applied(self, fills: Sequence[Fill], step_end_utc: datetime) -> None:
+        """Fills booked during a catch-up are counted at this (live) step: a later resume replays
+        them here too, so its strategies see what these saw, when they saw it."""
+        if fills:
+            self.journal.mark_applied(fills, step_end_utc)
 
     # -- resume -----------------------------------------------------------------------------
 

@@ -35,6 +35,11 @@ class MemoryOrderJournal:
                 fresh.append(fill)
         return fresh
 
+    def mark_applied(self, fills: Sequence[Fill], applied_utc: datetime) -> None:
+        keys = {(f.client_order_id, f.execution_id) for f in fills}
+        self._fills = [JournaledFill(j.fill, applied_utc) if j.applied_utc is None
+                       and (j.fill.client_order_id, j.fill.execution_id) in keys else j for j in self._fills]
+
     def day(self, id_prefix: str) -> DayJournal:
         return DayJournal(tuple(o for i, o in self._orders.items() if i.startswith(id_prefix)),
                           tuple(f for f in self._fills if f.fill.client_order_id.startswith(id_prefix)))

@@ -85,6 +85,16 @@ class SqlOrderJournal:
                 db.execute(insert(FillRow), rows)
         return fresh
 
+    def mark_applied(self, fills: Sequence[Fill], applied_utc: datetime) -> None:
+        if not fills:
+            return
+        with self._db_sessions.begin() as db:
+            for fill in fills:
+                db.execute(update(FillRow).where(
+                    FillRow.account == self.account, FillRow.client_order_id == fill.client_order_id,
+                    FillRow.execution_id == fill.execution_id, FillRow.applied_utc.is_(None)).values(
+                    applied_utc=applied_utc))
+
     def day(self, id_prefix: str) -> DayJournal:
         pattern = like_prefix(id_prefix)
         with self._db_sessions() as db:

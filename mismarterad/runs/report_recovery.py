@@ -7,11 +7,13 @@ folder beside it (`.<date>.XXXXXXXX`, and `.<date>.old` while the new folder is 
 (`daemon/state_lock.py`), so no other writer can be busy there:
 
 1. every staging folder under the reports folder is removed;
-2. for every trading day of the last `LOOKBACK_DAYS` whose latest completed live run of this
-   session has no report folder (or one written by an earlier run of that day), the report is
-   rebuilt from what the database holds of the day: the journal's orders and fills of the
-   day (every day-run of it: a resumed day is journaled across its runs), or for a day from
-   before the journal, the run's own rows.
+2. for every trading day of the last `LOOKBACK_DAYS` whose latest live run of this session has
+   no report folder (or one written by an earlier run of that day), the report is rebuilt from
+   what the database holds of the day: the journal's orders and fills of the day (every
+   day-run of it: a resumed day is journaled across its runs), or for a day from before the
+   journal, the run's own rows. The latest run is a completed one, or one abandoned (its
+   process killed) when the day's window has ended: no day-run will finish that day any more,
+   and its report says so (`"status": "abandoned"`).
 
 The equity curve and the data-quality rows are never stored, so a rebuilt report has
 `trades.csv`, `orders.csv`, `summary.json` (equity figures null) and `run.json` with
@@ -69,11 +71,13 @@ def recover_reports(app: App, time_manager: TimeManager, config: SessionConfig, 
     now = app.clock.now()
     latest: dict[date, RunRecord] = {}
     for run in app.run_repository.runs("live", config.session_name, now - timedelta(days=LOOKBACK_DAYS)):
-        if run.status != "completed":
+        if run.status not in ("completed", "abandoned"):
             continue
         day = _run_day(time_manager, run.started_utc, lead, lag)
         if day is not None and (day not in latest or run.id > latest[day].id):
             latest[day] = run
+    latest = {day: run for day, run in latest.items()
+              if run.status == "completed" or _window_ended(time_manager, day, lead, lag, now)}
     rebuilt = []
     for day, run in sorted(latest.items()):
         folder = reports_dir / day.isoformat()
@@ -98,6 +102,10 @@ def _run_day(tm: TimeManager, started_utc: datetime, lead: timedelta, lag: timed
     except CalendarError as exc:
         log.warning("report_recovery_day_unknown", started_utc=started_utc.isoformat(), error=str(exc))
     return None
+
+
+def _window_ended(tm: TimeManager, day: date, lead: timedelta, lag: timedelta, now: datetime) -> bool:
+    return session_window(tm.get_trading_session(day), lead, lag).stop_utc <= now
 
 
 def _missing_reason(folder: Path, run_id: int) -> str | None:
@@ -167,8 +175,10 @@ def _rebuild(app: App, tm: TimeManager, config: SessionConfig, run: RunRecord, d
         "open_positions": {p.symbol: p.quantity for p in positions},
         "rebuilt_from_database": True,
     }
-    # a completed run has no error (and a stored error text could quote a database URL)
-    run_info = {"run_id": run.id, "day": day.isoformat(), "status": run.status, "error": None,
+    # no stored error text is copied (one could quote a database URL)
+    run_info = {"run_id": run.id, "day": day.isoformat(), "status": run.status,
+                "error": None if run.status == "completed" else "the day's last day-run was killed and its "
+                "window ended before another could finish the day",
                 "rebuilt_from_database": True, "rebuilt_reason": reason, "rebuilt_at_utc": app.clock.now(),
                 "missing_files": list(MISSING_FILES), "elapsed_secs": None, "bars_processed": None}
     return write_rebuilt_report(folder, result, tm.timezone, summary, run_info)

@@ -30,12 +30,13 @@ import re
 from datetime import date
 from typing import Protocol
 
-__all__ = ["OrderIds", "SessionOrderIds", "day_prefix"]
+__all__ = ["OrderIds", "SessionOrderIds", "day_prefix", "is_closing"]
 
 MAX_ID_LEN = 64
 _SAFE = re.compile(r"[^A-Za-z0-9_.]")
 _STRATEGY_LEN = 20
 _SYMBOL_LEN = 12
+_CLOSING = re.compile(r"-c[0-9]{4,}$")
 
 
 def _tag(text: str, length: int) -> str:
@@ -52,6 +53,12 @@ def _part(text: str, length: int) -> str:
 def day_prefix(day: date, session_name: str) -> str:
     """What every id of one session's trading day starts with (the journal's key for the day)."""
     return f"{day:%Y%m%d}-{_tag(session_name, 6)}-"
+
+
+def is_closing(client_order_id: str) -> bool:
+    """Whether the id names an order the engine sent to close a position (a resumed day-run
+    keeps its earlier runs' flatten orders working: never canceled, never sent twice)."""
+    return _CLOSING.search(client_order_id) is not None
 
 
 class OrderIds(Protocol):

@@ -151,6 +151,7 @@ class AnalysisEngine(Worker):
         if not self._in_session:
             self._begin_strategies()
         self.as_of, self.step_end = start, start + ONE_MINUTE
+        self.execution.start_step(self.step_end, catch_up=catch_up)
         for bar in bars:
             self.execution.on_bar(bar)
         self.execution.begin_step(self.step_end, catch_up=catch_up)

@@ -169,10 +169,7 @@ def resume_and_trade_again(rig: CrashRig) -> None:
     wait("an order after resume", lambda: len(own_posts(rig)) > posted, timeout=20)
 
 
-@pytest.mark.parametrize("kind", [
-    pytest.param("unknown_order", marks=pytest.mark.skip(
-        reason="issue 11 is open: resume adopts the canceled hand order and halts again at once")),
-    "position", "missing_order"])
+@pytest.mark.parametrize("kind", ["unknown_order", "position", "missing_order"])
 def test_halt_policy_a_difference_halts_until_resume(halt_rig: CrashRig, kind: str) -> None:
     """One day-run per difference, so that one failing case does not hide the others."""
     rig = halt_rig

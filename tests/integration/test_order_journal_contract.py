@@ -67,6 +67,18 @@ def test_fills_are_booked_once_per_execution(journal_factory) -> None:  # type: 
     assert [(f.fill.execution_id, f.fill.quantity, f.applied_utc) for f in booked] == [("e1", 4, T0), ("e2", 6, T0)]
 
 
+def test_fills_booked_in_a_catch_up_get_the_step_that_counted_them(journal_factory) -> None:  # type: ignore[no-untyped-def]
+    journal = journal_factory()
+    order = intent(1)
+    journal.record([order])
+    later = T0 + timedelta(minutes=5)
+    journal.record_fills([fill(order, "e1", 4)], T0)
+    journal.record_fills([fill(order, "e2", 6)], None)  # booked during a catch-up
+    journal.mark_applied([fill(order, "e1", 4), fill(order, "e2", 6), fill(order, "e9", 1)], later)
+    booked = journal_factory().day(DAY).fills
+    assert [(f.fill.execution_id, f.applied_utc) for f in booked] == [("e1", T0), ("e2", later)]
+
+
 def test_a_day_is_read_by_its_prefix_only_and_known_spans_days(journal_factory) -> None:  # type: ignore[no-untyped-def]
     journal = journal_factory()
     today, yesterday = intent(1), intent(1, prefix="20110103-abcdef-")

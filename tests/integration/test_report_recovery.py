@@ -104,6 +104,22 @@ def test_a_report_of_an_earlier_day_run_is_replaced_by_the_latest_completed_one(
     assert trade["quantity"] == "20"
 
 
+def test_a_day_whose_last_run_was_killed_gets_its_report_once_its_window_has_ended(tmp_path: Path) -> None:
+    config = load_session_config(SESSION_CONFIG)
+    reports = tmp_path / "state" / "reports"
+    during = _app(tmp_path, OPEN + timedelta(hours=6, minutes=32))  # the window ends at close + LAG
+    run_id = _completed_run(during, config.session_name, OPEN - timedelta(minutes=30))
+    during.run_repository.finish(run_id, "abandoned", OPEN + timedelta(hours=6, minutes=31), "killed")
+    assert recover_reports(during, during.time_manager(), config, reports, LEAD, LAG) == [], \
+        "a day-run restarted in the window finishes the day itself"
+    after = _app(tmp_path, OPEN + timedelta(hours=6, minutes=36))
+    [rebuilt] = recover_reports(after, after.time_manager(), config, reports, LEAD, LAG)
+    assert rebuilt.run_id == run_id
+    run_info = json.loads((reports / "2011-01-04" / "run.json").read_text())
+    assert run_info["status"] == "abandoned" and "killed" in run_info["error"]
+    assert json.loads((reports / "2011-01-04" / "summary.json").read_text())["trades"] == 1
+
+
 def test_runs_older_than_the_lookback_and_failed_runs_are_left_alone(tmp_path: Path) -> None:
     app = _app(tmp_path, OPEN + timedelta(days=30))  # the operator pruned old reports: not resurrected
     config = load_session_config(SESSION_CONFIG)

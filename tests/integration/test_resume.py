@@ -11,10 +11,12 @@ from mismarterad.core.broker import BrokerCapabilities
 from mismarterad.core.market_data import Bar
 from mismarterad.core.orders import Order, OrderRequest, OrderStatus, OrderType, Side
 from mismarterad.core.reconciliation import MismatchKind, ReconcilePolicy
+from mismarterad.core.risk import RiskLimits
 from mismarterad.integrations.paper import PaperBroker
 from mismarterad.managers.execution_manager import ACCOUNT_OWNER, ExecutionManager
 from mismarterad.managers.order_journaling import OrderJournaling
 from mismarterad.managers.reconciler import ReconcileSettings
+from mismarterad.managers.risk_guard import RiskGuard
 from mismarterad.repositories.memory_order_journal import MemoryOrderJournal
 from mismarterad.services.order_ids import SessionOrderIds
 
@@ -34,26 +36,32 @@ def bar(minute: int, price: float = 100.0) -> Bar:
 
 
 def day_run(broker: PaperBroker, journal: MemoryOrderJournal,
-            policy: ReconcilePolicy = ReconcilePolicy.HALT) -> ExecutionManager:
+            policy: ReconcilePolicy = ReconcilePolicy.HALT, flatten_minutes: int = 0) -> ExecutionManager:
     ids = SessionOrderIds("resume test", DAY)
     journaling = OrderJournaling(journal, journal.day(ids.prefix), replay_fills=not broker.capabilities.simulated)
-    execution = ExecutionManager(broker, ids=ids, journaling=journaling, reconcile=ReconcileSettings(policy, 5))
+    execution = ExecutionManager(broker, RiskGuard(RiskLimits(), flatten_minutes), ids=ids, journaling=journaling,
+                                 reconcile=ReconcileSettings(policy, 5))
     execution.begin_session(DAY, CLOSE, ["SPY"])
     return execution
 
 
 def step(execution: ExecutionManager, minute: int, *, catch_up: bool = False) -> datetime:
+    """One step in AnalysisEngine's order: the bar's fills, then the step's rules."""
     end = T0 + timedelta(minutes=minute + 1)
-    execution.begin_step(end, catch_up=catch_up)
+    execution.start_step(end, catch_up=catch_up)
     execution.on_bar(bar(minute))
+    execution.begin_step(end, catch_up=catch_up)
     return end
 
 
-def the_morning(execution: ExecutionManager, *, catch_up: bool = False) -> list[Order]:
-    """What the strategy decides on minutes 0-2: buy 10 at once, then a resting sell far above."""
+def the_morning(execution: ExecutionManager, *, catch_up: bool = False, seen: list[int] | None = None) -> list[Order]:
+    """What the strategy decides on minutes 0-2: buy 10 at once, then a resting sell far above
+    (`seen`: the strategy's position at each step, as its on_bar would read it)."""
     decided = []
     for minute in range(3):
         now = step(execution, minute, catch_up=catch_up)
+        if seen is not None:
+            seen.append(execution.position("sma", "SPY"))
         if minute == 0:
             decided.append(execution.submit("sma", "SPY", Side.BUY, 10, None, None, now))
         if minute == 2:
@@ -63,13 +71,16 @@ def the_morning(execution: ExecutionManager, *, catch_up: bool = False) -> list[
 
 def test_a_resumed_day_adopts_its_orders_by_id_and_replays_its_fills() -> None:
     broker, journal = RealAccount(initial_cash=100_000.0), MemoryOrderJournal()
-    first = the_morning(day_run(broker, journal))
+    seen_first: list[int] = []
+    first = the_morning(day_run(broker, journal), seen=seen_first)
     sent = [o.client_order_id for o in broker.orders()]
     assert [o.client_order_id for o in first] == sent and sent[0].startswith("20110104-")
     # the process dies here; a new day-run of the day resumes
     resumed = day_run(broker, journal)
-    again = the_morning(resumed, catch_up=True)
+    seen_again: list[int] = []
+    again = the_morning(resumed, catch_up=True, seen=seen_again)
     assert [o.client_order_id for o in again] == sent, "the same decisions get the same ids"
+    assert seen_again == seen_first == [0, 10, 10], "the same position at the same step"
     assert [o.client_order_id for o in broker.orders()] == sent, "nothing was sent again"
     late = resumed.submit("sma", "SPY", Side.BUY, 5, None, None, T0 + timedelta(minutes=3))
     assert late.status is OrderStatus.REFUSED and late.reason == "bar_passed", "a new decision of the past is not sent"
@@ -136,3 +147,61 @@ def test_an_order_canceled_at_the_broker_by_hand_is_a_missing_order() -> None:
     assert execution.halted
     step(execution, 12)  # the next check sees it again: counted once
     assert dict(execution.reconciliation_status().counts)["missing_order"] == 1
+
+
+def test_fills_a_catch_up_counted_at_its_end_are_replayed_there_by_the_next_resume() -> None:
+    broker, journal = RealAccount(initial_cash=100_000.0), MemoryOrderJournal()
+    first = day_run(broker, journal)
+    step(first, 0)
+    first.submit("sma", "SPY", Side.BUY, 10, None, None, T0 + timedelta(minutes=1))
+    # killed before the fill; the next day-run's catch-up sees it fill at minute 1 (held to its end)
+    second = day_run(broker, journal)
+    for minute in range(3):
+        step(second, minute, catch_up=True)
+    assert second.strategy_positions() == {}, "a catch-up's new fill waits for its end"
+    counted_at = step(second, 3)
+    assert second.strategy_positions() == {("sma", "SPY"): 10}
+    [booked] = journal.day("20110104-").fills
+    assert booked.applied_utc == counted_at, "stamped with the live step that counted it"
+    # killed again: the third day-run's strategies see the shares at minute 3, as the second's did
+    third = day_run(broker, journal)
+    seen = []
+    for minute in range(5):
+        step(third, minute, catch_up=minute < 4)
+        seen.append(third.position("sma", "SPY"))
+    assert seen == [0, 0, 0, 10, 10] and len(third.fills()) == 1
+
+
+def test_a_resume_after_the_pre_close_flatten_time_flattens_at_its_first_live_step() -> None:
+    broker, journal = RealAccount(initial_cash=100_000.0), MemoryOrderJournal()
+    first = day_run(broker, journal, flatten_minutes=10)
+    step(first, 0)
+    first.submit("sma", "SPY", Side.BUY, 10, None, None, T0 + timedelta(minutes=1))
+    # killed; restarted at close − 5: the fill came in its catch-up, after the flatten's time
+    second = day_run(broker, journal, flatten_minutes=10)
+    for minute in range(385):
+        step(second, minute, catch_up=True)
+    assert [o.client_order_id for o in broker.orders()][1:] == [], "nothing sent during the catch-up"
+    step(second, 385)
+    [flatten] = broker.orders()[1:]
+    assert (flatten.request.side, flatten.request.quantity, flatten.client_order_id[-5:]) == (Side.SELL, 10, "c0001")
+    step(second, 386)
+    assert second.positions() == {} and broker.positions() == []
+
+
+def test_a_resumed_day_run_keeps_the_earlier_runs_flatten_order_working() -> None:
+    broker, journal = RealAccount(initial_cash=100_000.0), MemoryOrderJournal()
+    first = day_run(broker, journal, flatten_minutes=10)
+    step(first, 0)
+    first.submit("sma", "SPY", Side.BUY, 10, None, None, T0 + timedelta(minutes=1))
+    for minute in range(1, 380):
+        step(first, minute)
+    [flatten] = broker.open_orders()  # sent at close − 10; killed before it filled
+    second = day_run(broker, journal, flatten_minutes=10)
+    for minute in range(379):
+        step(second, minute, catch_up=True)
+    step(second, 379)  # the flatten's time again, live: the working flatten covers the position
+    assert [o.client_order_id for o in broker.open_orders()] == [flatten.client_order_id]
+    assert second.cancel(flatten.client_order_id).status.is_open, "a strategy cannot cancel it either"
+    step(second, 380)
+    assert second.positions() == {} and broker.positions() == [] and len(broker.orders()) == 2

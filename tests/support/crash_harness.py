@@ -467,8 +467,9 @@ def check_report(rig: CrashRig, day: str, today: dict[str, dict[str, Any]]) -> l
 
 
 def burst_problems(rig: CrashRig, window_secs: float = 1.0, limit: int = 4) -> list[str]:
-    """No more than `limit` orders POSTed within `window_secs` real seconds after a restart
-    (orders for bars that passed while the daemon was down are never sent late)."""
+    """No more than `limit` orders POSTed within `window_secs` real seconds either side of a
+    restart's resume (orders for bars that passed while the daemon was down are never sent
+    late); the window must be short enough that the strategy's normal flow stays under `limit`."""
     posts = [(datetime.fromisoformat(r["time"]), r["client_order_id"]) for r in rig.posted()]
     problems = []
     for s in rig.starts:
@@ -476,7 +477,7 @@ def burst_problems(rig: CrashRig, window_secs: float = 1.0, limit: int = 4) -> l
         # the daemon's first second: from its start-up's end (resume) on, in emulator time
         begin = t + timedelta(seconds=(s.resume_secs or 0) * rig.speed)
         end = begin + timedelta(seconds=window_secs * rig.speed)
-        burst = [cid for when, cid in posts if begin - timedelta(seconds=rig.speed) <= when <= end]
+        burst = [cid for when, cid in posts if begin - (end - begin) <= when <= end]
         if len(burst) > limit:
             problems.append(f"start {s.n} ({s.emulator_start}): {len(burst)} orders POSTed within "
                             f"{window_secs} s of its resume: {burst}")
