@@ -62,7 +62,7 @@ class AlpacaRig:
         self.broker.close_session(last_bars)
 
     def fault(self, kind: str, **params: Any) -> bool:
-        """Arm an emulator fault (see mismarterad/emulator/alpaca/faults.py); True: this venue has faults."""
+        """Arm an emulator fault (see mismarterad/integrations/alpaca_emulator/faults.py); True: this venue has faults."""
         self.emulator.fault(kind, **params)
         return True
 

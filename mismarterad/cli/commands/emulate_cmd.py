@@ -8,7 +8,8 @@ from pathlib import Path
 
 from mismarterad.cli.commands.run_cmd import _clock as clock_from_args
 from mismarterad.core.errors import ConfigError
-from mismarterad.emulator.alpaca import EmulatorConfig, Keys, run_emulator
+from mismarterad.integrations.alpaca_emulator import EmulatorConfig, Keys, run_emulator
+from mismarterad.repositories.parquet_bar_store import ParquetBarStore
 
 __all__ = ["register"]
 
@@ -64,6 +65,6 @@ def _emulate(args: argparse.Namespace) -> int:
     def announce(base_url: str) -> None:
         print(json.dumps({"listening": base_url}), flush=True)
 
-    return run_emulator(config, clock, announce)
+    return run_emulator(config, clock, ParquetBarStore(args.data_dir), announce)
 
 

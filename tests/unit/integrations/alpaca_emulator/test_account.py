@@ -12,9 +12,9 @@ from hypothesis import strategies as st
 
 from mismarterad.core.market_data import Bar
 from mismarterad.core.orders import Side
-from mismarterad.emulator.alpaca.account import STARTING_CASH, Account
-from mismarterad.emulator.alpaca.state_store import StateStore
-from mismarterad.emulator.alpaca.values import (
+from mismarterad.integrations.alpaca_emulator.account import STARTING_CASH, Account
+from mismarterad.integrations.alpaca_emulator.state_store import StateStore
+from mismarterad.integrations.alpaca_emulator.values import (
     AlpacaOrderType,
     MarketPhase,
     OrderError,

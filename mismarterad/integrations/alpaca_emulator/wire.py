@@ -13,9 +13,9 @@ from typing import Any
 import msgpack
 
 from mismarterad.core.market_data import Bar
-from mismarterad.emulator.alpaca.account import Account
-from mismarterad.emulator.alpaca.sessions import NEW_YORK, Session
-from mismarterad.emulator.alpaca.values import EmulatedOrder, Position, TradeUpdate
+from mismarterad.integrations.alpaca_emulator.account import Account
+from mismarterad.integrations.alpaca_emulator.sessions import NEW_YORK, Session
+from mismarterad.integrations.alpaca_emulator.values import EmulatedOrder, Position, TradeUpdate
 
 __all__ = [
     "account_json",

@@ -16,11 +16,11 @@ from typing import Protocol, TypeVar
 from mismarterad.core.bar_store import BarStore
 from mismarterad.core.clock import Clock
 from mismarterad.core.market_data import Bar
-from mismarterad.emulator.alpaca.account import Account
-from mismarterad.emulator.alpaca.faults import FaultBook
-from mismarterad.emulator.alpaca.sessions import Session, Sessions
-from mismarterad.emulator.alpaca.state_store import StateStore
-from mismarterad.emulator.alpaca.values import EmulatedOrder, OrderSpec, TradeUpdate
+from mismarterad.integrations.alpaca_emulator.account import Account
+from mismarterad.integrations.alpaca_emulator.faults import FaultBook
+from mismarterad.integrations.alpaca_emulator.sessions import Session, Sessions
+from mismarterad.integrations.alpaca_emulator.state_store import StateStore
+from mismarterad.integrations.alpaca_emulator.values import EmulatedOrder, OrderSpec, TradeUpdate
 
 __all__ = ["Exchange", "Publisher"]
 

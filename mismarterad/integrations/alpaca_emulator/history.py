@@ -22,8 +22,8 @@ from mismarterad.core.bar_store import BarStore
 from mismarterad.core.calendar import TradingSession
 from mismarterad.core.intervals import Interval, parse_interval
 from mismarterad.core.market_data import Bar
-from mismarterad.emulator.alpaca.sessions import NEW_YORK, Session, Sessions
-from mismarterad.emulator.alpaca.values import OrderError
+from mismarterad.integrations.alpaca_emulator.sessions import NEW_YORK, Session, Sessions
+from mismarterad.integrations.alpaca_emulator.values import OrderError
 from mismarterad.services.bar_aggregation import aggregate_daily, aggregate_session
 
 __all__ = ["BarQuery", "BarsPage", "bars_page", "parse_timeframe"]

@@ -18,11 +18,11 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from mismarterad.core.market_data import Bar
-from mismarterad.emulator.alpaca.exchange import Exchange
-from mismarterad.emulator.alpaca.faults import DropStream, FaultError, parse_fault
-from mismarterad.emulator.alpaca.sessions import NEW_YORK
-from mismarterad.emulator.alpaca.streams import StreamHub
-from mismarterad.emulator.alpaca.wire import money, order_json
+from mismarterad.integrations.alpaca_emulator.exchange import Exchange
+from mismarterad.integrations.alpaca_emulator.faults import DropStream, FaultError, parse_fault
+from mismarterad.integrations.alpaca_emulator.sessions import NEW_YORK
+from mismarterad.integrations.alpaca_emulator.streams import StreamHub
+from mismarterad.integrations.alpaca_emulator.wire import money, order_json
 
 __all__ = ["RequestLog", "add_emulator_routes"]
 

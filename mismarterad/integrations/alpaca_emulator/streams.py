@@ -19,9 +19,9 @@ import structlog
 from aiohttp import WSMsgType, web
 
 from mismarterad.core.market_data import Bar
-from mismarterad.emulator.alpaca.faults import FaultBook
-from mismarterad.emulator.alpaca.values import TradeUpdate
-from mismarterad.emulator.alpaca.wire import bar_message, trade_update_json
+from mismarterad.integrations.alpaca_emulator.faults import FaultBook
+from mismarterad.integrations.alpaca_emulator.values import TradeUpdate
+from mismarterad.integrations.alpaca_emulator.wire import bar_message, trade_update_json
 
 __all__ = ["StreamHub"]
 

@@ -22,7 +22,7 @@ from datetime import date, datetime
 
 from mismarterad.core.market_data import Bar
 from mismarterad.core.orders import OrderRequest, OrderType, Side
-from mismarterad.emulator.alpaca.values import (
+from mismarterad.integrations.alpaca_emulator.values import (
     AlpacaOrderType,
     EmulatedOrder,
     MarketPhase,

@@ -17,8 +17,8 @@ from typing import Any
 
 from mismarterad.core.errors import StorageError
 from mismarterad.core.orders import Side
-from mismarterad.emulator.alpaca.account import Account
-from mismarterad.emulator.alpaca.values import (
+from mismarterad.integrations.alpaca_emulator.account import Account
+from mismarterad.integrations.alpaca_emulator.values import (
     AlpacaOrderType,
     EmulatedOrder,
     OrderSpec,

@@ -8,8 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mismarterad.core.intervals import parse_interval
-from mismarterad.emulator.alpaca.history import BarQuery, bars_page
-from mismarterad.emulator.alpaca.sessions import Sessions
+from mismarterad.integrations.alpaca_emulator.history import BarQuery, bars_page
+from mismarterad.integrations.alpaca_emulator.sessions import Sessions
 from mismarterad.repositories.memory_bar_store import MemoryBarStore
 from support.bars import minute_bars, session
 

@@ -4,7 +4,7 @@ The real alpaca-py clients point at it with `url_override`; `docs/emulator.md` l
 differs from Alpaca.
 """
 
-from mismarterad.emulator.alpaca.server import Keys
-from mismarterad.emulator.alpaca.service import EmulatorConfig, run_emulator
+from mismarterad.integrations.alpaca_emulator.server import Keys
+from mismarterad.integrations.alpaca_emulator.service import EmulatorConfig, run_emulator
 
 __all__ = ["EmulatorConfig", "Keys", "run_emulator"]

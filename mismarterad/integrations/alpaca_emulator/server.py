@@ -18,10 +18,10 @@ from typing import Any
 import structlog
 from aiohttp import web
 
-from mismarterad.emulator.alpaca.account import Account
-from mismarterad.emulator.alpaca.emulator_routes import RequestLog, add_emulator_routes
-from mismarterad.emulator.alpaca.exchange import Exchange
-from mismarterad.emulator.alpaca.history import (
+from mismarterad.integrations.alpaca_emulator.account import Account
+from mismarterad.integrations.alpaca_emulator.emulator_routes import RequestLog, add_emulator_routes
+from mismarterad.integrations.alpaca_emulator.exchange import Exchange
+from mismarterad.integrations.alpaca_emulator.history import (
     DEFAULT_LIMIT,
     MAX_LIMIT,
     BarQuery,
@@ -29,11 +29,11 @@ from mismarterad.emulator.alpaca.history import (
     bars_page,
     parse_timeframe,
 )
-from mismarterad.emulator.alpaca.order_input import parse_order_query, parse_order_spec, parse_time
-from mismarterad.emulator.alpaca.sessions import NEW_YORK
-from mismarterad.emulator.alpaca.streams import StreamHub
-from mismarterad.emulator.alpaca.values import OPEN_STATUSES, EmulatedOrder, OrderError
-from mismarterad.emulator.alpaca.wire import (
+from mismarterad.integrations.alpaca_emulator.order_input import parse_order_query, parse_order_spec, parse_time
+from mismarterad.integrations.alpaca_emulator.sessions import NEW_YORK
+from mismarterad.integrations.alpaca_emulator.streams import StreamHub
+from mismarterad.integrations.alpaca_emulator.values import OPEN_STATUSES, EmulatedOrder, OrderError
+from mismarterad.integrations.alpaca_emulator.wire import (
     account_json,
     bar_json,
     calendar_json,

@@ -13,7 +13,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from mismarterad.core.orders import Side
-from mismarterad.emulator.alpaca.values import AlpacaOrderType, OrderError, OrderSpec, TimeInForce
+from mismarterad.integrations.alpaca_emulator.values import AlpacaOrderType, OrderError, OrderSpec, TimeInForce
 
 __all__ = ["OrderQuery", "parse_order_query", "parse_order_spec", "parse_time"]
 

@@ -1,7 +1,8 @@
 """Run the emulator: build the venue, serve it on one port, replay the market, stop on a signal.
 
-aiohttp owns the process's main thread and its event loop; the market replay is a plain thread.
-SIGTERM and SIGINT stop both cleanly.
+aiohttp owns the process's main thread and its event loop (the one place of the emulator where
+asyncio runs: a library's, inside its own process, as an adapter may); the market replay is a
+plain thread. SIGTERM and SIGINT stop both cleanly.
 """
 
 from __future__ import annotations
@@ -15,18 +16,18 @@ from pathlib import Path
 import structlog
 from aiohttp import web
 
+from mismarterad.core.bar_store import BarStore
 from mismarterad.core.clock import Clock
 from mismarterad.core.errors import ConfigError
-from mismarterad.emulator.alpaca.account import Account
-from mismarterad.emulator.alpaca.exchange import Exchange
-from mismarterad.emulator.alpaca.faults import FaultBook
-from mismarterad.emulator.alpaca.market import MarketReplay
-from mismarterad.emulator.alpaca.emulator_routes import RequestLog
-from mismarterad.emulator.alpaca.server import Keys, build_app
-from mismarterad.emulator.alpaca.sessions import Sessions
-from mismarterad.emulator.alpaca.state_store import StateStore
-from mismarterad.emulator.alpaca.streams import StreamHub
-from mismarterad.repositories.parquet_bar_store import ParquetBarStore
+from mismarterad.integrations.alpaca_emulator.account import Account
+from mismarterad.integrations.alpaca_emulator.exchange import Exchange
+from mismarterad.integrations.alpaca_emulator.faults import FaultBook
+from mismarterad.integrations.alpaca_emulator.market import MarketReplay
+from mismarterad.integrations.alpaca_emulator.emulator_routes import RequestLog
+from mismarterad.integrations.alpaca_emulator.server import Keys, build_app
+from mismarterad.integrations.alpaca_emulator.sessions import Sessions
+from mismarterad.integrations.alpaca_emulator.state_store import StateStore
+from mismarterad.integrations.alpaca_emulator.streams import StreamHub
 
 __all__ = ["EmulatorConfig", "run_emulator"]
 
@@ -42,18 +43,19 @@ class EmulatorConfig:
     state_dir: Path
 
 
-def run_emulator(config: EmulatorConfig, clock: Clock, on_listening: Callable[[str], None]) -> int:
-    """Serve until SIGTERM/SIGINT; `on_listening(base_url)` once the port is bound. Returns 0.
+def run_emulator(config: EmulatorConfig, clock: Clock, store: BarStore, on_listening: Callable[[str], None]) -> int:
+    """Serve the bars of `store` (the one in `config.data_dir`) until SIGTERM/SIGINT;
+    `on_listening(base_url)` once the port is bound. Returns 0.
 
     Raises StorageError if the account cannot be read or written, ConfigError if the address
     cannot be bound.
     """
     state = StateStore(config.state_dir)
     account = state.load()  # also proves the state directory writable
-    return asyncio.run(_serve(config, clock, state, account, on_listening))
+    return asyncio.run(_serve(config, clock, store, state, account, on_listening))
 
 
-async def _serve(config: EmulatorConfig, clock: Clock, state: StateStore, account: Account,
+async def _serve(config: EmulatorConfig, clock: Clock, store: BarStore, state: StateStore, account: Account,
                  on_listening: Callable[[str], None]) -> int:
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
@@ -61,7 +63,7 @@ async def _serve(config: EmulatorConfig, clock: Clock, state: StateStore, accoun
         loop.add_signal_handler(sig, stop.set)
     faults = FaultBook()
     hub = StreamHub(loop, faults, config.keys.match)
-    exchange = Exchange(account, state, Sessions(), clock, ParquetBarStore(config.data_dir), faults, hub)
+    exchange = Exchange(account, state, Sessions(), clock, store, faults, hub)
     runner = web.AppRunner(build_app(exchange, hub, config.keys, RequestLog()), handle_signals=False,
                            access_log=None, shutdown_timeout=1.0)
     await runner.setup()
