@@ -7,6 +7,7 @@ session the four pipeline threads. Everything that changes the session happens u
 
 from __future__ import annotations
 
+from collections.abc import Callable
 import contextlib
 import signal
 import threading
@@ -24,9 +25,8 @@ from mismarterad.core.enums import SystemState
 from mismarterad.core.errors import ConfigError, StateError
 from mismarterad.core.orders import OrderStatus
 from mismarterad.core.reconciliation import ReconcilePolicy
-from mismarterad.daemon.control import DaemonSnapshot, DayRunSnapshot, HaltOutcome
-from mismarterad.daemon.control_api import ControlApi
-from mismarterad.daemon.control_server import ControlServer
+from mismarterad.daemon.control import DaemonControl, DaemonSnapshot, DayRunSnapshot, HaltOutcome
+from mismarterad.daemon.control_server import ControlServer, Handler
 from mismarterad.daemon.health import first_stalled
 from mismarterad.daemon.kill_switch import KillSwitch
 from mismarterad.daemon.loaded_config import LoadedConfig, load_config
@@ -35,7 +35,7 @@ from mismarterad.daemon.notify import Notifier
 from mismarterad.daemon.planning import SessionPlanner
 from mismarterad.daemon.scheduler import SessionScheduler
 from mismarterad.daemon.state_lock import StateLock
-from mismarterad.daemon.totals import DayRunTotals
+from mismarterad.runs.day_run_totals import DayRunTotals
 from mismarterad.daemon.views import metrics_view, status_line
 from mismarterad.managers.execution_manager import ExecutionManager
 from mismarterad.managers.reconciler import ReconcileSettings
@@ -64,7 +64,8 @@ class Daemon:
     """Implements `DaemonControl` (daemon/control.py), the only face its front ends see."""
 
     def __init__(self, loaded: LoadedConfig, settings: Settings, clock: Clock, socket_path: Path,
-                 state_lock: StateLock | None = None) -> None:
+                 commands: Callable[[DaemonControl], Handler], state_lock: StateLock | None = None) -> None:
+        """`commands`: the control socket's commands over this daemon (cli/control_api.py)."""
         self.loaded = loaded
         self.app = App(settings=settings, clock=clock)
         session = loaded.session
@@ -78,7 +79,7 @@ class Daemon:
         self._next_venue: Venue | None = None  # a reload's new broker settings, for the next day-run
         register_system_manager(self.system)
         self.scheduler = SessionScheduler(clock, self._start_job, self._stop_job)
-        self.control = ControlServer(socket_path, ControlApi(self).handle, loaded.daemon.socket_group)
+        self.control = ControlServer(socket_path, commands(self), loaded.daemon.socket_group)
         self.lock = threading.RLock()
         self._state_lock = state_lock
         self._exit_code = 0

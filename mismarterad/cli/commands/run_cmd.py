@@ -10,6 +10,7 @@ from pathlib import Path
 from mismarterad.config.settings import load_settings
 from mismarterad.core.clock import Clock, ReplayClock, SystemClock
 from mismarterad.core.errors import ConfigError
+from mismarterad.cli.control_api import ControlApi
 from mismarterad.daemon.daemon import Daemon
 from mismarterad.daemon.loaded_config import load_config
 from mismarterad.daemon.state_lock import acquire_state_lock
@@ -73,7 +74,7 @@ def _run(args: argparse.Namespace) -> int:
     # (LockedError: exit 75 naming the holder's pid); held until this process ends
     with acquire_state_lock(settings.state_dir) as state_lock:
         configure_logging(settings.log_format, settings.log_level, on_error=count_error)
-        daemon = Daemon(loaded, settings, clock, socket_path, state_lock)
+        daemon = Daemon(loaded, settings, clock, socket_path, lambda control: ControlApi(control).handle, state_lock)
         return daemon.run()
 
 

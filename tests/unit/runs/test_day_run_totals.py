@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from mismarterad.core.reconciliation import MismatchKind, ReconcilePolicy, ReconciliationStatus
-from mismarterad.daemon.totals import DayRunTotals
+from mismarterad.runs.day_run_totals import DayRunTotals
 
 
 def test_every_kind_starts_at_zero() -> None:

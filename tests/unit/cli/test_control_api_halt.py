@@ -16,7 +16,7 @@ import pytest
 
 from mismarterad.core.halt import HaltState
 from mismarterad.daemon.control import HaltOutcome
-from mismarterad.daemon.control_api import ControlApi, parse_halt
+from mismarterad.cli.control_api import ControlApi, parse_halt
 from mismarterad.daemon.control_server import CommandError, ControlServer, Peer
 
 NOW = datetime(2011, 1, 4, 14, 40, tzinfo=UTC)
