@@ -297,12 +297,7 @@ class ExecutionManager(ResumingMixin, SettlingMixin, ReconcilingMixin):
         account as it is now (a resume after close − N flattens at once, not after the close)."""
         self.start_step(step_end_utc, catch_up=catch_up)
         with self._book:
-            if self._journaling is not None and not self._simulated:
-                replayed = self._journaling.replay_due(step_end_utc, live=not self._catching_up)
-                if not self._catching_up and self._held_fills:
-                    self._journaling.applied(self._held_fills, step_end_utc)
-                    replayed, self._held_fills = [*replayed, *self._held_fills], []
-                self._count(replayed)
+            self._replay(step_end_utc)
             if self._catching_up:
                 return  # the account's rules act on now, at the first live step: these positions are the past's
             if self._reconciler is not None:
@@ -315,6 +310,17 @@ class ExecutionManager(ResumingMixin, SettlingMixin, ReconcilingMixin):
             if self._risk.entries_to_cancel(step_end_utc):
                 self._cancel_entries()
             self._watch_loss(step_end_utc)
+
+    def _replay(self, step_end_utc: datetime) -> None:
+        """Count the earlier runs' fills due at this step, and at a live step the fills a
+        catch-up held (stamped with this step: a later resume counts them here too)."""
+        if self._journaling is None or self._simulated:
+            return
+        replayed = self._journaling.replay_due(step_end_utc, live=not self._catching_up)
+        if not self._catching_up and self._held_fills:
+            self._journaling.applied(self._held_fills, step_end_utc)
+            replayed, self._held_fills = [*replayed, *self._held_fills], []
+        self._count(replayed)
 
     def _cancel_entries(self) -> None:
         working = [o.request for o in self._working()]

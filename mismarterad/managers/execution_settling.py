@@ -35,6 +35,9 @@ class SettlingMixin:
         then closes what is held then. A broker failure on one order is logged and the rest go on:
         one unreachable cancel must not leave every other position open overnight."""
         real = not self._broker.capabilities.simulated
+        if self._catching_up:  # a day-run resumed after the last bar: its catch-up ends here
+            self._catching_up = False
+            self._replay(step_end_utc)
         for _ in range(2 if real else 1):  # a real venue: a second pass for what filled during the first
             if not self._close_pass(step_end_utc, real):
                 break

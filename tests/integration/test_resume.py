@@ -205,3 +205,20 @@ def test_a_resumed_day_run_keeps_the_earlier_runs_flatten_order_working() -> Non
     assert second.cancel(flatten.client_order_id).status.is_open, "a strategy cannot cancel it either"
     step(second, 380)
     assert second.positions() == {} and broker.positions() == [] and len(broker.orders()) == 2
+
+
+def test_a_resume_after_the_last_bar_closes_the_strategies_own_shares() -> None:
+    broker, journal = RealAccount(initial_cash=100_000.0), MemoryOrderJournal()
+    first = day_run(broker, journal)
+    step(first, 0)
+    first.submit("sma", "SPY", Side.BUY, 10, None, None, T0 + timedelta(minutes=1))
+    # killed; restarted after the close: every step is a catch-up, the fill came in it
+    second = day_run(broker, journal)
+    for minute in range(390):
+        step(second, minute, catch_up=True)
+    second.close_session(CLOSE)
+    closing = broker.orders()[1:]
+    assert closing and {(o.request.strategy, o.request.side, o.request.quantity) for o in closing} == {
+        ("sma", Side.SELL, 10)}, "the strategy's own shares, not (account)'s"
+    assert second.strategy_positions() == {("sma", "SPY"): 10}, "counted (the close's market orders fill at the open)"
+    assert [j.applied_utc for j in journal.day("20110104-").fills[:1]] == [CLOSE]
