@@ -93,8 +93,7 @@ class ReconcilingMixin:
                 self._holdings.adopt(ACCOUNT_OWNER, m.symbol, m.broker - m.ours)
             elif m.kind is MismatchKind.UNKNOWN_ORDER and m.client_order_id is not None:
                 assert self._reconciler is not None
-                tracked = self._track(m.client_order_id, self._reconciler.venue_open.get(m.client_order_id))
-                if tracked is not None:  # (one its owner ended meanwhile is still theirs: no difference)
+                if self._track(m.client_order_id, self._reconciler.venue_open.get(m.client_order_id)) is not None:
                     self._strategy_of.setdefault(m.client_order_id, ACCOUNT_OWNER)
             elif m.kind is MismatchKind.MISSING_ORDER and m.client_order_id is not None:
                 self._forget(m.client_order_id)
