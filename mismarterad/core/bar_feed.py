@@ -33,5 +33,6 @@ class BarFeed(Protocol):
     def name(self) -> str: ...
 
     def subscribe(self, symbols: Sequence[str], on_bar: Callable[[Bar], None]) -> FeedSubscription:
-        """Deliver each new 1m bar of `symbols` to `on_bar`, in time order, from a feed thread."""
+        """Deliver each new 1m bar of `symbols` to `on_bar`, in time order, from a feed thread:
+        from the minute in progress at the call (delivered once it ends), each bar once."""
         ...

@@ -27,6 +27,9 @@ class _Subscription:
         self._store, self._clock, self._symbols, self._on_bar = store, clock, tuple(symbols), on_bar
         self._stop = threading.Event()
         self.error: str | None = None
+        # from the minute in progress when subscribe is called (delivered when it ends), not when
+        # the thread first runs: on a loaded machine that can be minutes of a fast replay later
+        self._first_minute = clock.now().replace(second=0, microsecond=0)
         self._thread = threading.Thread(target=self._run, name="store-replay-feed", daemon=True)
         self._thread.start()
 
@@ -40,8 +43,7 @@ class _Subscription:
             self._thread.join()
 
     def _run(self) -> None:
-        # from the minute in progress (delivered when it ends); the minutes before it are past
-        cursor = self._clock.now().replace(second=0, microsecond=0)
+        cursor = self._first_minute
         while not self._stop.is_set():
             chunk_end = cursor + _CHUNK
             bars = sorted((b for s in self._symbols for b in self._store.read_bars(s, "1m", cursor, chunk_end)),
