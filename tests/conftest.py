@@ -61,6 +61,15 @@ def db_sessions(engine: Engine) -> DbSessionFactory:
 
 
 @pytest.fixture
+def sqlite_sessions(tmp_path) -> Iterator[DbSessionFactory]:  # type: ignore[no-untyped-def]
+    """Sessions of a migrated SQLite database of the test's own, for tests that need one kind only."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'own.db'}")
+    upgrade(engine)
+    yield sessionmaker(engine, expire_on_commit=False)
+    engine.dispose()
+
+
+@pytest.fixture
 def calendar_repository(db_sessions: DbSessionFactory) -> CalendarRepository:
     return CalendarRepository(db_sessions)
 

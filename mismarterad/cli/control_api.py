@@ -14,11 +14,12 @@ from datetime import date, timedelta
 from typing import Any
 
 from mismarterad import __version__
-from mismarterad.core.errors import ConfigError, MismarteradError
+from mismarterad.core.errors import AssistantError, BudgetExceededError, ConfigError, MismarteradError
 from mismarterad.core.halt import bad_reason
 from mismarterad.core.redaction import redact
 from mismarterad.daemon.control import DaemonControl, HaltOutcome
 from mismarterad.daemon.control_server import PROTOCOL_VERSION, CommandError, Peer
+from mismarterad.core.questions import bad_question
 from mismarterad.daemon.views import (
     halt_record,
     orders_view,
@@ -85,6 +86,10 @@ COMMANDS = {c.name: c for c in (
     Command("quality", "session", "data quality and gaps per symbol so far", "quality", ""),
     Command("report", "session", "a written session report", "report DATE",
             "DATE is YYYY-MM-DD; answers the report folder, its files and summary.json."),
+    Command("ask", "session", "ask the language model about the newest report", "ask QUESTION...",
+            "Needs a [claude] table in the daemon config. The model reads the newest report folder through "
+            "read-only tools and answers with the figures it used; it cannot trade. Counted against the daily and "
+            "monthly budgets: a call that would pass one is not sent (mismarterctl exits 75)."),
     Command("time", "time", "the daemon's clock in market time and today's session", "time", ""),
     Command("calendar", "time", "the coming trading sessions", "calendar [DAYS]",
             "DAYS calendar days ahead (default 7, at most 60)."),
@@ -224,6 +229,21 @@ class ControlApi:
         summary = folder / "summary.json"
         return {"path": str(folder), "files": sorted(p.name for p in folder.iterdir()),
                 "summary": json.loads(summary.read_text()) if summary.exists() else None}
+
+    def _ask(self, words: list[str]) -> dict[str, Any]:
+        question = " ".join(words)
+        problem = bad_question(question)
+        if problem is not None:
+            raise CommandError("bad_request", f"ask: {problem} (usage: ask QUESTION...)")
+        try:
+            report, answer = self._d.ask(question)
+        except BudgetExceededError as exc:
+            raise CommandError("budget", str(exc)) from exc
+        except AssistantError as exc:
+            raise CommandError("assistant_unavailable", str(exc)) from exc
+        return {"report": report, "answer": answer.text, "calls": answer.calls,
+                "input_tokens": answer.input_tokens, "output_tokens": answer.output_tokens,
+                "cost_usd": round(answer.cost_usd, 6), "tools": [c.name for c in answer.tool_calls]}
 
     # -- time ------------------------------------------------------------------------------
 

@@ -11,6 +11,8 @@ import structlog
 from mismarterad import __version__
 from mismarterad.config.settings import load_settings
 from mismarterad.core.errors import (
+    AssistantError,
+    BudgetExceededError,
     CalendarError,
     ConfigError,
     DataError,
@@ -19,10 +21,11 @@ from mismarterad.core.errors import (
     StorageError,
 )
 from mismarterad.runs.app import App
-from mismarterad.cli.support import EX_CONFIG, EX_DATAERR, EX_IOERR, EX_SOFTWARE, EX_TEMPFAIL
+from mismarterad.cli.support import EX_CONFIG, EX_DATAERR, EX_IOERR, EX_SOFTWARE, EX_TEMPFAIL, EX_UNAVAILABLE
 from mismarterad.cli.commands import (
     backtest_cmd,
     calendar_cmd,
+    claude_cmd,
     config_cmd,
     data_cmd,
     db_cmd,
@@ -41,7 +44,7 @@ Settings come from MISMARTERAD_* environment variables (DATABASE_URL, DATA_DIR, 
 LOG_FORMAT, LOG_LEVEL) and an optional TOML file (MISMARTERAD_SETTINGS). Logs go to stderr;
 stdout carries only a command's own output. Exit codes: 0 ok, 2 usage, 65 bad data,
 74 I/O error (disk full, unreadable or damaged file), 75 locked by another process (try again),
-78 invalid configuration, 1 internal error."""
+78 invalid configuration, 69 the language model's API could not answer, 1 internal error."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -51,7 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"mismarterad {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for module in (run_cmd, schedule_cmd, backtest_cmd, data_cmd, config_cmd, db_cmd, calendar_cmd, time_cmd,
-                   emulate_cmd):
+                   emulate_cmd, claude_cmd):
         module.register(sub)
     return parser
 
@@ -75,9 +78,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except StorageError as exc:
         print(f"mismarterad: {exc}", file=sys.stderr)
         return EX_IOERR
-    except LockedError as exc:
+    except (LockedError, BudgetExceededError) as exc:  # try again later: a lock, or the next budget period
         print(f"mismarterad: {exc}", file=sys.stderr)
         return EX_TEMPFAIL
+    except AssistantError as exc:
+        print(f"mismarterad: {exc}", file=sys.stderr)
+        return EX_UNAVAILABLE
     except MismarteradError as exc:
         print(f"mismarterad: {exc}", file=sys.stderr)
         return EX_SOFTWARE

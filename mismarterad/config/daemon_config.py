@@ -1,7 +1,7 @@
 """The daemon's own TOML config (`mismarterad run --config FILE`).
 
 It names the session config to run every trading day, the broker (and its `[alpaca]` table),
-where the control socket and metrics listen, and how long before the open / after the close a
+where the control socket and metrics listen, the `[claude]` review, and how long before the open / after the close a
 session runs. Every
 bad key is reported with its name; `database_url` and `data_dir` override the global settings.
 """
@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 
 from mismarterad.config.alpaca_config import AlpacaConfig
 from mismarterad.config.bounds import FiniteFloat
+from mismarterad.config.claude_config import ClaudeConfig
 from mismarterad.config.errors import format_validation_error
 from mismarterad.config.risk_config import RiskConfig
 from mismarterad.core.errors import ConfigError
@@ -47,6 +48,7 @@ class DaemonConfig(BaseModel):
         default="halt", description='what a difference with the broker does: "halt" (wait for an operator) or "adopt"')
     reconcile_every_minutes: int = Field(default=5, ge=1, le=390,
                                          description="minutes of session time between reconciliations")
+    claude: ClaudeConfig | None = Field(default=None, description="the session review and ask (integrations/claude)")
     database_url: SecretStr | None = None
     data_dir: Path | None = None
 

@@ -14,6 +14,8 @@
 from __future__ import annotations
 
 __all__ = [
+    "AssistantError",
+    "BudgetExceededError",
     "BadRowError",
     "BrokerError",
     "CalendarError",
@@ -78,6 +80,15 @@ class StateError(MismarteradError):
 
 class BrokerError(MismarteradError):
     """A broker call failed."""
+
+
+class AssistantError(MismarteradError):
+    """The language model could not answer (unreachable, refused, out of turns or tokens). A
+    review is skipped with a warning; trading never depends on it. `ask` exits 69."""
+
+
+class BudgetExceededError(AssistantError):
+    """A call would pass the daily or monthly budget, so it was not sent. `ask` exits 75."""
 
 
 class StrategyError(MismarteradError):

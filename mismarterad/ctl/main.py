@@ -21,6 +21,8 @@ EX_ERROR = 1
 EX_UNAVAILABLE = 69
 EX_TEMPFAIL = 75
 EX_NOPERM = 77
+DEFAULT_TIMEOUT_SECS = 15.0
+ASK_TIMEOUT_SECS = 300.0  # the language model's calls and their retries
 
 EXAMPLES = """examples:
   mismarterctl status
@@ -29,15 +31,17 @@ EXAMPLES = """examples:
   mismarterctl help session report
   mismarterctl halt flatten broker outage   (kill switch: refuse orders, cancel, close positions)
   mismarterctl resume
+  mismarterctl ask why did TSLA lose money today?
   mismarterctl                      (interactive shell with history and completion)
 
 Commands: status threads session schedule positions orders trades report config start stop
-halt resume flatten reload time calendar quality help. The socket path comes from --socket,
+halt resume flatten reload time calendar quality ask help. The socket path comes from --socket,
 else MISMARTERAD_SOCKET, else $RUNTIME_DIRECTORY or $XDG_RUNTIME_DIR + /mismarterad.sock.
 halt [flatten] [REASON...] works in and outside a session and survives restarts; resume lifts it.
 Exit codes: 0 ok, 1 the daemon refused or failed the command (also: a halt that took effect but
 could not be saved to disk), 69 the daemon is not reachable,
-75 the daemon's socket is full (busy for 3 s; try again), 77 no permission to use the socket."""
+75 the daemon's socket is full (busy for 3 s; try again) or a language-model budget
+refused an ask, 77 no permission to use the socket."""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -45,14 +49,16 @@ def main(argv: Sequence[str] | None = None) -> int:
                                      epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--socket", type=Path, default=None, help="control socket path")
     parser.add_argument("--json", action="store_true", help="print the raw JSON result (for scripts)")
-    parser.add_argument("--timeout", type=float, default=15.0, help="seconds to wait for an answer (default 15)")
+    parser.add_argument("--timeout", type=float, default=None,
+                        help=f"seconds to wait for an answer (default {DEFAULT_TIMEOUT_SECS:g}; ask: {ASK_TIMEOUT_SECS:g})")
     parser.add_argument("command", nargs="?", help="daemon command; none starts the interactive shell")
     parser.add_argument("words", nargs="*", help="arguments of the command")
     args = parser.parse_args(argv)
     path = args.socket or default_socket_path()
     console = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 160)
     try:
-        with ControlClient(path, args.timeout) as client:
+        timeout = args.timeout or (ASK_TIMEOUT_SECS if args.command == "ask" else DEFAULT_TIMEOUT_SECS)
+        with ControlClient(path, timeout) as client:
             if args.command is None:
                 return _shell(client, args.json, console)
             return _one(client, args.command, args.words, args.json, console)
@@ -77,7 +83,7 @@ def _fail(exc: CtlError) -> int:
     print(f"mismarterctl: {exc}", file=sys.stderr)
     if exc.code == "permission_denied":
         return EX_NOPERM
-    if exc.code in {"busy", "too_many_clients"}:
+    if exc.code in {"busy", "too_many_clients", "budget"}:
         return EX_TEMPFAIL
     if exc.code in {"not_running", "timeout", "connection_lost"}:
         return EX_UNAVAILABLE

@@ -20,6 +20,7 @@ from mismarterad.core.enums import SystemState
 from mismarterad.core.halt import HaltState
 from mismarterad.core.read_model import PipelineSnapshot
 from mismarterad.core.venue_status import VenueStatus
+from mismarterad.integrations.claude.conversation import Answer
 from mismarterad.managers.time_manager import TimeManager
 from mismarterad.services.session_plan import SessionWindow
 
@@ -119,6 +120,11 @@ class DaemonControl(Protocol):
 
     def flatten(self) -> list[str]:
         """Close every position with market orders; the client order ids sent."""
+        ...
+
+    def ask(self, question: str) -> tuple[str, Answer]:
+        """The language model's answer about the newest report, and that report's date; raises
+        StateError without a [claude] table, AssistantError when it cannot answer."""
         ...
 
     def reload(self) -> dict[str, Any]:

@@ -25,6 +25,7 @@ from mismarterad.core.enums import SystemState
 from mismarterad.core.errors import ConfigError, StateError
 from mismarterad.core.orders import OrderStatus
 from mismarterad.core.reconciliation import ReconcilePolicy
+from mismarterad.daemon.assistant_jobs import AssistantJobs
 from mismarterad.daemon.control import DaemonControl, DaemonSnapshot, DayRunSnapshot, HaltOutcome
 from mismarterad.daemon.control_server import ControlServer, Handler
 from mismarterad.daemon.health import first_stalled
@@ -37,6 +38,7 @@ from mismarterad.daemon.scheduler import SessionScheduler
 from mismarterad.daemon.state_lock import StateLock
 from mismarterad.runs.day_run_totals import DayRunTotals
 from mismarterad.daemon.views import metrics_view, status_line
+from mismarterad.integrations.claude.conversation import Answer
 from mismarterad.managers.execution_manager import ExecutionManager
 from mismarterad.managers.reconciler import ReconcileSettings
 from mismarterad.managers.system_manager import SystemManager
@@ -72,6 +74,7 @@ class Daemon:
         self._time_manager = self.app.time_manager(session.exchange_group, session.asset_class)
         self.data_manager = self.app.data_manager(self._time_manager)
         self.metrics = DaemonMetrics(lambda: metrics_view(self.snapshot()))
+        self.assistant = AssistantJobs(self.app, self.metrics, self.reports_dir)
         self.notifier = Notifier()
         self.system = SystemManager(self._time_manager, self.data_manager)
         # the broker and feed of every day-run; missing or exposed credentials stop the start (78)
@@ -290,6 +293,8 @@ class Daemon:
                         self.totals.add_reconciliation(status)
                     if final:
                         self.totals.add(run.pipeline.execution)
+                if final:
+                    self.assistant.review_later(self.loaded.daemon.claude, run.config, path)
             else:
                 path = run.write_failure_report(run.start_error or self.system.error or "the session never started")
             self.last_report = {"date": run.day.isoformat(), "path": str(path)}
@@ -450,6 +455,10 @@ class Daemon:
         """The running day-run's ExecutionManager, if its pipeline was built."""
         run = self.day_run
         return run.pipeline.execution if run is not None and run.pipeline is not None else None
+
+    def ask(self, question: str) -> tuple[str, Answer]:
+        loaded = self.loaded  # a reload may replace it meanwhile: one config for the whole answer
+        return self.assistant.ask(loaded.daemon.claude, loaded.session, question)
 
     def flatten(self) -> list[str]:
         with self.lock:

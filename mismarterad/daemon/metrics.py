@@ -8,6 +8,7 @@ sides, statuses, components and reconciliation kinds.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from wsgiref.simple_server import WSGIServer
@@ -185,6 +186,16 @@ class DaemonMetrics:
                                           buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1))
         self.errors = Counter("mismarterad_errors", "errors logged, by component", ["component"],
                               registry=self.registry)
+        self.claude_tokens = Counter("mismarterad_claude_tokens", "language-model tokens, by direction and purpose",
+                                     ["direction", "purpose"], registry=self.registry)
+        self.claude_cost = Counter("mismarterad_claude_cost_usd", "language-model cost in USD, from the price table",
+                                   registry=self.registry)
+        self.claude_reviews = Counter("mismarterad_claude_reviews", "session reviews, by result (written, skipped)",
+                                      ["result"], registry=self.registry)
+        for direction, purpose in itertools.product(("input", "output"), ("review", "ask")):
+            self.claude_tokens.labels(direction, purpose)
+        for result in ("written", "skipped"):
+            self.claude_reviews.labels(result)
         for name in THREADS:
             self.loop_duration.labels(name)
         for component in COMPONENTS:
@@ -193,6 +204,12 @@ class DaemonMetrics:
 
     def observe_loop(self, thread: str, seconds: float) -> None:
         self.loop_duration.labels(thread).observe(seconds)
+
+    def count_claude_call(self, purpose: str, input_tokens: int, output_tokens: int, cost_usd: float) -> None:
+        purpose = purpose if purpose in ("review", "ask") else "ask"
+        self.claude_tokens.labels("input", purpose).inc(input_tokens)
+        self.claude_tokens.labels("output", purpose).inc(output_tokens)
+        self.claude_cost.inc(cost_usd)
 
     def count_error(self, component: str) -> None:
         self.errors.labels(component if component in COMPONENTS else "daemon").inc()

@@ -9,7 +9,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from mismarterad.db.types import UTCDateTime
 
-__all__ = ["Base", "CalendarDayRow", "FillRow", "MarketHoursRow", "OrderRow", "RunRow"]
+__all__ = ["Base", "CalendarDayRow", "ClaudeUsageRow", "FillRow", "MarketHoursRow", "OrderRow", "RunRow"]
 
 
 class Base(DeclarativeBase):
@@ -123,3 +123,18 @@ class PositionRow(Base):
     quantity: Mapped[int] = mapped_column(Integer)
     avg_price: Mapped[float] = mapped_column(Float)
     updated_utc: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ClaudeUsageRow(Base):
+    """One language-model call: its tokens (from the response's `usage`) and what they cost.
+    Stamped in wall-clock UTC, whatever clock the session runs on: the money is real."""
+
+    __tablename__ = "claude_usage"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    ts_utc: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    model: Mapped[str] = mapped_column(String(100))
+    purpose: Mapped[str] = mapped_column(String(16))
+    input_tokens: Mapped[int] = mapped_column(Integer)
+    output_tokens: Mapped[int] = mapped_column(Integer)
+    cost_usd: Mapped[float] = mapped_column(Float)

@@ -22,6 +22,7 @@ from mismarterad.db.migrate import upgrade
 from mismarterad.integrations.exchange_calendar import ExchangeCalendarSource
 from mismarterad.managers.data_manager import DataManager
 from mismarterad.managers.time_manager import TimeManager
+from mismarterad.repositories.claude_usage_repository import ClaudeUsageRepository
 from mismarterad.repositories.order_repository import OrderRepository
 from mismarterad.repositories.parquet_bar_store import ParquetBarStore
 from mismarterad.repositories.parquet_event_store import ParquetEventStore
@@ -81,6 +82,10 @@ class App:
     @cached_property
     def order_repository(self) -> OrderRepository:
         return OrderRepository(self.db_sessions)
+
+    @cached_property
+    def claude_usage_repository(self) -> ClaudeUsageRepository:
+        return ClaudeUsageRepository(self.db_sessions)
 
     @staticmethod
     def config_digest(config: SessionConfig) -> str:

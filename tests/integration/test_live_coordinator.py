@@ -5,22 +5,19 @@ from __future__ import annotations
 
 import queue
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy.orm import sessionmaker
 
 from mismarterad.config.session_config import SessionConfig
 from mismarterad.core.clock import ReplayClock
 from mismarterad.core.market_data import Bar
 from mismarterad.core.pipeline import STOP, SessionEnd, SessionStart, StepBatch
 from mismarterad.core.read_model import ReadModel
-from mismarterad.db.engine import make_engine
-from mismarterad.db.migrate import upgrade
+from mismarterad.db.engine import DbSessionFactory
 from mismarterad.integrations.exchange_calendar import ExchangeCalendarSource
 from mismarterad.integrations.store_replay_feed import StoreReplayFeed
 from mismarterad.managers.data_manager import DataManager
@@ -54,11 +51,8 @@ def at(hh: int, mm: int, ss: int = 0) -> datetime:
 
 
 @pytest.fixture
-def calendar(tmp_path: Path) -> Iterator[CalendarRepository]:
-    engine = make_engine(f"sqlite:///{tmp_path / 'cal.db'}")
-    upgrade(engine)
-    yield CalendarRepository(sessionmaker(engine, expire_on_commit=False))
-    engine.dispose()
+def calendar(sqlite_sessions: DbSessionFactory) -> CalendarRepository:
+    return CalendarRepository(sqlite_sessions)
 
 
 def day_store(skip: Callable[[str, int], bool] = lambda s, i: False) -> MemoryBarStore:

@@ -4,9 +4,8 @@ Order: `APCA_API_KEY_ID` + `APCA_API_SECRET_KEY` in the environment (alpaca-py r
 we do, once); else the `credentials_file` the config names, which must be private (mode 0600:
 no group or other bits); else systemd's `$CREDENTIALS_DIRECTORY/alpaca` (LoadCredential=),
 which systemd makes private itself, so its mode is not checked. A file holds
-`APCA_API_KEY_ID=...` and `APCA_API_SECRET_KEY=...` lines; blank lines and `#` comments are
-allowed, spaces around `=` are syntax, a value may be quoted, and a CRLF line end counts as
-a line end. A key id or secret holding whitespace or a control character (a trailing `\r` or
+`APCA_API_KEY_ID=...` and `APCA_API_SECRET_KEY=...` lines (integrations/credential_files.py).
+A key id or secret holding whitespace or a control character (a trailing `\r` or
 space pasted with it) is refused, never stripped silently: requests would otherwise fail
 with an error quoting the header value. Every error names the variables or the file (and
 line), never a value.
@@ -14,12 +13,12 @@ line), never a value.
 
 from __future__ import annotations
 
-import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from mismarterad.core.errors import ConfigError
+from mismarterad.integrations.credential_files import is_clean, read_named_values, require_private
 
 __all__ = ["KEY_ID_VAR", "SECRET_VAR", "AlpacaCredentials", "load_alpaca_credentials"]
 
@@ -48,7 +47,7 @@ def load_alpaca_credentials(environ: Mapping[str, str], credentials_file: Path |
     if key_id or secret:
         return _pair(key_id, secret, "the environment")
     if credentials_file is not None:
-        _require_private(credentials_file)
+        require_private(credentials_file, "Alpaca")
         return _from_file(credentials_file)
     directory = environ.get("CREDENTIALS_DIRECTORY", "")
     if directory:
@@ -66,49 +65,13 @@ def _pair(key_id: str, secret: str, where: str, lines: Mapping[str, int] | None 
         raise ConfigError(f"Alpaca credentials in {where}: {' and '.join(missing)} is missing or empty "
                           f"(both {KEY_ID_VAR} and {SECRET_VAR} are needed)")
     for name, value in ((KEY_ID_VAR, key_id), (SECRET_VAR, secret)):
-        if not _clean(value):
+        if not is_clean(value):
             at = f" line {lines[name]}" if lines and name in lines else ""
             raise ConfigError(f"Alpaca credentials in {where}{at}: {name} contains whitespace or a control "
                               f"character (a trailing newline, carriage return or space?): remove it")
     return AlpacaCredentials(key_id, secret)
 
 
-def _clean(value: str) -> bool:
-    """No whitespace and nothing unprintable anywhere in `value`."""
-    return all(c.isprintable() and not c.isspace() for c in value)
-
-
-def _require_private(path: Path) -> None:
-    try:
-        mode = stat.S_IMODE(path.stat().st_mode)
-    except OSError as exc:
-        raise ConfigError(f"Alpaca credentials_file {path}: cannot read it ({exc.strerror or type(exc).__name__})")\
-            from None
-    if mode & 0o077:
-        raise ConfigError(f"Alpaca credentials_file {path} has mode {mode:04o}, which lets other users read it: "
-                          f"0600 is expected (chmod 600 {path})")
-
-
 def _from_file(path: Path) -> AlpacaCredentials:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
-        raise ConfigError(f"Alpaca credentials file {path}: cannot read it ({reason})") from None
-    values: dict[str, str] = {}
-    lines: dict[str, int] = {}
-    for number, raw in enumerate(text.split("\n"), start=1):
-        raw = raw.removesuffix("\r")  # a CRLF line end
-        if not raw.strip() or raw.strip().startswith("#"):
-            continue
-        name, sep, value = raw.partition("=")
-        name = name.strip()
-        if not sep or name not in (KEY_ID_VAR, SECRET_VAR):
-            # never echo the line: it may be a secret pasted without its name
-            raise ConfigError(f"Alpaca credentials file {path} line {number}: expected {KEY_ID_VAR}=... or "
-                              f"{SECRET_VAR}=...")
-        value = value.lstrip(" ")  # `NAME = value`: the spaces after `=` are syntax
-        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
-            value = value[1:-1]
-        values[name], lines[name] = value, number
+    values, lines = read_named_values(path, (KEY_ID_VAR, SECRET_VAR), "Alpaca")
     return _pair(values.get(KEY_ID_VAR, ""), values.get(SECRET_VAR, ""), f"file {path}", lines)
