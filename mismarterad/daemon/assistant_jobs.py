@@ -19,7 +19,7 @@ from mismarterad.config.session_config import SessionConfig
 from mismarterad.core.errors import MismarteradError, StateError
 from mismarterad.daemon.metrics import DaemonMetrics
 from mismarterad.integrations.claude.conversation import Answer
-from mismarterad.repositories.claude_usage_repository import UsageRecord
+from mismarterad.core.claude_usage import UsageRecord
 from mismarterad.runs.app import App
 from mismarterad.runs.day_assistant import DayAssistant, facts_of, latest_report
 

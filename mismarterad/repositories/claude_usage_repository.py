@@ -3,38 +3,20 @@ budgets, and grouped per day and purpose for `mismarterad claude usage`."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 
 from sqlalchemy import func, select
 
+from mismarterad.core.claude_usage import UsageRecord, UsageTotal, group_totals
 from mismarterad.db.engine import DbSessionFactory
 from mismarterad.db.tables import ClaudeUsageRow
 
-__all__ = ["ClaudeUsageRepository", "UsageRecord", "UsageTotal"]
-
-
-@dataclass(frozen=True, slots=True)
-class UsageRecord:
-    ts_utc: datetime
-    model: str
-    purpose: str  # "review" or "ask"
-    input_tokens: int
-    output_tokens: int
-    cost_usd: float
-
-
-@dataclass(frozen=True, slots=True)
-class UsageTotal:
-    day: date  # UTC
-    purpose: str
-    calls: int
-    input_tokens: int
-    output_tokens: int
-    cost_usd: float
+__all__ = ["ClaudeUsageRepository"]
 
 
 class ClaudeUsageRepository:
+    """Implements core/claude_usage.UsageStore on the database."""
+
     def __init__(self, db_sessions: DbSessionFactory) -> None:
         self._db_sessions = db_sessions
 
@@ -57,9 +39,5 @@ class ClaudeUsageRepository:
             rows = db.scalars(select(ClaudeUsageRow)
                               .where(ClaudeUsageRow.ts_utc >= start_utc, ClaudeUsageRow.ts_utc < end_utc)
                               .order_by(ClaudeUsageRow.ts_utc, ClaudeUsageRow.id)).all()
-            grouped: dict[tuple[date, str], list[ClaudeUsageRow]] = {}
-            for row in rows:
-                grouped.setdefault((row.ts_utc.date(), row.purpose), []).append(row)
-            return [UsageTotal(day, purpose, len(calls), sum(c.input_tokens for c in calls),
-                               sum(c.output_tokens for c in calls), sum(c.cost_usd for c in calls))
-                    for (day, purpose), calls in sorted(grouped.items())]
+            return group_totals([UsageRecord(r.ts_utc, r.model, r.purpose, r.input_tokens, r.output_tokens, r.cost_usd)
+                                 for r in rows])

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from mismarterad.config.claude_config import ClaudeConfig
 from mismarterad.config.session_config import SessionConfig
+from mismarterad.core.claude_usage import UsageRecord, UsageStore
 from mismarterad.core.clock import Clock
 from mismarterad.core.errors import StorageError
 from mismarterad.core.redaction import redact
@@ -26,7 +27,6 @@ from mismarterad.integrations.claude.conversation import Answer, converse
 from mismarterad.integrations.claude.credentials import load_anthropic_key
 from mismarterad.integrations.claude.usage_ledger import UsageLedger
 from mismarterad.integrations.retry_policy import RetryPolicy
-from mismarterad.repositories.claude_usage_repository import ClaudeUsageRepository, UsageRecord
 from mismarterad.runs.app import App
 from mismarterad.runs.day_tools import DayTools
 from mismarterad.runs.report_facts import ReportFacts
@@ -49,7 +49,7 @@ REVIEW_PROMPT = ("Review the session report {name}. Use these sections: What was
 @dataclass(frozen=True)
 class DayAssistant:
     config: ClaudeConfig
-    usage: ClaudeUsageRepository
+    usage: UsageStore
     wall_clock: Clock
     environ: Mapping[str, str] = field(repr=False)  # holds the key
     on_usage: Callable[[UsageRecord], None] | None = None

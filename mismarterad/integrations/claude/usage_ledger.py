@@ -17,7 +17,7 @@ import structlog
 from mismarterad.config.claude_config import ClaudeConfig
 from mismarterad.core.clock import Clock
 from mismarterad.core.errors import BudgetExceededError
-from mismarterad.repositories.claude_usage_repository import ClaudeUsageRepository, UsageRecord
+from mismarterad.core.claude_usage import UsageRecord, UsageStore
 from mismarterad.services.claude_costs import Budgets, budget_refusal, call_cost, worst_case_cost
 
 __all__ = ["UsageLedger"]
@@ -26,7 +26,7 @@ log = structlog.get_logger(component="claude_usage")
 
 
 class UsageLedger:
-    def __init__(self, repository: ClaudeUsageRepository, config: ClaudeConfig, wall_clock: Clock,
+    def __init__(self, repository: UsageStore, config: ClaudeConfig, wall_clock: Clock,
                  on_usage: Callable[[UsageRecord], None] | None = None) -> None:
         self._repository, self._config, self._clock, self._on_usage = repository, config, wall_clock, on_usage
         self._lock = threading.Lock()

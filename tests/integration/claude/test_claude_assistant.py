@@ -18,7 +18,8 @@ from mismarterad.core.clock import SystemClock
 from mismarterad.core.errors import AssistantError, BudgetExceededError
 from mismarterad.db.engine import DbSessionFactory
 from mismarterad.integrations.retry_policy import RetryPolicy
-from mismarterad.repositories.claude_usage_repository import ClaudeUsageRepository, UsageRecord
+from mismarterad.core.claude_usage import UsageRecord
+from mismarterad.repositories.claude_usage_repository import ClaudeUsageRepository
 from mismarterad.repositories.parquet_bar_store import ParquetBarStore
 from mismarterad.runs.day_assistant import REVIEW_FILE, DayAssistant
 from mismarterad.runs.day_tools import DayTools
