@@ -116,13 +116,15 @@ class ControlClient:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def request(self, cmd: str, args: dict[str, Any] | None = None) -> Any:
-        """Send one request and return its `result`; raise CtlError on an error reply."""
+    def request(self, cmd: str, args: dict[str, Any] | None = None, timeout_secs: float | None = None) -> Any:
+        """Send one request and return its `result`; raise CtlError on an error reply.
+        `timeout_secs` replaces the client's timeout for this request (a slow command's own)."""
         started = time.monotonic()
         while True:
             if self._stale():
                 self._reconnect()
             try:
+                self._sock.settimeout(timeout_secs or self._timeout)
                 return self._request_once(cmd, args)
             except CtlError as exc:
                 if exc.code not in {"too_many_clients", "dropped_idle"}:  # requests the daemon did not run

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +22,7 @@ EX_UNAVAILABLE = 69
 EX_TEMPFAIL = 75
 EX_NOPERM = 77
 DEFAULT_TIMEOUT_SECS = 15.0
-ASK_TIMEOUT_SECS = 300.0  # the language model's calls and their retries
+ASK_TIMEOUT_SECS = 300.0  # the language model's calls and their retries (the daemon stops at 240 s)
 
 EXAMPLES = """examples:
   mismarterctl status
@@ -57,19 +57,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     path = args.socket or default_socket_path()
     console = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 160)
     try:
-        timeout = args.timeout or (ASK_TIMEOUT_SECS if args.command == "ask" else DEFAULT_TIMEOUT_SECS)
-        with ControlClient(path, timeout) as client:
+        with ControlClient(path, args.timeout or DEFAULT_TIMEOUT_SECS) as client:
+            def send(command: str, words: list[str]) -> Any:
+                slow = ASK_TIMEOUT_SECS if command == "ask" and args.timeout is None else None
+                return client.request(command, {"words": words} if words else {}, slow)
+
             if args.command is None:
-                return _shell(client, args.json, console)
-            return _one(client, args.command, args.words, args.json, console)
+                return _shell(client, send, args.json, console)
+            _show(send(args.command, args.words), args.json, console)
+            return 0
     except CtlError as exc:
         return _fail(exc)
-
-
-def _one(client: ControlClient, command: str, words: list[str], as_json: bool, console: Console) -> int:
-    result = client.request(command, {"words": words} if words else {})
-    _show(result, as_json, console)
-    return 0
 
 
 def _show(result: Any, as_json: bool, console: Console) -> None:
@@ -90,12 +88,12 @@ def _fail(exc: CtlError) -> int:
     return EX_ERROR
 
 
-def _shell(client: ControlClient, as_json: bool, console: Console) -> int:
+def _shell(client: ControlClient, send: Callable[[str, list[str]], Any], as_json: bool, console: Console) -> int:
     commands = client.request("hello").get("commands", [])
 
     def run(command: str, words: list[str]) -> int:
         try:
-            _show(client.request(command, {"words": words} if words else {}), as_json, console)
+            _show(send(command, words), as_json, console)
             return 0
         except CtlError as exc:
             code = _fail(exc)

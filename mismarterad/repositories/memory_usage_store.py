@@ -1,5 +1,5 @@
-"""The in-memory twin of the usage table: the same contract (core/claude_usage.UsageStore), for
-tests and for a process that must not touch a database."""
+"""The in-memory twin of the usage table: the same contract (core/claude_usage.UsageStore), held
+to it by the one contract suite; tests use it where a database is beside the point."""
 
 from __future__ import annotations
 

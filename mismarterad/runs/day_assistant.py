@@ -20,7 +20,7 @@ from mismarterad.config.claude_config import ClaudeConfig
 from mismarterad.config.session_config import SessionConfig
 from mismarterad.core.claude_usage import UsageRecord, UsageStore
 from mismarterad.core.clock import Clock
-from mismarterad.core.errors import StorageError
+from mismarterad.core.errors import DataError, StorageError
 from mismarterad.core.redaction import redact
 from mismarterad.integrations.claude.client import CLAUDE_RETRY, MessagesClient
 from mismarterad.integrations.claude.conversation import Answer, converse
@@ -64,9 +64,10 @@ class DayAssistant:
         return self._converse(facts, "ask", f"About the report {facts.name}: {question}")
 
     def _converse(self, facts: ReportFacts, purpose: str, question: str) -> Answer:
+        ledger = UsageLedger(self.usage, self.config, self.wall_clock, self.on_usage)
+        ledger.check(len(ROLE_PROMPT) + len(question))  # a spent budget says so before a missing key does
         key = load_anthropic_key(self.environ, self.config.credentials_file)
         client = MessagesClient(key, self.config, self.wall_clock, self.retry)
-        ledger = UsageLedger(self.usage, self.config, self.wall_clock, self.on_usage)
         return converse(client, ledger, DayTools(facts), self.config, purpose=purpose, system=ROLE_PROMPT,
                         question=question)
 
@@ -91,24 +92,28 @@ def usage_line(answer: Answer, model: str) -> str:
 
 
 def _review_text(facts: ReportFacts, answer: Answer, model: str) -> str:
+    """The review file: the model's text, then what our code reads from the report (the same
+    files; a damaged one is a DataError, raised before anything is written)."""
     tools = DayTools(facts)
-    pnl = json.loads(tools.call("pnl", {})[0])
-    risk = json.loads(tools.call("risk", {})[0])
-    gaps = ", ".join(f"{r['date']} {r['symbol']} ({r['gaps']})" for r in facts.rows("validation.csv") if r.get("gaps"))
+    pnl, risk = (json.loads(tools.call(name, {})[0]) for name in ("pnl", "risk"))
+    for result in (pnl, risk):
+        if "error" in result:
+            raise DataError(f"{facts.folder}: {result['error']}")
+    gaps = ", ".join(f"{r.get('date')} {r.get('symbol')} ({r['gaps']})" for r in facts.rows("validation.csv")
+                     if r.get("gaps"))
     statuses: dict[str, int] = {}
     for order in facts.rows("orders.csv"):
-        statuses[order["status"]] = statuses.get(order["status"], 0) + 1
+        statuses[order.get("status", "")] = statuses.get(order.get("status", ""), 0) + 1
+    run, halts = risk["run"], risk["summary"].get("loss_halts", []) if isinstance(risk["summary"], dict) else []
     lines = [f"# Session review: {facts.name}", "",
              f"> Written by the language model {model} from this report's files, through read-only tools. It "
              "explains; it does not trade. Its figures should match the ones below, which our own code read "
              "from the report.", "", answer.text, "", "## Figures from the report", "",
-             f"- status: {risk['run'].get('status') or 'unknown'}"
-             + (f" ({risk['run']['error']})" if risk["run"].get("error") else ""),
+             f"- status: {run.get('status') or 'unknown'}" + (f" ({run['error']})" if run.get("error") else ""),
              f"- equity: {pnl.get('initial_equity')} to {pnl.get('final_equity')}; trades: {pnl.get('trades')}",
              f"- realized P&L by symbol: {_pairs(pnl['realized_pnl_by_symbol'])}",
              f"- orders by status: {_pairs(dict(sorted(statuses.items())))}",
-             f"- risk refusals: {len(risk['refusals'])}; daily-loss halts: "
-             f"{len(risk['summary'].get('loss_halts', []))}",
+             f"- risk refusals: {len(risk['refusals'])}; daily-loss halts: {len(halts) if isinstance(halts, list) else 0}",
              f"- days and symbols with gaps: {gaps or 'none'}",
              "", "## Tools the model called", ""]
     lines += [f"- {c.name} {c.arguments}" + (" (refused)" if c.error else "") for c in answer.tool_calls] or ["- none"]

@@ -13,7 +13,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from mismarterad.config.errors import format_validation_error
-from mismarterad.core.errors import MismarteradError
+from mismarterad.core.errors import DataError, MismarteradError
 from mismarterad.core.market_data import format_price
 from mismarterad.runs.report_facts import ReportFacts
 
@@ -105,15 +105,16 @@ class DayTools:
     def _positions(self, _: _NoArguments) -> object:
         net: dict[str, int] = {}
         for r in self._facts.rows("orders.csv"):
-            filled = _int(r.get("filled_quantity"))
-            net[r["symbol"]] = net.get(r["symbol"], 0) + (filled if r.get("side") == "buy" else -filled)
+            filled, symbol = _number(r, "filled_quantity", int), r.get("symbol", "")
+            net[symbol] = net.get(symbol, 0) + (filled if r.get("side") == "buy" else -filled)
         return {"positions": dict(sorted(net.items())), "open": {s: q for s, q in sorted(net.items()) if q}}
 
     def _pnl(self, _: _NoArguments) -> object:
         summary = self._facts.document("summary.json")
         by_symbol: dict[str, float] = {}
         for t in self._facts.rows("trades.csv"):
-            by_symbol[t["symbol"]] = round(by_symbol.get(t["symbol"], 0.0) + float(t.get("pnl") or 0), 6)
+            symbol = t.get("symbol", "")
+            by_symbol[symbol] = round(by_symbol.get(symbol, 0.0) + _number(t, "pnl", float), 6)
         keep = ("initial_equity", "final_equity", "total_return", "max_drawdown", "sharpe", "trades", "win_rate",
                 "exposure", "orders", "fills", "first_day", "last_day", "session_name", "mode")
         return {**{k: summary.get(k) for k in keep}, "strategies": summary.get("strategies", {}),
@@ -145,8 +146,8 @@ class DayTools:
         return self._facts.session_config
 
 
-class _ToolError(MismarteradError):
-    """A well-formed call the facts cannot answer."""
+class _ToolError(DataError):
+    """A well-formed call the facts cannot answer (a damaged report, a missing config)."""
 
 
 def _schema(model: type[BaseModel]) -> dict[str, Any]:
@@ -155,11 +156,13 @@ def _schema(model: type[BaseModel]) -> dict[str, Any]:
             "additionalProperties": False}
 
 
-def _int(text: str | None) -> int:
+def _number(row: dict[str, str], column: str, kind: type[int] | type[float]) -> Any:
+    """A report cell as a number (empty: 0); a DataError naming the column otherwise."""
+    text = row.get(column) or "0"
     try:
-        return int(text or 0)
+        return kind(text)
     except ValueError:
-        return 0
+        raise _ToolError(f"the report's {column} {text[:40]!r} is not a number") from None
 
 
 def _json(value: object) -> str:

@@ -39,15 +39,22 @@ class ReportFacts:
         return self.folder.name
 
     def rows(self, file: str) -> list[dict[str, str]]:
-        """The rows of a CSV file of the report; [] when the report has no such file."""
+        """The rows of a CSV file of the report, each with every header field; [] when the report
+        has no such file."""
         path = self.folder / file
         try:
             with path.open(newline="", encoding="utf-8") as f:
-                return list(csv.DictReader(f))
+                reader = csv.DictReader(f)
+                rows = list(reader)
+                header = reader.fieldnames or []
         except FileNotFoundError:
             return []
         except (OSError, UnicodeDecodeError, csv.Error) as exc:
             raise DataError(f"{path}: cannot read it as CSV ({type(exc).__name__})") from None
+        for number, row in enumerate(rows, start=2):
+            if None in row or None in row.values():
+                raise DataError(f"{path} line {number}: expected {len(header)} fields as in its header")
+        return rows
 
     def document(self, file: str) -> dict[str, Any]:
         """A JSON file of the report as a dict; {} when the report has no such file."""

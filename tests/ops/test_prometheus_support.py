@@ -136,6 +136,14 @@ def documented_metrics_in_a_session(registry: CollectorRegistry) -> None:
     errors = Counter("mismarterad_errors", "errors", ["component"], registry=registry)
     for component in ("daemon", "scheduler", *threads):
         errors.labels(component)
+    tokens = Counter("mismarterad_claude_tokens", "tokens", ["direction", "purpose"], registry=registry)
+    for direction in ("input", "output"):
+        for purpose in ("review", "ask"):
+            tokens.labels(direction, purpose)
+    Counter("mismarterad_claude_cost_usd", "cost", registry=registry)
+    reviews = Counter("mismarterad_claude_reviews", "reviews", ["result"], registry=registry)
+    for result in ("written", "skipped"):
+        reviews.labels(result)
 
 
 @pytest.mark.slow

@@ -10,6 +10,7 @@ call passes the usage ledger first (budgets) and is recorded after (tokens, cost
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -21,9 +22,11 @@ from mismarterad.core.errors import AssistantError
 from mismarterad.integrations.claude.client import MessagesClient
 from mismarterad.integrations.claude.usage_ledger import UsageLedger
 
-__all__ = ["Answer", "ToolBox", "ToolCall", "converse"]
+__all__ = ["CONVERSATION_SECS", "Answer", "ToolBox", "ToolCall", "converse"]
 
 log = structlog.get_logger(component="claude")
+
+CONVERSATION_SECS = 240.0  # a review or an answer, every call and retry included (mismarterctl waits 300 s)
 
 
 class ToolBox(Protocol):
@@ -55,7 +58,9 @@ class Answer:
 
 def converse(client: MessagesClient, ledger: UsageLedger, tools: ToolBox, config: ClaudeConfig, *, purpose: str,
              system: str, question: str) -> Answer:
-    """Ask `question` under `system`; AssistantError (BudgetExceededError) when no answer can be had."""
+    """Ask `question` under `system`; AssistantError (BudgetExceededError) when no answer can be
+    had within `max_turns`, `max_conversation_tokens` and CONVERSATION_SECS."""
+    deadline = time.monotonic() + CONVERSATION_SECS
     messages: list[dict[str, Any]] = [{"role": "user", "content": question}]
     schemas = tools.schemas()
     used: list[ToolCall] = []
@@ -66,9 +71,11 @@ def converse(client: MessagesClient, ledger: UsageLedger, tools: ToolBox, config
                                    "messages": messages, "tools": schemas}
         if turn == config.max_turns:
             request["tool_choice"] = {"type": "none"}
+        if time.monotonic() >= deadline:
+            raise AssistantError(f"no answer within {CONVERSATION_SECS:g} s")
         with ledger.call(len(json.dumps(request))):
-            reply = client.create(**request)
-            usage = ledger.record(purpose, reply.usage.input_tokens, reply.usage.output_tokens)
+            reply = client.create(deadline, **request)
+            usage = ledger.record(purpose, *_tokens(reply.usage))
         input_tokens += usage.input_tokens
         output_tokens += usage.output_tokens
         cost += usage.cost_usd
@@ -77,6 +84,8 @@ def converse(client: MessagesClient, ledger: UsageLedger, tools: ToolBox, config
         if not uses:
             if not text:
                 raise AssistantError(f"the model's reply had no text (stop_reason {reply.stop_reason})")
+            if reply.stop_reason == "max_tokens":
+                text += f"\n\n(cut off at max_tokens = {config.max_tokens})"
             return Answer(text, turn, input_tokens, output_tokens, cost, tuple(used))
         if turn == config.max_turns:
             break
@@ -86,9 +95,10 @@ def converse(client: MessagesClient, ledger: UsageLedger, tools: ToolBox, config
         messages.append({"role": "assistant", "content": _assistant_blocks(reply.content)})
         results = []
         for use in uses:
-            answer, error = tools.call(use.name, use.input)
-            used.append(ToolCall(use.name, json.dumps(use.input, sort_keys=True, default=str), error))
-            log.info("claude_tool_called", tool=use.name, error=error)
+            name = str(use.name)[:100]
+            answer, error = tools.call(name, use.input)
+            used.append(ToolCall(name, json.dumps(use.input, sort_keys=True, default=str)[:500], error))
+            log.info("claude_tool_called", tool=name, error=error)
             results.append({"type": "tool_result", "tool_use_id": use.id, "content": answer, "is_error": error})
         messages.append({"role": "user", "content": results})
     raise AssistantError(f"no answer within max_turns = {config.max_turns} model calls")
@@ -100,6 +110,15 @@ def _assistant_blocks(content: Sequence[Any]) -> list[dict[str, Any]]:
     for b in content:
         if b.type == "text":
             blocks.append({"type": "text", "text": b.text})
-        elif b.type == "tool_use":
-            blocks.append({"type": "tool_use", "id": b.id, "name": b.name, "input": b.input})
+        elif b.type == "tool_use":  # repeated as the API requires them: an object of arguments
+            arguments = b.input if isinstance(b.input, dict) else {}
+            blocks.append({"type": "tool_use", "id": str(b.id), "name": str(b.name), "input": arguments})
     return blocks
+
+
+def _tokens(usage: Any) -> tuple[int, int]:
+    """The reply's input and output tokens; AssistantError when it has none (a gateway's reply)."""
+    counts = (getattr(usage, "input_tokens", None), getattr(usage, "output_tokens", None))
+    if not all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in counts):
+        raise AssistantError("the reply's usage has no token counts: its cost cannot be counted")
+    return counts[0], counts[1]  # type: ignore[return-value]

@@ -1,8 +1,8 @@
 """Every language-model call counted before and after it is made: the budgets are checked
 against its worst case before it is sent, and its real tokens and cost are stored after.
 
-Calls of one process go one at a time through `call` (a review and an ask never race past a
-budget together). Budgets count UTC days and months of the wall clock, as the provider bills.
+Calls of one process go one at a time through `call`, whichever ledger they use (a review and
+asks on other threads never race past a budget together). Budgets count UTC days and months of the wall clock, as the provider bills.
 """
 
 from __future__ import annotations
@@ -24,30 +24,36 @@ __all__ = ["UsageLedger"]
 
 log = structlog.get_logger(component="claude_usage")
 
+_ONE_CALL_AT_A_TIME = threading.Lock()  # of the process: each call checks what the last one spent
+
 
 class UsageLedger:
     def __init__(self, repository: UsageStore, config: ClaudeConfig, wall_clock: Clock,
                  on_usage: Callable[[UsageRecord], None] | None = None) -> None:
         self._repository, self._config, self._clock, self._on_usage = repository, config, wall_clock, on_usage
-        self._lock = threading.Lock()
+
+    def worst_case(self, request_chars: int) -> float:
+        price = self._config.price
+        return worst_case_cost(request_chars, self._config.max_tokens, price.input_usd_per_mtok,
+                               price.output_usd_per_mtok)
+
+    def check(self, request_chars: int) -> None:
+        """BudgetExceededError when a call of this size could pass a budget now."""
+        now = self._clock.now().astimezone(UTC)
+        day = now.replace(hour=0, minute=0, second=0, microsecond=0)
+        month = day.replace(day=1)
+        refusal = budget_refusal(self._repository.spent_usd(day, day + timedelta(days=1)),
+                                 self._repository.spent_usd(month, _next_month(month)), self.worst_case(request_chars),
+                                 Budgets(self._config.daily_budget_usd, self._config.monthly_budget_usd))
+        if refusal is not None:
+            log.warning("claude_call_refused", reason=refusal)
+            raise BudgetExceededError(f"not sent: {refusal} (see mismarterad claude usage)")
 
     @contextmanager
     def call(self, request_chars: int) -> Iterator[None]:
-        """Hold the ledger for one call; BudgetExceededError before anything is sent when its
-        worst case would pass a budget."""
-        price = self._config.price
-        worst = worst_case_cost(request_chars, self._config.max_tokens, price.input_usd_per_mtok,
-                                price.output_usd_per_mtok)
-        with self._lock:
-            now = self._clock.now().astimezone(UTC)
-            day = now.replace(hour=0, minute=0, second=0, microsecond=0)
-            month = day.replace(day=1)
-            refusal = budget_refusal(self._repository.spent_usd(day, day + timedelta(days=1)),
-                                     self._repository.spent_usd(month, _next_month(month)), worst,
-                                     Budgets(self._config.daily_budget_usd, self._config.monthly_budget_usd))
-            if refusal is not None:
-                log.warning("claude_call_refused", reason=refusal)
-                raise BudgetExceededError(f"not sent: {refusal} (see mismarterad claude usage)")
+        """Hold the process's one call slot for one call, checked against the budgets first."""
+        with _ONE_CALL_AT_A_TIME:
+            self.check(request_chars)
             yield
 
     def record(self, purpose: str, input_tokens: int, output_tokens: int) -> UsageRecord:

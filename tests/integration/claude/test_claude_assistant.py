@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -15,7 +16,7 @@ import structlog
 
 from mismarterad.config.claude_config import ClaudeConfig
 from mismarterad.core.clock import SystemClock
-from mismarterad.core.errors import AssistantError, BudgetExceededError
+from mismarterad.core.errors import AssistantError, BudgetExceededError, DataError
 from mismarterad.db.engine import DbSessionFactory
 from mismarterad.integrations.retry_policy import RetryPolicy
 from mismarterad.core.claude_usage import UsageRecord
@@ -161,9 +162,10 @@ def test_a_reply_slower_than_the_timeout_fails_with_a_clear_error(
         monkeypatch: pytest.MonkeyPatch, report: Path, bar_store: ParquetBarStore,
         usage: ClaudeUsageRepository) -> None:
     two = RetryPolicy(max_attempts=2, initial_backoff_secs=0.01, max_backoff_secs=0.01, jitter_secs=0.0)
-    with _standin(monkeypatch, text("late", delay_secs=1.5), text("late", delay_secs=1.5)) as standin, pytest.raises(AssistantError, match=r"within 0.3 s \(timeout_secs\)"):
+    with _standin(monkeypatch, text("late", delay_secs=1.5), text("late", delay_secs=1.5)) as standin, \
+            pytest.raises(AssistantError, match=r"within 0.3 s \(timeout_secs\)"):
         _assistant(standin, usage, retry=two, timeout_secs=0.3).ask(_facts(report, bar_store), "?")
-    assert len(standin.requests) == 2
+    assert len(standin.requests) == 1, "a timed-out call may have run (and be billed): it is not sent again"
     assert usage.spent_usd(datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC)) == 0.0
 
 
@@ -225,3 +227,59 @@ def test_a_review_is_written_whole_with_the_reports_own_figures(
     assert "- pnl {}" in review and "2 model call(s)" in review
     assert "Review the session report 2011-01-04" in standin.requests[0]["body"]["messages"][0]["content"]
     assert [p.name for p in report.iterdir() if p.name.startswith(".")] == [], "no staging file left"
+
+
+def test_a_damaged_report_row_is_a_tool_error_and_stops_a_review_before_it_is_written(
+        monkeypatch: pytest.MonkeyPatch, report: Path, bar_store: ParquetBarStore,
+        usage: ClaudeUsageRepository) -> None:
+    with (report / "trades.csv").open("a") as f:
+        f.write("SPY,2011-01-04T12:00:00-05:00,1,2011-01-04T12:05:00-05:00,2,10,oops,sma_cross#0,extra\n")
+    answer, error = DayTools(_facts(report, bar_store)).call("trades", {})
+    assert error and "trades.csv line 4: expected 8 fields" in answer
+    with _standin(monkeypatch, text("fine")) as standin, pytest.raises(DataError, match="line 4"):
+        _assistant(standin, usage).review(_facts(report, bar_store))
+    assert not (report / REVIEW_FILE).exists()
+
+
+def test_odd_model_output_is_refused_as_input_and_the_loop_goes_on(
+        monkeypatch: pytest.MonkeyPatch, report: Path, bar_store: ParquetBarStore,
+        usage: ClaudeUsageRepository) -> None:
+    with _standin(monkeypatch, tool_use("trades", ["SPY"]), text("done")) as standin:  # type: ignore[arg-type]
+        answer = _assistant(standin, usage).ask(_facts(report, bar_store), "?")
+    assert answer.text == "done" and answer.tool_calls[0].error
+    repeated = standin.requests[1]["body"]["messages"][1]["content"][1]
+    assert repeated["type"] == "tool_use" and repeated["input"] == {}, "the API is sent an object back"
+    no_usage = text("free?")
+    del no_usage.body["usage"]
+    with _standin(monkeypatch, no_usage) as standin, pytest.raises(AssistantError, match="usage"):
+        _assistant(standin, usage).ask(_facts(report, bar_store), "?")
+
+
+def test_a_spent_budget_is_reported_before_a_missing_key(monkeypatch: pytest.MonkeyPatch, report: Path,
+                                                         bar_store: ParquetBarStore,
+                                                         usage: ClaudeUsageRepository) -> None:
+    assistant = DayAssistant(ClaudeConfig(daily_budget_usd=0), usage, SystemClock(), {})
+    with pytest.raises(BudgetExceededError, match="daily budget is 0"):
+        assistant.ask(_facts(report, bar_store), "?")
+
+
+def test_calls_on_two_threads_cannot_pass_a_budget_together(monkeypatch: pytest.MonkeyPatch, report: Path,
+                                                             bar_store: ParquetBarStore,
+                                                             usage: ClaudeUsageRepository) -> None:
+    # each call may cost up to about $0.03 and costs $0.0525: the $0.06 budget has room for one
+    script = [text("first", 10_000, 1500, delay_secs=0.3), text("second", 10_000, 1500, delay_secs=0.3)]
+    outcomes: list[str] = []
+    with _standin(monkeypatch, *script) as standin:
+        def ask() -> None:
+            try:
+                outcomes.append(_assistant(standin, usage, daily_budget_usd=0.06).ask(_facts(report, bar_store),
+                                                                                       "?").text)
+            except BudgetExceededError:
+                outcomes.append("refused")
+
+        threads = [threading.Thread(target=ask) for _ in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(10)
+    assert sorted(outcomes) == ["first", "refused"] and len(standin.requests) == 1

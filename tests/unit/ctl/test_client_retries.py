@@ -108,3 +108,21 @@ def test_a_stale_socket_of_a_dead_daemon_is_not_running(tmp_path: Path) -> None:
     with pytest.raises(CtlError) as caught:
         ControlClient(path, 5)
     assert caught.value.code == "not_running"
+
+
+def test_a_slow_command_gets_its_own_timeout_and_the_others_keep_the_clients(tmp_path: Path) -> None:
+    def slow(cmd: str, args: dict[str, Any], _peer: object = None) -> Any:
+        time.sleep(0.6 if cmd == "ask" else 0)
+        return {"cmd": cmd}
+
+    srv = ControlServer(tmp_path / "ctl.sock", slow)
+    srv.start()
+    try:
+        with ControlClient(srv.path, 0.3) as c:  # the shell's one client: ask within it, then status again
+            assert c.request("ask", {"words": ["why?"]}, timeout_secs=5)["cmd"] == "ask"
+            assert c.request("status")["cmd"] == "status"
+        with ControlClient(srv.path, 0.3) as c, pytest.raises(CtlError) as caught:
+            c.request("ask", {"words": ["why?"]})
+        assert caught.value.code == "timeout"
+    finally:
+        srv.stop()

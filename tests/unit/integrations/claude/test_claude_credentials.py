@@ -53,3 +53,14 @@ def test_no_key_anywhere_says_where_to_put_one() -> None:
 def test_the_key_never_shows_in_its_repr() -> None:
     key = load_anthropic_key({"ANTHROPIC_API_KEY": KEY}, None)
     assert KEY not in repr(key) and KEY not in str(key) and KEY not in f"{key!r} {[key]}"
+
+
+def test_the_daemon_starts_without_importing_the_sdk() -> None:
+    # anthropic takes seconds to import, and each daemon start (every resume after a crash) would
+    # pay them before trading again: it is imported when a review or question first needs it
+    import subprocess
+    import sys
+
+    code = "import sys, mismarterad.cli.main, mismarterad.daemon.daemon; print('anthropic' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
+    assert done.stdout.strip() == "False"
