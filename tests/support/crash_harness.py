@@ -44,7 +44,7 @@ AGREES = {"filled": {"filled"}, "canceled": {"canceled"}, "expired": {"expired",
           "rejected": {"rejected"}, "partially_filled": {"partially_filled"}}
 
 
-def churn_session_config(root: Path, *, name: str = "crash rig SPY", flatten_minutes: int = 20,
+def churn_session_config(root: Path, *, name: str = "crash rig SPY", flatten_minutes: int = 10,
                          **params: Any) -> Path:
     """The SPY daemon config trading tests/support/churn_strategy.py (`params` are its Params)."""
     config = json.loads(DAEMON_SESSION_CONFIG.read_text())
