@@ -54,7 +54,8 @@ COMMANDS = {c.name: c for c in (
             "protocol: answers {protocol, version, commands}."),
     Command("status", "system", "state, clock, next start/stop, session date", "status",
             "state is the SystemManager state (STOPPED, STARTING, RUNNING, STOPPING, ERROR); clock is the daemon's "
-            "market time; next_start/next_stop the planned session window; session_date the running day."),
+            "market time; next_start the next session start still ahead (during a session, the next day's); next_stop "
+            "the planned window's stop; session_date the running day."),
     Command("threads", "system", "the four session threads: alive, last loop, queue depth, items", "threads",
             "Empty outside a session. last_loop_age_seconds over 10 s means the thread is stuck and the systemd "
             "watchdog pings stop."),

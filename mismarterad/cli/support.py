@@ -8,9 +8,6 @@ import sys
 from collections.abc import Sequence
 from datetime import date
 
-from rich.console import Console
-from rich.table import Table
-
 from mismarterad.core.intervals import parse_interval
 
 __all__ = [
@@ -25,6 +22,7 @@ __all__ = [
     "arg_date",
     "arg_interval",
     "print_table",
+    "reversed_range",
 ]
 
 # sysexits.h codes, as the README documents them
@@ -54,8 +52,19 @@ def arg_interval(text: str) -> str:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def reversed_range(start: date | None, end: date | None) -> int | None:
+    """A `--to` before `--from` is a usage error: say so on stderr and return 2 (else None)."""
+    if start is not None and end is not None and end < start:
+        print(f"mismarterad: error: --to {end} is before --from {start}", file=sys.stderr)
+        return EX_USAGE
+    return None
+
+
 def print_table(headers: Sequence[str], rows: Sequence[Sequence[object]], title: str | None = None) -> None:
     """A table for people on stdout (plain box characters when not on a terminal)."""
+    from rich.console import Console  # rich costs ~0.1 s to import: only commands that print tables pay it
+    from rich.table import Table
+
     table = Table(*headers, title=title, show_lines=False)
     for row in rows:
         table.add_row(*("" if v is None else str(v) for v in row))

@@ -68,7 +68,16 @@ class DaemonSnapshot:
     # differences with the broker found by earlier day-runs (restarted ones too), by MismatchKind value
     reconciliation_before: dict[str, int] = field(default_factory=dict)
     venue: VenueStatus = field(default_factory=VenueStatus)  # the broker's connections, lifetime counters
+    following: SessionWindow | None = None  # the window after `planned` (planned at the same time)
     start_error: str | None = None  # why the last day-run start failed (the venue refused), until one starts
+
+    @property
+    def next_start_utc(self) -> datetime | None:
+        """The next session start still ahead: the planned one's, or once it has begun, the one after."""
+        for window in (self.planned, self.following):
+            if window is not None and window.start_utc > self.clock_utc:
+                return window.start_utc
+        return None
 
     @property
     def symbols(self) -> tuple[str, ...]:

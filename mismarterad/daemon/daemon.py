@@ -97,6 +97,7 @@ class Daemon:
         self.last_report: dict[str, object] | None = None
         self.healthy = True
         self.done_day: date | None = None  # stopped (by schedule or by hand): not started again today
+        self.following: SessionWindow | None = None  # the window after the planned one
         # the operator's halt: survives day-run restarts and daemon restarts (the file), cleared by resume
         self.kill_switch = KillSwitch(HaltStore(settings.state_dir / HALT_FILE), clock.now())
         self.shutting_down = False
@@ -210,8 +211,11 @@ class Daemon:
 
     def _plan(self) -> None:
         """Plan the next window; one in progress starts at once (catch-up) unless already running."""
-        window = self._planner().next(self.app.clock.now(), self.done_day)
+        planner, now = self._planner(), self.app.clock.now()
+        window = planner.next(now, self.done_day)
         running = self.day_run is not None and window is not None and self.day_run.day == window.day
+        # the window after it: the next start once this one has begun (status never shows a past start)
+        self.following = planner.next(now, window.day) if window is not None else None
         self.scheduler.plan(window, start=not running)
 
     def _start_job(self, day: date) -> None:
@@ -400,7 +404,7 @@ class Daemon:
             snapshot = DaemonSnapshot(
                 state=self.system.state, error=self.system.error, clock_utc=self.app.clock.now(),
                 clock_kind=type(self.app.clock).__name__, timezone=self._time_manager.timezone,
-                session_active=self.session_active, planned=self.scheduler.planned,
+                session_active=self.session_active, planned=self.scheduler.planned, following=self.following,
                 day_run=self._day_run_snapshot(run) if run is not None else None, halted=self.kill_switch.state,
                 session_failures=self.failures, session_restarts=self.restarts, watchdog_healthy=self.healthy,
                 uptime_secs=time.monotonic() - self.started_monotonic, metrics_port=self.metrics_port,

@@ -92,7 +92,7 @@ def status_view(s: DaemonSnapshot) -> dict[str, Any]:
         "clock_kind": s.clock_kind,
         "session_active": s.session_active,
         "session_date": s.day_run.day.isoformat() if s.day_run else None,
-        "next_start": _iso(s, s.planned.start_utc) if s.planned else None,
+        "next_start": _iso(s, s.next_start_utc) if s.next_start_utc else None,
         "next_stop": _iso(s, s.planned.stop_utc) if s.planned else None,
         "bars_processed": pipeline.trading.bars_processed if pipeline else 0,
         "last_bar_age_seconds": last_bar_age(s) if pipeline else None,
@@ -284,7 +284,7 @@ def metrics_view(s: DaemonSnapshot) -> MetricsView:
             equity = trading.account.equity
     return MetricsView(
         state=s.state, session_active=s.session_active, clock_unix=_unix(s.clock_utc),
-        next_start_unix=_unix(s.planned.start_utc) if s.planned else 0.0,
+        next_start_unix=_unix(s.next_start_utc) if s.next_start_utc else 0.0,
         next_stop_unix=_unix(s.planned.stop_utc) if s.planned else 0.0,
         session_failures=s.session_failures, session_restarts=s.session_restarts, threads=threads,
         bars_processed=bars, last_bar_age_secs=last_bar_age(s), quality_ratio=quality, gaps=gaps,

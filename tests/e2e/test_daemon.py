@@ -43,6 +43,7 @@ def test_a_replayed_day_runs_through_the_schedule_and_trades_like_the_backtest(
     assert "mismarterad_session_active 1.0" in metrics
     mid = d.wait_for(lambda s: s["bars_processed"] > 100, 30, "bars to flow")
     assert mid["clock"] > running["clock"] and mid["session_date"] == DAY
+    assert mid["next_start"] == "2011-01-05T09:00:00-05:00", "a start that has passed is never shown"
     assert re.search(r'mismarterad_bars_processed_total\{interval="1m",symbol="SPY"\} [1-9]', d.metrics())
     assert d.ctl("threads").returncode == 0
     done = d.wait_for(lambda s: s["state"] == "STOPPED" and s["last_report"] is not None, 60, "the session to stop")

@@ -6,16 +6,12 @@ import argparse
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from mismarterad.cli.support import arg_date, reversed_range
 
-from mismarterad.config.session_config import load_session_config
-from mismarterad.core.clock import SimClock
-from mismarterad.runs.app import App
-from mismarterad.runs.backtest_runner import Progress as RunProgress
-from mismarterad.runs.backtest_runner import run_backtest
-from mismarterad.cli.support import arg_date
-from mismarterad.runs.reports import write_backtest_report
+if TYPE_CHECKING:
+    from mismarterad.runs.backtest_runner import Progress as RunProgress
 
 __all__ = ["register"]
 
@@ -42,9 +38,20 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def _backtest(args: argparse.Namespace) -> int:
+    # imported here, not at the top: `mismarterad --help` must not pay for the whole pipeline
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from mismarterad.config.session_config import load_session_config
+    from mismarterad.core.clock import SimClock
+    from mismarterad.runs.app import App
+    from mismarterad.runs.backtest_runner import run_backtest
+    from mismarterad.runs.reports import write_backtest_report
+
     if (args.start is None) != (args.end is None):
         print("mismarterad: error: give both --from and --to, or neither", file=sys.stderr)
         return 2
+    if (err := reversed_range(args.start, args.end)) is not None:
+        return err
     config = load_session_config(args.config)
     app = App(clock=SimClock(datetime(1970, 1, 1, tzinfo=UTC)))
     if sys.stderr.isatty():

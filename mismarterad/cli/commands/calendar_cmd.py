@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 import csv
 import sys
 from datetime import timedelta
 
-from mismarterad.runs.app import App
-from mismarterad.cli.support import arg_date, print_table
+from mismarterad.cli.support import arg_date, print_table, reversed_range
+
+if TYPE_CHECKING:
+    from mismarterad.runs.app import App
 
 __all__ = ["register"]
 
@@ -39,15 +42,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         a.set_defaults(func=func)
 
 
-def _range_error(args: argparse.Namespace) -> int | None:
-    if args.end < args.start:
-        print(f"mismarterad: error: --to {args.end} is before --from {args.start}", file=sys.stderr)
-        return 2
-    return None
-
-
 def _sync(args: argparse.Namespace, app: App) -> int:
-    if (err := _range_error(args)) is not None:
+    if (err := reversed_range(args.start, args.end)) is not None:
         return err
     tm = app.time_manager(args.exchange_group)
     written = tm.sync(args.start, args.end)
@@ -57,7 +53,7 @@ def _sync(args: argparse.Namespace, app: App) -> int:
 
 
 def _export(args: argparse.Namespace, app: App) -> int:
-    if (err := _range_error(args)) is not None:
+    if (err := reversed_range(args.start, args.end)) is not None:
         return err
     tm = app.time_manager(args.exchange_group)
     out = csv.writer(sys.stdout, lineterminator="\n")
@@ -73,6 +69,8 @@ def _export(args: argparse.Namespace, app: App) -> int:
 
 
 def _show(args: argparse.Namespace, app: App) -> int:
+    if (err := reversed_range(args.start, args.end)) is not None:
+        return err
     tm = app.time_manager(args.exchange_group)
     today = tm.get_current_time().date()
     start = args.start or today - timedelta(days=today.weekday())

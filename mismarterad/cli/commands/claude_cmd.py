@@ -14,14 +14,16 @@ import os
 import sys
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from mismarterad.cli.support import EX_USAGE, arg_date, print_table
-from mismarterad.config.claude_config import ClaudeConfig
-from mismarterad.config.daemon_config import load_daemon_config
-from mismarterad.config.session_config import SessionConfig, load_session_config
-from mismarterad.runs.app import App
+from mismarterad.cli.support import EX_USAGE, arg_date, print_table, reversed_range
 from mismarterad.core.questions import bad_question
-from mismarterad.runs.day_assistant import DayAssistant, facts_of, latest_report, usage_line
+
+if TYPE_CHECKING:  # the handlers import these themselves, so `--help` stays light
+    from mismarterad.config.claude_config import ClaudeConfig
+    from mismarterad.config.session_config import SessionConfig
+    from mismarterad.runs.app import App
+    from mismarterad.runs.day_assistant import DayAssistant
 
 __all__ = ["register"]
 
@@ -71,6 +73,11 @@ def _report_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def _setup(args: argparse.Namespace, app: App) -> tuple[ClaudeConfig, SessionConfig | None, Path | None]:
+    from mismarterad.config.claude_config import ClaudeConfig
+    from mismarterad.config.daemon_config import load_daemon_config
+    from mismarterad.config.session_config import load_session_config
+    from mismarterad.runs.day_assistant import latest_report
+
     claude, session_path = ClaudeConfig(), args.session_config
     if args.config is not None:
         daemon = load_daemon_config(args.config)
@@ -84,6 +91,8 @@ def _setup(args: argparse.Namespace, app: App) -> tuple[ClaudeConfig, SessionCon
 
 
 def _assistant(app: App, claude: ClaudeConfig) -> DayAssistant:
+    from mismarterad.runs.day_assistant import DayAssistant
+
     return DayAssistant(claude, app.claude_usage_repository, app.wall_clock, os.environ)
 
 
@@ -91,6 +100,8 @@ def _review(args: argparse.Namespace, app: App) -> int:
     if (args.day is None) == (args.report_dir is None):
         print("mismarterad: error: give a DATE or --report-dir DIR (one of them)", file=sys.stderr)
         return EX_USAGE
+    from mismarterad.runs.day_assistant import facts_of
+
     claude, session, folder = _setup(args, app)
     assert folder is not None
     print(_assistant(app, claude).review(facts_of(folder, app, session)))
@@ -105,6 +116,8 @@ def _ask(args: argparse.Namespace, app: App) -> int:
     if args.day is not None and args.report_dir is not None:
         print("mismarterad: error: give --date or --report-dir, not both", file=sys.stderr)
         return EX_USAGE
+    from mismarterad.runs.day_assistant import facts_of, usage_line
+
     claude, session, folder = _setup(args, app)
     if folder is None:
         print(f"mismarterad: no report under {app.settings.state_dir / 'reports'} yet (sessions write one at "
@@ -128,9 +141,8 @@ def _usage(args: argparse.Namespace, app: App) -> int:
     today = app.wall_clock.now().astimezone(UTC).date()
     start: date = args.start or today.replace(day=1)
     end: date = args.end or today
-    if end < start:
-        print("mismarterad: error: --to is before --from", file=sys.stderr)
-        return EX_USAGE
+    if (err := reversed_range(start, end)) is not None:
+        return err
     totals = app.claude_usage_repository.totals(datetime.combine(start, time(0), UTC),
                                                 datetime.combine(end + timedelta(days=1), time(0), UTC))
     rows = [[t.day.isoformat(), t.purpose, t.calls, t.input_tokens, t.output_tokens, f"{t.cost_usd:.4f}"]

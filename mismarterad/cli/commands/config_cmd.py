@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import argparse
-
 from pathlib import Path
 
-from mismarterad.config.session_config import ConfigFileError, load_session_config
-from mismarterad.core.errors import ConfigError
 from mismarterad.cli.support import EX_CONFIG, EX_OK
-from mismarterad.runs.strategy_loading import resolve_strategies
+from mismarterad.core.errors import ConfigError
 
 __all__ = ["register"]
 
@@ -34,6 +31,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def _check(args: argparse.Namespace) -> int:
+    from mismarterad.config.session_config import ConfigFileError, load_session_config
+    from mismarterad.runs.strategy_loading import resolve_strategies
+
     status = EX_OK
     for path in args.files:
         prefix = f"{path}: " if len(args.files) > 1 else ""

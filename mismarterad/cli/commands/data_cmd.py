@@ -11,22 +11,19 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import pyarrow as pa
-import pyarrow.parquet as pq
-
+from mismarterad.cli.support import EX_CONFIG, EX_DATAERR, EX_IOERR, arg_date, arg_interval, print_table, reversed_range
 from mismarterad.core.errors import BrokerError, ConfigError
 from mismarterad.core.market_data import Bar, format_price
-from mismarterad.core.market_data_source import MarketDataSource
-from mismarterad.integrations.alpaca import AlpacaEndpoints, AlpacaSource, BrokerAuthError, load_alpaca_credentials
-from mismarterad.integrations.store_source import StoreSource
-from mismarterad.repositories.parquet_bar_store import ParquetBarStore
-from mismarterad.runs.app import App
-from mismarterad.cli.support import EX_CONFIG, EX_DATAERR, EX_IOERR, arg_date, arg_interval, print_table
-from mismarterad.managers.data_manager import ImportReport
-from mismarterad.managers.time_manager import TimeManager
-from mismarterad.services.bar_import import format_problems
+
+# the handlers import the store, the sources and pyarrow themselves, so `--help` stays light
+if TYPE_CHECKING:
+    from mismarterad.core.market_data_source import MarketDataSource
+    from mismarterad.managers.data_manager import ImportReport
+    from mismarterad.managers.time_manager import TimeManager
+    from mismarterad.runs.app import App
 
 __all__ = ["register"]
 
@@ -137,6 +134,8 @@ def _arg_zone(text: str) -> ZoneInfo:
 
 def _print_report(report: ImportReport, item: str = "line") -> None:
     """`item` names what a problem's number counts: a file's lines, or a source's bars."""
+    from mismarterad.services.bar_import import format_problems
+
     where = report.source if item == "line" else f"{report.source}: {report.symbol}"
     for line in format_problems(report.problems):
         print(f"{where}: {item}{line.removeprefix('line')}", file=sys.stderr)
@@ -167,6 +166,9 @@ class SourceKind:
 
 
 def _local_source(args: argparse.Namespace, app: App) -> MarketDataSource:
+    from mismarterad.integrations.store_source import StoreSource
+    from mismarterad.repositories.parquet_bar_store import ParquetBarStore
+
     root: Path = args.source_data_dir
     if not root.is_dir():
         raise ConfigError(f"--source-data-dir {root}: no such directory")
@@ -178,6 +180,8 @@ def _local_source(args: argparse.Namespace, app: App) -> MarketDataSource:
 
 
 def _alpaca_source(args: argparse.Namespace, app: App) -> MarketDataSource:
+    from mismarterad.integrations.alpaca import AlpacaEndpoints, AlpacaSource, load_alpaca_credentials
+
     try:
         endpoints = AlpacaEndpoints.derive(args.endpoint, True, args.feed)
     except ValueError as exc:
@@ -199,9 +203,10 @@ def _import_api(args: argparse.Namespace, app: App) -> int:
     if missing:
         print(f"mismarterad: error: --source {args.source} needs {', '.join(missing)}", file=sys.stderr)
         return 2
-    if args.end < args.start:
-        print(f"mismarterad: error: --to {args.end} is before --from {args.start}", file=sys.stderr)
-        return 2
+    if (err := reversed_range(args.start, args.end)) is not None:
+        return err
+    from mismarterad.integrations.broker_errors import BrokerAuthError
+
     source = kind.build(args, app)
     symbols = list(dict.fromkeys(s.upper() for s in args.symbols))
     tm = app.time_manager()
@@ -226,9 +231,8 @@ def _import_api(args: argparse.Namespace, app: App) -> int:
 
 
 def _export(args: argparse.Namespace, app: App) -> int:
-    if args.end < args.start:
-        print(f"mismarterad: error: --to {args.end} is before --from {args.start}", file=sys.stderr)
-        return 2
+    if (err := reversed_range(args.start, args.end)) is not None:
+        return err
     fmt = args.format or ("parquet" if args.out and args.out.suffix.lower() == ".parquet" else "csv")
     if fmt == "parquet" and args.out is None:
         print("mismarterad: error: --format parquet needs --out FILE", file=sys.stderr)
@@ -244,6 +248,9 @@ def _export(args: argparse.Namespace, app: App) -> int:
         with tmp.open("w", newline="") as handle:
             _write_csv(bars, tm, handle)
         tmp.replace(args.out)
+    if not bars:  # an empty file is a valid answer, but rarely the one meant: say so
+        print(f"mismarterad: warning: no {args.symbol.upper()} {args.interval} bars stored from {args.start} to "
+              f"{args.end} (`mismarterad data list` shows what is stored)", file=sys.stderr)
     if args.out is not None:
         print(f"{len(bars)} bars written to {args.out}", file=sys.stderr)
     return 0
@@ -258,6 +265,9 @@ def _write_csv(bars: list[Bar], tm: TimeManager, handle) -> None:  # type: ignor
 
 
 def _write_parquet(bars: list[Bar], tm: TimeManager, path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
     table = pa.table(
         {
             "timestamp": pa.array([b.start_utc for b in bars], pa.timestamp("us", tz=tm.timezone.key)),
@@ -316,6 +326,8 @@ def _verify(args: argparse.Namespace, app: App) -> int:
 
 
 def _quality(args: argparse.Namespace, app: App) -> int:
+    if (err := reversed_range(args.start, args.end)) is not None:
+        return err
     tm = app.time_manager()
     rows = []
     for dq in app.data_manager(tm).quality(args.symbol.upper(), args.start, args.end):

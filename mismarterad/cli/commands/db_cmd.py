@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
-from mismarterad.runs.app import App
-from mismarterad.db.engine import make_engine, redact_url
-from mismarterad.db.migrate import current_revision, head_revision, upgrade
+
+if TYPE_CHECKING:
+    from mismarterad.runs.app import App
 
 __all__ = ["register"]
 
@@ -29,6 +30,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def _upgrade(args: argparse.Namespace, app: App) -> int:
+    from mismarterad.db.engine import make_engine, redact_url
+    from mismarterad.db.migrate import current_revision, upgrade
+
     url = app.settings.database_url_value
     engine = make_engine(url)
     applied = upgrade(engine)
@@ -37,6 +41,9 @@ def _upgrade(args: argparse.Namespace, app: App) -> int:
 
 
 def _status(args: argparse.Namespace, app: App) -> int:
+    from mismarterad.db.engine import make_engine, redact_url
+    from mismarterad.db.migrate import current_revision, head_revision
+
     url = app.settings.database_url_value
     current = current_revision(make_engine(url))
     head = head_revision()

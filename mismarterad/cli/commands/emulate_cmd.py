@@ -8,8 +8,6 @@ from pathlib import Path
 
 from mismarterad.cli.commands.run_cmd import _clock as clock_from_args
 from mismarterad.core.errors import ConfigError
-from mismarterad.integrations.alpaca_emulator import EmulatorConfig, Keys, run_emulator
-from mismarterad.repositories.parquet_bar_store import ParquetBarStore
 
 __all__ = ["register"]
 
@@ -55,6 +53,9 @@ def _port(text: str) -> int:
 
 
 def _emulate(args: argparse.Namespace) -> int:
+    from mismarterad.integrations.alpaca_emulator import EmulatorConfig, Keys, run_emulator
+    from mismarterad.repositories.parquet_bar_store import ParquetBarStore
+
     clock = clock_from_args(args)
     if not args.data_dir.is_dir():
         raise ConfigError(f"--data-dir: {args.data_dir} is not a directory")

@@ -7,14 +7,13 @@ import os
 from datetime import datetime
 from pathlib import Path
 
-from mismarterad.config.settings import load_settings
+from typing import TYPE_CHECKING
+
 from mismarterad.core.clock import Clock, ReplayClock, SystemClock
 from mismarterad.core.errors import ConfigError
-from mismarterad.cli.control_api import ControlApi
-from mismarterad.daemon.daemon import Daemon
-from mismarterad.daemon.loaded_config import load_config
-from mismarterad.daemon.state_lock import acquire_state_lock
-from mismarterad.cli.logging import configure_logging
+
+if TYPE_CHECKING:
+    from mismarterad.daemon.daemon import Daemon
 
 __all__ = ["register"]
 
@@ -55,6 +54,13 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def _run(args: argparse.Namespace) -> int:
+    from mismarterad.cli.control_api import ControlApi
+    from mismarterad.cli.logging import configure_logging
+    from mismarterad.config.settings import load_settings
+    from mismarterad.daemon.daemon import Daemon
+    from mismarterad.daemon.loaded_config import load_config
+    from mismarterad.daemon.state_lock import acquire_state_lock
+
     loaded = load_config(args.config)
     overrides: dict[str, object] = {}
     if loaded.daemon.database_url is not None:

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
-from mismarterad.runs.app import App
 from mismarterad.cli.support import arg_date
+
+if TYPE_CHECKING:
+    from mismarterad.runs.app import App
 
 __all__ = ["register"]
 

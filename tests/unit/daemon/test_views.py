@@ -59,6 +59,8 @@ def _snapshot(pipeline: PipelineSnapshot | None, *, halted: HaltState | None = N
         state=SystemState.RUNNING, error=None, clock_utc=NOW, clock_kind="ReplayClock", timezone=NY,
         session_active=True, planned=SessionWindow(date(2011, 1, 4), OPEN - timedelta(minutes=30),
                                                    OPEN + timedelta(hours=6, minutes=35)),
+        following=SessionWindow(date(2011, 1, 5), OPEN + timedelta(days=1, minutes=-30),
+                                OPEN + timedelta(days=1, hours=6, minutes=35)),
         day_run=run, halted=halted, session_failures=0, session_restarts=0, watchdog_healthy=True,
         uptime_secs=12.34, metrics_port=9108, last_report=None, config_path=Path("/etc/daemon.toml"),
         daemon_config=DaemonConfig(session_config=Path("/etc/session.json"), risk=RiskConfig(daily_loss_limit=500.0)),
@@ -97,7 +99,8 @@ def test_status_reads_only_the_snapshot() -> None:
     s = _snapshot(_pipeline(), halted=HALT)
     view = status_view(s)
     assert view["clock"] == "2011-01-04T09:40:30-05:00" and view["session_date"] == "2011-01-04"
-    assert view["next_start"] == "2011-01-04T09:00:00-05:00"
+    # the planned window began at 09:00: the next start still ahead is the next day's
+    assert view["next_start"] == "2011-01-05T09:00:00-05:00" and view["next_stop"] == "2011-01-04T16:05:00-05:00"
     assert view["halted"] == {"since": "2011-01-04T09:35:00-05:00", "by": "uid 1000 (alice)",
                               "reason": "broker outage", "flatten": True}
     assert view["loss_halt"] == {"time": "2011-01-04T09:38:00-05:00", "start_equity": 10_000.0, "equity": 9_400.0,
