@@ -2,7 +2,7 @@
 
 Building the parser imports only argparse and the command modules' light tops: each handler
 imports what it needs when it runs, so `--version` and `--help` cost a fraction of a second
-(bench/cli_startup.py measures it) instead of the whole pipeline's imports.
+(bench/bench_cli_startup.py measures it) instead of the whole pipeline's imports.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ from mismarterad.cli.commands import (
     schedule_cmd,
     time_cmd,
 )
+
 __all__ = ["build_parser", "main"]
 
 DESCRIPTION = """Unattended intraday US-equity trading daemon and its offline tools.

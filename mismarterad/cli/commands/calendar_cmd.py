@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
-from typing import TYPE_CHECKING
 import csv
 import sys
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from mismarterad.cli.support import arg_date, print_table, reversed_range
 
