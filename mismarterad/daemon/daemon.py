@@ -141,7 +141,7 @@ class Daemon:
         log.info("daemon_ready", socket=str(self.control.path), metrics=f"{host}:{self.metrics_port}",
                  clock=type(self.app.clock).__name__)
         try:
-            while not self._stop.wait(LOOP_SECS):
+            while not self._stop.wait(self.notifier.poll_secs(LOOP_SECS)):
                 try:
                     self._tick()
                 except Exception as exc:  # noqa: BLE001 - the loop outlives any one bad tick; no ping then
