@@ -24,7 +24,7 @@ import structlog
 
 from mismarterad.core.redaction import redact
 
-__all__ = ["JOURNAL_PRIORITIES", "configure_logging", "redact_secrets", "stderr_is_journal"]
+__all__ = ["JOURNAL_PRIORITIES", "configure_logging", "print_error", "redact_secrets", "stderr_is_journal"]
 
 #: sd-daemon(3) priority of each structlog level
 JOURNAL_PRIORITIES = {"critical": 2, "error": 3, "warning": 4, "info": 6, "debug": 7}
@@ -66,6 +66,10 @@ def stderr_is_journal(environ: Mapping[str, str] | None = None, fd: int | None =
     return (found.st_dev, found.st_ino) == (int(device), int(inode))
 
 
+def _prefixed(priority: int, text: str) -> str:
+    return "\n".join(f"<{priority}>{line}" for line in text.split("\n"))
+
+
 class _JournalPriority:
     """Wraps the renderer: each line of the rendered record starts with its level's priority."""
 
@@ -73,9 +77,15 @@ class _JournalPriority:
         self._renderer = renderer
 
     def __call__(self, logger: object, name: str, event: MutableMapping[str, Any]) -> str:
-        prefix = f"<{JOURNAL_PRIORITIES.get(str(event.get('level')), JOURNAL_PRIORITIES['info'])}>"
-        text = self._renderer(logger, name, event)  # read the level first: the console renderer pops it
-        return "\n".join(prefix + line for line in text.split("\n"))
+        # the level is read before rendering: the console renderer pops it
+        priority = JOURNAL_PRIORITIES.get(str(event.get("level")), JOURNAL_PRIORITIES["info"])
+        return _prefixed(priority, self._renderer(logger, name, event))
+
+
+def print_error(text: str) -> None:
+    """A command's one-line failure on stderr (the exit code's reason), at priority error when
+    stderr is the journal: `journalctl -p err` shows why a start failed."""
+    print(_prefixed(JOURNAL_PRIORITIES["error"], text) if stderr_is_journal() else text, file=sys.stderr)
 
 
 def configure_logging(log_format: str = "auto", level: str = "info",

@@ -25,9 +25,15 @@ def test_run_without_config_needs_systemds_configuration_directory(tmp_path: Pat
     config_dir.mkdir()
     (config_dir / "mismarterad.toml").write_text("lead_minutes = -1\n")
     env["CONFIGURATION_DIRECTORY"] = str(config_dir)
-    systemd = subprocess.run([executable("mismarterad"), "run"], env=env, capture_output=True, text=True, timeout=60)
-    assert systemd.returncode == 78, systemd.stderr
-    assert f"{config_dir}/mismarterad.toml" in systemd.stderr and "lead_minutes" in systemd.stderr
+    stderr = tmp_path / "stderr.txt"
+    with stderr.open("wb") as journal:  # as the journal: the line says why at priority err (<3>)
+        stat = os.fstat(journal.fileno())
+        env["JOURNAL_STREAM"] = f"{stat.st_dev}:{stat.st_ino}"
+        systemd = subprocess.run([executable("mismarterad"), "run"], env=env, stderr=journal, timeout=60)
+    assert systemd.returncode == 78
+    [line] = stderr.read_text().splitlines()
+    assert line.startswith(f"<3>mismarterad: configuration error: {config_dir}/mismarterad.toml"), line
+    assert "lead_minutes" in line
 
 
 def test_the_daemon_under_systemds_variables(tmp_path: Path, data_dir: Path, daemons: list[DaemonProcess]) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 from datetime import datetime
 from pathlib import Path
 
@@ -62,7 +61,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 def _run(args: argparse.Namespace) -> int:
     from mismarterad.cli.control_api import ControlApi
-    from mismarterad.cli.logging import configure_logging
+    from mismarterad.cli.logging import configure_logging, print_error
     from mismarterad.config.settings import daemon_config_path, load_settings
     from mismarterad.daemon.daemon import Daemon
     from mismarterad.daemon.loaded_config import load_config
@@ -70,8 +69,8 @@ def _run(args: argparse.Namespace) -> int:
 
     config_path = daemon_config_path(args.config)
     if config_path is None:
-        print("mismarterad: error: run needs --config FILE (under systemd, ConfigurationDirectory= supplies "
-              "$CONFIGURATION_DIRECTORY/mismarterad.toml)", file=sys.stderr)
+        print_error("mismarterad: error: run needs --config FILE (under systemd, ConfigurationDirectory= supplies "
+                    "$CONFIGURATION_DIRECTORY/mismarterad.toml)")
         return EX_USAGE
     loaded = load_config(config_path)
     overrides: dict[str, object] = {}
