@@ -73,7 +73,8 @@ class Daemon:
         session = loaded.session
         self._time_manager = self.app.time_manager(session.exchange_group, session.asset_class)
         self.data_manager = self.app.data_manager(self._time_manager)
-        self.metrics = DaemonMetrics(lambda: metrics_view(self.snapshot()))
+        self.metrics = DaemonMetrics(lambda: metrics_view(self.snapshot()),
+                                     state_lock is not None and state_lock.previous_unclean)
         self.assistant = AssistantJobs(self.app, self.metrics, self.reports_dir)
         self.notifier = Notifier()
         self.system = SystemManager(self._time_manager, self.data_manager)

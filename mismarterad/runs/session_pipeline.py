@@ -185,6 +185,7 @@ def build_session_pipeline(
         live=live,
         feed=feed,
         history=history,
+        observe_loop=observe_loop,
     )
     for worker in (processor, quality, engine):
         worker.observe_loop = observe_loop

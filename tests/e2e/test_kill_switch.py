@@ -53,6 +53,7 @@ def test_halt_flatten_in_a_session_survives_a_restart_until_resume(
     assert _wait_status_line(d), "the systemd STATUS line shows HALTED"
 
     restart(d)  # SIGTERM, then the same state directory
+    assert "mismarterad_previous_stop_unclean 0.0" in d.metrics(), "a stop in order is no watchdog restart"
     again = d.status()
     assert again["halted"] == reply["halted"], "the halt (since, by, reason) must survive the restart"
     assert halted_metric(d) == "1.0"

@@ -15,6 +15,7 @@ from mismarterad.core.errors import ConfigError
 
 if TYPE_CHECKING:
     from mismarterad.daemon.daemon import Daemon
+    from mismarterad.daemon.state_lock import StateLock
 
 __all__ = ["register"]
 
@@ -91,23 +92,31 @@ def _run(args: argparse.Namespace) -> int:
     # (LockedError: exit 75 naming the holder's pid); held until this process ends
     with acquire_state_lock(settings.state_dir) as state_lock:
         configure_logging(settings.log_format, settings.log_level, on_error=count_error)
-        _warn_if_credential_ignored(loaded.daemon.database_url is not None)
+        _startup_warnings(state_lock, in_daemon_config=loaded.daemon.database_url is not None)
         daemon = Daemon(loaded, settings, clock, socket_path, lambda control: ControlApi(control).handle, state_lock)
-        return daemon.run()
+        code = daemon.run()
+        if code == 0:
+            state_lock.mark_stopped()  # a deploy's restart: no unclean-restart alert for the next one
+        return code
 
 
-def _warn_if_credential_ignored(in_daemon_config: bool) -> None:
-    """A database_url credential shadowed by a value a person set is said once (never the values)."""
+def _startup_warnings(state_lock: StateLock, *, in_daemon_config: bool) -> None:
+    """Said once at start: the previous daemon died (it did not stop in order), and a
+    database_url credential shadowed by a value a person set (never the values)."""
+    import structlog
+
     from mismarterad.config.settings import credential_database_url
 
+    log = structlog.get_logger(component="daemon")
+    if state_lock.previous_unclean:
+        log.warning("previous_daemon_died", lock=str(state_lock.path),
+                    note="it did not stop in order (the watchdog, kill -9, a crash, the host going down); "
+                         "the day resumes from the journal")
     in_environment = bool(os.environ.get("MISMARTERAD_DATABASE_URL"))
     if (in_daemon_config or in_environment) and credential_database_url() is not None:
-        import structlog
-
-        structlog.get_logger(component="daemon").warning(
-            "database_url_credential_ignored",
-            used="the daemon config's database_url" if in_daemon_config else "MISMARTERAD_DATABASE_URL",
-            note="$CREDENTIALS_DIRECTORY/database_url comes after both (docs/operations.md)")
+        log.warning("database_url_credential_ignored",
+                    used="the daemon config's database_url" if in_daemon_config else "MISMARTERAD_DATABASE_URL",
+                    note="$CREDENTIALS_DIRECTORY/database_url comes after both (docs/operations.md)")
 
 
 def _clock(args: argparse.Namespace) -> Clock:
