@@ -48,12 +48,13 @@ class Notifier:
             try:
                 self.watchdog_secs = watchdog_ping_secs(os.environ, os.getpid())
             except ValueError as exc:
-                log.warning("watchdog_disabled", error=str(exc))
+                log.warning("watchdog_disabled", reason=str(exc))
             else:
-                log.info("watchdog_enabled" if self.watchdog_secs is not None else "watchdog_disabled",
-                         ping_every_secs=self.watchdog_secs,
-                         reason=None if self.watchdog_secs is not None else
-                         "no WATCHDOG_USEC for this process (WatchdogSec= unset, or WATCHDOG_PID is another's)")
+                if self.watchdog_secs is not None:
+                    log.info("watchdog_enabled", ping_every_secs=self.watchdog_secs)
+                else:
+                    log.info("watchdog_disabled", reason="no WATCHDOG_USEC for this process (WatchdogSec= unset, "
+                                                         "or WATCHDOG_PID names another process)")
 
     def poll_secs(self, at_most: float) -> float:
         """How long the caller may wait between `watchdog()` calls: `at_most`, or less for a
