@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
+import structlog
+
 from mismarterad import __version__
 from mismarterad.core.errors import AssistantError, BudgetExceededError, ConfigError, MismarteradError
 from mismarterad.core.halt import bad_reason
@@ -31,7 +33,9 @@ from mismarterad.daemon.views import (
     trades_view,
 )
 
-__all__ = ["COMMANDS", "NAMESPACES", "ControlApi"]
+__all__ = ["COMMANDS", "NAMESPACES", "OPERATOR_COMMANDS", "ControlApi"]
+
+log = structlog.get_logger(component="control_socket")
 
 
 @dataclass(frozen=True)
@@ -100,6 +104,18 @@ COMMANDS = {c.name: c for c in (
 )}
 
 
+#: The commands that change the daemon, each logged (`operator_command`) with the peer, the
+#: words and the result: these keys of its answer, or the error. A new such command goes here.
+OPERATOR_COMMANDS: dict[str, tuple[str, ...]] = {
+    "start": ("state", "session_date"),
+    "stop": ("state", "last_report"),
+    "halt": ("in_session", "canceled", "flatten_orders"),
+    "resume": ("in_session",),
+    "flatten": ("orders",),
+    "reload": ("reloaded",),
+}
+
+
 class ControlApi:
     """Answers the socket's commands through `DaemonControl` alone."""
 
@@ -116,9 +132,26 @@ class ControlApi:
         words = args.get("words", [])
         if not isinstance(words, list) or not all(isinstance(w, str) for w in words):
             raise CommandError("bad_request", "'args.words' must be a list of strings")
+        by = peer.name if peer is not None else "unknown peer"  # as the kernel names the peer
+        if cmd not in OPERATOR_COMMANDS:
+            return self._call(cmd, handler, words, by)
         try:
-            if cmd in ("halt", "resume"):  # they record who asked, as the kernel names the peer
-                return handler(words, peer.name if peer is not None else "unknown peer")
+            result = self._call(cmd, handler, words, by)
+        except Exception as exc:
+            error, message = ((exc.code, str(exc)) if isinstance(exc, CommandError)
+                              else ("internal_error", f"{type(exc).__name__}: {exc}"))
+            log.warning("operator_command", cmd=cmd, words=words, peer=by, peer_pid=peer.pid if peer else None,
+                        ok=False, error=error, message=message)
+            raise
+        shown = {key: result[key] for key in OPERATOR_COMMANDS[cmd] if isinstance(result, dict) and key in result}
+        log.info("operator_command", cmd=cmd, words=words, peer=by, peer_pid=peer.pid if peer else None, ok=True,
+                 **shown)
+        return result
+
+    def _call(self, cmd: str, handler: Callable[..., Any], words: list[str], by: str) -> Any:
+        try:
+            if cmd in ("halt", "resume"):  # they record who asked
+                return handler(words, by)
             return handler(words)
         except ConfigError as exc:
             raise CommandError("config_invalid", str(exc)) from exc

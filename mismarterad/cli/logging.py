@@ -3,20 +3,31 @@
 Every line carries a UTC ISO-8601 timestamp, level, component and event; `session_id` when a
 session runs (bound by the SystemManager). Values under secret-looking keys (at any depth) and
 passwords inside URLs are redacted (`mismarterad.core.redaction`), the exception text included.
+
+When stderr is the journal (systemd.exec(5): `$JOURNAL_STREAM` holds the device and inode of
+the stream systemd connected, and they are stderr's own), every line starts with its
+sd-daemon(3) priority (`<3>` error, `<4>` warning, `<6>` info, `<7>` debug), so
+`journalctl -p warning` selects by level. A multi-line record (the console format's
+traceback) gets the prefix on each of its lines. Anywhere else (a terminal, a file, a pipe,
+a child whose stderr was redirected) no prefix is written.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import sys
-from collections.abc import Callable, MutableMapping
+from collections.abc import Callable, Mapping, MutableMapping
 from typing import Any
 
 import structlog
 
 from mismarterad.core.redaction import redact
 
-__all__ = ["configure_logging", "redact_secrets"]
+__all__ = ["JOURNAL_PRIORITIES", "configure_logging", "print_error", "redact_secrets", "stderr_is_journal"]
+
+#: sd-daemon(3) priority of each structlog level
+JOURNAL_PRIORITIES = {"critical": 2, "error": 3, "warning": 4, "info": 6, "debug": 7}
 
 def redact_secrets(_logger: object, _name: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
     """Processor: hide values of secret-looking keys (nested dicts and lists too) and passwords
@@ -40,6 +51,43 @@ def _error_counter(on_error: Callable[[str], None]) -> Callable[..., MutableMapp
     return count
 
 
+def stderr_is_journal(environ: Mapping[str, str] | None = None, fd: int | None = None) -> bool:
+    """Whether `fd` (stderr's) is the stream systemd connected to the journal: `$JOURNAL_STREAM`
+    is "DEVICE:INODE" and they match the descriptor's. A variable inherited by a process whose
+    stderr goes elsewhere does not match, so its output is never prefixed."""
+    value = (os.environ if environ is None else environ).get("JOURNAL_STREAM", "")
+    device, sep, inode = value.partition(":")
+    if not (sep and device.isdigit() and inode.isdigit()):
+        return False
+    try:
+        found = os.fstat(sys.stderr.fileno() if fd is None else fd)
+    except (OSError, ValueError):  # no descriptor behind stderr (a test's capture, a closed stream)
+        return False
+    return (found.st_dev, found.st_ino) == (int(device), int(inode))
+
+
+def _prefixed(priority: int, text: str) -> str:
+    return "\n".join(f"<{priority}>{line}" for line in text.split("\n"))
+
+
+class _JournalPriority:
+    """Wraps the renderer: each line of the rendered record starts with its level's priority."""
+
+    def __init__(self, renderer: Callable[..., str]) -> None:
+        self._renderer = renderer
+
+    def __call__(self, logger: object, name: str, event: MutableMapping[str, Any]) -> str:
+        # the level is read before rendering: the console renderer pops it
+        priority = JOURNAL_PRIORITIES.get(str(event.get("level")), JOURNAL_PRIORITIES["info"])
+        return _prefixed(priority, self._renderer(logger, name, event))
+
+
+def print_error(text: str) -> None:
+    """A command's one-line failure on stderr (the exit code's reason), at priority error when
+    stderr is the journal: `journalctl -p err` shows why a start failed."""
+    print(_prefixed(JOURNAL_PRIORITIES["error"], text) if stderr_is_journal() else text, file=sys.stderr)
+
+
 def configure_logging(log_format: str = "auto", level: str = "info",
                       on_error: Callable[[str], None] | None = None) -> None:
     """Configure structlog once per process; `on_error(component)` sees every error line (metrics)."""
@@ -49,6 +97,8 @@ def configure_logging(log_format: str = "auto", level: str = "info",
         if use_json
         else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
     )
+    if stderr_is_journal():
+        renderer = _JournalPriority(renderer)
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,

@@ -63,7 +63,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     import structlog
 
-    from mismarterad.cli.logging import configure_logging
+    from mismarterad.cli.logging import configure_logging, print_error
     from mismarterad.config.settings import load_settings
 
     configure_logging()  # stderr from the first line on; refined once settings are known
@@ -77,22 +77,22 @@ def main(argv: Sequence[str] | None = None) -> int:
             return int(args.func(args, App(settings=settings)))
         return int(args.func(args))
     except ConfigError as exc:
-        print(f"mismarterad: configuration error: {exc}", file=sys.stderr)
+        print_error(f"mismarterad: configuration error: {exc}")
         return EX_CONFIG
     except (DataError, CalendarError) as exc:
-        print(f"mismarterad: {exc}", file=sys.stderr)
+        print_error(f"mismarterad: {exc}")
         return EX_DATAERR
     except StorageError as exc:
-        print(f"mismarterad: {exc}", file=sys.stderr)
+        print_error(f"mismarterad: {exc}")
         return EX_IOERR
     except (LockedError, BudgetExceededError) as exc:  # try again later: a lock, or the next budget period
-        print(f"mismarterad: {exc}", file=sys.stderr)
+        print_error(f"mismarterad: {exc}")
         return EX_TEMPFAIL
     except AssistantError as exc:
-        print(f"mismarterad: {exc}", file=sys.stderr)
+        print_error(f"mismarterad: {exc}")
         return EX_UNAVAILABLE
     except MismarteradError as exc:
-        print(f"mismarterad: {exc}", file=sys.stderr)
+        print_error(f"mismarterad: {exc}")
         return EX_SOFTWARE
     except KeyboardInterrupt:
         return 130

@@ -1,18 +1,25 @@
 """Global settings: where the database, data and state live, and how to log.
 
-Sources, strongest first: `MISMARTERAD_*` environment variables, then an optional TOML file
-(`MISMARTERAD_SETTINGS`, else `$XDG_CONFIG_HOME/mismarterad/settings.toml` if it exists).
-Directories default to XDG locations (systemd's `$STATE_DIRECTORY` wins for state), never the
-current directory. Session configs (what to trade) are separate: see `session_config.py`.
+Sources, strongest first: the caller's overrides (the daemon config's `database_url` and
+`data_dir`), `MISMARTERAD_*` environment variables, systemd's credential
+`$CREDENTIALS_DIRECTORY/database_url` (LoadCredential=, the database URL only, read as a
+file), then an optional TOML file (`MISMARTERAD_SETTINGS`, else
+`$XDG_CONFIG_HOME/mismarterad/settings.toml` if it exists). A value a person wrote for this
+run wins over what the unit hands over, as for the Alpaca and Anthropic keys
+(docs/decisions.md). Directories default to XDG locations (systemd's `$STATE_DIRECTORY` wins
+for state), never the current directory. Session configs (what to trade) are separate: see
+`session_config.py`; where `mismarterad run` finds the daemon's config: `daemon_config_path`.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -23,7 +30,20 @@ from pydantic_settings import (
 from mismarterad.config.errors import format_validation_error
 from mismarterad.core.errors import ConfigError
 
-__all__ = ["Settings", "default_data_dir", "default_state_dir", "load_settings", "settings_file"]
+__all__ = [
+    "DATABASE_URL_CREDENTIAL",
+    "DEFAULT_DAEMON_CONFIG",
+    "Settings",
+    "credential_database_url",
+    "daemon_config_path",
+    "default_data_dir",
+    "default_state_dir",
+    "load_settings",
+    "settings_file",
+]
+
+DATABASE_URL_CREDENTIAL = "database_url"  # LoadCredential=database_url:FILE
+DEFAULT_DAEMON_CONFIG = "mismarterad.toml"  # in systemd's ConfigurationDirectory=
 
 
 def _xdg(var: str, fallback: str) -> Path:
@@ -51,6 +71,60 @@ def settings_file() -> Path | None:
         return Path(explicit)
     candidate = _xdg("XDG_CONFIG_HOME", ".config") / "mismarterad" / "settings.toml"
     return candidate if candidate.is_file() else None
+
+
+def _systemd_dir(var: str, environ: Mapping[str, str]) -> Path | None:
+    """The first directory of a systemd directory variable (a colon-separated list), if set."""
+    value = environ.get(var, "").split(":")[0]
+    return Path(value) if value else None
+
+
+def daemon_config_path(given: Path | None, environ: Mapping[str, str] | None = None) -> Path | None:
+    """The daemon config `mismarterad run` reads. An absolute `given` as it is; a relative one
+    against systemd's `$CONFIGURATION_DIRECTORY` (ConfigurationDirectory=) when set, else the
+    current directory; none given: `$CONFIGURATION_DIRECTORY/mismarterad.toml`, or None
+    outside systemd (the caller asks for --config)."""
+    config_dir = _systemd_dir("CONFIGURATION_DIRECTORY", os.environ if environ is None else environ)
+    if given is None:
+        return config_dir / DEFAULT_DAEMON_CONFIG if config_dir is not None else None
+    given = given.expanduser()
+    return config_dir / given if config_dir is not None and not given.is_absolute() else given
+
+
+def credential_database_url(environ: Mapping[str, str] | None = None) -> str | None:
+    """The database URL systemd hands over as the credential `database_url`, or None when there is
+    none. The file holds the URL alone (surrounding whitespace and the final newline are
+    dropped); an unreadable, empty or multi-word file is a ConfigError naming the file, never
+    its content."""
+    directory = _systemd_dir("CREDENTIALS_DIRECTORY", os.environ if environ is None else environ)
+    if directory is None:
+        return None
+    path = directory / DATABASE_URL_CREDENTIAL
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
+        raise ConfigError(f"database_url credential {path}: cannot read it ({reason})") from None
+    url = text.strip()
+    if not url:
+        raise ConfigError(f"database_url credential {path}: the file is empty (expected the database URL)")
+    if any(c.isspace() or not c.isprintable() for c in url):
+        raise ConfigError(f"database_url credential {path}: expected one URL on one line, found whitespace or "
+                          "control characters inside it")
+    return url
+
+
+class _CredentialSource(PydanticBaseSettingsSource):
+    """`database_url` from systemd's credentials directory (LoadCredential=)."""
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        url = credential_database_url()
+        return {"database_url": url} if url is not None else {}
 
 
 class Settings(BaseSettings):
@@ -92,7 +166,7 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings, _CredentialSource(settings_cls)]
         path = settings_file()
         if path is not None:
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=path))

@@ -73,7 +73,8 @@ class Daemon:
         session = loaded.session
         self._time_manager = self.app.time_manager(session.exchange_group, session.asset_class)
         self.data_manager = self.app.data_manager(self._time_manager)
-        self.metrics = DaemonMetrics(lambda: metrics_view(self.snapshot()))
+        self.metrics = DaemonMetrics(lambda: metrics_view(self.snapshot()),
+                                     state_lock is not None and state_lock.previous_unclean)
         self.assistant = AssistantJobs(self.app, self.metrics, self.reports_dir)
         self.notifier = Notifier()
         self.system = SystemManager(self._time_manager, self.data_manager)
@@ -141,7 +142,7 @@ class Daemon:
         log.info("daemon_ready", socket=str(self.control.path), metrics=f"{host}:{self.metrics_port}",
                  clock=type(self.app.clock).__name__)
         try:
-            while not self._stop.wait(LOOP_SECS):
+            while not self._stop.wait(self.notifier.poll_secs(LOOP_SECS)):
                 try:
                     self._tick()
                 except Exception as exc:  # noqa: BLE001 - the loop outlives any one bad tick; no ping then

@@ -2,8 +2,10 @@
 
 Gauges and totals are read from the daemon at scrape time through `MetricsView` (one snapshot
 per scrape, no bookkeeping on the trading path); the two histograms are observed by the
-threads as they work. Label values are bounded: thread names, configured symbols, intervals,
-sides, statuses, components and reconciliation kinds.
+threads as they work (the loop histogram by all four, the SessionCoordinator's through the
+callback it is built with). Label values are bounded: thread names, configured symbols,
+intervals, sides, statuses, components and reconciliation kinds. No `_created` series are
+exported: they double every histogram and counter and no query here needs them.
 """
 
 from __future__ import annotations
@@ -13,7 +15,15 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from wsgiref.simple_server import WSGIServer
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, ProcessCollector, start_http_server
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    ProcessCollector,
+    disable_created_metrics,
+    start_http_server,
+)
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
@@ -79,6 +89,7 @@ class MetricsView:
     reconciliation_mismatches: dict[str, int] = field(default_factory=dict)
     reconciliation_open: int = 0  # differences the running day-run's newest check found, not acknowledged
     reconciliation_halted: bool = False  # a reconciliation halt holds (until `resume` or the next session)
+    session_due: bool = False  # the planned window is open by the daemon's clock: a session should be running
 
 
 class _ViewCollector(Collector):
@@ -93,6 +104,8 @@ class _ViewCollector(Collector):
             state.add_metric([s.value], 1.0 if s is v.state else 0.0)
         yield state
         yield _gauge("session_active", "1 inside a session window", {}, float(v.session_active))
+        yield _gauge("session_due", "1 while the planned session window is open (a session should run)", {},
+                     float(v.session_due))
         yield _gauge("clock_timestamp_seconds", "the daemon clock (UNIX seconds)", {}, v.clock_unix)
         yield _gauge("scheduler_next_start_timestamp_seconds", "next planned session start", {}, v.next_start_unix)
         yield _gauge("scheduler_next_stop_timestamp_seconds", "next planned session stop", {}, v.next_stop_unix)
@@ -173,7 +186,10 @@ def _counter(name: str, doc: str, values: dict[tuple[str, ...], int], labels: li
 class DaemonMetrics:
     """The registry, the observed histograms and the error counter, and the HTTP endpoint."""
 
-    def __init__(self, view: Callable[[], MetricsView]) -> None:
+    def __init__(self, view: Callable[[], MetricsView], previous_stop_unclean: bool = False) -> None:
+        """`previous_stop_unclean`: the daemon before this process died instead of stopping
+        (daemon/state_lock.py), which the watchdog-restart alert tells from a deploy."""
+        disable_created_metrics()  # process-wide in prometheus-client; this process serves only these
         self.registry = CollectorRegistry()
         ProcessCollector(registry=self.registry)
         self.registry.register(_ViewCollector(view))
@@ -196,6 +212,8 @@ class DaemonMetrics:
             self.claude_tokens.labels(direction, purpose)
         for result in ("written", "skipped"):
             self.claude_reviews.labels(result)
+        Gauge("mismarterad_previous_stop_unclean", "1 if the previous daemon of this state directory died "
+              "(watchdog, kill, crash) instead of stopping", registry=self.registry).set(float(previous_stop_unclean))
         for name in THREADS:
             self.loop_duration.labels(name)
         for component in COMPONENTS:

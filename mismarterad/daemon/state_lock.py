@@ -3,8 +3,11 @@
 `mismarterad run` takes the lock before it touches the database, the reports or the socket,
 and holds it for the life of the process (the kernel drops it when the process ends, however
 it ends, so a `kill -9` never leaves a stale lock behind). The holder's pid is written into the
-file, so a second daemon can say who is in the way. The file is never removed: removing it
-would let a third process lock a new file while the second still holds the old one.
+file ("PID running"), so a second daemon can say who is in the way, and a daemon that stops in
+order rewrites it as "PID stopped": the next one knows whether its predecessor was stopped
+(a deploy, `systemctl restart`) or died (the watchdog's SIGABRT, `kill -9`, a crash, the host
+going down). The file is never removed: removing it would let a third process lock a new file
+while the second still holds the old one.
 """
 
 from __future__ import annotations
@@ -19,14 +22,16 @@ from mismarterad.core.errors import LockedError, StorageError
 __all__ = ["LOCK_FILE", "StateLock", "acquire_state_lock"]
 
 LOCK_FILE = "mismarterad.lock"
+RUNNING, STOPPED = "running", "stopped"
 
 
 class StateLock:
     """A held lock on a state directory; `release()` (or the process ending) lets it go."""
 
-    def __init__(self, path: Path, fd: int) -> None:
+    def __init__(self, path: Path, fd: int, previous_unclean: bool = False) -> None:
         self.path = path
         self._fd: int | None = fd
+        self.previous_unclean = previous_unclean  # the daemon before this one died instead of stopping
 
     @property
     def held(self) -> bool:
@@ -41,6 +46,11 @@ class StateLock:
             return os.stat(self.path).st_ino == os.fstat(self._fd).st_ino
         except OSError:
             return False
+
+    def mark_stopped(self) -> None:
+        """This daemon stopped in order: its successor is a restart, not a recovery from a death."""
+        if self._fd is not None:
+            _note(self._fd, STOPPED)
 
     def release(self) -> None:
         if self._fd is not None:
@@ -75,15 +85,25 @@ def acquire_state_lock(state_dir: Path) -> StateLock:
     except OSError as exc:
         os.close(fd)
         raise StorageError(f"{path}: cannot lock the state directory: {exc.strerror or exc}") from None
-    with contextlib.suppress(OSError):  # disk full: the lock is held all the same, only the pid note is missing
+    previous = _read(fd).split()
+    _note(fd, RUNNING)
+    # an older daemon's note is the pid alone: not known to have died, so not counted as such
+    return StateLock(path, fd, previous_unclean=previous[1:] == [RUNNING])
+
+
+def _note(fd: int, state: str) -> None:
+    with contextlib.suppress(OSError):  # disk full: the lock is held all the same, only the note is missing
         os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
-    return StateLock(path, fd)
+        os.pwrite(fd, f"{os.getpid()} {state}\n".encode(), 0)
+
+
+def _read(fd: int) -> str:
+    try:
+        return os.pread(fd, 64, 0).decode("ascii", "replace")
+    except OSError:
+        return ""
 
 
 def _holder(fd: int) -> str:
-    try:
-        text = os.pread(fd, 64, 0).decode("ascii", "replace").strip()
-    except OSError:
-        text = ""
-    return f"pid {text}" if text.isdigit() else "pid unknown"
+    pid = (_read(fd).split() or [""])[0]
+    return f"pid {pid}" if pid.isdigit() else "pid unknown"

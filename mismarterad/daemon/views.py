@@ -284,6 +284,7 @@ def metrics_view(s: DaemonSnapshot) -> MetricsView:
             equity = trading.account.equity
     return MetricsView(
         state=s.state, session_active=s.session_active, clock_unix=_unix(s.clock_utc),
+        session_due=s.planned is not None and s.planned.start_utc <= s.clock_utc < s.planned.stop_utc,
         next_start_unix=_unix(s.next_start_utc) if s.next_start_utc else 0.0,
         next_stop_unix=_unix(s.planned.stop_utc) if s.planned else 0.0,
         session_failures=s.session_failures, session_restarts=s.session_restarts, threads=threads,

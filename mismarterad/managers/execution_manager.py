@@ -56,6 +56,7 @@ from mismarterad.managers.order_journaling import OrderJournaling
 from mismarterad.managers.position_book import PositionBook
 from mismarterad.managers.reconciler import Reconciler, ReconcileSettings
 from mismarterad.managers.risk_guard import RiskGuard
+from mismarterad.managers.trade_log import TradeLog
 from mismarterad.services.order_ids import OrderIds, SessionOrderIds, is_closing
 from mismarterad.services.risk_checks import AccountState, check_order, is_entry, malformed
 
@@ -78,8 +79,10 @@ class ExecutionManager(ResumingMixin, SettlingMixin, ReconcilingMixin):
     """Orders, fills and positions of one run (its settling and reconciling in their own modules)."""
 
     def __init__(self, broker: Broker, risk: RiskGuard | None = None, ids: OrderIds | None = None,
-                 journaling: OrderJournaling | None = None, reconcile: ReconcileSettings | None = None) -> None:
+                 journaling: OrderJournaling | None = None, reconcile: ReconcileSettings | None = None,
+                 trade_log: TradeLog | None = None) -> None:
         self._broker = broker
+        self._trade_log = trade_log or TradeLog()  # every order and fill, at the run's level
         self._simulated = broker.capabilities.simulated
         self._ids = ids or SessionOrderIds("")
         self._journaling = journaling  # None: nothing journaled (a backtest saves its run at the end)
@@ -145,6 +148,7 @@ class ExecutionManager(ResumingMixin, SettlingMixin, ReconcilingMixin):
                 order = self._send(request, closing=True)
             elif (verdict := check_order(request, self._account_state(request), self._risk.limits)) is not None:
                 self._risk.refused(request, verdict)
+                self._trade_log.refused(request, verdict.check.value, verdict.detail)
                 order = self._local(Order(request, OrderStatus.REFUSED, reason=verdict.check.value,
                                           detail=verdict.detail))
                 if verdict.check is RiskCheck.DAILY_LOSS:
@@ -153,8 +157,6 @@ class ExecutionManager(ResumingMixin, SettlingMixin, ReconcilingMixin):
                 order = self._send(request)
             if order.status in (OrderStatus.REFUSED, OrderStatus.REJECTED) and not risk_reducing:
                 self._unreported.setdefault(strategy_id, []).append(order)
-        log.debug("order_submitted", client_order_id=request.client_order_id, symbol=symbol, side=side.value,
-                  quantity=quantity, type=order_type.value, status=order.status.value)
         return order
 
     def _send(self, request: OrderRequest, closing: bool = False) -> Order:
@@ -171,6 +173,7 @@ class ExecutionManager(ResumingMixin, SettlingMixin, ReconcilingMixin):
         failpoint("order_acked")
         if self._journaling is not None:
             self._journaling.record([order])
+        self._trade_log.sent(order, closing=closing)
         if order.status is not OrderStatus.REJECTED:
             self._risk.sent(request)
             if closing:
@@ -231,6 +234,7 @@ class ExecutionManager(ResumingMixin, SettlingMixin, ReconcilingMixin):
         order = self._broker.cancel(client_order_id)
         if self._journaling is not None:
             self._journaling.record([order])
+        self._trade_log.cancel_requested(order)
         return order
 
     def halt(self, halted: bool) -> None:
@@ -253,7 +257,9 @@ class ExecutionManager(ResumingMixin, SettlingMixin, ReconcilingMixin):
             self._closed = True
 
     def _reject(self, request: OrderRequest, category: RejectCategory, reason: str) -> Order:
-        return self._local(Order(request, OrderStatus.REJECTED, reason=reason, reject_category=category))
+        order = self._local(Order(request, OrderStatus.REJECTED, reason=reason, reject_category=category))
+        self._trade_log.rejected(order)
+        return order
 
     # -- session rules ---------------------------------------------------------------------
 
@@ -305,7 +311,7 @@ class ExecutionManager(ResumingMixin, SettlingMixin, ReconcilingMixin):
                 if reason is not None:
                     self._reconcile(step_end_utc, reason)
             if self._risk.flatten_due(step_end_utc):
-                log.info("pre_close_flatten", at=step_end_utc.isoformat())
+                self._trade_log.flatten("pre_close_flatten", step_end_utc, self._holdings.net())
                 self._flatten_all(step_end_utc)
             if self._risk.entries_to_cancel(step_end_utc):
                 self._cancel_entries()
@@ -480,8 +486,7 @@ class ExecutionManager(ResumingMixin, SettlingMixin, ReconcilingMixin):
             self._holdings.apply(fill)
             self.record.fills.append(fill)
             self._risk.filled(fill)
-            log.debug("order_filled", client_order_id=fill.client_order_id, strategy=strategy_id, symbol=fill.symbol,
-                      side=fill.side.value, quantity=fill.quantity, price=fill.price)
+            self._trade_log.filled(fill)
         if not self._catching_up:  # a replayed step's positions are the past's, the broker's are now
             self._holdings.mismatches(self._broker.positions())
 

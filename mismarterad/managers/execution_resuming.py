@@ -52,7 +52,8 @@ class ResumingMixin:
         current = self._current(request.client_order_id)
         if closing and current.status is OrderStatus.REFUSED:
             return None  # a flatten that never reached the broker is sent now: a flatten is never skipped
-        log.info("order_adopted", client_order_id=request.client_order_id, status=current.status.value)
+        log.info("order_adopted", client_order_id=request.client_order_id, strategy=request.strategy,
+                 symbol=request.symbol, status=current.status.value)
         return current
 
     def _current(self, client_order_id: str) -> Order:
@@ -80,13 +81,15 @@ class ResumingMixin:
                 if report.filled_quantity <= self._journaling.counted(report).filled_quantity:
                     self._journaling.record([report])  # else journaled with its fills, when drained:
                     # a kill between must not leave a filled row without its fills
-                log.info("order_resumed", client_order_id=order.client_order_id, status=report.status.value)
+                log.info("order_resumed", client_order_id=order.client_order_id, strategy=order.request.strategy,
+                         symbol=order.request.symbol, status=report.status.value)
             elif order.status in (OrderStatus.INTENT, OrderStatus.SUBMITTED):
                 never = replace(order, status=OrderStatus.REFUSED, reason=RiskCheck.BAR_PASSED.value,
                                 detail="never reached the broker before the restart: not sent late")
                 self._resumed[order.client_order_id] = never
                 self._journaling.record([never])
                 log.warning("intent_never_sent", client_order_id=order.client_order_id,
+                            strategy=order.request.strategy, symbol=order.request.symbol,
                             note="the broker has no such order; its bar has passed, so it is not sent")
 
 

@@ -52,7 +52,6 @@ class RiskGuard:
         self._earlier_day_trades = 0
         self._flattened = False
         self._entries_canceled = False
-        self._logged: set[tuple[str, RiskCheck]] = set()
 
     def history(self, day: date) -> tuple[Sequence[date], int]:
         """The PDT window of `day` and its earlier day trades; read before taking the book's lock
@@ -72,7 +71,6 @@ class RiskGuard:
         """A new trading session: the loss halt and the close rules start over."""
         self.day, self.start_equity, self.loss_halt, self._flattened = day, start_equity, None, False
         self._entries_canceled = False
-        self._logged.clear()
         # entries end at close − N; with N = 0 at the close itself, where no order can fill but
         # the closing market-on-close (an entry sent then would only be canceled)
         self.entries_closed_utc = (close_utc - timedelta(minutes=self._flatten_minutes)
@@ -117,12 +115,6 @@ class RiskGuard:
                           verdict.detail)
         self.refusals.append(refusal)
         self.counts[verdict.check] = self.counts.get(verdict.check, 0) + 1
-        first = (request.strategy, verdict.check) not in self._logged  # a runaway strategy must not flood the log
-        self._logged.add((request.strategy, verdict.check))
-        (log.info if first else log.debug)(
-            "order_refused", client_order_id=request.client_order_id, strategy=request.strategy,
-            symbol=request.symbol, side=request.side.value, quantity=request.quantity, check=verdict.check.value,
-            detail=verdict.detail, note="first of this strategy and check this session" if first else None)
         return refusal
 
     def entries_to_cancel(self, now_utc: datetime) -> bool:

@@ -14,6 +14,7 @@ replaying the day's orders into it.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -117,7 +118,7 @@ class DayRun:
             stop_on_strategy_error=False, live=True, feed=self.recorder or connected.feed, history=connected.history,
             observe_loop=self.observers.loop, observe_decision=self.observers.decision,
             risk=effective_limits(self.daemon_risk, config.risk), earlier_day_trades=self._earlier_day_trades,
-            ids=ids, journaling=journaling, reconcile=self.reconcile)
+            ids=ids, journaling=journaling, reconcile=self.reconcile, trade_log_level=logging.INFO)
         pipeline.execution.halt(self.halted)  # before the threads start: no order slips through
         return pipeline
 

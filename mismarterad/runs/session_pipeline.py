@@ -10,6 +10,7 @@ Bounded queues give back-pressure: the coordinator can run ahead of the engine b
 
 from __future__ import annotations
 
+import logging
 import queue
 import time
 from collections.abc import Callable, Sequence
@@ -34,6 +35,7 @@ from mismarterad.managers.reconciler import ReconcileSettings
 from mismarterad.managers.risk_guard import PdtHistory, RiskGuard
 from mismarterad.managers.session_loader import SessionLoader
 from mismarterad.managers.time_manager import TimeManager
+from mismarterad.managers.trade_log import TradeLog
 from mismarterad.services.order_ids import OrderIds, SessionOrderIds
 from mismarterad.strategies.base import IndicatorRequest
 from mismarterad.strategies.spec import StrategySpec
@@ -136,6 +138,7 @@ def build_session_pipeline(
     ids: OrderIds | None = None,
     journaling: OrderJournaling | None = None,
     reconcile: ReconcileSettings | None = None,
+    trade_log_level: int = logging.DEBUG,
 ) -> SessionPipeline:
     """Wire the four threads. `live` takes the day's bars from `feed` (required then; the bars
     already due come from the store, which `history` first fills where it lacks them) and holds the session open until stopped; the observers
@@ -143,7 +146,9 @@ def build_session_pipeline(
     config's own `risk` object; `earlier_day_trades` counts the PDT window's day trades made
     before this run (a backtest counts only its own). A daemon's day-run names its orders by
     `ids` (unique per account across days and restarts), journals them (`journaling`) and
-    reconciles a real account with its broker (`reconcile`); a backtest has none of these."""
+    reconciles a real account with its broker (`reconcile`); a backtest has none of these.
+    `trade_log_level` is the level of the run's order and fill lines (managers/trade_log.py):
+    a day-run's INFO, a backtest's DEBUG."""
     if live and feed is None:
         raise ValueError("a live session pipeline needs a bar feed")
     failure = PipelineFailure()
@@ -153,7 +158,8 @@ def build_session_pipeline(
     limits = risk if risk is not None else effective_limits(None, config.risk)
     execution = ExecutionManager(broker, RiskGuard(limits, config.flatten_minutes_before_close,
                                                    pdt_history(time_manager, earlier_day_trades)),
-                                 ids or SessionOrderIds(config.session_name), journaling, reconcile)
+                                 ids or SessionOrderIds(config.session_name), journaling, reconcile,
+                                 TradeLog(trade_log_level))
     to_processor: queue.Queue[Any] = queue.Queue(QUEUE_BATCHES)
     to_quality: queue.Queue[Any] = queue.Queue(QUEUE_BATCHES)
     to_engine: queue.Queue[Any] = queue.Queue(QUEUE_BATCHES)
@@ -179,6 +185,7 @@ def build_session_pipeline(
         live=live,
         feed=feed,
         history=history,
+        observe_loop=observe_loop,
     )
     for worker in (processor, quality, engine):
         worker.observe_loop = observe_loop

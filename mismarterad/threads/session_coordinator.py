@@ -19,7 +19,7 @@ from __future__ import annotations
 import queue
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -66,7 +66,10 @@ class SessionCoordinator(threading.Thread):
         live: bool = False,
         feed: BarFeed | None = None,
         history: MarketDataSource | None = None,
+        observe_loop: Callable[[str, float], None] | None = None,
     ) -> None:
+        """`observe_loop(thread name, seconds)` sees the time of each live pass that released
+        steps, from the feed's bars received to the steps handed downstream (metrics)."""
         super().__init__(name="SessionCoordinator", daemon=True)
         if live and feed is None:
             raise ValueError("a live SessionCoordinator needs a bar feed")
@@ -84,6 +87,7 @@ class SessionCoordinator(threading.Thread):
         self._history = history  # live: where the minutes and days the store lacks come from
         self._loaded: set[date] = set()
         self._draining = threading.Event()
+        self._observe_loop = observe_loop
         self.items_processed = 0
         self.log = structlog.get_logger(component="SessionCoordinator")
 
@@ -203,18 +207,26 @@ class SessionCoordinator(threading.Thread):
             wait = min(_HEARTBEAT_SECS, steps.seconds_to_next_deadline())
             if drain_at is not None:
                 wait = min(wait, 0.02)
+            woke: float | None = None
             try:
-                steps.add(inbox.get(timeout=wait))
+                bar = inbox.get(timeout=wait)
+                woke = time.monotonic()
+                steps.add(bar)
                 while True:
                     steps.add(inbox.get_nowait())
             except queue.Empty:
                 pass
+            if woke is None:  # woken by a step's deadline, not by a bar
+                woke = time.monotonic()
             if subscription.error is not None:
                 raise RuntimeError(f"the bar feed ended: {subscription.error}")
             if drain_at is not None and (steps.due_complete(drain_at) or time.monotonic() >= drain_deadline):
                 return self._release(steps.finish_due(drain_at))
-            if not self._release(steps.releasable()):
+            releasable = steps.releasable()
+            if not self._release(releasable):
                 return False
+            if releasable and self._observe_loop is not None:
+                self._observe_loop(self.name, time.monotonic() - woke)
         return True
 
     def _release(self, steps: list[BarStep], *, timed: bool = True) -> bool:

@@ -70,6 +70,8 @@ def test_kill_9_mid_session_and_restart_catches_up_to_the_same_trades(
     d.args[d.args.index("--start") + 1] = before["clock"][:19] + "-05:00"
     d.start()  # the stale socket file is replaced; the abandoned run is marked in the database
     d.wait_ready()
+    assert "mismarterad_previous_stop_unclean 1.0" in d.metrics(), "a death, for the watchdog-restart alert"
+    assert any(e.get("event") == "previous_daemon_died" and e["level"] == "warning" for e in d.log_events())
     # inside the window: the start job runs at once (within moments of READY), catching up
     d.wait_for(lambda s: s["state"] == "RUNNING" and s["session_date"] == DAY, 10, "the catch-up start")
     d.wait_for(lambda s: s["state"] == "STOPPED" and s["last_report"] is not None, 60, "the session to stop")

@@ -38,10 +38,11 @@ def test_a_second_daemon_on_the_same_state_directory_exits_75_and_the_first_keep
     assert not second.socket_path.exists()
     assert live_runs(state) == [(run_id, "running")]  # not marked abandoned
     assert first.status()["state"] == "RUNNING" and first.proc.poll() is None  # type: ignore[union-attr]
-    assert (state / "mismarterad.lock").read_text().strip() == str(first.proc.pid)  # type: ignore[union-attr]
+    assert (state / "mismarterad.lock").read_text() == f"{first.proc.pid} running\n"  # type: ignore[union-attr]
     first.signal(signal.SIGTERM)
     assert first.wait_exit(10) == 0
     assert live_runs(state) == [(run_id, "completed")]
+    assert (state / "mismarterad.lock").read_text() == f"{first.proc.pid} stopped\n"  # type: ignore[union-attr]
 
 
 def test_a_report_lost_to_a_kill_during_its_write_is_rebuilt_at_the_next_start(

@@ -1,8 +1,10 @@
 """A real Prometheus scrapes the real daemon during a replayed session: every Grafana panel query
-returns data and every alert rule evaluates cleanly, with no alert firing on a healthy day."""
+returns data and every alert rule evaluates cleanly, with no alert firing on a healthy day. The
+daemon's /metrics has no `_created` series, and all four threads feed the loop histogram."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -35,5 +37,11 @@ def test_every_dashboard_query_returns_data_from_a_live_daemon(data_dir: Path, t
         assert not unhealthy, unhealthy
         firing = [a for a in prometheus.alerts() if a.get("state") == "firing"]
         assert not firing, firing
+        text = d.metrics()
+        assert not re.findall(r"^\w+_created\b.*$", text, re.MULTILINE)
+        for thread in ("SessionCoordinator", "DataProcessor", "DataQualityManager", "AnalysisEngine"):
+            count = re.search(rf'^mismarterad_thread_loop_duration_seconds_count{{thread="{thread}"}} (\S+)$', text,
+                              re.MULTILINE)
+            assert count and float(count.group(1)) > 0, f"{thread} never observed its loop"
     finally:
         prometheus.stop()

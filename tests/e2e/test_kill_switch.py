@@ -53,6 +53,7 @@ def test_halt_flatten_in_a_session_survives_a_restart_until_resume(
     assert _wait_status_line(d), "the systemd STATUS line shows HALTED"
 
     restart(d)  # SIGTERM, then the same state directory
+    assert "mismarterad_previous_stop_unclean 0.0" in d.metrics(), "a stop in order is no watchdog restart"
     again = d.status()
     assert again["halted"] == reply["halted"], "the halt (since, by, reason) must survive the restart"
     assert halted_metric(d) == "1.0"
@@ -69,6 +70,30 @@ def test_halt_flatten_in_a_session_survives_a_restart_until_resume(
     assert not (d.root / "state" / "halt.json").exists()
     restart(d)
     assert d.status()["halted"] is None and halted_metric(d) == "0.0"
+    _assert_the_log_tells_the_story(d, reply)
+
+
+def _assert_the_log_tells_the_story(d: DaemonProcess, halt_reply: dict[str, object]) -> None:
+    """The daemon's stderr holds, at INFO or above, the fill that opened the position, the halt
+    and who asked for it, the flatten orders, the refusals of the halted restart and the resume."""
+    events = d.log_events()
+
+    def told(event: str, **keys: object) -> list[dict[str, object]]:
+        return [e for e in events if e.get("event") == event and all(e.get(k) == v for k, v in keys.items())]
+
+    assert all(e["level"] in ("info", "warning") for e in events if e.get("event") in (
+        "order_submitted", "order_filled", "order_refused", "operator_command", "trading_halted", "trading_resumed"))
+    [entry_fill, *_] = told("order_filled", symbol="SPY")
+    assert entry_fill["strategy"] and entry_fill["client_order_id"] and entry_fill["side"] == "buy"
+    assert told("order_submitted", client_order_id=entry_fill["client_order_id"])
+    [halt] = told("operator_command", cmd="halt", ok=True)
+    assert str(halt["peer"]).startswith(me()) and halt["flatten_orders"] == halt_reply["flatten_orders"]
+    assert told("trading_halted", by=halt["peer"], reason="broker outage", flatten=True)
+    for client_order_id in halt_reply["flatten_orders"]:  # type: ignore[attr-defined]
+        [order] = told("order_submitted", client_order_id=client_order_id, closing=True)
+        assert order["symbol"] == "SPY" and order["strategy"] and order["level"] == "info"
+    assert told("order_refused", check="halted", symbol="SPY"), "the halted restart's refusals are told"
+    assert told("operator_command", cmd="resume", ok=True) and told("trading_resumed", was_halted=True)
 
 
 def _wait_status_line(d: DaemonProcess) -> bool:

@@ -118,7 +118,8 @@ class Run:
         self.coordinator = SessionCoordinator(
             time_manager=tm, loader=self.loader, days=[DAY], speed_multiplier=0.0, prefetch_days=1,
             processor_inbox=self.processor, quality_inbox=self.quality, failure=self.failure, board=self.board,
-            live=True, feed=self.feed)
+            live=True, feed=self.feed, observe_loop=lambda thread, secs: self.observed.append((thread, secs)))
+        self.observed: list[tuple[str, float]] = []  # what the daemon's loop-duration histogram would see
         self.items: list[Any] = []
         self.coordinator.start()
 
@@ -191,6 +192,11 @@ def test_steps_go_out_when_complete_and_the_session_waits_for_the_open(calendar:
     run.coordinator.drain()
     run.until(lambda i: i is STOP)
     assert run.steps() == expected(store, calendar)[: len(run.steps())]
+    # each pass that released live steps is observed once (the drain's last release is not a loop pass)
+    batches = [i for i in run.items if isinstance(i, StepBatch)]
+    assert 1 <= len(run.observed) <= len(batches)
+    assert {thread for thread, _ in run.observed} == {"SessionCoordinator"}
+    assert all(secs >= 0 for _, secs in run.observed)
     assert all(start + MINUTE <= run.clock.now() for start, _ in run.steps())
 
 

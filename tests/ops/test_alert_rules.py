@@ -71,7 +71,8 @@ def test_every_alert_has_severity_summary_and_description() -> None:
         "MismarteradDown", "MismarteradWatchdogRestarts", "MismarteradWatchdogUnhealthy", "MismarteradStaleData",
         "MismarteradThreadDead", "MismarteradQualityLow", "MismarteradBrokerDisconnected",
         "MismarteradSessionFailed", "MismarteradDailyLossLimit", "MismarteradPositionMismatch",
-        "MismarteradHalted", "MismarteradReconciliationMismatch",
+        "MismarteradHalted", "MismarteradReconciliationMismatch", "MismarteradAbsent",
+        "MismarteradSessionNotStarted",
     }
     for name, text in blocks.items():
         assert re.search(r"^\s+severity: (critical|warning)$", text, re.MULTILINE), name
@@ -109,10 +110,13 @@ def test_dashboard_variables() -> None:
     variables = {v["name"]: v for v in dashboard["templating"]["list"]}
     assert variables["DS_PROMETHEUS"]["type"] == "datasource"
     assert variables["DS_PROMETHEUS"]["query"] == "prometheus"
-    instance = variables["instance"]
-    assert instance["datasource"] == DATASOURCE
+    job, instance = variables["job"], variables["instance"]
+    assert list(variables).index("job") < list(variables).index("instance"), "instance depends on job"
+    assert job["datasource"] == instance["datasource"] == DATASOURCE
+    assert job["definition"] == "label_values(mismarterad_build_info, job)"
+    assert job["current"]["value"] == "mismarterad" and not job["includeAll"]
     assert instance["allValue"] == ".*"
-    assert "mismarterad" in instance["definition"]
+    assert instance["definition"] == 'label_values(mismarterad_build_info{job=~"$job"}, instance)'
 
 
 def test_every_panel_has_the_datasource_and_a_query() -> None:
@@ -129,7 +133,7 @@ def test_every_panel_has_the_datasource_and_a_query() -> None:
         for target in panel["targets"]:
             assert target.get("expr", "").strip(), f"{title}: a target without expr"
             assert target.get("datasource", DATASOURCE) == DATASOURCE, title
-            assert 'job="mismarterad"' in target["expr"], f"{title}: {target['expr']}"
+            assert 'job=~"$job"' in target["expr"], f"{title}: {target['expr']}"
             assert 'instance=~"$instance"' in target["expr"], f"{title}: {target['expr']}"
 
 
@@ -138,7 +142,7 @@ def test_dashboard_queries_substitute_every_variable() -> None:
     assert len(targets) >= 20
     for target in targets:
         assert "$" not in target.expr, str(target)
-        assert 'instance=~".*"' in target.expr, str(target)
+        assert 'instance=~".*"' in target.expr and 'job=~"mismarterad"' in target.expr, str(target)
 
 
 # ---------------------------------------------------------------------------- metric names

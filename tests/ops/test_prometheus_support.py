@@ -83,7 +83,8 @@ def documented_metrics_in_a_session(registry: CollectorRegistry) -> None:
     state = Gauge("mismarterad_system_state", "state", ["state"], registry=registry)
     for name in ("STOPPED", "STARTING", "RUNNING", "STOPPING", "ERROR"):
         state.labels(name).set(1 if name == "RUNNING" else 0)
-    for name, value in (("session_active", 1), ("clock_timestamp_seconds", now),
+    for name, value in (("session_active", 1), ("session_due", 1), ("previous_stop_unclean", 0),
+                        ("clock_timestamp_seconds", now),
                         ("scheduler_next_start_timestamp_seconds", now + 86_400),
                         ("scheduler_next_stop_timestamp_seconds", now + 3_600), ("last_bar_age_seconds", 42),
                         ("pnl_realized_dollars", -120.5), ("pnl_unrealized_dollars", 30.25),

@@ -24,6 +24,7 @@ REPO = Path(__file__).resolve().parents[2]
 SPY_JANUARY = REPO / "mismarterad" / "sample_data" / "spy_1min_2011-01_ext_ninjatrader.csv"
 DAEMON_SESSION_CONFIG = REPO / "session_configs" / "spy_2011_backtest.json"
 DAY = "2011-01-04"  # the replayed day of the end-to-end tests
+WATCHDOG_USEC = 2_000_000  # the daemons' watchdog: pinged every second while healthy
 
 
 def executable(name: str) -> str:
@@ -40,7 +41,9 @@ def free_port() -> int:
 
 
 def base_env(state_dir: Path, data_dir: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("MISMARTERAD_", "NOTIFY_SOCKET", "WATCHDOG_"))}
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("MISMARTERAD_", "NOTIFY_SOCKET", "WATCHDOG_", "JOURNAL_STREAM", "CREDENTIALS_DIRECTORY",
+                                "CONFIGURATION_DIRECTORY"))}
     env.update(MISMARTERAD_STATE_DIR=str(state_dir), MISMARTERAD_DATA_DIR=str(data_dir), MISMARTERAD_LOG_FORMAT="json")
     return env
 
@@ -190,6 +193,7 @@ def make_daemon(root: Path, data_dir: Path, session_config: Path = DAEMON_SESSIO
     notify = NotifyListener(root / "notify.sock")
     env = base_env(root / "state", data_dir)
     env["NOTIFY_SOCKET"] = str(notify.path)
+    env["WATCHDOG_USEC"] = str(WATCHDOG_USEC)  # as systemd sets it for WatchdogSec=2
     return DaemonProcess(root, root / "daemon.toml", socket_path, port, env, notify,
                          ["--clock", "replay", "--start", start, "--speed", str(speed)])
 

@@ -301,7 +301,7 @@ BUILTIN_VARIABLES: dict[str, str] = {
     "__range_ms": "3600000",
 }
 #: The dashboard's own variables; they are only used inside `=~` matchers, so ".*" is "All".
-DEFAULT_VARIABLES: dict[str, str] = {"instance": ".*"}
+DEFAULT_VARIABLES: dict[str, str] = {"job": JOB, "instance": ".*"}
 
 _VARIABLE = re.compile(r"\$\{(\w+)(?::[^}]*)?\}|\[\[(\w+)(?::[^\]]*)?\]\]|\$(\w+)")
 _IN_REGEX_MATCHER = re.compile(r'=~\s*"[^"]*$')

@@ -36,7 +36,7 @@ class Unit:
     source: Path
     name: str  # checked under this name: the service itself, or an instance of the template
     dropin_dir: str  # where `systemctl edit` puts a drop-in for it
-    config: str
+    config: str  # what follows `run` in ExecStart
     state_dir: str
     runtime_dir: str
 
@@ -49,7 +49,7 @@ SERVICE = Unit(
     source=UNITS_DIR / "mismarterad.service",
     name="mismarterad.service",
     dropin_dir="mismarterad.service.d",
-    config="/etc/mismarterad/daemon.toml",
+    config="",  # $CONFIGURATION_DIRECTORY/mismarterad.toml
     state_dir="mismarterad",
     runtime_dir="mismarterad",
 )
@@ -57,7 +57,7 @@ TEMPLATE = Unit(
     source=UNITS_DIR / "mismarterad@.service",
     name=f"mismarterad@{INSTANCE}.service",
     dropin_dir="mismarterad@.service.d",
-    config="/etc/mismarterad/%i.toml",
+    config=" --config %i.toml",  # relative: in $CONFIGURATION_DIRECTORY
     state_dir="mismarterad/%i",
     runtime_dir="mismarterad/%i",
 )
@@ -230,13 +230,13 @@ def test_unit_has_what_the_daemon_relies_on(unit: Unit) -> None:
     assert service("KillSignal") == "SIGTERM"
     assert int(service("TimeoutStopSec")) > 10
 
-    assert service("ExecStart") == f"{INSTALLED_PROGRAM} run --config {unit.config}"
+    assert service("ExecStart") == f"{INSTALLED_PROGRAM} run{unit.config}"
     assert service("ExecReload") == "/bin/kill -HUP $MAINPID"
 
     assert service("StateDirectory") == unit.state_dir
     assert service("RuntimeDirectory") == unit.runtime_dir  # the control socket lives here
     assert service("RuntimeDirectoryMode") == "0750"
-    assert service("ConfigurationDirectory") == "mismarterad"
+    assert service("ConfigurationDirectory") == "mismarterad"  # the daemon's config: /etc/mismarterad
     assert service("DynamicUser") == "yes"
     environment = sections["Service"]["Environment"]
     assert "MISMARTERAD_LOG_FORMAT=json" in environment

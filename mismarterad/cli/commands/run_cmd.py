@@ -9,17 +9,23 @@ from pathlib import Path
 
 from typing import TYPE_CHECKING
 
+from mismarterad.cli.support import EX_USAGE
 from mismarterad.core.clock import Clock, ReplayClock, SystemClock
 from mismarterad.core.errors import ConfigError
 
 if TYPE_CHECKING:
     from mismarterad.daemon.daemon import Daemon
+    from mismarterad.daemon.state_lock import StateLock
 
 __all__ = ["register"]
 
 EXAMPLES = """examples:
-  mismarterad run --config /etc/mismarterad/daemon.toml
+  mismarterad run --config /etc/mismarterad/mismarterad.toml
   mismarterad run --config daemon.toml --clock replay --start 2011-01-04T09:00:00-05:00 --speed 600
+
+Under systemd with ConfigurationDirectory= ($CONFIGURATION_DIRECTORY), `mismarterad run` reads
+$CONFIGURATION_DIRECTORY/mismarterad.toml and a relative --config is taken in that directory;
+elsewhere --config is required and a relative one is taken in the current directory.
 
 The daemon runs the config's session every trading day from open - lead_minutes to close +
 lag_minutes, in live mode whatever the session config's `mode` says. With --clock replay its
@@ -35,7 +41,7 @@ One daemon per state directory: a second one exits 75 naming the first's pid (lo
 daemon config keys (TOML): session_config (required), broker = "paper"|"alpaca", socket_path,
 socket_group, metrics_address = "127.0.0.1:9108", lead_minutes = 30, lag_minutes = 5,
 max_session_restarts = 3, restart_backoff_seconds = 5, on_shutdown = "flatten"|"cancel"|"leave",
-database_url, data_dir, and a [risk] table (max_shares_per_symbol, max_notional_per_symbol,
+database_url (or LoadCredential=database_url:FILE; docs/operations.md), data_dir, and a [risk] table (max_shares_per_symbol, max_notional_per_symbol,
 max_gross_exposure, max_open_orders, max_orders_per_minute, price_collar_pct, daily_loss_limit,
 no_entry_minutes_before_close, allow_short, pattern_day_trader; README "Risk limits"), and an
 [alpaca] table (paper = true, feed = "iex"|"sip", endpoint, credentials_file,
@@ -46,7 +52,8 @@ Errors exit 78 naming the key."""
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("run", help="run the daemon", epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--config", type=Path, required=True, metavar="FILE", help="daemon config (TOML)")
+    p.add_argument("--config", type=Path, default=None, metavar="FILE",
+                   help="daemon config (TOML); default under systemd: $CONFIGURATION_DIRECTORY/mismarterad.toml")
     p.add_argument("--clock", choices=("system", "replay"), default="system")
     p.add_argument("--start", default=None, metavar="ISO", help="replay clock start, e.g. 2011-01-04T09:00:00-05:00")
     p.add_argument("--speed", type=float, default=None, metavar="N", help="replay speed (default 60)")
@@ -55,13 +62,18 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 def _run(args: argparse.Namespace) -> int:
     from mismarterad.cli.control_api import ControlApi
-    from mismarterad.cli.logging import configure_logging
-    from mismarterad.config.settings import load_settings
+    from mismarterad.cli.logging import configure_logging, print_error
+    from mismarterad.config.settings import daemon_config_path, load_settings
     from mismarterad.daemon.daemon import Daemon
     from mismarterad.daemon.loaded_config import load_config
     from mismarterad.daemon.state_lock import acquire_state_lock
 
-    loaded = load_config(args.config)
+    config_path = daemon_config_path(args.config)
+    if config_path is None:
+        print_error("mismarterad: error: run needs --config FILE (under systemd, ConfigurationDirectory= supplies "
+                    "$CONFIGURATION_DIRECTORY/mismarterad.toml)")
+        return EX_USAGE
+    loaded = load_config(config_path)
     overrides: dict[str, object] = {}
     if loaded.daemon.database_url is not None:
         overrides["database_url"] = loaded.daemon.database_url
@@ -80,8 +92,31 @@ def _run(args: argparse.Namespace) -> int:
     # (LockedError: exit 75 naming the holder's pid); held until this process ends
     with acquire_state_lock(settings.state_dir) as state_lock:
         configure_logging(settings.log_format, settings.log_level, on_error=count_error)
+        _startup_warnings(state_lock, in_daemon_config=loaded.daemon.database_url is not None)
         daemon = Daemon(loaded, settings, clock, socket_path, lambda control: ControlApi(control).handle, state_lock)
-        return daemon.run()
+        code = daemon.run()
+        if code == 0:
+            state_lock.mark_stopped()  # a deploy's restart: no unclean-restart alert for the next one
+        return code
+
+
+def _startup_warnings(state_lock: StateLock, *, in_daemon_config: bool) -> None:
+    """Said once at start: the previous daemon died (it did not stop in order), and a
+    database_url credential shadowed by a value a person set (never the values)."""
+    import structlog
+
+    from mismarterad.config.settings import credential_database_url
+
+    log = structlog.get_logger(component="daemon")
+    if state_lock.previous_unclean:
+        log.warning("previous_daemon_died", lock=str(state_lock.path),
+                    note="it did not stop in order (the watchdog, kill -9, a crash, the host going down); "
+                         "the day resumes from the journal")
+    in_environment = bool(os.environ.get("MISMARTERAD_DATABASE_URL"))
+    if (in_daemon_config or in_environment) and credential_database_url() is not None:
+        log.warning("database_url_credential_ignored",
+                    used="the daemon config's database_url" if in_daemon_config else "MISMARTERAD_DATABASE_URL",
+                    note="$CREDENTIALS_DIRECTORY/database_url comes after both (docs/operations.md)")
 
 
 def _clock(args: argparse.Namespace) -> Clock:

@@ -51,3 +51,21 @@ def test_session_orders_carry_every_new_status_and_no_new() -> None:
             key = ("mismarterad_session_orders", (("side", side), ("status", status)))
             assert samples[key] == (2.0 if (side, status) == ("buy", "accepted") else 0.0)
     assert not any(dict(labels).get("status") == "new" for _name, labels in samples)
+
+
+def test_the_due_session_and_an_unclean_start_are_exported() -> None:
+    samples = _samples(replace(VIEW, session_due=True))
+    assert samples[("mismarterad_session_due", ())] == 1.0
+    assert samples[("mismarterad_previous_stop_unclean", ())] == 0.0
+    died = DaemonMetrics(lambda: VIEW, previous_stop_unclean=True)
+    assert died.registry.get_sample_value("mismarterad_previous_stop_unclean") == 1.0
+
+
+def test_no_created_series_are_exported() -> None:
+    metrics = DaemonMetrics(lambda: VIEW)
+    metrics.observe_loop("SessionCoordinator", 0.002)
+    metrics.decision_latency.observe(0.003)
+    metrics.count_error("daemon")
+    names = {s.name for family in metrics.registry.collect() for s in family.samples}
+    assert "mismarterad_thread_loop_duration_seconds_count" in names and "mismarterad_errors_total" in names
+    assert not [name for name in names if name.endswith("_created")]
