@@ -81,7 +81,7 @@ class Strategy:
         self.symbols = symbols
         self.params: Any = params
         self._ctx = context
-        self.log = StrategyLog(strategy_id, context.market_time)
+        self.log = StrategyLog.of(strategy_id, context.market_time)
 
     # -- requests --------------------------------------------------------------------------
 

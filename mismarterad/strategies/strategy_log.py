@@ -24,15 +24,18 @@ class StrategyLog:
 
     __slots__ = ("_log", "_market_time")
 
-    def __init__(self, strategy_id: str, market_time: Callable[[], datetime | None],
-                 _bound: Any | None = None) -> None:
-        self._log = _bound if _bound is not None else structlog.get_logger(component="strategy").bind(
-            strategy=strategy_id)
+    def __init__(self, logger: Any, market_time: Callable[[], datetime | None]) -> None:
+        self._log = logger
         self._market_time = market_time
+
+    @classmethod
+    def of(cls, strategy_id: str, market_time: Callable[[], datetime | None]) -> StrategyLog:
+        """The log of one strategy; `market_time` gives the step being handled (None before any)."""
+        return cls(structlog.get_logger(component="strategy").bind(strategy=strategy_id), market_time)
 
     def bind(self, **fields: Any) -> StrategyLog:
         """A log whose every event also carries `fields`."""
-        return StrategyLog("", self._market_time, self._log.bind(**fields))
+        return StrategyLog(self._log.bind(**fields), self._market_time)
 
     def debug(self, event: str, **fields: Any) -> None:
         self._emit("debug", event, fields)

@@ -255,18 +255,14 @@ class AnalysisEngine(Worker):
                 getattr(strategy, hook)()
             else:
                 strategy.on_fill(item)
-            misuse = context.take_misuse()
-            if misuse is not None:
-                raise misuse
+            context.raise_misuse()
             for order, reason in self.execution.take_unreported(strategy.strategy_id):
                 hook, told = "on_order_refused", order
                 strategy.on_order_refused(order, reason)
             self.execution.take_unreported(strategy.strategy_id)  # sent from on_order_refused: not told
-            misuse = context.take_misuse()
-            if misuse is not None:
-                raise misuse
+            context.raise_misuse()
         except (Exception, SystemExit) as exc:  # a strategy calling sys.exit() is a broken strategy, not a stop
-            context.take_misuse()
+            context.forget_misuse()
             message = (f"strategy {strategy.strategy_id} raised in {hook}{self._where(item, told)}: "
                        f"{type(exc).__name__}: {exc}")
             if self._stop_on_error:

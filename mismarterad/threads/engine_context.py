@@ -1,9 +1,9 @@
 """EngineContext: one strategy's read-only window on the session, and its order desk.
 
 Every read is checked against what the strategy requested (`StrategyRequests`): an interval,
-indicator name or symbol it did not ask for raises StrategyError naming the strategy, the
-read and what it did request, never answers None or []. A strategy that catches such an error
-still fails: the first one is kept (`take_misuse`) and the engine raises it after the hook.
+indicator name or symbol it did not ask for raises StrategyError naming the read and what it
+did request (the engine adds the strategy, hook and bar), never answers None or []. A strategy that catches such an error
+still fails: the first one is kept and the engine raises it after the hook (`raise_misuse`).
 """
 
 from __future__ import annotations
@@ -47,10 +47,16 @@ class EngineContext:
             self._misuse = error
         return error
 
-    def take_misuse(self) -> StrategyError | None:
-        """The first refused read or act since the last call (the hook may have caught it)."""
+    def raise_misuse(self) -> None:
+        """Raise the first read or act refused since the last check, if any: the hook that got
+        the StrategyError may have caught it, but the strategy is broken all the same."""
         misuse, self._misuse = self._misuse, None
-        return misuse
+        if misuse is not None:
+            raise misuse
+
+    def forget_misuse(self) -> None:
+        """The hook failed anyway: its refused read is part of that failure, not a new one."""
+        self._misuse = None
 
     # -- reads -----------------------------------------------------------------------------
 
