@@ -31,8 +31,10 @@ from mismarterad.cli.commands import (
     data_cmd,
     db_cmd,
     emulate_cmd,
+    init_cmd,
     run_cmd,
     schedule_cmd,
+    strategy_cmd,
     time_cmd,
 )
 
@@ -43,6 +45,7 @@ DESCRIPTION = """Unattended intraday US-equity trading daemon and its offline to
 Settings come from MISMARTERAD_* environment variables (DATABASE_URL, DATA_DIR, STATE_DIR,
 LOG_FORMAT, LOG_LEVEL) and an optional TOML file (MISMARTERAD_SETTINGS). Logs go to stderr;
 stdout carries only a command's own output. Exit codes: 0 ok, 2 usage, 65 bad data,
+73 would overwrite a file (init, strategy new; --force overwrites),
 74 I/O error (disk full, unreadable or damaged file), 75 locked by another process (try again),
 78 invalid configuration, 69 the language model's API could not answer, 1 internal error."""
 
@@ -53,8 +56,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"mismarterad {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (run_cmd, schedule_cmd, backtest_cmd, data_cmd, config_cmd, db_cmd, calendar_cmd, time_cmd,
-                   emulate_cmd, claude_cmd):
+    for module in (run_cmd, schedule_cmd, backtest_cmd, data_cmd, config_cmd, strategy_cmd, init_cmd, db_cmd,
+                   calendar_cmd, time_cmd, emulate_cmd, claude_cmd):
         module.register(sub)
     return parser
 

@@ -11,6 +11,7 @@ from datetime import date
 from mismarterad.core.intervals import parse_interval
 
 __all__ = [
+    "EX_CANTCREAT",
     "EX_CONFIG",
     "EX_DATAERR",
     "EX_IOERR",
@@ -31,6 +32,7 @@ EX_SOFTWARE = 1
 EX_USAGE = 2  # argparse's own code for a bad command line
 EX_DATAERR = 65
 EX_UNAVAILABLE = 69
+EX_CANTCREAT = 73  # a file to write already exists (init, strategy new: --force overwrites)
 EX_IOERR = 74
 EX_TEMPFAIL = 75  # try again later: another process holds what we need
 EX_CONFIG = 78

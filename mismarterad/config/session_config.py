@@ -49,6 +49,7 @@ __all__ = [
     "decode_json",
     "load_session_config",
     "parse_session_config",
+    "session_config_schema",
 ]
 
 _SYMBOL = re.compile(r"^[A-Z][A-Z0-9.\-]{0,9}$")
@@ -112,8 +113,8 @@ class BacktestConfig(_Strict):
 
     backtest_days: int = Field(default=5, ge=1, le=MAX_BACKTEST_DAYS,
                                description=f"trading days, 1 to {MAX_BACKTEST_DAYS:,}")
-    start_date: date | None = None
-    end_date: date | None = None
+    start_date: date | None = Field(default=None, description="first trading day (YYYY-MM-DD); --from overrides it")
+    end_date: date | None = Field(default=None, description="last trading day, included; --to overrides it")
     speed_multiplier: FiniteFloat = Field(default=0.0, ge=0, le=MAX_SPEED,
                                           description=f"0 (as fast as possible) to {MAX_SPEED:,.0f}")
     prefetch_days: int = Field(default=2, ge=1, le=MAX_PREFETCH_DAYS,
@@ -133,8 +134,8 @@ class BacktestConfig(_Strict):
 class HistoricalDataConfig(_Strict):
     """Trailing bars loaded before every session; `trailing_days` counts trading sessions."""
 
-    apply_to: Literal["all"] | list[Symbol] = "all"
-    intervals: list[IntervalName] = Field(min_length=1)
+    apply_to: Literal["all"] | list[Symbol] = Field(default="all", description='"all" or a list of the symbols')
+    intervals: list[IntervalName] = Field(min_length=1, description="bar intervals to load: 1m, 5m, Nm, 1h, 1d")
     trailing_days: int = Field(ge=0, le=MAX_TRAILING_DAYS,
                                description=f"trading sessions, 0 to {MAX_TRAILING_DAYS:,}")
 
@@ -142,15 +143,19 @@ class HistoricalDataConfig(_Strict):
 class IndicatorConfig(_Strict):
     """A historical indicator computed before every session."""
 
-    type: Literal["trailing_average"]
-    field: Literal["open", "high", "low", "close", "volume"]
-    period: Annotated[str, AfterValidator(_period)]
-    granularity: Literal["daily"] = "daily"
+    type: Literal["trailing_average"] = Field(description="the average of `field` over `period` daily bars")
+    field: Literal["open", "high", "low", "close", "volume"] = Field(description="the daily bar's field averaged")
+    period: Annotated[str, AfterValidator(_period)] = Field(
+        description=f"trading days before the session, 1d to {MAX_PERIOD_DAYS}d")
+    granularity: Literal["daily"] = Field(default="daily", description="daily bars (the only granularity)")
 
 
 class HistoricalConfig(_Strict):
-    data: list[HistoricalDataConfig] = Field(default_factory=list)
-    indicators: dict[str, IndicatorConfig] = Field(default_factory=dict)
+    """What every session starts with: trailing bars and indicators computed from them."""
+
+    data: list[HistoricalDataConfig] = Field(default_factory=list, description="trailing bars, per interval")
+    indicators: dict[str, IndicatorConfig] = Field(
+        default_factory=dict, description="by the name strategies read them with historical_indicator(name, symbol)")
 
 
 class GapFillerConfig(_Strict):
@@ -159,14 +164,18 @@ class GapFillerConfig(_Strict):
     max_retries: int = Field(default=3, ge=0, le=MAX_RETRIES, description=f"0 to {MAX_RETRIES}")
     retry_interval_seconds: FiniteFloat = Field(default=5.0, gt=0, le=MAX_RETRY_INTERVAL_SECS,
                                                 description=f"seconds, more than 0 and at most {MAX_RETRY_INTERVAL_SECS:,.0f}")
-    enable_session_quality: bool = True
+    enable_session_quality: bool = Field(default=True, description="score each session's data quality")
 
 
 class SessionDataConfig(_Strict):
-    symbols: list[Symbol] = Field(min_length=1)
-    streams: list[Annotated[str, AfterValidator(_stream)]] = Field(min_length=1)
-    historical: HistoricalConfig = Field(default_factory=HistoricalConfig)
-    gap_filler: GapFillerConfig = Field(default_factory=GapFillerConfig)
+    """The market data of the session: symbols, streams and the history loaded before it."""
+
+    symbols: list[Symbol] = Field(min_length=1, description="upper-case tickers, each once")
+    streams: list[Annotated[str, AfterValidator(_stream)]] = Field(
+        min_length=1, description="bars_<interval>, ticks or quotes; bars_1m required")
+    historical: HistoricalConfig = Field(default_factory=HistoricalConfig,
+                                         description="trailing bars and indicators loaded before each session")
+    gap_filler: GapFillerConfig = Field(default_factory=GapFillerConfig, description="live gap filling")
 
 
 class StrategyEntry(_Strict):
@@ -174,23 +183,27 @@ class StrategyEntry(_Strict):
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
-    name: str | None = None
-    file: Annotated[str, AfterValidator(_file_path)] | None = None
-    class_name: str | None = Field(default=None, alias="class")
-    symbols: Literal["all"] | list[Symbol] = "all"
+    name: str | None = Field(default=None, description="a built-in strategy (mismarterad strategy list)")
+    file: Annotated[str, AfterValidator(_file_path)] | None = Field(
+        default=None, description="a Python file with the strategy class, relative to this config")
+    class_name: str | None = Field(default=None, alias="class", description="the Strategy subclass in `file`")
+    symbols: Literal["all"] | list[Symbol] = Field(default="all",
+                                                   description='"all" (the session\'s) or some of its symbols')
     params: Annotated[dict[str, Any], AfterValidator(check_finite_json)] = Field(
         default_factory=dict, description="the strategy's own parameters; numbers must be finite")
 
 
 class SessionConfig(_Strict):
-    session_name: str = Field(min_length=1)
-    exchange_group: str = Field(min_length=1)
-    asset_class: str = Field(min_length=1)
-    mode: Literal["backtest", "live"]
-    backtest_config: BacktestConfig | None = None
-    session_data_config: SessionDataConfig
-    strategies: list[StrategyEntry] = Field(default_factory=list)
-    risk: RiskConfig | None = None
+    """A session config: what one trading session (or backtest) trades, with which data."""
+
+    session_name: str = Field(min_length=1, description="names the run in reports and order ids")
+    exchange_group: str = Field(min_length=1, description="US_EQUITY (the market whose hours apply)")
+    asset_class: str = Field(min_length=1, description="EQUITY")
+    mode: Literal["backtest", "live"] = Field(description="the daemon runs any config live")
+    backtest_config: BacktestConfig | None = Field(default=None, description="required when mode is backtest")
+    session_data_config: SessionDataConfig = Field(description="symbols, streams and history")
+    strategies: list[StrategyEntry] = Field(default_factory=list, description="the strategies, each with its own id")
+    risk: RiskConfig | None = Field(default=None, description="pre-trade limits, over the daemon's [risk]")
     flatten_minutes_before_close: StrictInt = Field(
         default=0, ge=0, le=MAX_MINUTES,
         description=f"minutes, 0 (flatten at the last bar's close) to {MAX_MINUTES}")
@@ -250,6 +263,13 @@ def parse_session_config(raw: object, source: str = "session config") -> Session
     if problems:
         raise ConfigError(problems, source=source)
     return cfg
+
+
+def session_config_schema() -> dict[str, Any]:
+    """The JSON Schema (draft 2020-12) of a session config's shape, pass 1 only: the cross-field
+    rules of pass 2 and each strategy's own `params` are checked by `config check`."""
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema",
+            **SessionConfig.model_json_schema(by_alias=True, mode="validation")}
 
 
 class ConfigFileError(ConfigError):

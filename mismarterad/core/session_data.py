@@ -116,6 +116,10 @@ class SessionData:
     def historical_indicator(self, name: str, symbol: str) -> float | None:
         return self._historical_indicators.get(name, {}).get(symbol)
 
+    def historical_indicator_names(self) -> frozenset[str]:
+        """The historical indicators computed for this session (the config's, by name)."""
+        return frozenset(self._historical_indicators)
+
     def _series_for(self, symbol: str, interval: str) -> _Series:
         key = (symbol, interval)
         series = self._series.get(key)

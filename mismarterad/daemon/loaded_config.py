@@ -26,7 +26,10 @@ def load_config(path: Path) -> LoadedConfig:
     """Read and check everything a start or a reload needs; raise ConfigError naming each problem."""
     daemon = load_daemon_config(path)
     session = load_session_config(daemon.session_config)
-    resolve_strategies(session, daemon.session_config.parent)  # unknown strategy/params: ConfigError now
+    try:
+        resolve_strategies(session, daemon.session_config.parent)  # unknown strategy/params: ConfigError now
+    except ConfigError as exc:  # named by the file they are in (config check of a daemon TOML prints it)
+        raise ConfigError(exc.problems, source=str(daemon.session_config)) from None
     if daemon.broker == "alpaca" and session.flatten_minutes_before_close == 0:
         raise ConfigError(["flatten_minutes_before_close: must be at least 1 with broker = \"alpaca\" (Alpaca "
                            "rejects market-on-close orders after 15:50, so positions are closed by market orders "

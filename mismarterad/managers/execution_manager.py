@@ -448,6 +448,11 @@ class ExecutionManager(ResumingMixin, SettlingMixin, ReconcilingMixin):
         with self._book:
             return list(self.record.fills)
 
+    def fills_since(self, count: int) -> list[Fill]:
+        """The fills booked after the first `count` (the engine tells strategies of new ones)."""
+        with self._book:
+            return self.record.fills[count:]
+
     def account(self) -> AccountSnapshot:
         with self._book:
             return self._broker.account()

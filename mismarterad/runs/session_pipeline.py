@@ -163,12 +163,12 @@ def build_session_pipeline(
     to_processor: queue.Queue[Any] = queue.Queue(QUEUE_BATCHES)
     to_quality: queue.Queue[Any] = queue.Queue(QUEUE_BATCHES)
     to_engine: queue.Queue[Any] = queue.Queue(QUEUE_BATCHES)
-    engine = AnalysisEngine(to_engine, failure, execution, strategies, time_manager.timezone, board,
-                            stop_on_strategy_error, publish_history=live)
-    engine.observe_decision = observe_decision
-    requests = sorted({r for s in engine.strategies for r in s.indicator_requests()}, key=lambda r: (r.interval, r.name))
-    derived = derived_intervals(config, [i for s in engine.strategies for i in s.intervals], requests)
     symbols = config.session_data_config.symbols
+    engine = AnalysisEngine(to_engine, failure, execution, strategies, time_manager.timezone, board,
+                            stop_on_strategy_error, publish_history=live, session_symbols=symbols)
+    engine.observe_decision = observe_decision
+    requests = engine.indicator_requests()
+    derived = derived_intervals(config, engine.intervals_read(), requests)
     processor = DataProcessor(to_processor, to_engine, failure, board, symbols, derived, requests)
     quality = DataQualityManager(to_quality, failure, board, symbols, derived)
     bt = config.backtest_config

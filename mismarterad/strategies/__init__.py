@@ -1,5 +1,7 @@
-"""Strategies: the public `Strategy` base class and the built-ins."""
+"""Strategies: the public `Strategy` base class, its data requests and the built-ins."""
 
-from mismarterad.strategies.base import IndicatorRequest, Strategy
+from mismarterad.strategies.base import Strategy
+from mismarterad.strategies.data_requests import IndicatorRequest, StrategyRequests, collect_requests
+from mismarterad.strategies.strategy_log import StrategyLog
 
-__all__ = ["IndicatorRequest", "Strategy"]
+__all__ = ["IndicatorRequest", "Strategy", "StrategyLog", "StrategyRequests", "collect_requests"]

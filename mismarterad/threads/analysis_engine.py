@@ -1,11 +1,13 @@
 """AnalysisEngine: runs the strategies on each step and turns their intents into orders.
 
 For every 1-minute step, in time order: the broker sees the step's bars first (so fills at a
-bar's open are in the positions before any strategy sees that bar), then each subscribed
-strategy gets the 1-minute bars, then the derived bars completed at this step. Everything a
-strategy reads is "as of" the step: SessionData items visible from later steps stay hidden,
-even though the DataProcessor may already have stored them. At the session's end the
-strategies are told, positions are flattened at the last close and open orders canceled.
+bar's open are in the positions before any strategy sees that bar), each strategy is told its
+fills booked so far (`on_fill`, in fill order), then each subscribed strategy gets the 1-minute
+bars, then the derived bars completed at this step. Everything a strategy reads is "as of" the
+step: SessionData items visible from later steps stay hidden, even though the DataProcessor may
+already have stored them. At the session's end the strategies are told, positions are
+flattened at the last close, open orders canceled, and the flatten's fills told. `on_start`
+comes once, before the first session's set-up.
 """
 
 from __future__ import annotations
@@ -19,17 +21,19 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from mismarterad.core.calendar import TradingSession
-from mismarterad.core.errors import StrategyError
+from mismarterad.core.errors import ConfigError, StrategyError
 from mismarterad.core.intervals import parse_interval
 from mismarterad.core.market_data import Bar
-from mismarterad.core.orders import Side
+from mismarterad.core.orders import AccountSnapshot, Fill, Order
 from mismarterad.core.pipeline import SessionEnd, SessionStart, StepBatch
 from mismarterad.core.read_model import ReadModel, StrategyPosition, TradingSnapshot
 from mismarterad.core.session_data import SessionData
 from mismarterad.managers.execution_manager import ExecutionManager
 from mismarterad.services.gap_detection import expected_starts
 from mismarterad.strategies.base import Strategy
+from mismarterad.strategies.data_requests import IndicatorRequest, collect_requests
 from mismarterad.strategies.spec import StrategySpec
+from mismarterad.threads.engine_context import EngineContext
 from mismarterad.threads.worker import PipelineFailure, Worker
 
 __all__ = ["AnalysisEngine"]
@@ -49,21 +53,37 @@ class AnalysisEngine(Worker):
         board: ReadModel,
         stop_on_strategy_error: bool = True,
         publish_history: bool = False,
+        session_symbols: Sequence[str] = (),
     ) -> None:
+        """`session_symbols`: every symbol the session loads (strategies may read any of them;
+        default: the strategies' own). Raise StrategyError if a strategy's requests are invalid
+        (`resolve_strategies` checked them; a strategy that asks otherwise now is broken)."""
         super().__init__("AnalysisEngine", inbox, failure, board)
         self.execution = execution
         self._publish_history = publish_history
-        self._tz = timezone
+        self.timezone = timezone
         self._stop_on_error = stop_on_strategy_error
-        self.strategies: list[Strategy] = [
-            spec.cls(spec.strategy_id, spec.symbols, spec.params, _Context(self, spec)) for spec in strategies
-        ]
+        readable = frozenset(session_symbols) | {s for spec in strategies for s in spec.symbols}
+        self.strategies: list[Strategy] = []
+        self._contexts: dict[str, EngineContext] = {}
         self._subscribers: dict[tuple[str, str], list[Strategy]] = {}
-        for strategy in self.strategies:
+        for spec in strategies:
+            context = EngineContext(self, spec.strategy_id, spec.symbols, readable)
+            strategy = spec.cls(spec.strategy_id, spec.symbols, spec.params, context)
+            try:
+                context.requests = collect_requests(strategy)
+            except ConfigError as exc:  # checked when the config was loaded: the strategy itself changed
+                raise StrategyError(f"strategy {spec.strategy_id}: {'; '.join(exc.problems)}") from None
+            self.strategies.append(strategy)
+            self._contexts[spec.strategy_id] = context
             for symbol in strategy.symbols:
-                for interval in strategy.intervals:
+                for interval in context.requests.bar_intervals:
                     self._subscribers.setdefault((symbol, interval), []).append(strategy)
+        self._by_id = {strategy.strategy_id: strategy for strategy in self.strategies}
         self._disabled: set[str] = set()
+        self._run_started = False  # on_start called
+        self._fills_told = 0  # execution.fills() told to the strategies so far
+        self._account: AccountSnapshot | None = None  # as of the step being handled, read when asked
         self.session: TradingSession | None = None
         self.data: SessionData | None = None
         self.as_of: datetime = datetime.min
@@ -124,8 +144,28 @@ class AnalysisEngine(Worker):
             reconciliation=execution.reconciliation_status(),
         ))
 
+    def indicator_requests(self) -> list[IndicatorRequest]:
+        """Every strategy's indicators, once each, for the DataProcessor to compute."""
+        unique = {(r.interval, r.name): r for c in self._contexts.values() for r in c.requests.indicators}
+        return [unique[key] for key in sorted(unique)]
+
+    def intervals_read(self) -> list[str]:
+        """Every interval a strategy receives or reads (the DataProcessor derives the intraday ones)."""
+        return sorted({i for c in self._contexts.values() for i in c.requests.readable})
+
+    def account_as_of(self) -> AccountSnapshot:
+        """The account as of the step being handled (read once per step, when a strategy asks)."""
+        if self._account is None:
+            self._account = self.execution.account()
+        return self._account
+
     def _start(self, message: SessionStart) -> None:
+        if not self._run_started:
+            self._run_started = True
+            for strategy in self.strategies:
+                self._call(strategy, "on_start", None)
         self.session, self.data = message.session, message.session_data
+        self._account = None
         assert message.session.regular_open is not None
         # before the first bar, strategies see history only
         self.as_of = self.step_end = message.session.regular_open - timedelta(microseconds=1)
@@ -155,6 +195,8 @@ class AnalysisEngine(Worker):
         for bar in bars:
             self.execution.on_bar(bar)
         self.execution.begin_step(self.step_end, catch_up=catch_up)
+        self._account = None
+        self._tell_fills()
         counts, newest = self.bars_by_series, self._last_bars
         for group in (bars, derived):
             for bar in group:
@@ -175,37 +217,69 @@ class AnalysisEngine(Worker):
             return
         if not self._in_session:
             self._begin_strategies()
+        self._tell_fills()
         for strategy in self.strategies:
             self._call(strategy, "on_session_end", None)
         self.execution.close_session(self.step_end)
         self.execution.mark(self.step_end)
+        self._account = None
+        self._tell_fills()
         self.sessions_run.append(day)
 
-    def _call(self, strategy: Strategy, hook: str, bar: Bar | None) -> None:
+    def _tell_fills(self) -> None:
+        """Call `on_fill` for every fill booked since the last call, in fill order, each to the
+        strategy whose order it filled (an account-level fill, such as a stranger's, to none)."""
+        fills = self.execution.fills_since(self._fills_told)
+        if not fills:
+            return
+        self._fills_told += len(fills)
+        self._account = None  # cash and equity moved
+        for fill in fills:
+            strategy = self._by_id.get(fill.strategy)
+            if strategy is not None:
+                self._call(strategy, "on_fill", fill)
+
+    def _call(self, strategy: Strategy, hook: str, item: Bar | Fill | None) -> None:
         """Run one hook, then tell the strategy of the orders it had refused, after the hook
         returns. Orders it sends from `on_order_refused` are checked like any other, but their
-        refusals are not told again: a strategy that reorders on every refusal cannot feed itself."""
+        refusals are not told again: a strategy that reorders on every refusal cannot feed itself.
+        A read the strategy was refused fails it even if the hook caught the StrategyError."""
         if strategy.strategy_id in self._disabled:
             return
-        told = None
+        told: Order | None = None
+        context = self._contexts[strategy.strategy_id]
         try:
-            if bar is None:
+            if isinstance(item, Bar):
+                strategy.on_bar(item.symbol, item.interval, item)
+            elif item is None:
                 getattr(strategy, hook)()
             else:
-                strategy.on_bar(bar.symbol, bar.interval, bar)
+                strategy.on_fill(item)
+            context.raise_misuse()
             for order, reason in self.execution.take_unreported(strategy.strategy_id):
                 hook, told = "on_order_refused", order
                 strategy.on_order_refused(order, reason)
             self.execution.take_unreported(strategy.strategy_id)  # sent from on_order_refused: not told
+            context.raise_misuse()
         except (Exception, SystemExit) as exc:  # a strategy calling sys.exit() is a broken strategy, not a stop
-            where = (f" for {told.client_order_id}" if told is not None
-                     else f" on {bar.symbol} {bar.interval} bar {bar.start_utc.astimezone(self._tz).isoformat()}"
-                     if bar else "")
-            message = f"strategy {strategy.strategy_id} raised in {hook}{where}: {type(exc).__name__}: {exc}"
+            context.forget_misuse()
+            message = (f"strategy {strategy.strategy_id} raised in {hook}{self._where(item, told)}: "
+                       f"{type(exc).__name__}: {exc}")
             if self._stop_on_error:
                 raise StrategyError(message) from exc
             self._disabled.add(strategy.strategy_id)
-            self.log.error("strategy_disabled", strategy=strategy.strategy_id, error=message)
+            self.log.error("strategy_disabled", strategy=strategy.strategy_id, hook=hook, error=message,
+                           consequence="no more calls to it this day-run; its open orders stay working and the "
+                                       "close flattens its positions")
+
+    def _where(self, item: Bar | Fill | None, told: Order | None) -> str:
+        if told is not None:
+            return f" for {told.client_order_id}"
+        if isinstance(item, Bar):
+            return f" on {item.symbol} {item.interval} bar {item.start_utc.astimezone(self.timezone).isoformat()}"
+        if isinstance(item, Fill):
+            return f" for the fill of {item.client_order_id} at {item.ts_utc.astimezone(self.timezone).isoformat()}"
+        return ""
 
     def last_bar_start(self, interval: str) -> datetime:
         start = self._last_starts.get(interval)
@@ -219,59 +293,3 @@ class AnalysisEngine(Worker):
 
     def expected_count_as_of(self) -> int:
         return bisect_right(self._expected, self.as_of)
-
-
-class _Context:
-    """One strategy's read-only window on the session, and its order desk."""
-
-    def __init__(self, engine: AnalysisEngine, spec: StrategySpec) -> None:
-        self._engine = engine
-        self._id = spec.strategy_id
-        self._symbols = frozenset(spec.symbols)
-
-    def now(self) -> datetime:
-        return self._engine.step_end.astimezone(self._engine._tz)
-
-    def session(self) -> TradingSession:
-        assert self._engine.session is not None
-        return self._engine.session
-
-    def last_bar_start(self, interval: str) -> datetime:
-        return self._engine.last_bar_start(interval)
-
-    def _data(self) -> SessionData:
-        assert self._engine.data is not None
-        return self._engine.data
-
-    def bars(self, symbol: str, interval: str, n: int) -> list[Bar]:
-        return self._data().bars_as_of(symbol, interval, self._engine.as_of, n)
-
-    def indicator(self, symbol: str, name: str, interval: str) -> float | None:
-        return self._data().indicator_as_of(symbol, interval, name, self._engine.as_of)
-
-    def historical_indicator(self, name: str, symbol: str) -> float | None:
-        return self._data().historical_indicator(name, symbol)
-
-    def quality(self, symbol: str) -> float | None:
-        expected = self._engine.expected_count_as_of()
-        if expected == 0:
-            return None
-        present = self._data().session_count_as_of(symbol, "1m", self._engine.as_of)
-        return 100.0 * min(present, expected) / expected
-
-    def position(self, symbol: str) -> int:
-        """This strategy's own position: another strategy's shares in the symbol are not its."""
-        return self._engine.execution.position(self._id, symbol)
-
-    def submit(self, symbol: str, quantity: int, side: str, limit: float | None, stop: float | None) -> str:
-        if symbol not in self._symbols:
-            raise StrategyError(f"{self._id} ordered {symbol}, which is not among its symbols {sorted(self._symbols)}")
-        order = self._engine.execution.submit(self._id, symbol, Side(side), quantity, limit, stop, self._engine.step_end)
-        return order.client_order_id
-
-    def cancel(self, client_order_id: str) -> None:
-        owner = self._engine.execution.strategy_of(client_order_id)
-        if owner != self._id:
-            raise StrategyError(f"{self._id} tried to cancel {client_order_id}, which is "
-                                f"{'not an order of this run' if owner is None else f'an order of {owner}'}")
-        self._engine.execution.cancel(client_order_id)

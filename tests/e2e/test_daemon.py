@@ -287,11 +287,18 @@ def test_sigterm_mid_session_flattens_writes_the_report_and_exits_0(
 
 def test_a_session_that_cannot_even_start_is_retried_and_the_daemon_answers_throughout(
         data_dir: Path, tmp_path: Path, daemons: list[DaemonProcess]) -> None:
+    # requests are checked when the config is loaded (a bad one is exit 78 before any session), so
+    # this strategy answers that first check and fails each time a session builds it
     session_config = with_strategy(tmp_path, "Broken", (
         "from mismarterad.strategies import Strategy\n"
+        "built = 0\n"
         "class Broken(Strategy):\n"
         "    def indicator_requests(self):\n"
-        "        raise RuntimeError('cannot build my indicators')\n"
+        "        global built\n"
+        "        built += 1\n"
+        "        if built > 1:\n"
+        "            raise RuntimeError('cannot build my indicators')\n"
+        "        return []\n"
     ))
     d = launch(daemons, tmp_path / "d", data_dir, session_config=session_config,
                start=f"{DAY}T09:10:00-05:00", speed=60, max_session_restarts=1, restart_backoff_seconds=0.2)

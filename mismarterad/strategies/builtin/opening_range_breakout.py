@@ -19,12 +19,15 @@ __all__ = ["OpeningRangeBreakout"]
 
 
 class OpeningRangeBreakout(Strategy):
+    """Buy `quantity` on the first 1-minute close above the range of the session's first
+    `minutes` (once per symbol and day), then protect it with a stop `stop` % below that range."""
+
     name = "opening_range_breakout"
 
     class Params(BaseModel):
         model_config = ConfigDict(extra="forbid", frozen=True)
 
-        minutes: int = Field(default=15, ge=1, le=120)
+        minutes: int = Field(default=15, ge=1, le=120, description="length of the opening range, 1 to 120 minutes")
         quantity: int = Field(default=100, ge=1, le=1_000_000_000, description="shares per entry, 1 to 10^9")
         stop: float = Field(default=0.5, gt=0, lt=50, allow_inf_nan=False, description="stop distance below the range high, percent")
 

@@ -79,6 +79,9 @@ class _CrossState:
 
 
 class SmaCross(Strategy):
+    """Long-only SMA crossover on `interval` bars: buy `quantity` on a cross-up of the fast SMA
+    over the slow one while flat, sell the position on a cross-down."""
+
     name = "sma_cross"
 
     class Params(BaseModel):
@@ -87,7 +90,7 @@ class SmaCross(Strategy):
         fast: int = Field(default=10, ge=1, le=100_000, description="bars in the fast SMA, 1 to 100,000")
         slow: int = Field(default=30, ge=2, le=100_000, description="bars in the slow SMA, 2 to 100,000")
         quantity: int = Field(default=100, ge=1, le=1_000_000_000, description="shares per entry, 1 to 10^9")
-        interval: str = "1m"
+        interval: str = Field(default="1m", description="the bars the SMAs are of: 1m, 5m, any Nm or Nh")
 
         @field_validator("interval")
         @classmethod
