@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import argparse
 import os
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-
 from typing import TYPE_CHECKING
 
 from mismarterad.core.clock import Clock, ReplayClock, SystemClock
 from mismarterad.core.errors import ConfigError
 
 if TYPE_CHECKING:
+    from mismarterad.config.api_config import ApiConfig
+    from mismarterad.config.settings import Settings
+    from mismarterad.daemon.control import DaemonControl, FrontEnd
     from mismarterad.daemon.daemon import Daemon
 
 __all__ = ["register"]
@@ -39,7 +42,10 @@ database_url, data_dir, and a [risk] table (max_shares_per_symbol, max_notional_
 max_gross_exposure, max_open_orders, max_orders_per_minute, price_collar_pct, daily_loss_limit,
 no_entry_minutes_before_close, allow_short, pattern_day_trader; README "Risk limits"), and an
 [alpaca] table (paper = true, feed = "iex"|"sip", endpoint, credentials_file,
-live_trading_confirmed; docs/operations.md). broker = "alpaca" needs the session config's
+live_trading_confirmed; docs/operations.md), and an [api] table for the REST API and web
+console (address = "127.0.0.1:8321", tls_cert, tls_key, allow_insecure_remote = false,
+token_ttl_minutes = 480, login_failures_per_user = 5, login_failures_per_address = 20,
+login_window_minutes = 15; users from `mismarterad user add`). broker = "alpaca" needs the session config's
 flatten_minutes_before_close of at least 1.
 Errors exit 78 naming the key."""
 
@@ -56,18 +62,13 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 def _run(args: argparse.Namespace) -> int:
     from mismarterad.cli.control_api import ControlApi
     from mismarterad.cli.logging import configure_logging
-    from mismarterad.config.settings import load_settings
+    from mismarterad.cli.support import daemon_settings
     from mismarterad.daemon.daemon import Daemon
     from mismarterad.daemon.loaded_config import load_config
     from mismarterad.daemon.state_lock import acquire_state_lock
 
     loaded = load_config(args.config)
-    overrides: dict[str, object] = {}
-    if loaded.daemon.database_url is not None:
-        overrides["database_url"] = loaded.daemon.database_url
-    if loaded.daemon.data_dir is not None:
-        overrides["data_dir"] = loaded.daemon.data_dir
-    settings = load_settings(**overrides)
+    settings = daemon_settings(loaded.daemon)
     clock = _clock(args)
     socket_path = loaded.daemon.socket_path or _default_socket(settings.state_dir)
     daemon: Daemon | None = None
@@ -80,8 +81,24 @@ def _run(args: argparse.Namespace) -> int:
     # (LockedError: exit 75 naming the holder's pid); held until this process ends
     with acquire_state_lock(settings.state_dir) as state_lock:
         configure_logging(settings.log_format, settings.log_level, on_error=count_error)
-        daemon = Daemon(loaded, settings, clock, socket_path, lambda control: ControlApi(control).handle, state_lock)
+        daemon = Daemon(loaded, settings, clock, socket_path, lambda control: ControlApi(control).handle, state_lock,
+                        front_end=_api(loaded.daemon.api, settings))
         return daemon.run()
+
+
+def _api(config: ApiConfig | None, settings: Settings) -> Callable[[DaemonControl], FrontEnd] | None:
+    """The REST API over the daemon, answering with the socket's own commands; FastAPI and
+    uvicorn are imported only when the config has an [api] table."""
+    if config is None:
+        return None
+
+    def build(control: DaemonControl) -> FrontEnd:
+        from mismarterad.api.server import build_api
+        from mismarterad.cli.control_api import ControlApi
+
+        return build_api(control, ControlApi(control).handle, config, settings)
+
+    return build
 
 
 def _clock(args: argparse.Namespace) -> Clock:
