@@ -1,7 +1,7 @@
 """Today's profit and loss as one record, for the REST API's `/pnl` and the console's chart.
 
 A pure function of one `DaemonSnapshot`, like daemon/views.py. Realized P&L is that of the
-round trips matched from the day-run's fills (as `trades` shows them, before commissions);
+round trips matched from the day-run's fills (as `trades` shows them, net of commissions);
 unrealized is the broker's value of the open positions less their cost; equity is the
 account's. `day_pnl` is shared with the metrics view, so `/pnl` and `mismarterad_*_pnl`
 can never disagree.
