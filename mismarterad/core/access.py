@@ -87,7 +87,7 @@ class TokenStore(Protocol):
         ...
 
     def revoke_user(self, name: str, at_utc: datetime) -> int:
-        """Revoke every live token of a user; the number revoked."""
+        """Revoke every live (unexpired, unrevoked) token of a user; the number revoked."""
         ...
 
     def live(self, name: str, now_utc: datetime) -> int:

@@ -81,8 +81,8 @@ class TokenRepository:
 
     def revoke_user(self, name: str, at_utc: datetime) -> int:
         with self._db_sessions.begin() as db:
-            done = db.execute(update(ApiTokenRow).where(ApiTokenRow.user_name == name,
-                                                        ApiTokenRow.revoked_utc.is_(None)).values(revoked_utc=at_utc))
+            done = db.execute(update(ApiTokenRow).where(ApiTokenRow.user_name == name, ApiTokenRow.revoked_utc.is_(None),
+                                                        ApiTokenRow.expires_utc > at_utc).values(revoked_utc=at_utc))
             return int(done.rowcount)  # type: ignore[attr-defined]
 
     def live(self, name: str, now_utc: datetime) -> int:

@@ -31,7 +31,7 @@ class MemoryTokenStore:
 
     def revoke_user(self, name: str, at_utc: datetime) -> int:
         with self._lock:
-            return self._revoke([t for t in self._tokens.values() if t.user == name], at_utc)
+            return self._revoke([t for t in self._tokens.values() if t.user == name and t.expires_utc > at_utc], at_utc)
 
     def live(self, name: str, now_utc: datetime) -> int:
         with self._lock:

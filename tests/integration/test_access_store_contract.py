@@ -66,9 +66,10 @@ def test_tokens_are_revoked_one_by_one_or_all_of_a_user_and_counted_while_live(s
     assert not stores.tokens.revoke("a1", T + timedelta(seconds=2)), "revoked once: the first time is kept"
     assert not stores.tokens.revoke("nope", T)
     assert stores.tokens.get("a1").revoked_utc == T + timedelta(seconds=1)  # type: ignore[union-attr]
-    assert stores.tokens.revoke_user("alice", T + timedelta(seconds=3)) == 2
-    assert stores.tokens.live("alice", T) == 0 and stores.tokens.live("bob", T) == 1
-    assert stores.tokens.get("a2").revoked_utc == T + timedelta(seconds=3)  # type: ignore[union-attr]
+    assert stores.tokens.revoke_user("alice", T + timedelta(minutes=2)) == 1, "a3 has expired: not counted"
+    assert stores.tokens.live("alice", T + timedelta(minutes=2)) == 0 and stores.tokens.live("bob", T) == 1
+    assert stores.tokens.get("a2").revoked_utc == T + timedelta(minutes=2)  # type: ignore[union-attr]
+    assert stores.tokens.get("a3").revoked_utc is None  # type: ignore[union-attr]
 
 
 def test_the_audit_log_numbers_entries_cuts_long_text_and_lists_newest_first(stores: Stores) -> None:

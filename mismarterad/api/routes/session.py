@@ -90,7 +90,7 @@ def reports(request: Request, _who: SignedIn) -> list[dict[str, Any]]:
 
 def _report(ctx: ApiContext, day: str) -> dict[str, Any]:
     found = _ask(ctx, "report", [day], field="date")
-    return {"date": day, "summary": found["summary"], "files": found["files"],
+    return {"date": day, "path": found["path"], "summary": found["summary"], "files": found["files"],
             "links": {name: f"/api/v1/reports/{day}/files/{name}" for name in found["files"]}}
 
 
