@@ -77,7 +77,7 @@ class SnapshotWatch:
 
     def _add_point(self, minute_unix: int, pnl: dict[str, Any]) -> None:
         day = pnl["session_date"]
-        if day is None:
+        if day is None or not pnl["equity"]:  # no day-run, or the broker has not reported an account yet
             return
         point = {"t": minute_unix, **{k: pnl[k] for k in ("equity", "realized", "unrealized", "total")}}
         with self._lock:

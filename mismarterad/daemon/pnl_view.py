@@ -48,7 +48,7 @@ def pnl_view(s: DaemonSnapshot) -> dict[str, Any]:
     pipeline = s.day_run.pipeline if s.day_run is not None else None
     pnl = day_pnl(pipeline.trading) if pipeline is not None else DayPnl(0.0, 0.0, 0.0, 0.0, 0.0, 0, ())
     return {"session_date": s.day_run.day.isoformat() if s.day_run is not None else None,
-            "clock": s.clock_utc.astimezone(s.timezone).isoformat(),
+            "clock": s.clock_utc.astimezone(s.timezone).isoformat(), "timezone": s.timezone.key,
             "realized": round(pnl.realized, 6), "unrealized": round(pnl.unrealized, 6),
             "total": round(pnl.realized + pnl.unrealized, 6), "equity": round(pnl.equity, 6),
             "cash": round(pnl.cash, 6), "commissions": round(pnl.commissions, 6), "trades": pnl.trades,

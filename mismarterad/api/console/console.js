@@ -10,6 +10,7 @@ let stream = null;
 let chart = null;
 let points = [];
 let refreshTimer = null;
+let timezone = null; // the exchange's zone, from /pnl: the chart reads in market time
 
 // -- requests -------------------------------------------------------------------------------
 
@@ -155,8 +156,9 @@ function drawChart() {
     chart = new uPlot({
       width: Math.max(320, el.clientWidth), height: 240,
       series: [{}, { label: "equity", stroke: "#1d4ed8", scale: "eq" }, { label: "P&L", stroke: "#15803d", scale: "pnl" }],
-      axes: [{}, { scale: "eq" }, { scale: "pnl", side: 1, grid: { show: false } }],
+      axes: [{}, { scale: "eq", size: 90 }, { scale: "pnl", side: 1, size: 70, grid: { show: false } }],
       scales: { x: { time: true } },
+      tzDate: (ts) => (timezone ? uPlot.tzDate(new Date(ts * 1e3), timezone) : new Date(ts * 1e3)),
     }, data, el);
   } else {
     chart.setData(data);
@@ -213,6 +215,7 @@ async function refresh() {
   table("trades", trades, [["symbol", "symbol"], ["quantity", "qty"], [(t) => t.entry_time?.slice(11, 16), "entry"],
     ["entry_price", "entry price"], [(t) => t.exit_time?.slice(11, 16), "exit"], ["exit_price", "exit price"], ["pnl", "pnl"], ["strategy", "strategy"]]);
   table("quality", quality, [["symbol", "symbol"], ["quality_pct", "quality %"], ["gaps", "gaps"]]);
+  timezone = pnl.timezone;
   if (pnl.series.length > points.length) { points = pnl.series; drawChart(); }
   showPnl(pnl);
 }
