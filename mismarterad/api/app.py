@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from importlib import resources
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
@@ -29,7 +30,7 @@ def _console_file(name: str) -> bytes:
     return resources.files("mismarterad.api").joinpath("console", name).read_bytes()
 
 
-def build_app(ctx: ApiContext) -> FastAPI:
+def build_app(ctx: ApiContext) -> ASGIApp:
     app = FastAPI(title="mismarterad", version=__version__, summary="the operator's API of a mismarterad daemon",
                   docs_url=None, redoc_url=None, openapi_url="/api/openapi.json",
                   default_response_class=ApiJSONResponse)
@@ -53,19 +54,42 @@ def build_app(ctx: ApiContext) -> FastAPI:
         page.headers["Content-Security-Policy"] = DOCS_CSP
         return page
 
-    @app.middleware("http")
-    async def guard(request: Request, call_next) -> Response:  # type: ignore[no-untyped-def]
-        try:
-            response: Response = await call_next(request)
-        except Exception as exc:  # noqa: BLE001 - never a traceback in a response
-            response = failure_response(request.url.path, exc)
-        headers = response.headers
-        headers.setdefault("Content-Security-Policy", CONSOLE_CSP)
-        headers.setdefault("X-Content-Type-Options", "nosniff")
-        headers.setdefault("Referrer-Policy", "no-referrer")
-        headers.setdefault("X-Frame-Options", "DENY")
-        if request.url.path.startswith("/api/"):
-            headers.setdefault("Cache-Control", "no-store")
-        return response
+    return _Guard(app)
 
-    return app
+
+class _Guard:
+    """Plain ASGI middleware (cheaper than Starlette's BaseHTTPMiddleware on every request): the
+    security headers on every response, no caching of API answers, and a one-line 500 for an
+    exception no handler took, never a traceback."""
+
+    def __init__(self, app: FastAPI) -> None:
+        self.app: ASGIApp = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        api = scope["path"].startswith("/api/")
+        started = False
+
+        async def send_with_headers(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+                present = {k.lower() for k, _ in message.get("headers", [])}
+                extra = [(k, v) for k, v in _HEADERS if k not in present]
+                if api and b"cache-control" not in present:
+                    extra.append((b"cache-control", b"no-store"))
+                message = {**message, "headers": [*message.get("headers", []), *extra]}
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_headers)
+        except Exception as exc:  # noqa: BLE001 - never a traceback in a response
+            if started:  # FastAPI's handler of last resort answered (and logged it): the reply is complete
+                return
+            await failure_response(scope["path"], exc)(scope, receive, send_with_headers)
+
+
+_HEADERS = [(b"content-security-policy", CONSOLE_CSP.encode()), (b"x-content-type-options", b"nosniff"),
+            (b"referrer-policy", b"no-referrer"), (b"x-frame-options", b"DENY")]

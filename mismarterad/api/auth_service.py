@@ -11,6 +11,9 @@ injected clock: a token's life is real time, whatever clock the market runs on.
 from __future__ import annotations
 
 import secrets
+import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -25,6 +28,8 @@ __all__ = ["AuthService", "LoginRefused", "NotAuthenticated", "Principal"]
 
 _ALGORITHM = "HS256"
 MIN_TTL = timedelta(seconds=1)
+RECHECK_SECS = 1.0  # a token checked this recently is not looked up again: a revocation counts within it
+_CACHE_SIZE = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,9 +54,12 @@ class NotAuthenticated(Exception):
 
 class AuthService:
     def __init__(self, users: UserStore, tokens: TokenStore, key: bytes, wall: Clock, ttl: timedelta,
-                 throttle: LoginThrottle) -> None:
+                 throttle: LoginThrottle, monotonic: Callable[[], float] = time.monotonic) -> None:
         self._users, self._tokens, self._key = users, tokens, key
         self._wall, self._ttl, self._throttle = wall, ttl, throttle
+        self._monotonic = monotonic
+        self._checked: dict[str, tuple[float, Principal]] = {}  # token -> (monotonic when checked, who)
+        self._lock = threading.Lock()
 
     @property
     def max_ttl(self) -> timedelta:
@@ -79,6 +87,19 @@ class AuthService:
 
     def authenticate(self, token: str) -> Principal:
         """The user behind a bearer token; NotAuthenticated saying why not."""
+        now = self._monotonic()
+        with self._lock:
+            cached = self._checked.get(token)
+        if cached is not None and now - cached[0] < RECHECK_SECS and cached[1].expires_utc > self._wall.now():
+            return cached[1]
+        who = self._check(token)
+        with self._lock:
+            if len(self._checked) >= _CACHE_SIZE:
+                self._checked.clear()
+            self._checked[token] = (now, who)
+        return who
+
+    def _check(self, token: str) -> Principal:
         try:
             # expiry is checked against the token's row with the injected clock, below
             claims = jwt.decode(token, self._key, algorithms=[_ALGORITHM], options={
@@ -98,4 +119,6 @@ class AuthService:
         return Principal(user.name, user.role, record.token_id, record.expires_utc)
 
     def revoke(self, token_id: str) -> bool:
+        with self._lock:  # this daemon forgets it at once; others' revocations count within RECHECK_SECS
+            self._checked = {t: c for t, c in self._checked.items() if c[1].token_id != token_id}
         return self._tokens.revoke(token_id, self._wall.now())

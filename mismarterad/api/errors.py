@@ -69,6 +69,10 @@ def install_error_handlers(app: FastAPI) -> None:
         field = _validation_field(tuple(first.get("loc", ())))
         return ApiJSONResponse(_body(422, "invalid", f"{field}: {first.get('msg', 'invalid')}", field), 422)
 
+    @app.exception_handler(Exception)
+    async def _failed(request: Request, exc: Exception) -> ApiJSONResponse:
+        return failure_response(request.url.path, exc)
+
     @app.exception_handler(StarletteHTTPException)
     async def _http(_request: Request, exc: StarletteHTTPException) -> ApiJSONResponse:
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")

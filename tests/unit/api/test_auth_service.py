@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import jwt
 import pytest
 
-from mismarterad.api.auth_service import AuthService, LoginRefused, NotAuthenticated
+from mismarterad.api.auth_service import RECHECK_SECS, AuthService, LoginRefused, NotAuthenticated
 from mismarterad.api.login_throttle import LoginThrottle
 from mismarterad.api.passwords import hash_password
 from mismarterad.api.user_admin import Actor, UserAdmin, UserAdminError
@@ -29,10 +29,15 @@ class Rig:
         self.users = MemoryUserStore(self.tokens)
         self.now = 0.0
         self.throttle = LoginThrottle(3, 5, 60.0, monotonic=lambda: self.now)
-        self.auth = AuthService(self.users, self.tokens, KEY, self.clock, timedelta(minutes=30), self.throttle)
+        self.auth = AuthService(self.users, self.tokens, KEY, self.clock, timedelta(minutes=30), self.throttle,
+                                monotonic=lambda: self.now)
         self.audit = MemoryAuditLog()
         self.admin = UserAdmin(self.users, self.tokens, self.audit, self.clock)
         self.users.add(User("alice", Role.OPERATOR, hash_password(PASSWORD), T0))
+
+    def later(self) -> None:
+        """Past the recheck interval: the next authentication reads the stores again."""
+        self.now += RECHECK_SECS
 
 
 @pytest.fixture
@@ -47,11 +52,13 @@ def test_a_token_names_its_user_and_current_role_until_it_expires(rig: Rig) -> N
     assert (who.user, who.role) == ("alice", Role.OPERATOR)
     rig.users.remove("alice")
     rig.users.add(User("alice", Role.VIEWER, hash_password(PASSWORD), T0))
+    assert rig.auth.authenticate(token).role is Role.OPERATOR, "checked within the last second: not read again"
+    rig.later()
     with pytest.raises(NotAuthenticated):  # removing the user dropped its tokens with it
         rig.auth.authenticate(token)
     token, _ = rig.auth.login("alice", PASSWORD, "10.0.0.1")
     assert rig.auth.authenticate(token).role is Role.VIEWER
-    rig.clock.set(T0 + timedelta(minutes=30))
+    rig.clock.set(T0 + timedelta(minutes=30))  # expiry counts at once, checked recently or not
     with pytest.raises(NotAuthenticated, match="expired"):
         rig.auth.authenticate(token)
 
@@ -113,6 +120,7 @@ def test_user_changes_are_checked_audited_and_revoke_tokens(rig: Rig) -> None:
     assert bad.value.code == "exists"
     token, _ = rig.auth.login("alice", PASSWORD, "::1")
     assert rig.admin.set_password("alice", "a brand new password", by) == 1
+    rig.later()
     with pytest.raises(NotAuthenticated, match="revoked"):
         rig.auth.authenticate(token)
     with pytest.raises(LoginRefused):
