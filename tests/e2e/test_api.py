@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support.api_client import ApiClient, add_user
+from support.api_client import ApiClient, api_daemon
 from support.daemon_process import DAY, DaemonProcess, executable, free_port, make_daemon
 
 PASSWORDS = {"ada": "admin password 1", "olga": "operator password", "vic": "viewer password 1",
@@ -29,18 +29,10 @@ def api_port() -> int:
 
 @pytest.fixture(scope="module")
 def daemon(data_dir: Path, tmp_path_factory: pytest.TempPathFactory, api_port: int) -> Iterator[DaemonProcess]:
-    d = make_daemon(tmp_path_factory.mktemp("api"), data_dir, start=f"{DAY}T09:28:00-05:00", speed=120,
-                    api={"address": f"127.0.0.1:{api_port}", "login_failures_per_user": 3,
-                         "login_failures_per_address": 6})
-    for name, password in PASSWORDS.items():
-        add_user(d, name, ROLES[name], password)
-    d.start()
-    try:
-        d.wait_ready()
+    users = {name: (ROLES[name], password) for name, password in PASSWORDS.items()}
+    with api_daemon(tmp_path_factory.mktemp("api"), data_dir, api_port, users, f"{DAY}T09:28:00-05:00", 120,
+                    login_failures_per_user=3, login_failures_per_address=6) as d:
         yield d
-    finally:
-        d.kill()
-        d.notify.close()
 
 
 @pytest.fixture(scope="module")

@@ -12,8 +12,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from support.api_client import ApiClient, add_user
-from support.daemon_process import DAY, REPO, DaemonProcess, free_port, make_daemon
+from support.api_client import ApiClient, api_daemon
+from support.daemon_process import DAY, REPO, DaemonProcess, free_port
 
 CHROMIUM = "/usr/bin/chromium"
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -36,17 +36,9 @@ def api_port() -> int:
 
 @pytest.fixture(scope="module")
 def daemon(data_dir: Path, tmp_path_factory: pytest.TempPathFactory, api_port: int) -> Iterator[DaemonProcess]:
-    d = make_daemon(tmp_path_factory.mktemp("console"), data_dir, start=f"{DAY}T09:26:00-05:00", speed=60,
-                    api={"address": f"127.0.0.1:{api_port}"})
-    add_user(d, OPERATOR[0], "operator", OPERATOR[1])
-    add_user(d, VIEWER[0], "viewer", VIEWER[1])
-    d.start()
-    try:
-        d.wait_ready()
+    users = {OPERATOR[0]: ("operator", OPERATOR[1]), VIEWER[0]: ("viewer", VIEWER[1])}
+    with api_daemon(tmp_path_factory.mktemp("console"), data_dir, api_port, users, f"{DAY}T09:26:00-05:00", 60) as d:
         yield d
-    finally:
-        d.kill()
-        d.notify.close()
 
 
 @pytest.fixture(scope="module")

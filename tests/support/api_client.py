@@ -8,10 +8,13 @@ import subprocess
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-from support.daemon_process import DaemonProcess, executable
+from support.daemon_process import DaemonProcess, executable, make_daemon
 
 
 @dataclass
@@ -79,3 +82,20 @@ def add_user(d: DaemonProcess, name: str, role: str, password: str) -> None:
     done = subprocess.run([executable("mismarterad"), "user", "add", name, "--role", role, "--password-stdin"],
                           input=password + "\n", capture_output=True, text=True, env=d.env, timeout=60, check=False)
     assert done.returncode == 0, done.stderr
+
+
+@contextmanager
+def api_daemon(root: Path, data_dir: Path, port: int, users: dict[str, tuple[str, str]], start: str, speed: float,
+               **api: object) -> Iterator[DaemonProcess]:
+    """A ready daemon serving `[api]` on 127.0.0.1:`port` (more keys of the table in `api`), with
+    `users` (name -> (role, password)) added before it starts; killed at the end."""
+    d = make_daemon(root, data_dir, start=start, speed=speed, api={"address": f"127.0.0.1:{port}", **api})
+    for name, (role, password) in users.items():
+        add_user(d, name, role, password)
+    d.start()
+    try:
+        d.wait_ready()
+        yield d
+    finally:
+        d.kill()
+        d.notify.close()

@@ -37,34 +37,25 @@ def status(request: Request, _who: SignedIn) -> dict[str, Any]:
     return context(request).status()
 
 
-@router.get("/positions", summary="the broker's net position per symbol with each strategy's share")
-def positions(request: Request, _who: SignedIn) -> list[dict[str, Any]]:
-    return _ask(context(request), "positions")  # type: ignore[no-any-return]
+# the socket's read commands, each a route of its own: (command, what it answers)
+SOCKET_VIEWS = (("positions", "the broker's net position per symbol with each strategy's share"),
+                ("orders", "the orders of the running (or last) day-run"),
+                ("trades", "today's closed round trips"),
+                ("quality", "data quality and gaps per symbol so far"),
+                ("threads", "the session threads: alive, last loop, queue depth, items"),
+                ("session", "the session config, hours and progress"))
 
 
-@router.get("/orders", summary="the orders of the running (or last) day-run")
-def orders(request: Request, _who: SignedIn) -> list[dict[str, Any]]:
-    return _ask(context(request), "orders")  # type: ignore[no-any-return]
+def _socket_view(cmd: str) -> Any:
+    def view(request: Request, _who: SignedIn) -> Any:
+        return _ask(context(request), cmd)
+
+    view.__name__ = cmd
+    return view
 
 
-@router.get("/trades", summary="today's closed round trips")
-def trades(request: Request, _who: SignedIn) -> list[dict[str, Any]]:
-    return _ask(context(request), "trades")  # type: ignore[no-any-return]
-
-
-@router.get("/quality", summary="data quality and gaps per symbol so far")
-def quality(request: Request, _who: SignedIn) -> list[dict[str, Any]]:
-    return _ask(context(request), "quality")  # type: ignore[no-any-return]
-
-
-@router.get("/threads", summary="the session threads: alive, last loop, queue depth, items")
-def threads(request: Request, _who: SignedIn) -> list[dict[str, Any]]:
-    return _ask(context(request), "threads")  # type: ignore[no-any-return]
-
-
-@router.get("/session", summary="the session config, hours and progress")
-def session(request: Request, _who: SignedIn) -> dict[str, Any]:
-    return _ask(context(request), "session")  # type: ignore[no-any-return]
+for _cmd, _summary in SOCKET_VIEWS:
+    router.add_api_route(f"/{_cmd}", _socket_view(_cmd), methods=["GET"], summary=_summary)
 
 
 @router.get("/pnl", summary="today's realized and unrealized P&L and equity, with the day's curve so far")
