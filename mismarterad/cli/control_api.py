@@ -20,7 +20,7 @@ from mismarterad.core.errors import AssistantError, BudgetExceededError, ConfigE
 from mismarterad.core.halt import bad_reason
 from mismarterad.core.redaction import redact
 from mismarterad.daemon.control import DaemonControl, HaltOutcome
-from mismarterad.daemon.control_server import PROTOCOL_VERSION, CommandError, Peer
+from mismarterad.daemon.control_server import PROTOCOL_VERSION, CommandError, Requester
 from mismarterad.core.questions import bad_question
 from mismarterad.daemon.views import (
     halt_record,
@@ -125,7 +125,7 @@ class ControlApi:
             name: getattr(self, f"_{name}") for name in COMMANDS
         }
 
-    def handle(self, cmd: str, args: dict[str, Any], peer: Peer | None = None) -> Any:
+    def handle(self, cmd: str, args: dict[str, Any], peer: Requester | None = None) -> Any:
         handler = self._handlers.get(cmd)
         if handler is None:
             raise CommandError("unknown_command", f"unknown command {cmd!r}; try 'help'")

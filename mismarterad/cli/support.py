@@ -7,8 +7,13 @@ import os
 import sys
 from collections.abc import Sequence
 from datetime import date
+from typing import TYPE_CHECKING
 
 from mismarterad.core.intervals import parse_interval
+
+if TYPE_CHECKING:
+    from mismarterad.config.daemon_config import DaemonConfig
+    from mismarterad.config.settings import Settings
 
 __all__ = [
     "EX_CANTCREAT",
@@ -22,6 +27,7 @@ __all__ = [
     "EX_USAGE",
     "arg_date",
     "arg_interval",
+    "daemon_settings",
     "print_table",
     "reversed_range",
 ]
@@ -72,3 +78,16 @@ def print_table(headers: Sequence[str], rows: Sequence[Sequence[object]], title:
         table.add_row(*("" if v is None else str(v) for v in row))
     width = None if sys.stdout.isatty() else int(os.environ.get("COLUMNS", "160"))
     Console(file=sys.stdout, width=width).print(table)
+
+
+def daemon_settings(daemon: DaemonConfig) -> Settings:
+    """The settings a daemon with this config runs with: its `database_url` and `data_dir`
+    override the environment's, so `run` and `user` reach the same database."""
+    from mismarterad.config.settings import load_settings
+
+    overrides: dict[str, object] = {}
+    if daemon.database_url is not None:
+        overrides["database_url"] = daemon.database_url
+    if daemon.data_dir is not None:
+        overrides["data_dir"] = daemon.data_dir
+    return load_settings(**overrides)

@@ -1,15 +1,13 @@
 """The daemon's own TOML config (`mismarterad run --config FILE`).
 
 It names the session config to run every trading day, the broker (and its `[alpaca]` table),
-where the control socket and metrics listen, the `[claude]` review, and how long before the open / after the close a
-session runs. Every
-bad key is reported with its name; `database_url` and `data_dir` override the global settings.
+where the control socket and metrics listen, the `[claude]` review, the `[api]` REST API and
+web console, and how long before the open / after the close a session runs. Every bad key is reported with its name; `database_url` and `data_dir` override the global settings.
 """
 
 from __future__ import annotations
 
 import grp
-import ipaddress
 import os
 import tomllib
 from pathlib import Path
@@ -18,6 +16,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from mismarterad.config.alpaca_config import AlpacaConfig
+from mismarterad.config.api_config import ApiConfig, api_problems, check_host_port, split_host_port
 from mismarterad.config.bounds import FiniteFloat
 from mismarterad.config.claude_config import ClaudeConfig
 from mismarterad.config.errors import format_validation_error
@@ -49,21 +48,14 @@ class DaemonConfig(BaseModel):
     reconcile_every_minutes: int = Field(default=5, ge=1, le=390,
                                          description="minutes of session time between reconciliations")
     claude: ClaudeConfig | None = Field(default=None, description="the session review and ask (integrations/claude)")
+    api: ApiConfig | None = Field(default=None, description="the REST API and web console (none without the table)")
     database_url: SecretStr | None = None
     data_dir: Path | None = None
 
     @field_validator("metrics_address")
     @classmethod
     def _address(cls, value: str) -> str:
-        host, sep, port = value.rpartition(":")
-        if not sep or not port.isdigit() or not 0 <= int(port) < 65536:
-            raise ValueError(f"expected HOST:PORT such as 127.0.0.1:9108 (port 0: any free port), got {value!r}")
-        try:
-            ipaddress.ip_address(host.strip("[]"))
-        except ValueError:
-            if host != "localhost":
-                raise ValueError(f"expected an IP address or localhost before the port, got {host!r}") from None
-        return value
+        return check_host_port(value, "127.0.0.1:9108")
 
     @field_validator("socket_group")
     @classmethod
@@ -77,8 +69,7 @@ class DaemonConfig(BaseModel):
 
     @property
     def metrics_host_port(self) -> tuple[str, int]:
-        host, _, port = self.metrics_address.rpartition(":")
-        return host.strip("[]"), int(port)
+        return split_host_port(self.metrics_address)
 
 
 def _usable_path(value: Path) -> bool:
@@ -120,4 +111,27 @@ def load_daemon_config(path: Path) -> DaemonConfig:
     data_dir = config.data_dir
     if data_dir is not None and not data_dir.is_absolute():
         raise ConfigError(["data_dir: must be an absolute path"], source=str(path))
-    return config.model_copy(update={"session_config": session_config})
+    return config.model_copy(update={"session_config": session_config, "api": _check_api(config.api, path)})
+
+
+def _check_api(api: ApiConfig | None, path: Path) -> ApiConfig | None:
+    """The table's cross-key rules; the TLS files resolved against the config's folder and
+    checked readable now, not at the first request."""
+    if api is None:
+        return None
+    if problems := api_problems(api):
+        raise ConfigError(problems, source=str(path))
+    if api.tls_cert is None or api.tls_key is None:
+        return api
+    files = {name: (f if f.is_absolute() else (path.parent / f).resolve())
+             for name, f in (("tls_cert", api.tls_cert), ("tls_key", api.tls_key))}
+    problems = []
+    for name, file in files.items():
+        try:
+            with file.open("rb"):
+                pass
+        except OSError as exc:
+            problems.append(f"api.{name}: cannot read {file}: {exc.strerror or exc}")
+    if problems:
+        raise ConfigError(problems, source=str(path))
+    return api.model_copy(update=files)

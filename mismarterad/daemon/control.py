@@ -18,13 +18,14 @@ from mismarterad.config.daemon_config import DaemonConfig
 from mismarterad.config.session_config import SessionConfig
 from mismarterad.core.enums import SystemState
 from mismarterad.core.halt import HaltState
+from mismarterad.core.market_data import Bar
 from mismarterad.core.read_model import PipelineSnapshot
 from mismarterad.core.venue_status import VenueStatus
 from mismarterad.integrations.claude.conversation import Answer
 from mismarterad.managers.time_manager import TimeManager
 from mismarterad.services.session_plan import SessionWindow
 
-__all__ = ["DaemonControl", "DaemonSnapshot", "DayRunSnapshot", "HaltOutcome"]
+__all__ = ["DaemonControl", "DaemonSnapshot", "DayRunSnapshot", "FrontEnd", "HaltOutcome"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +111,11 @@ class DaemonControl(Protocol):
 
     def upcoming_windows(self, count: int) -> list[SessionWindow]: ...
 
+    def stored_bars(self, symbol: str, interval: str, start: date, end: date) -> list[Bar]:
+        """The bars of the market-local dates [start, end] as `mismarterad data export` gives them
+        (stored, or derived from 1m); DataError naming the symbol when none of its bars are stored."""
+        ...
+
     def start_day_run(self) -> None:
         """Start today's session now (a trading day whose window has not ended)."""
         ...
@@ -139,3 +145,17 @@ class DaemonControl(Protocol):
     def reload(self) -> dict[str, Any]:
         """Re-read the config and re-plan; raises ConfigError (the old config stays) if invalid."""
         ...
+
+
+class FrontEnd(Protocol):
+    """A server the daemon runs over itself besides the socket (the REST API, built by the CLI
+    over this daemon's DaemonControl): started with the daemon, stopped first at its end."""
+
+    def start(self) -> None:
+        """Listen and serve; ConfigError (naming the key) if it cannot listen."""
+        ...
+
+    def stop(self) -> None: ...
+
+    @property
+    def alive(self) -> bool: ...

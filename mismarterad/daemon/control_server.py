@@ -28,14 +28,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import structlog
 
 from mismarterad.core.errors import ConfigError
 
 __all__ = ["LINE_DEADLINE_SECS", "MAX_CLIENTS", "MAX_LINE_BYTES", "PROTOCOL_VERSION", "CommandError",
-           "ControlServer", "Peer", "encode_reply"]
+           "ControlServer", "Handler", "Peer", "Requester", "encode_reply", "finite_json"]
 
 log = structlog.get_logger(component="control_socket")
 
@@ -64,7 +64,14 @@ class Peer:
             return f"uid {self.uid}"
 
 
-Handler = Callable[[str, dict[str, Any], Peer | None], Any]  # (cmd, args, the peer; None when unknown)
+class Requester(Protocol):
+    """Who sent a command, as a halt records it: a socket `Peer`, or the REST API's signed-in user."""
+
+    @property
+    def name(self) -> str: ...
+
+
+Handler = Callable[[str, dict[str, Any], Requester | None], Any]  # (cmd, args, who asked; None when unknown)
 
 
 class CommandError(Exception):
@@ -301,7 +308,7 @@ def encode_reply(reply: dict[str, Any]) -> bytes:
     except (TypeError, RecursionError):
         return _encode_failure(reply)
     try:
-        return (json.dumps(_finite(reply), default=str, allow_nan=False) + "\n").encode()
+        return (json.dumps(finite_json(reply), default=str, allow_nan=False) + "\n").encode()
     except (ValueError, TypeError, RecursionError):
         return _encode_failure(reply)
 
@@ -313,13 +320,14 @@ def _encode_failure(reply: dict[str, Any]) -> bytes:
     return (json.dumps(failure, allow_nan=False) + "\n").encode()
 
 
-def _finite(value: Any) -> Any:
+def finite_json(value: Any) -> Any:
+    """`value` with every NaN or infinity (nested too) replaced by None: standard JSON has neither."""
     if isinstance(value, float):
         return value if math.isfinite(value) else None
     if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
+        return {k: finite_json(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_finite(v) for v in value]
+        return [finite_json(v) for v in value]
     return value
 
 

@@ -22,11 +22,12 @@ from mismarterad.config.session_config import SessionConfig
 from mismarterad.config.settings import Settings
 from mismarterad.core.clock import Clock
 from mismarterad.core.enums import SystemState
-from mismarterad.core.errors import ConfigError, StateError
+from mismarterad.core.errors import ConfigError, DataError, StateError
+from mismarterad.core.market_data import Bar
 from mismarterad.core.orders import OrderStatus
 from mismarterad.core.reconciliation import ReconcilePolicy
 from mismarterad.daemon.assistant_jobs import AssistantJobs
-from mismarterad.daemon.control import DaemonControl, DaemonSnapshot, DayRunSnapshot, HaltOutcome
+from mismarterad.daemon.control import DaemonControl, DaemonSnapshot, DayRunSnapshot, FrontEnd, HaltOutcome
 from mismarterad.daemon.control_server import ControlServer, Handler
 from mismarterad.daemon.health import first_stalled
 from mismarterad.daemon.kill_switch import KillSwitch
@@ -66,8 +67,10 @@ class Daemon:
     """Implements `DaemonControl` (daemon/control.py), the only face its front ends see."""
 
     def __init__(self, loaded: LoadedConfig, settings: Settings, clock: Clock, socket_path: Path,
-                 commands: Callable[[DaemonControl], Handler], state_lock: StateLock | None = None) -> None:
-        """`commands`: the control socket's commands over this daemon (cli/control_api.py)."""
+                 commands: Callable[[DaemonControl], Handler], state_lock: StateLock | None = None,
+                 front_end: Callable[[DaemonControl], FrontEnd] | None = None) -> None:
+        """`commands`: the control socket's commands over this daemon (cli/control_api.py);
+        `front_end`: the REST API over it (mismarterad/api), when the config has an [api] table."""
         self.loaded = loaded
         self.app = App(settings=settings, clock=clock)
         session = loaded.session
@@ -84,6 +87,7 @@ class Daemon:
         register_system_manager(self.system)
         self.scheduler = SessionScheduler(clock, self._start_job, self._stop_job)
         self.control = ControlServer(socket_path, commands(self), loaded.daemon.socket_group)
+        self.front_end = front_end(self) if front_end is not None else None
         self.lock = threading.RLock()
         self._state_lock = state_lock
         self._exit_code = 0
@@ -134,6 +138,8 @@ class Daemon:
             self.metrics_port = self.metrics.serve(host, port)
         except OSError as exc:
             raise ConfigError(f"metrics_address: cannot listen on {host}:{port}: {exc.strerror}") from None
+        if self.front_end is not None:
+            self.front_end.start()
         self.control.start()
         self.scheduler.start()
         with self.lock:
@@ -194,6 +200,8 @@ class Daemon:
         log.info("daemon_stopping")
         self.shutting_down = True  # from here no job or command starts a session
         self.scheduler.shutdown()
+        if self.front_end is not None:
+            self.front_end.stop()
         self.control.stop()
         with self.lock:
             if self.day_run is not None:
@@ -346,6 +354,8 @@ class Daemon:
     def _check_health(self) -> bool:
         if not (self.scheduler.alive and self.control.alive):
             return False
+        if self.front_end is not None and not self.front_end.alive:
+            return False
         with self.lock:
             run = self.day_run
             if run is None or run.pipeline is None or self.system.state is not SystemState.RUNNING:
@@ -420,6 +430,11 @@ class Daemon:
             return snapshot
         finally:
             self.lock.release()
+
+    def stored_bars(self, symbol: str, interval: str, start: date, end: date) -> list[Bar]:
+        if not any(series.symbol == symbol for series in self.data_manager.list_series()):
+            raise DataError(f"symbol: no bars of {symbol!r} are stored (`mismarterad data list` shows what is)")
+        return self.data_manager.get_bars(symbol, interval, start, end)
 
     def _day_run_snapshot(self, run: DayRun) -> DayRunSnapshot:
         session = self._time_manager.get_trading_session(run.day)

@@ -21,6 +21,7 @@ from mismarterad.core.risk import LossHalt, RiskCheck
 from mismarterad.core.venue_status import STREAMS, VenueStatus
 from mismarterad.daemon.control import DaemonSnapshot
 from mismarterad.daemon.metrics import MetricsView, ThreadView
+from mismarterad.daemon.pnl_view import day_pnl
 from mismarterad.services.trade_matching import match_trades
 from mismarterad.strategies.spec import strategy_id
 
@@ -276,12 +277,9 @@ def metrics_view(s: DaemonSnapshot) -> MetricsView:
         for check, n in trading.refusals_by_check:
             refusals[check] = refusals.get(check, 0) + n
         loss_halts += trading.loss_halts
-        realized = sum(t.pnl for t in match_trades(trading.fills))
+        pnl = day_pnl(trading)
+        realized, unrealized, equity = pnl.realized, pnl.unrealized, pnl.equity
         positions = {p.symbol: p.quantity for p in trading.broker_positions}
-        if trading.account is not None:
-            unrealized = trading.account.positions_value - sum(p.quantity * p.avg_price
-                                                               for p in trading.broker_positions)
-            equity = trading.account.equity
     return MetricsView(
         state=s.state, session_active=s.session_active, clock_unix=_unix(s.clock_utc),
         session_due=s.planned is not None and s.planned.start_utc <= s.clock_utc < s.planned.stop_utc,

@@ -9,7 +9,8 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from mismarterad.db.types import UTCDateTime
 
-__all__ = ["Base", "CalendarDayRow", "ClaudeUsageRow", "FillRow", "MarketHoursRow", "OrderRow", "RunRow"]
+__all__ = ["ApiTokenRow", "ApiUserRow", "AuditRow", "Base", "CalendarDayRow", "ClaudeUsageRow", "FillRow", "MarketHoursRow",
+           "OrderRow", "RunRow"]
 
 
 class Base(DeclarativeBase):
@@ -138,3 +139,43 @@ class ClaudeUsageRow(Base):
     input_tokens: Mapped[int] = mapped_column(Integer)
     output_tokens: Mapped[int] = mapped_column(Integer)
     cost_usd: Mapped[float] = mapped_column(Float)
+
+
+class ApiUserRow(Base):
+    """A user of the REST API: its role and argon2id password hash (never the password)."""
+
+    __tablename__ = "api_users"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    role: Mapped[str] = mapped_column(String(16))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    created_utc: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ApiTokenRow(Base):
+    """An access token issued at login, by its id (`jti`); the signed token itself is not stored.
+    Revoked tokens stay (with the time) for the record; a removed user's tokens go with it."""
+
+    __tablename__ = "api_tokens"
+
+    token_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_name: Mapped[str] = mapped_column(ForeignKey("api_users.name", ondelete="CASCADE"), index=True)
+    issued_utc: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_utc: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_utc: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    address: Mapped[str] = mapped_column(String(64))
+
+
+class AuditRow(Base):
+    """One control action or user change made through the API (or `mismarterad user`): who,
+    what, when (wall clock) and what came of it. Kept when the user is removed."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    ts_utc: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    user_name: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(32))
+    detail: Mapped[str] = mapped_column(String(500))
+    result: Mapped[str] = mapped_column(String(500))
+    address: Mapped[str] = mapped_column(String(64))

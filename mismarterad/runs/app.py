@@ -22,6 +22,8 @@ from mismarterad.db.migrate import upgrade
 from mismarterad.integrations.exchange_calendar import ExchangeCalendarSource
 from mismarterad.managers.data_manager import DataManager
 from mismarterad.managers.time_manager import TimeManager
+from mismarterad.repositories.access_repository import TokenRepository, UserRepository
+from mismarterad.repositories.audit_repository import AuditRepository
 from mismarterad.repositories.claude_usage_repository import ClaudeUsageRepository
 from mismarterad.repositories.order_repository import OrderRepository
 from mismarterad.repositories.parquet_bar_store import ParquetBarStore
@@ -86,6 +88,18 @@ class App:
     @cached_property
     def claude_usage_repository(self) -> ClaudeUsageRepository:
         return ClaudeUsageRepository(self.db_sessions)
+
+    @cached_property
+    def user_repository(self) -> UserRepository:
+        return UserRepository(self.db_sessions)
+
+    @cached_property
+    def token_repository(self) -> TokenRepository:
+        return TokenRepository(self.db_sessions)
+
+    @cached_property
+    def audit_repository(self) -> AuditRepository:
+        return AuditRepository(self.db_sessions)
 
     @staticmethod
     def config_digest(config: SessionConfig) -> str:

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from mismarterad.cli.support import EX_CONFIG, EX_DATAERR, EX_IOERR, arg_date, arg_interval, print_table, reversed_range
 from mismarterad.core.errors import BrokerError, ConfigError
-from mismarterad.core.market_data import Bar, format_price
+from mismarterad.core.market_data import Bar
 
 # the handlers import the store, the sources and pyarrow themselves, so `--help` stays light
 if TYPE_CHECKING:
@@ -257,11 +257,12 @@ def _export(args: argparse.Namespace, app: App) -> int:
 
 
 def _write_csv(bars: list[Bar], tm: TimeManager, handle) -> None:  # type: ignore[no-untyped-def]
+    from mismarterad.services.bar_export import EXPORT_COLUMNS, export_csv_row
+
     out = csv.writer(handle, lineterminator="\n")
-    out.writerow(["timestamp", "open", "high", "low", "close", "volume"])
+    out.writerow(EXPORT_COLUMNS)
     for b in bars:
-        out.writerow([tm.to_market_time(b.start_utc).isoformat(), format_price(b.open), format_price(b.high),
-                      format_price(b.low), format_price(b.close), b.volume])
+        out.writerow(export_csv_row(b, tm.timezone))
 
 
 def _write_parquet(bars: list[Bar], tm: TimeManager, path: Path) -> None:

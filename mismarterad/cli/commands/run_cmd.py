@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 import os
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-
 from typing import TYPE_CHECKING
 
 from mismarterad.cli.support import EX_USAGE
@@ -14,6 +14,9 @@ from mismarterad.core.clock import Clock, ReplayClock, SystemClock
 from mismarterad.core.errors import ConfigError
 
 if TYPE_CHECKING:
+    from mismarterad.config.api_config import ApiConfig
+    from mismarterad.config.settings import Settings
+    from mismarterad.daemon.control import DaemonControl, FrontEnd
     from mismarterad.daemon.daemon import Daemon
     from mismarterad.daemon.state_lock import StateLock
 
@@ -45,7 +48,10 @@ database_url (or LoadCredential=database_url:FILE; docs/operations.md), data_dir
 max_gross_exposure, max_open_orders, max_orders_per_minute, price_collar_pct, daily_loss_limit,
 no_entry_minutes_before_close, allow_short, pattern_day_trader; README "Risk limits"), and an
 [alpaca] table (paper = true, feed = "iex"|"sip", endpoint, credentials_file,
-live_trading_confirmed; docs/operations.md). broker = "alpaca" needs the session config's
+live_trading_confirmed; docs/operations.md), and an [api] table for the REST API and web
+console (address = "127.0.0.1:8321", tls_cert, tls_key, allow_insecure_remote = false,
+token_ttl_minutes = 480, login_failures_per_user = 5, login_failures_per_address = 20,
+login_window_minutes = 15; users from `mismarterad user add`). broker = "alpaca" needs the session config's
 flatten_minutes_before_close of at least 1.
 Errors exit 78 naming the key."""
 
@@ -63,7 +69,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 def _run(args: argparse.Namespace) -> int:
     from mismarterad.cli.control_api import ControlApi
     from mismarterad.cli.logging import configure_logging, print_error
-    from mismarterad.config.settings import daemon_config_path, load_settings
+    from mismarterad.cli.support import daemon_settings
+    from mismarterad.config.settings import daemon_config_path
     from mismarterad.daemon.daemon import Daemon
     from mismarterad.daemon.loaded_config import load_config
     from mismarterad.daemon.state_lock import acquire_state_lock
@@ -74,12 +81,7 @@ def _run(args: argparse.Namespace) -> int:
                     "$CONFIGURATION_DIRECTORY/mismarterad.toml)")
         return EX_USAGE
     loaded = load_config(config_path)
-    overrides: dict[str, object] = {}
-    if loaded.daemon.database_url is not None:
-        overrides["database_url"] = loaded.daemon.database_url
-    if loaded.daemon.data_dir is not None:
-        overrides["data_dir"] = loaded.daemon.data_dir
-    settings = load_settings(**overrides)
+    settings = daemon_settings(loaded.daemon)
     clock = _clock(args)
     socket_path = loaded.daemon.socket_path or _default_socket(settings.state_dir)
     daemon: Daemon | None = None
@@ -93,7 +95,8 @@ def _run(args: argparse.Namespace) -> int:
     with acquire_state_lock(settings.state_dir) as state_lock:
         configure_logging(settings.log_format, settings.log_level, on_error=count_error)
         _startup_warnings(state_lock, in_daemon_config=loaded.daemon.database_url is not None)
-        daemon = Daemon(loaded, settings, clock, socket_path, lambda control: ControlApi(control).handle, state_lock)
+        daemon = Daemon(loaded, settings, clock, socket_path, lambda control: ControlApi(control).handle, state_lock,
+                        front_end=_api(loaded.daemon.api, settings))
         code = daemon.run()
         if code == 0:
             state_lock.mark_stopped()  # a deploy's restart: no unclean-restart alert for the next one
@@ -117,6 +120,21 @@ def _startup_warnings(state_lock: StateLock, *, in_daemon_config: bool) -> None:
         log.warning("database_url_credential_ignored",
                     used="the daemon config's database_url" if in_daemon_config else "MISMARTERAD_DATABASE_URL",
                     note="$CREDENTIALS_DIRECTORY/database_url comes after both (docs/operations.md)")
+
+
+def _api(config: ApiConfig | None, settings: Settings) -> Callable[[DaemonControl], FrontEnd] | None:
+    """The REST API over the daemon, answering with the socket's own commands; FastAPI and
+    uvicorn are imported only when the config has an [api] table."""
+    if config is None:
+        return None
+
+    def build(control: DaemonControl) -> FrontEnd:
+        from mismarterad.api.server import build_api
+        from mismarterad.cli.control_api import ControlApi
+
+        return build_api(control, ControlApi(control).handle, config, settings)
+
+    return build
 
 
 def _clock(args: argparse.Namespace) -> Clock:

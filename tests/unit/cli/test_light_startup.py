@@ -10,7 +10,9 @@ import sys
 import pytest
 
 HEAVY = ("sqlalchemy", "alembic", "pyarrow", "pandas", "numpy", "pydantic", "exchange_calendars", "alpaca",
-         "anthropic", "rich", "structlog", "prometheus_client", "apscheduler", "matplotlib", "httpx")
+         "anthropic", "rich", "structlog", "prometheus_client", "apscheduler", "matplotlib", "httpx", "fastapi",
+         "starlette", "uvicorn", "argon2", "jwt", "multipart")
+WEB = ("fastapi", "starlette", "uvicorn", "argon2", "jwt", "multipart")
 
 
 def _imported_after(code: str) -> list[str]:
@@ -26,6 +28,12 @@ def test_the_parser_and_its_help_import_nothing_heavy(argv: list[str]) -> None:
     code = ("from mismarterad.cli.main import build_parser\n"
             f"try:\n    build_parser().parse_args({argv!r})\nexcept SystemExit:\n    pass")
     assert _imported_after(code) == []
+
+
+def test_a_daemon_without_an_api_table_never_imports_the_web_libraries() -> None:
+    """The daemon and the run command import FastAPI, uvicorn and argon2 only to build the API."""
+    code = "import mismarterad.daemon.daemon, mismarterad.cli.commands.run_cmd, mismarterad.cli.control_api"
+    assert set(_imported_after(code)).intersection(WEB) == set()
 
 
 def test_the_control_client_imports_only_what_it_renders_with() -> None:

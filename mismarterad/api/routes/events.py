@@ -1,0 +1,75 @@
+"""Server-sent events: fills, halts, state changes, the status each second, P&L points and audit rows.
+
+The stream starts with the current status (so a console draws at once), then sends each event
+of the hub (api/event_hub.py) as `id`, `event` and a JSON `data` line. A reconnecting client's
+`Last-Event-ID` resumes after that event. The token is checked again every few seconds: a
+revoked or expired one ends the stream. This is one of the route handlers that may be async:
+it waits with the event loop's sleep, so a hundred open consoles hold no threads.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Request
+from fastapi.responses import StreamingResponse
+from starlette.concurrency import run_in_threadpool
+
+from mismarterad.api.auth_service import NotAuthenticated
+from mismarterad.api.context import ApiContext, context
+from mismarterad.api.security import SignedIn
+from mismarterad.daemon.control_server import finite_json
+
+__all__ = ["router"]
+
+router = APIRouter(tags=["events"])
+
+POLL_SECS = 0.2
+KEEPALIVE_SECS = 15.0
+RECHECK_SECS = 5.0
+
+
+def _frame(seq: int | None, kind: str, data: object) -> str:
+    head = f"id: {seq}\n" if seq is not None else ""
+    return f"{head}event: {kind}\ndata: {json.dumps(finite_json(data), default=str, allow_nan=False)}\n\n"
+
+
+async def _stream(ctx: ApiContext, request: Request, token: str, after: int) -> AsyncIterator[str]:
+    yield "retry: 2000\n\n" + _frame(None, "status", await run_in_threadpool(ctx.status))
+    seq, quiet_since, checked = after, time.monotonic(), time.monotonic()
+    while not ctx.hub.closed:
+        events = ctx.hub.since(seq)
+        for event in events:
+            seq = event.seq
+            yield _frame(event.seq, event.kind, event.data)
+        now = time.monotonic()
+        if events:
+            quiet_since = now
+        elif now - quiet_since >= KEEPALIVE_SECS:
+            quiet_since = now
+            yield ": keepalive\n\n"
+        if now - checked >= RECHECK_SECS:
+            checked = now
+            try:
+                await run_in_threadpool(ctx.auth.authenticate, token)
+            except NotAuthenticated as exc:
+                yield _frame(None, "signed_out", {"reason": str(exc)})
+                return
+        if await request.is_disconnected():
+            return
+        await asyncio.sleep(POLL_SECS)
+
+
+@router.get("/events", summary="server-sent events: fills, halts, state changes, status, P&L, audit",
+            response_class=StreamingResponse)
+async def events(request: Request, who: SignedIn,
+                 last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None) -> StreamingResponse:
+    ctx = context(request)
+    after = int(last_event_id) if last_event_id is not None and last_event_id.isdigit() else ctx.hub.last_seq
+    token = request.headers["authorization"].partition(" ")[2].strip()
+    return StreamingResponse(_stream(ctx, request, token, after), media_type="text/event-stream",
+                             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})

@@ -1,0 +1,57 @@
+"""The key that signs access tokens: made once, kept in the state directory (mode 0600), never logged.
+
+Deleting the file and restarting the daemon invalidates every token issued before (the
+operations guide's "rotating tokens").
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import stat
+from pathlib import Path
+
+from mismarterad.core.errors import ConfigError, StorageError
+
+__all__ = ["SIGNING_KEY_FILE", "load_signing_key"]
+
+SIGNING_KEY_FILE = "api-signing.key"
+_KEY_BYTES = 32
+
+
+def load_signing_key(state_dir: Path) -> bytes:
+    """The key in <state_dir>/api-signing.key, made on first use; ConfigError if the file is
+    readable by others or damaged, StorageError if it cannot be read or written."""
+    path = state_dir / SIGNING_KEY_FILE
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+    except FileExistsError:
+        return _read(path)
+    except OSError as exc:
+        raise StorageError(f"{path}: cannot create the API signing key: {exc.strerror or exc}") from None
+    try:
+        os.write(fd, secrets.token_hex(_KEY_BYTES).encode() + b"\n")
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    return _read(path)
+
+
+def _read(path: Path) -> bytes:
+    try:
+        mode = stat.S_IMODE(path.stat().st_mode)
+        text = path.read_text(encoding="ascii").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
+        raise StorageError(f"{path}: cannot read the API signing key: {reason}") from None
+    if mode & 0o077:
+        raise ConfigError(f"{path} has mode {mode:04o}, which lets other users read the API signing key: 0600 is "
+                          f"expected (chmod 600 {path}, or delete it to make a new key and invalidate every token)")
+    try:
+        key = bytes.fromhex(text)
+    except ValueError:
+        key = b""
+    if len(key) != _KEY_BYTES:
+        raise ConfigError(f"{path}: not an API signing key ({_KEY_BYTES * 2} hex digits expected); delete it to "
+                          "make a new one (every token issued before becomes invalid)")
+    return key
