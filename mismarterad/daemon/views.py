@@ -21,6 +21,7 @@ from mismarterad.core.risk import LossHalt, RiskCheck
 from mismarterad.core.venue_status import STREAMS, VenueStatus
 from mismarterad.daemon.control import DaemonSnapshot
 from mismarterad.daemon.metrics import MetricsView, ThreadView
+from mismarterad.services.strategy_pnl import StrategyPnl, day_pnl
 from mismarterad.services.trade_matching import match_trades
 from mismarterad.strategies.spec import strategy_id
 
@@ -30,6 +31,7 @@ __all__ = [
     "loss_halt_record",
     "metrics_view",
     "orders_view",
+    "pnl_view",
     "positions_view",
     "reconciliation_record",
     "quality_view",
@@ -218,6 +220,29 @@ def trades_view(s: DaemonSnapshot) -> list[dict[str, Any]]:
              "entry_price": t.entry_price, "exit_time": _iso(s, t.exit_utc), "exit_price": t.exit_price,
              "quantity": t.quantity * t.direction, "pnl": round(t.pnl, 6)}
             for t in match_trades(pipeline.trading.fills)]
+
+
+def pnl_view(s: DaemonSnapshot) -> dict[str, Any]:
+    """The day-run's P&L per strategy (each configured one, idle or not) and their total, from
+    its published fills, positions and last bars; prices_at is the end of the newest bar. Its
+    figures last until the day-run stops (close + lag); after that the day's report has them."""
+    pipeline = _pipeline(s)
+    if pipeline is None:
+        last = f"; the last report: mismarterctl report {s.last_report['date']}" if s.last_report else ""
+        return {"date": None, "prices_at": None, "strategies": [], "note": f"no session is running{last}"}
+    trading = pipeline.trading
+    ids = [strategy_id(e, i) for i, e in enumerate(s.session_config.strategies)]
+    pnl = day_pnl(trading.fills, trading.strategy_positions, trading.broker_positions, trading.last_closes(), ids)
+    return {"date": s.day_run.day.isoformat() if s.day_run else None, "prices_at": _iso(s, trading.last_bar_end_utc),
+            "strategies": [_pnl_row(r) for r in (*pnl.strategies, pnl.total)]}
+
+
+def _pnl_row(r: StrategyPnl) -> dict[str, Any]:
+    def money(value: float | None) -> float | None:
+        return None if value is None else round(value, 6)
+
+    return {"strategy": r.strategy, "realized": money(r.realized), "unrealized": money(r.unrealized),
+            "total": money(r.total), "fees": money(r.fees), "trades": r.trades}
 
 
 def quality_view(s: DaemonSnapshot) -> list[dict[str, Any]]:
