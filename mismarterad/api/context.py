@@ -58,6 +58,10 @@ class ApiCaller:
     def name(self) -> str:
         return f"{self.user} (api, {self.address})"
 
+    @property
+    def pid(self) -> None:
+        return None  # a remote user: no local process to name
+
 
 def context(request: Request) -> ApiContext:
     return request.app.state.context  # type: ignore[no-any-return]

@@ -19,7 +19,7 @@ import structlog
 from mismarterad.api.event_hub import EventHub
 from mismarterad.api.snapshot_changes import Seen, changes
 from mismarterad.daemon.control import DaemonControl
-from mismarterad.daemon.pnl_view import pnl_view
+from mismarterad.daemon.views import pnl_view
 
 __all__ = ["SnapshotWatch"]
 
@@ -76,10 +76,11 @@ class SnapshotWatch:
             self._hub.publish("status", self._status())
 
     def _add_point(self, minute_unix: int, pnl: dict[str, Any]) -> None:
-        day = pnl["session_date"]
+        day = pnl["date"]
         if day is None or not pnl["equity"]:  # no day-run, or the broker has not reported an account yet
             return
-        point = {"t": minute_unix, **{k: pnl[k] for k in ("equity", "realized", "unrealized", "total")}}
+        total = pnl["strategies"][-1]  # the view's last row sums the strategies'
+        point = {"t": minute_unix, "equity": pnl["equity"], **{k: total[k] for k in ("realized", "unrealized", "total")}}
         with self._lock:
             if day != self._points_day:
                 self._points, self._points_day = [], day

@@ -1,13 +1,17 @@
 """The commands of the control socket, grouped in namespaces for the three-level help.
 
-`help` lists the namespaces, `help session` the commands of one, `help session report` one
-command in full. Arguments arrive as `args.words` (what mismarterctl typed after the command)
-or as named keys; every command answers JSON-ready values.
+The namespaces are the MisMartera CLI's (system, data, time) and session. `help` lists them,
+`help data` the commands of one, `help data session` one command in full, and so does the bare
+`help report`. A command runs by its name (`status`) or by its phrase (`system status`,
+`data quality`, `time now`), which the interactive shell completes; `hello` answers the phrases.
+Arguments arrive as `args.words` (what mismarterctl typed after the command) or as named keys;
+every command answers JSON-ready values. A new command is one `Command` here and a `_name` method.
 """
 
 from __future__ import annotations
 
 import json
+import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -25,6 +29,7 @@ from mismarterad.core.questions import bad_question
 from mismarterad.daemon.views import (
     halt_record,
     orders_view,
+    pnl_view,
     positions_view,
     quality_view,
     session_view,
@@ -33,9 +38,11 @@ from mismarterad.daemon.views import (
     trades_view,
 )
 
-__all__ = ["COMMANDS", "NAMESPACES", "OPERATOR_COMMANDS", "ControlApi"]
+__all__ = ["COMMANDS", "NAMESPACES", "OPERATOR_COMMANDS", "PHRASES", "ControlApi"]
 
 log = structlog.get_logger(component="control_socket")
+
+HELP_WIDTH = 79  # help reads in an 80-column terminal, and the same through a pipe
 
 
 @dataclass(frozen=True)
@@ -45,11 +52,17 @@ class Command:
     summary: str
     usage: str
     details: str
+    word: str = ""  # its word after the namespace when that is not its name (`time now` runs `time`)
+
+    @property
+    def phrase(self) -> tuple[str, str]:
+        return self.namespace, self.word or self.name
 
 
 NAMESPACES = {
-    "system": "the daemon and its session: state, threads, start/stop, halt/resume, flatten, reload, config",
-    "session": "what the running session holds: positions, orders, trades, data quality, reports",
+    "system": "the daemon: state, threads, config, start/stop, halt/resume, flatten, reload",
+    "data": "the session's market data: symbols, hours, last bars, quality",
+    "session": "what the session holds: positions, orders, trades, P&L, reports",
     "time": "the daemon's clock, the trading calendar and the session schedule",
 }
 
@@ -84,24 +97,34 @@ COMMANDS = {c.name: c for c in (
             "symbols are canceled first. Use 'halt flatten' to also stop new orders."),
     Command("reload", "system", "re-read the config and re-plan (like SIGHUP)", "reload",
             "An invalid config is rejected with its errors and the running one is kept."),
-    Command("session", "session", "the session config, hours and progress", "session", ""),
+    Command("session", "data", "the session config, hours, symbols, last bars and progress", "session", ""),
+    Command("quality", "data", "data quality and gaps per symbol so far", "quality", ""),
     Command("positions", "session", "open positions", "positions", ""),
     Command("orders", "session", "orders of the running (or last) session", "orders", ""),
     Command("trades", "session", "closed round trips so far", "trades", ""),
-    Command("quality", "session", "data quality and gaps per symbol so far", "quality", ""),
+    Command("pnl", "session", "today's realized and unrealized P&L per strategy, with a total", "pnl",
+            "realized: the strategy's round trips closed today (first in, first out, as the report's trades.csv), "
+            "net of their commissions; unrealized: the shares it holds marked at the last bar's close, net of "
+            "their opening commissions; fees: the commissions of its fills today (already in both figures). "
+            "Unrealized is '-' while a held symbol has no bar yet. The figures last until the session stops "
+            "(close + lag); then the day's report has them (report DATE)."),
     Command("report", "session", "a written session report", "report DATE",
             "DATE is YYYY-MM-DD; answers the report folder, its files and summary.json."),
     Command("ask", "session", "ask the language model about the newest report", "ask QUESTION...",
             "Needs a [claude] table in the daemon config. The model reads the newest report folder through "
             "read-only tools and answers with the figures it used; it cannot trade. Counted against the daily and "
             "monthly budgets: a call that would pass one is not sent (mismarterctl exits 75)."),
-    Command("time", "time", "the daemon's clock in market time and today's session", "time", ""),
+    Command("time", "time", "the daemon's clock in market time and today's session", "time", "", word="now"),
     Command("calendar", "time", "the coming trading sessions", "calendar [DAYS]",
             "DAYS calendar days ahead (default 7, at most 60)."),
     Command("schedule", "time", "the planned session windows", "schedule [COUNT]",
             "COUNT upcoming windows (default 5, at most 30): start = open - lead, stop = close + lag."),
-    Command("help", "system", "three-level help", "help [NAMESPACE [COMMAND]]", ""),
+    Command("help", "system", "three-level help", "help [NAMESPACE [COMMAND]] | help COMMAND",
+            "help alone lists the namespaces, help NAMESPACE its commands, help COMMAND (or NAMESPACE COMMAND) one "
+            "command in full."),
 )}
+
+PHRASES = {c.phrase: c.name for c in COMMANDS.values()}  # (namespace, word) -> command
 
 
 #: The commands that change the daemon, each logged (`operator_command`) with the peer, the
@@ -126,12 +149,17 @@ class ControlApi:
         }
 
     def handle(self, cmd: str, args: dict[str, Any], peer: Requester | None = None) -> Any:
-        handler = self._handlers.get(cmd)
-        if handler is None:
-            raise CommandError("unknown_command", f"unknown command {cmd!r}; try 'help'")
         words = args.get("words", [])
         if not isinstance(words, list) or not all(isinstance(w, str) for w in words):
             raise CommandError("bad_request", "'args.words' must be a list of strings")
+        if cmd in NAMESPACES and words and (cmd, words[0]) in PHRASES:  # `data quality`, `time now`
+            cmd, words = PHRASES[(cmd, words[0])], words[1:]
+        elif cmd in NAMESPACES and (words or cmd not in COMMANDS):  # `time` alone is a command too
+            said = f"no command {cmd + ' ' + words[0]!r}" if words else f"{cmd!r} is a namespace"
+            raise CommandError("unknown_command", f"{said}; its commands: {', '.join(_words_of(cmd))}")
+        handler = self._handlers.get(cmd)
+        if handler is None:
+            raise CommandError("unknown_command", f"unknown command {cmd!r}; one of: {', '.join(sorted(COMMANDS))}")
         by = peer.name if peer is not None else "unknown peer"  # as the kernel names the peer
         if cmd not in OPERATOR_COMMANDS:
             return self._call(cmd, handler, words, by)
@@ -161,7 +189,8 @@ class ControlApi:
     # -- system ----------------------------------------------------------------------------
 
     def _hello(self, _words: list[str]) -> dict[str, Any]:
-        return {"protocol": PROTOCOL_VERSION, "version": __version__, "commands": sorted(COMMANDS)}
+        return {"protocol": PROTOCOL_VERSION, "version": __version__, "commands": sorted(COMMANDS),
+                "namespaces": {ns: _words_of(ns) for ns in NAMESPACES}}
 
     def _status(self, _words: list[str]) -> dict[str, Any]:
         return status_view(self._d.snapshot())
@@ -217,21 +246,34 @@ class ControlApi:
 
     def _help(self, words: list[str]) -> str:
         if not words:
-            lines = ["mismarterctl COMMAND [ARGS]; help NAMESPACE for its commands:", ""]
-            lines += [f"  {ns:<9} {text}" for ns, text in NAMESPACES.items()]
-            return "\n".join(lines)
-        namespace = words[0]
-        if namespace not in NAMESPACES:
-            raise CommandError("bad_request", f"no help namespace {namespace!r}; one of {', '.join(NAMESPACES)}")
-        commands = [c for c in COMMANDS.values() if c.namespace == namespace]
+            intro = ("mismarterctl COMMAND [ARGS], or NAMESPACE COMMAND [ARGS]. help NAMESPACE lists its commands, "
+                     "help COMMAND explains one. Namespaces:")
+            return "\n".join([*_wrapped(intro), ""] + [line for ns, text in NAMESPACES.items()
+                                                       for line in _wrapped(text, f"  {ns:<9} ")])
+        if len(words) > 2:
+            raise CommandError("bad_request", "usage: help [NAMESPACE [COMMAND]] | help COMMAND")
+        if len(words) == 1 and words[0] in NAMESPACES:
+            namespace = words[0]
+            listed = [line for c in COMMANDS.values() if c.namespace == namespace
+                      for line in _wrapped(c.summary, f"  {_listed(c):<18} ")]
+            return "\n".join([*_wrapped(f"{namespace}: {NAMESPACES[namespace]}"), "", *listed])
         if len(words) == 1:
-            return "\n".join([f"{namespace}: {NAMESPACES[namespace]}", ""] +
-                             [f"  {c.usage:<24} {c.summary}" for c in commands])
-        command = COMMANDS.get(words[1])
-        if command is None or command.namespace != namespace:
-            raise CommandError("bad_request", f"no command {words[1]!r} in {namespace}; "
-                                              f"one of {', '.join(c.name for c in commands)}")
-        return "\n".join(filter(None, [f"usage: mismarterctl {command.usage}", command.summary, command.details]))
+            command = COMMANDS.get(words[0])
+            if command is None:
+                raise CommandError("bad_request", f"no namespace or command {words[0]!r}; namespaces: "
+                                                  f"{', '.join(NAMESPACES)}; commands: {', '.join(sorted(COMMANDS))}")
+        else:
+            namespace, word = words
+            if namespace not in NAMESPACES:
+                raise CommandError("bad_request", f"no namespace {namespace!r}; one of: {', '.join(NAMESPACES)}")
+            if (namespace, word) not in PHRASES:
+                raise CommandError("bad_request", f"no command {word!r} in {namespace}; one of: "
+                                                  f"{', '.join(_words_of(namespace))}")
+            command = COMMANDS[PHRASES[(namespace, word)]]
+        usage = [f"usage: mismarterctl {command.usage}"]
+        if command.name != "help":
+            usage.append(f"   or: mismarterctl {' '.join([*command.phrase, *_args(command)])}")
+        return "\n".join([*usage, *_wrapped(command.summary), *_wrapped(command.details)])
 
     # -- session ---------------------------------------------------------------------------
 
@@ -249,6 +291,9 @@ class ControlApi:
 
     def _quality(self, _words: list[str]) -> list[dict[str, Any]]:
         return quality_view(self._d.snapshot())
+
+    def _pnl(self, _words: list[str]) -> dict[str, Any]:
+        return pnl_view(self._d.snapshot())
 
     def _report(self, words: list[str]) -> dict[str, Any]:
         if len(words) != 1:
@@ -318,6 +363,25 @@ def parse_halt(words: list[str]) -> tuple[bool, str]:
     if problem is not None:
         raise CommandError("bad_request", f"halt: {problem} (usage: halt [flatten] [REASON...])")
     return flatten, reason.strip(" ")
+
+
+def _wrapped(text: str, first: str = "") -> list[str]:
+    """`text` in lines of at most HELP_WIDTH, after `first` and indented below it."""
+    return textwrap.wrap(text, HELP_WIDTH, initial_indent=first, subsequent_indent=" " * len(first))
+
+
+def _listed(command: Command) -> str:
+    """Its word in its namespace's help, with its arguments when they are short."""
+    listed = " ".join([command.phrase[1], *_args(command)])
+    return listed if len(listed) <= 18 else command.phrase[1]
+
+
+def _args(command: Command) -> list[str]:
+    return command.usage.split()[1:]
+
+
+def _words_of(namespace: str) -> list[str]:
+    return [word for ns, word in PHRASES if ns == namespace]
 
 
 def _count(words: list[str], default: int, limit: int, what: str) -> int:

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import date
 from typing import TYPE_CHECKING
 
@@ -68,16 +67,18 @@ def reversed_range(start: date | None, end: date | None) -> int | None:
     return None
 
 
-def print_table(headers: Sequence[str], rows: Sequence[Sequence[object]], title: str | None = None) -> None:
-    """A table for people on stdout (plain box characters when not on a terminal)."""
+def print_table(headers: Sequence[str], rows: Sequence[Sequence[object]], title: str | None = None,
+                fold: Collection[str] | None = None) -> None:
+    """A table for people on stdout that fits the terminal (`mismarterad.ctl.tables`); `fold`
+    names the columns of free text that may wrap. Piped: $COLUMNS or 160 columns wide."""
     from rich.console import Console  # rich costs ~0.1 s to import: only commands that print tables pay it
-    from rich.table import Table
 
-    table = Table(*headers, title=title, show_lines=False)
-    for row in rows:
-        table.add_row(*("" if v is None else str(v) for v in row))
-    width = None if sys.stdout.isatty() else int(os.environ.get("COLUMNS", "160"))
-    Console(file=sys.stdout, width=width).print(table)
+    from mismarterad.ctl.tables import output_width
+    from mismarterad.ctl.tables import print_table as print_fitted
+
+    cells = [["" if v is None else str(v) for v in row] for row in rows]
+    print_fitted(Console(file=sys.stdout, width=output_width(), highlight=False), list(headers), cells, title=title,
+                 fold=fold)
 
 
 def daemon_settings(daemon: DaemonConfig) -> Settings:

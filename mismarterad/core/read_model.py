@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
+from mismarterad.core.intervals import parse_interval
 from mismarterad.core.market_data import Bar
 from mismarterad.core.orders import AccountSnapshot, Fill, Order, Position
 from mismarterad.core.reconciliation import ReconciliationStatus
@@ -89,6 +90,17 @@ class TradingSnapshot:
     loss_halt: LossHalt | None = None  # the daily loss limit was passed this session
     loss_halts: int = 0  # daily-loss halts of this run (a backtest can have one per session)
     reconciliation: ReconciliationStatus | None = None  # a daemon's day-run: its checks with the broker
+
+    def last_closes(self) -> dict[str, float]:
+        """Each symbol's latest price: the close of its bar that ended last (the finest interval's
+        when several end together; a daily bar only for a symbol with no intraday bar)."""
+        newest: dict[str, tuple[tuple[int, datetime, int], float]] = {}
+        for bar in self.last_bars:
+            interval = parse_interval(bar.interval)
+            rank = (0, bar.start_utc, 0) if interval.daily else (1, bar.start_utc + interval.length, -interval.minutes)
+            if bar.symbol not in newest or rank > newest[bar.symbol][0]:
+                newest[bar.symbol] = (rank, bar.close)
+        return {symbol: close for symbol, (_, close) in sorted(newest.items())}
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,6 +14,7 @@ from rich.console import Console
 from mismarterad.ctl.client import ControlClient, CtlError, default_socket_path
 from mismarterad.ctl.render import render
 from mismarterad.ctl.shell import ControlShell
+from mismarterad.ctl.tables import output_width
 
 __all__ = ["main"]
 
@@ -25,23 +26,32 @@ DEFAULT_TIMEOUT_SECS = 15.0
 ASK_TIMEOUT_SECS = 300.0  # the language model's calls and their retries (the daemon stops at 240 s)
 
 EXAMPLES = """examples:
-  mismarterctl status
+  mismarterctl status                (or: system status)
   mismarterctl --json status
+  mismarterctl pnl                   today's P&L per strategy, with a total
   mismarterctl report 2011-01-04
-  mismarterctl help session report
-  mismarterctl halt flatten broker outage   (kill switch: refuse orders, cancel, close positions)
+  mismarterctl help report           (same as: help session report)
+  mismarterctl halt flatten broker outage   (kill switch: refuse orders, cancel,
+                                            close positions)
   mismarterctl resume
   mismarterctl ask why did TSLA lose money today?
-  mismarterctl                      (interactive shell with history and completion)
+  mismarterctl                       (interactive shell: history, completion)
 
-Commands: status threads session schedule positions orders trades report config start stop
-halt resume flatten reload time calendar quality ask help. The socket path comes from --socket,
-else MISMARTERAD_SOCKET, else $RUNTIME_DIRECTORY or $XDG_RUNTIME_DIR + /mismarterad.sock.
-halt [flatten] [REASON...] works in and outside a session and survives restarts; resume lifts it.
-Exit codes: 0 ok, 1 the daemon refused or failed the command (also: a halt that took effect but
-could not be saved to disk), 69 the daemon is not reachable,
-75 the daemon's socket is full (busy for 3 s; try again) or a language-model budget
-refused an ask, 77 no permission to use the socket."""
+Commands by namespace (a command runs by its name or as NAMESPACE COMMAND):
+  system   status threads config start stop halt resume flatten reload help
+  data     session quality
+  session  positions orders trades pnl report ask
+  time     now (the time command) calendar schedule
+
+The socket path comes from --socket, else MISMARTERAD_SOCKET, else
+$RUNTIME_DIRECTORY or $XDG_RUNTIME_DIR + /mismarterad.sock. halt [flatten]
+[REASON...] works in and outside a session and survives restarts; resume lifts
+it. On a terminal, tables fit its width (too wide ones show a block per row);
+piped, they are $COLUMNS or 160 columns wide.
+Exit codes: 0 ok, 1 the daemon refused or failed the command (also: a halt that
+took effect but could not be saved to disk), 69 the daemon is not reachable,
+75 the daemon's socket is full (busy for 3 s; try again) or a language-model
+budget refused an ask, 77 no permission to use the socket."""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -55,11 +65,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("words", nargs="*", help="arguments of the command")
     args = parser.parse_args(argv)
     path = args.socket or default_socket_path()
-    console = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 160)
+    console = Console(highlight=False, width=output_width())
     try:
         with ControlClient(path, args.timeout or DEFAULT_TIMEOUT_SECS) as client:
             def send(command: str, words: list[str]) -> Any:
-                slow = ASK_TIMEOUT_SECS if command == "ask" and args.timeout is None else None
+                asking = command == "ask" or (command == "session" and words[:1] == ["ask"])
+                slow = ASK_TIMEOUT_SECS if asking and args.timeout is None else None
                 return client.request(command, {"words": words} if words else {}, slow)
 
             if args.command is None:
@@ -89,7 +100,7 @@ def _fail(exc: CtlError) -> int:
 
 
 def _shell(client: ControlClient, send: Callable[[str, list[str]], Any], as_json: bool, console: Console) -> int:
-    commands = client.request("hello").get("commands", [])
+    hello = client.request("hello")
 
     def run(command: str, words: list[str]) -> int:
         try:
@@ -101,7 +112,7 @@ def _shell(client: ControlClient, send: Callable[[str, list[str]], Any], as_json
                 raise
             return code
 
-    shell = ControlShell(commands, run)
+    shell = ControlShell(hello.get("commands", []), run, hello.get("namespaces", {}))
     try:
         shell.cmdloop()
     except KeyboardInterrupt:

@@ -1,13 +1,14 @@
-"""The interactive mismarterctl shell: one connection, history and completion of commands."""
+"""The interactive mismarterctl shell: one connection, history, and completion of the daemon's
+commands and of its namespaces (system, data, session, time: `data session`, `time now`)."""
 
 from __future__ import annotations
 
 import cmd
 import os
 import shlex
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 __all__ = ["ControlShell"]
 
@@ -18,16 +19,26 @@ def _history_file() -> Path:
 
 
 class ControlShell(cmd.Cmd):
-    intro = "mismarterctl: type help, or a command such as status; Ctrl-D to leave."
+    """Sends each line to the daemon as typed (a command, or NAMESPACE COMMAND, and its words);
+    the daemon resolves namespaces and answers help, so the shell offers only what it has."""
+
+    intro = ("mismarterctl: help, help data, help data session; a command such as status or\n"
+             "system status (Tab completes); Ctrl-D to leave.")
     prompt = "mismarterad> "
 
-    def __init__(self, commands: list[str], run: Callable[[str, list[str]], Any]) -> None:
-        super().__init__()
+    def __init__(self, commands: Sequence[str], run: Callable[[str, list[str]], Any],
+                 namespaces: Mapping[str, Sequence[str]] | None = None,
+                 stdin: IO[str] | None = None, stdout: IO[str] | None = None) -> None:
+        super().__init__(stdin=stdin, stdout=stdout)
+        self.use_rawinput = stdin is None
         self._commands = sorted(commands)
+        self._namespaces = {ns: list(words) for ns, words in (namespaces or {}).items()}
         self._run = run
         self.last_error = 0
 
     def preloop(self) -> None:
+        if not self.use_rawinput:
+            return
         try:
             import readline
 
@@ -39,6 +50,8 @@ class ControlShell(cmd.Cmd):
             pass
 
     def postloop(self) -> None:
+        if not self.use_rawinput:
+            return
         try:
             import readline
 
@@ -52,7 +65,7 @@ class ControlShell(cmd.Cmd):
         try:
             words = shlex.split(line)
         except ValueError as exc:
-            print(f"mismarterctl: {exc}")
+            self.stdout.write(f"mismarterctl: {exc}\n")
             return False
         if words and words[0] in ("exit", "quit"):
             return True
@@ -65,17 +78,30 @@ class ControlShell(cmd.Cmd):
         return False
 
     def do_EOF(self, _arg: str) -> bool:  # noqa: N802 - cmd's name for Ctrl-D
-        print()
+        self.stdout.write("\n")
         return True
 
     def emptyline(self) -> bool:
         return False
 
-    def completenames(self, text: str, *ignored: Any) -> list[str]:
-        return [c for c in [*self._commands, "exit"] if c.startswith(text)]
-
-    def completedefault(self, text: str, line: str, *ignored: Any) -> list[str]:
-        words = line.split()
-        if words and words[0] == "help":
-            return [n for n in ("system", "session", "time", *self._commands) if n.startswith(text)]
+    def candidates(self, before: Sequence[str]) -> list[str]:
+        """What may follow the words `before` on a line: the first word, a namespace's command,
+        or help's namespace and command."""
+        match list(before):
+            case []:
+                return sorted({*self._commands, *self._namespaces, "exit"})
+            case [namespace] if namespace in self._namespaces:
+                return self._namespaces[namespace]
+            case ["help"]:
+                return sorted({*self._namespaces, *self._commands})
+            case ["help", namespace] if namespace in self._namespaces:
+                return self._namespaces[namespace]
         return []
+
+    def completenames(self, text: str, *ignored: Any) -> list[str]:
+        return [c for c in self.candidates([]) if c.startswith(text)]
+
+    def completedefault(self, text: str, line: str, begidx: int, endidx: int) -> list[str]:
+        return [c for c in self.candidates(line[:begidx].split()) if c.startswith(text)]
+
+    complete_help = completedefault  # cmd's own would offer its do_ methods

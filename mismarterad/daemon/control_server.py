@@ -70,6 +70,11 @@ class Requester(Protocol):
     @property
     def name(self) -> str: ...
 
+    @property
+    def pid(self) -> int | None:
+        """The process that asked, where the kernel names one (a socket peer), else None."""
+        ...
+
 
 Handler = Callable[[str, dict[str, Any], Requester | None], Any]  # (cmd, args, who asked; None when unknown)
 

@@ -15,13 +15,13 @@ from mismarterad.config.risk_config import effective_limits
 from mismarterad.core.halt import HaltState
 from mismarterad.core.market_data import format_price
 from mismarterad.core.orders import OrderStatus
-from mismarterad.core.read_model import PipelineSnapshot
+from mismarterad.core.read_model import PipelineSnapshot, TradingSnapshot
 from mismarterad.core.reconciliation import MismatchKind, ReconciliationStatus
 from mismarterad.core.risk import LossHalt, RiskCheck
 from mismarterad.core.venue_status import STREAMS, VenueStatus
 from mismarterad.daemon.control import DaemonSnapshot
 from mismarterad.daemon.metrics import MetricsView, ThreadView
-from mismarterad.daemon.pnl_view import day_pnl
+from mismarterad.services.strategy_pnl import DayPnl, StrategyPnl, day_pnl
 from mismarterad.services.trade_matching import match_trades
 from mismarterad.strategies.spec import strategy_id
 
@@ -31,6 +31,7 @@ __all__ = [
     "loss_halt_record",
     "metrics_view",
     "orders_view",
+    "pnl_view",
     "positions_view",
     "reconciliation_record",
     "quality_view",
@@ -221,6 +222,38 @@ def trades_view(s: DaemonSnapshot) -> list[dict[str, Any]]:
             for t in match_trades(pipeline.trading.fills)]
 
 
+def pnl_view(s: DaemonSnapshot) -> dict[str, Any]:
+    """The day-run's P&L per strategy (each configured one, idle or not) and their total, from
+    its published fills, positions and last bars; prices_at is the end of the newest bar. Its
+    figures last until the day-run stops (close + lag); after that the day's report has them."""
+    pipeline = _pipeline(s)
+    clock = {"clock": _iso(s, s.clock_utc), "timezone": s.timezone.key}
+    if pipeline is None:
+        last = f"; the last report: mismarterctl report {s.last_report['date']}" if s.last_report else ""
+        return {"date": None, "prices_at": None, **clock, "equity": None, "cash": None, "strategies": [],
+                "note": f"no session is running{last}"}
+    trading = pipeline.trading
+    pnl = _day_pnl(s, trading)
+    account = trading.account
+    return {"date": s.day_run.day.isoformat() if s.day_run else None, "prices_at": _iso(s, trading.last_bar_end_utc),
+            **clock, "equity": None if account is None else round(account.equity, 6),
+            "cash": None if account is None else round(account.cash, 6),
+            "strategies": [_pnl_row(r) for r in (*pnl.strategies, pnl.total)]}
+
+
+def _day_pnl(s: DaemonSnapshot, trading: TradingSnapshot) -> DayPnl:
+    ids = [strategy_id(e, i) for i, e in enumerate(s.session_config.strategies)]
+    return day_pnl(trading.fills, trading.strategy_positions, trading.broker_positions, trading.last_closes(), ids)
+
+
+def _pnl_row(r: StrategyPnl) -> dict[str, Any]:
+    def money(value: float | None) -> float | None:
+        return None if value is None else round(value, 6)
+
+    return {"strategy": r.strategy, "realized": money(r.realized), "unrealized": money(r.unrealized),
+            "total": money(r.total), "fees": money(r.fees), "trades": r.trades}
+
+
 def quality_view(s: DaemonSnapshot) -> list[dict[str, Any]]:
     pipeline = _pipeline(s)
     if pipeline is None:
@@ -277,8 +310,11 @@ def metrics_view(s: DaemonSnapshot) -> MetricsView:
         for check, n in trading.refusals_by_check:
             refusals[check] = refusals.get(check, 0) + n
         loss_halts += trading.loss_halts
-        pnl = day_pnl(trading)
-        realized, unrealized, equity = pnl.realized, pnl.unrealized, pnl.equity
+        realized = sum(t.pnl for t in match_trades(trading.fills))
+        if trading.account is not None:  # the account's view: the broker's value of what it holds, less its cost
+            unrealized = trading.account.positions_value - sum(p.quantity * p.avg_price
+                                                               for p in trading.broker_positions)
+            equity = trading.account.equity
         positions = {p.symbol: p.quantity for p in trading.broker_positions}
     return MetricsView(
         state=s.state, session_active=s.session_active, clock_unix=_unix(s.clock_utc),

@@ -2,6 +2,7 @@
 
 A fill that reduces a position closes the oldest open lots first; each (lot, closing fill)
 pair is one trade row. Commissions are shared pro rata by quantity and taken off the P&L.
+What no fill has closed yet stays as open lots (the P&L of the day marks them to a price).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from datetime import datetime
 
 from mismarterad.core.orders import Fill
 
-__all__ = ["Trade", "match_trades"]
+__all__ = ["Matched", "OpenLot", "Trade", "match_fills", "match_trades"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +30,25 @@ class Trade:
     strategy: str = ""  # the strategy whose fills opened and closed it
 
 
+@dataclass(frozen=True, slots=True)
+class OpenLot:
+    """Shares a fill opened that no later fill of the same strategy and symbol has closed."""
+
+    strategy: str
+    symbol: str
+    direction: int  # +1 long, -1 short
+    quantity: int
+    price: float
+    ts_utc: datetime
+    commission_per_share: float  # the opening fill's commission, already paid
+
+
+@dataclass(frozen=True, slots=True)
+class Matched:
+    trades: list[Trade]  # in the order they were closed
+    open_lots: list[OpenLot]  # per (strategy, symbol) in first-fill order, oldest lot first
+
+
 @dataclass(slots=True)
 class _Lot:
     direction: int
@@ -38,8 +58,8 @@ class _Lot:
     commission_per_share: float
 
 
-def match_trades(fills: Iterable[Fill]) -> list[Trade]:
-    """Closed trades in the order they were closed; open lots are not trades yet."""
+def match_fills(fills: Iterable[Fill]) -> Matched:
+    """The closed trades and the lots still open after `fills`."""
     lots: dict[tuple[str, str], deque[_Lot]] = {}
     trades: list[Trade] = []
     for fill in fills:
@@ -60,4 +80,11 @@ def match_trades(fills: Iterable[Fill]) -> list[Trade]:
                 book.popleft()
         if remaining:
             book.append(_Lot(direction, remaining, fill.price, fill.ts_utc, fee))
-    return trades
+    open_lots = [OpenLot(strategy, symbol, lot.direction, lot.quantity, lot.price, lot.ts_utc, lot.commission_per_share)
+                 for (strategy, symbol), book in lots.items() for lot in book]
+    return Matched(trades, open_lots)
+
+
+def match_trades(fills: Iterable[Fill]) -> list[Trade]:
+    """Closed trades in the order they were closed; open lots are not trades yet."""
+    return match_fills(fills).trades

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import csv
 import json
 import os
 import re
@@ -349,7 +350,8 @@ def test_two_strategies_on_one_symbol_keep_their_own_books_in_a_replayed_day(
     subprocess.run([executable("mismarterad"), "backtest", str(session), "--from", DAY, "--to", DAY, "--out",
                     str(bt / "out")], env=base_env(bt / "state", data_dir), check=True, capture_output=True,
                    timeout=120)
-    d = launch(daemons, tmp_path / "d", data_dir, session_config=session, start=f"{DAY}T09:25:00-05:00")
+    d = launch(daemons, tmp_path / "d", data_dir, session_config=session, start=f"{DAY}T09:25:00-05:00",
+               lag_minutes=60)  # the session stops an hour after the close: its final P&L is read meanwhile
     held = d.wait_for(lambda s: s["state"] == "RUNNING" and s["bars_processed"] > 30, 60, "trading")
     assert held["position_mismatches"] == 0
     owners: set[str] = set()
@@ -358,9 +360,23 @@ def test_two_strategies_on_one_symbol_keep_their_own_books_in_a_replayed_day(
         assert time.monotonic() < deadline, owners
         owners |= {row["strategies"] for row in d.request("positions")["result"]}
         time.sleep(0.05)
+    d.wait_for(lambda s: s["state"] == "RUNNING" and s["clock"] >= f"{DAY}T16:00", 60, "the close")
+    while d.request("positions")["result"]:  # the close's flatten
+        time.sleep(0.05)
+    shown = d.ctl("--json", "pnl")
+    assert shown.returncode == 0, shown.stderr
     d.wait_for(lambda s: s["state"] == "STOPPED" and s["last_report"] is not None, 60, "the session to stop")
     report = d.root / "state" / "reports" / DAY
     assert (report / "trades.csv").read_text() == (bt / "out" / "trades.csv").read_text()
     strategies = {line.rsplit(",", 1)[1] for line in (report / "trades.csv").read_text().splitlines()[1:]}
     assert strategies == {"sma_cross#0", "sma_cross#1"}
     assert json.loads((report / "summary.json").read_text())["strategies"].keys() == strategies
+    # the day's P&L as mismarterctl showed it after the close is the report's, strategy by strategy
+    pnl = json.loads(shown.stdout)
+    assert pnl["date"] == DAY and [r["strategy"] for r in pnl["strategies"]] == ["sma_cross#0", "sma_cross#1", "total"]
+    with (report / "trades.csv").open() as handle:
+        trades = list(csv.DictReader(handle))
+    for row in pnl["strategies"]:
+        own = [float(t["pnl"]) for t in trades if row["strategy"] in (t["strategy"], "total")]
+        assert row["realized"] == pytest.approx(sum(own), abs=1e-6) and row["trades"] == len(own) > 0
+        assert row["unrealized"] == 0 and row["total"] == row["realized"] and row["fees"] == 0  # flat, no commission

@@ -217,7 +217,7 @@ async function refresh() {
   table("quality", quality, [["symbol", "symbol"], ["quality_pct", "quality %"], ["gaps", "gaps"]]);
   timezone = pnl.timezone;
   if (pnl.series.length > points.length) { points = pnl.series; drawChart(); }
-  showPnl(pnl);
+  showPnl({ ...(pnl.strategies.find((r) => r.strategy === "total") || {}), equity: pnl.equity });
 }
 
 async function loadOnce() {

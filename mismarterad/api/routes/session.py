@@ -13,7 +13,7 @@ from mismarterad.api.context import ApiContext, context
 from mismarterad.api.errors import ApiError, from_command_error
 from mismarterad.api.security import SignedIn
 from mismarterad.daemon.control_server import CommandError
-from mismarterad.daemon.pnl_view import pnl_view
+from mismarterad.daemon.views import pnl_view
 
 __all__ = ["router"]
 

@@ -89,7 +89,7 @@ def _show(args: argparse.Namespace, app: App) -> int:
             rows.append([day.isoformat(), day.strftime("%a"), "", "", "", "", s.holiday_name or "closed (weekend)"])
         day += timedelta(days=1)
     print_table(
-        ["date", "day", "pre-market", "open", "close", "post-market", "note"],
+        ["date", "day", "pre-mkt", "open", "close", "post-mkt", "note"],
         rows,
         title=f"{args.exchange_group} sessions {start}..{end} ({tm.timezone.key})",
     )

@@ -339,7 +339,7 @@ def _quality(args: argparse.Namespace, app: App) -> int:
         note = " early close" if dq.session.is_early_close else ""
         rows.append([dq.session.day.isoformat() + note, q.expected, q.present, q.missing, f"{q.pct:.1f}", gaps])
     print_table(["date", "expected", "present", "missing", "quality %", "gaps"], rows,
-                title=f"{args.symbol.upper()} 1m regular-session quality")
+                title=f"{args.symbol.upper()} 1m regular-session quality", fold={"gaps"})
     return 0
 
 

@@ -14,9 +14,10 @@ from mismarterad.config.session_config import load_session_config
 from mismarterad.core.enums import SystemState
 from mismarterad.core.halt import HaltState
 from mismarterad.core.orders import AccountSnapshot, Fill, Position, Side
-from mismarterad.core.read_model import PipelineSnapshot, QualitySnapshot, TradingSnapshot
+from mismarterad.core.market_data import Bar
+from mismarterad.core.read_model import PipelineSnapshot, QualitySnapshot, StrategyPosition, TradingSnapshot
 from mismarterad.daemon.control import DaemonSnapshot, DayRunSnapshot
-from mismarterad.daemon.pnl_view import pnl_view
+from mismarterad.daemon.views import pnl_view
 
 REPO = Path(__file__).resolve().parents[3]
 OPEN = datetime(2011, 1, 4, 14, 30, tzinfo=UTC)
@@ -28,8 +29,10 @@ AGAIN = Fill("o3", "SPY", Side.BUY, 5, 127.2, 0.5, OPEN + timedelta(minutes=7), 
 def look(fills: tuple[Fill, ...] = (), *, state: SystemState = SystemState.RUNNING, halted: HaltState | None = None,
          day: date | None = date(2011, 1, 4)) -> DaemonSnapshot:
     config = load_session_config(REPO / "session_configs" / "spy_2011_backtest.json")
+    held = (StrategyPosition("b#1", "SPY", 5),) if AGAIN in fills else ()
     trading = TradingSnapshot(fills=fills, account=AccountSnapshot(9_360.0, 10_001.0, 641.0),
-                              broker_positions=(Position("SPY", 5, 127.2),))
+                              broker_positions=(Position("SPY", 5, 127.2),), strategy_positions=held,
+                              last_bars=(Bar("SPY", "1m", OPEN + timedelta(minutes=7), 128.0, 128.3, 128.0, 128.2, 900),))
     pipeline = PipelineSnapshot(trading, QualitySnapshot(), ())
     run = DayRunSnapshot(day, 1, 0.0, OPEN, OPEN + timedelta(hours=6, minutes=30), False, config, pipeline) \
         if day is not None else None
@@ -60,11 +63,12 @@ def test_the_first_look_announces_nothing_then_each_change_once() -> None:
     assert [kind for kind, _ in events] == ["state", "fill"], "a new day's fills are new"
 
 
-def test_pnl_counts_round_trips_open_positions_and_commissions() -> None:
+def test_pnl_gives_the_chart_its_account_and_the_total_of_round_trips_and_open_lots() -> None:
     view = pnl_view(look((BUY, SELL, AGAIN)))
-    assert view["realized"] == 3.0 and view["unrealized"] == 5.0 and view["total"] == 8.0  # net of commissions
-    assert view["equity"] == 10_001.0 and view["cash"] == 9_360.0 and view["commissions"] == 2.5
-    assert view["trades"] == 1 and view["by_strategy"] == [{"strategy": "a#0", "realized": 3.0}]
-    assert view["session_date"] == "2011-01-04" and view["clock"] == "2011-01-04T09:38:00-05:00"
+    total = view["strategies"][-1]
+    assert total["strategy"] == "total" and total["fees"] == 2.5  # the console's chart reads the last row
+    assert (total["realized"], total["unrealized"], total["total"]) == (3.0, 4.5, 7.5)  # net of commissions
+    assert view["equity"] == 10_001.0 and view["cash"] == 9_360.0 and view["timezone"] == "America/New_York"
+    assert view["date"] == "2011-01-04" and view["clock"] == "2011-01-04T09:38:00-05:00"
     idle = pnl_view(replace(look(), day_run=None))
-    assert idle["session_date"] is None and idle["total"] == 0.0 and idle["by_strategy"] == []
+    assert idle["date"] is None and idle["equity"] is None and idle["strategies"] == []

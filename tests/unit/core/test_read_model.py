@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 import threading
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from mismarterad.core.market_data import Bar
 from mismarterad.core.read_model import QualitySnapshot, ReadModel, TradingSnapshot
 
 
@@ -59,3 +61,18 @@ def test_readers_on_other_threads_see_whole_snapshots_only() -> None:
     finally:
         stop.set()
         thread.join()
+
+
+def test_the_last_price_is_the_close_of_the_bar_that_ended_last() -> None:
+    t = datetime(2011, 1, 4, 14, 30, tzinfo=UTC)
+
+    def bar(symbol: str, interval: str, minutes: int, close: float) -> Bar:
+        return Bar(symbol, interval, t + timedelta(minutes=minutes), close, close, close, close, 1)
+
+    trading = TradingSnapshot(last_bars=(
+        bar("AAPL", "1d", 0, 300.0),  # only a daily bar: its close
+        bar("SPY", "1m", 9, 127.1), bar("SPY", "5m", 5, 127.2),  # both end at 09:40: the finer one
+        bar("SPY", "15m", 0, 127.3),  # ended at 09:45, the newest
+        bar("TSLA", "1d", 0, 20.0), bar("TSLA", "1m", 0, 21.0)))  # an intraday bar beats the day's
+    assert trading.last_closes() == {"AAPL": 300.0, "SPY": 127.3, "TSLA": 21.0}
+    assert dataclasses.replace(trading, last_bars=trading.last_bars[1:3]).last_closes() == {"SPY": 127.1}

@@ -3,32 +3,32 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
-from zoneinfo import ZoneInfo
+from datetime import timedelta
 
-from mismarterad.config.daemon_config import DaemonConfig
-from mismarterad.config.risk_config import RiskConfig
-from mismarterad.config.session_config import load_session_config
-from mismarterad.core.enums import SystemState
-from mismarterad.core.orders import AccountSnapshot, Fill, Order, OrderRequest, OrderStatus, OrderType, Position, Side
-from mismarterad.core.read_model import (
-    PipelineSnapshot,
-    PositionMismatch,
-    QualitySnapshot,
-    StrategyPosition,
-    ThreadSnapshot,
-    TradingSnapshot,
+from support.daemon_snapshots import (
+    HALT,
+    NOW,
+    OPEN,
+    RECONCILED,
+    SHORT,
+    STRANGER,
+    daemon_snapshot,
+    pipeline_snapshot,
+    trading_snapshot,
 )
-from mismarterad.core.reconciliation import Mismatch, MismatchKind, ReconcilePolicy, ReconciliationStatus
-from mismarterad.core.risk import LossHalt, RiskCheck
-from mismarterad.daemon.control import DaemonSnapshot, DayRunSnapshot
-from mismarterad.core.halt import HaltState
+
+from mismarterad.config.risk_config import RiskConfig
+from mismarterad.core.market_data import Bar
+from mismarterad.core.read_model import PipelineSnapshot, QualitySnapshot, TradingSnapshot
+from mismarterad.core.reconciliation import ReconciliationStatus
+from mismarterad.core.risk import RiskCheck
+from mismarterad.daemon.control import DaemonSnapshot
 from mismarterad.daemon.metrics import CHECKS
 from mismarterad.daemon.views import (
     last_bar_age,
     metrics_view,
     orders_view,
+    pnl_view,
     positions_view,
     quality_view,
     status_line,
@@ -36,67 +36,10 @@ from mismarterad.daemon.views import (
     threads_view,
     trades_view,
 )
-from mismarterad.services.session_plan import SessionWindow
-
-REPO = Path(__file__).resolve().parents[3]
-NY = ZoneInfo("America/New_York")
-OPEN = datetime(2011, 1, 4, 14, 30, tzinfo=UTC)
-NOW = OPEN + timedelta(minutes=10, seconds=30)
-
-
-HALT = HaltState(OPEN + timedelta(minutes=5), "uid 1000 (alice)", "broker outage", True)
-
-
-def _snapshot(pipeline: PipelineSnapshot | None, *, halted: HaltState | None = None, day_run: bool = True,
-              session_risk: RiskConfig | None = None,
-              reconciliation_before: dict[str, int] | None = None) -> DaemonSnapshot:
-    config = load_session_config(REPO / "session_configs" / "spy_2011_backtest.json")
-    if session_risk is not None:
-        config = config.model_copy(update={"risk": session_risk})
-    run = None if not day_run else DayRunSnapshot(date(2011, 1, 4), 7, 100.0, OPEN, OPEN + timedelta(hours=6, minutes=30), False, config,
-                         pipeline)
-    return DaemonSnapshot(
-        state=SystemState.RUNNING, error=None, clock_utc=NOW, clock_kind="ReplayClock", timezone=NY,
-        session_active=True, planned=SessionWindow(date(2011, 1, 4), OPEN - timedelta(minutes=30),
-                                                   OPEN + timedelta(hours=6, minutes=35)),
-        following=SessionWindow(date(2011, 1, 5), OPEN + timedelta(days=1, minutes=-30),
-                                OPEN + timedelta(days=1, hours=6, minutes=35)),
-        day_run=run, halted=halted, session_failures=0, session_restarts=0, watchdog_healthy=True,
-        uptime_secs=12.34, metrics_port=9108, last_report=None, config_path=Path("/etc/daemon.toml"),
-        daemon_config=DaemonConfig(session_config=Path("/etc/session.json"), risk=RiskConfig(daily_loss_limit=500.0)),
-        session_config=config, orders_before={"buy": 3, "sell": 3}, fills_before={"buy": 3, "sell": 3},
-        refusals_before={"max_open_orders": 2, "halted": 1}, loss_halts_before=1,
-        reconciliation_before=reconciliation_before or {})
-
-
-def _trading() -> TradingSnapshot:
-    buy = OrderRequest("o1", "SPY", Side.BUY, 10, OrderType.MARKET, None, None, OPEN + timedelta(minutes=1), "a#0")
-    sell = OrderRequest("o2", "SPY", Side.SELL, 10, OrderType.MARKET, None, None, OPEN + timedelta(minutes=5),
-                        "a#0")
-    rest = OrderRequest("o3", "SPY", Side.BUY, 5, OrderType.LIMIT, 120.0, None, OPEN + timedelta(minutes=6), "b#1")
-    fills = (Fill("o1", "SPY", Side.BUY, 10, 127.0, 0.0, OPEN + timedelta(minutes=1), "a#0"),
-             Fill("o2", "SPY", Side.SELL, 10, 127.5, 0.0, OPEN + timedelta(minutes=5), "a#0"),
-             Fill("o4", "SPY", Side.BUY, 4, 127.2, 0.0, OPEN + timedelta(minutes=7), "b#1"))
-    orders = (Order(buy, OrderStatus.FILLED, 10, 127.0, OPEN + timedelta(minutes=1)),
-              Order(sell, OrderStatus.FILLED, 10, 127.5, OPEN + timedelta(minutes=5)),
-              Order(rest, OrderStatus.ACCEPTED))
-    return TradingSnapshot(
-        session_date=date(2011, 1, 4), bars_processed=9, bars_by_series=((("SPY", "1m"), 9),),
-        last_bar_end_utc=OPEN + timedelta(minutes=9), account=AccountSnapshot(10_000.0, 10_513.0, 513.0),
-        broker_positions=(Position("SPY", 4, 127.2),), strategy_positions=(StrategyPosition("b#1", "SPY", 4),),
-        position_mismatches=(PositionMismatch("SPY", 4, 5),), open_orders=(orders[2],), orders=orders,
-        fills=fills, refusals_by_check=(("max_open_orders", 1), ("buying_power", 4)),
-        loss_halt=LossHalt(OPEN + timedelta(minutes=8), date(2011, 1, 4), 10_000.0, 9_400.0, 500.0), loss_halts=1)
-
-
-def _pipeline() -> PipelineSnapshot:
-    threads = (ThreadSnapshot("SessionCoordinator", True, 50.0, 0, 9),
-               ThreadSnapshot("AnalysisEngine", False, None, 2, 8, (("session_date", "2011-01-04"),)))
-    return PipelineSnapshot(_trading(), QualitySnapshot((("SPY", 90.0),), (("SPY", 1),)), threads)
 
 
 def test_status_reads_only_the_snapshot() -> None:
-    s = _snapshot(_pipeline(), halted=HALT)
+    s = daemon_snapshot(pipeline_snapshot(), halted=HALT)
     view = status_view(s)
     assert view["clock"] == "2011-01-04T09:40:30-05:00" and view["session_date"] == "2011-01-04"
     # the planned window began at 09:00: the next start still ahead is the next day's
@@ -111,23 +54,23 @@ def test_status_reads_only_the_snapshot() -> None:
 
 
 def test_not_halted_is_null_and_the_halt_shows_outside_a_session() -> None:
-    view = status_view(_snapshot(PipelineSnapshot(TradingSnapshot(), QualitySnapshot(), ())))
+    view = status_view(daemon_snapshot(PipelineSnapshot(TradingSnapshot(), QualitySnapshot(), ())))
     assert view["halted"] is None and view["loss_halt"] is None
-    idle = _snapshot(None, halted=HALT, day_run=False)
+    idle = daemon_snapshot(None, halted=HALT, day_run=False)
     view = status_view(idle)
     assert view["session_date"] is None and view["halted"]["by"] == "uid 1000 (alice)" and view["loss_halt"] is None
     assert status_line(idle).startswith("RUNNING HALTED session=- ")
-    assert metrics_view(idle).halted and not metrics_view(_snapshot(None)).halted
+    assert metrics_view(idle).halted and not metrics_view(daemon_snapshot(None)).halted
 
 
 def test_a_feed_that_never_delivers_shows_a_growing_age() -> None:
-    s = _snapshot(PipelineSnapshot(TradingSnapshot(), QualitySnapshot(), ()))
+    s = daemon_snapshot(PipelineSnapshot(TradingSnapshot(), QualitySnapshot(), ()))
     assert last_bar_age(s) == (NOW - OPEN - timedelta(minutes=1)).total_seconds()
-    assert last_bar_age(_snapshot(None)) is None
+    assert last_bar_age(daemon_snapshot(None)) is None
 
 
 def test_lists_carry_the_strategy() -> None:
-    s = _snapshot(_pipeline())
+    s = daemon_snapshot(pipeline_snapshot())
     assert [o["strategy"] for o in orders_view(s)] == ["a#0", "a#0", "b#1"]
     [trade] = trades_view(s)
     assert (trade["strategy"], trade["entry_price"], trade["exit_price"], trade["pnl"]) == ("a#0", 127.0, 127.5, 5.0)
@@ -138,8 +81,33 @@ def test_lists_carry_the_strategy() -> None:
     assert rows[1]["session_date"] == "2011-01-04"
 
 
+def test_pnl_lists_every_configured_strategy_then_the_others_and_a_total() -> None:
+    view = pnl_view(daemon_snapshot(pipeline_snapshot()))
+    assert view["date"] == "2011-01-04" and view["prices_at"] == "2011-01-04T09:39:00-05:00"
+    rows = {r["strategy"]: r for r in view["strategies"]}
+    assert list(rows) == ["sma_cross#0", "a#0", "b#1", "total"]  # the config's, then the fills' owners
+    assert rows["sma_cross#0"] == {"strategy": "sma_cross#0", "realized": 0, "unrealized": 0, "total": 0,
+                                   "fees": 0, "trades": 0}
+    assert (rows["a#0"]["realized"], rows["a#0"]["unrealized"], rows["a#0"]["trades"]) == (5.0, 0, 1)
+    assert rows["b#1"]["unrealized"] is None and rows["total"]["total"] is None  # SPY has no bar in view yet
+    bar = Bar("SPY", "1m", OPEN + timedelta(minutes=8), 127.5, 128.1, 127.4, 128.0, 900)
+    priced = replace(pipeline_snapshot(), trading=replace(trading_snapshot(), last_bars=(bar,)))
+    rows = {r["strategy"]: r for r in pnl_view(daemon_snapshot(priced))["strategies"]}
+    assert rows["b#1"]["unrealized"] == round(4 * (128.0 - 127.2), 6)
+    assert rows["total"] == {"strategy": "total", "realized": 5.0, "unrealized": rows["b#1"]["unrealized"],
+                             "total": round(5.0 + 4 * 0.8, 6), "fees": 0, "trades": 1}
+
+
+def test_pnl_outside_a_day_run_points_at_the_report() -> None:
+    idle = replace(daemon_snapshot(None, day_run=False), last_report={"date": "2011-01-03", "path": "/r/2011-01-03"})
+    view = pnl_view(idle)
+    assert {k: view[k] for k in ("date", "prices_at", "equity", "cash", "strategies", "note")} == {
+        "date": None, "prices_at": None, "equity": None, "cash": None, "strategies": [],
+        "note": "no session is running; the last report: mismarterctl report 2011-01-03"}
+
+
 def test_metrics_add_this_run_to_earlier_totals() -> None:
-    v = metrics_view(_snapshot(_pipeline()))
+    v = metrics_view(daemon_snapshot(pipeline_snapshot()))
     assert v.orders_submitted == {"buy": 5, "sell": 4} and v.fills == {"buy": 5, "sell": 4}
     assert v.session_orders == {("buy", "filled"): 1, ("sell", "filled"): 1, ("buy", "accepted"): 1}
     assert v.realized_pnl == 5.0 and v.positions == {"SPY": 4} and v.equity == 10_513.0
@@ -152,28 +120,20 @@ def test_metrics_add_this_run_to_earlier_totals() -> None:
 
 
 def test_the_daily_loss_limit_metric_is_the_effective_one() -> None:
-    assert metrics_view(_snapshot(None, session_risk=RiskConfig(daily_loss_limit=250.0))).daily_loss_limit == 250.0
+    assert metrics_view(daemon_snapshot(None, session_risk=RiskConfig(daily_loss_limit=250.0))).daily_loss_limit == 250.0
     lifted = RiskConfig.model_validate({"daily_loss_limit": None})  # the session lifts the daemon's limit
-    assert metrics_view(_snapshot(None, session_risk=lifted)).daily_loss_limit == 0.0
+    assert metrics_view(daemon_snapshot(None, session_risk=lifted)).daily_loss_limit == 0.0
 
 
 def test_outside_a_day_run_every_list_is_empty() -> None:
-    s = _snapshot(None)
+    s = daemon_snapshot(None)
     assert orders_view(s) == trades_view(s) == positions_view(s) == quality_view(s) == threads_view(s) == []
     assert metrics_view(s).orders_submitted == {"buy": 3, "sell": 3}
 
 
-STRANGER = Mismatch(MismatchKind.UNKNOWN_ORDER, "SPY", "x-1", 0, 10, "buy 10 working at the broker, not placed by "
-                    "this session")
-SHORT = Mismatch(MismatchKind.POSITION, "SPY", None, 4, 5, "the broker holds 5 shares, the strategies 4")
-RECONCILED = ReconciliationStatus(ReconcilePolicy.HALT, 3, OPEN + timedelta(minutes=10),
-                                  (("unknown_order", 1), ("missing_order", 0), ("position", 1)), (STRANGER, SHORT),
-                                  "unknown_order SPY: buy 10 working at the broker, not placed by this session")
-
-
 def _reconciling(status: ReconciliationStatus | None, **kwargs: object) -> DaemonSnapshot:
-    trading = replace(_trading(), reconciliation=status)
-    return _snapshot(PipelineSnapshot(trading, QualitySnapshot(), ()), **kwargs)  # type: ignore[arg-type]
+    trading = replace(trading_snapshot(), reconciliation=status)
+    return daemon_snapshot(PipelineSnapshot(trading, QualitySnapshot(), ()), **kwargs)  # type: ignore[arg-type]
 
 
 def test_status_shows_the_reconciliation_with_earlier_day_runs_counted() -> None:
@@ -192,7 +152,7 @@ def test_status_shows_the_reconciliation_with_earlier_day_runs_counted() -> None
 
 
 def test_outside_a_reconciled_day_run_only_the_earlier_counts_show() -> None:
-    for s in (_snapshot(None, reconciliation_before={"position": 3}),
+    for s in (daemon_snapshot(None, reconciliation_before={"position": 3}),
               _reconciling(None, reconciliation_before={"position": 3})):  # a paper account is not reconciled
         record = status_view(s)["reconciliation"]
         assert record == {"policy": "halt", "checks": 0, "last_check": None,
@@ -202,7 +162,7 @@ def test_outside_a_reconciled_day_run_only_the_earlier_counts_show() -> None:
         v = metrics_view(s)
         assert v.reconciliation_mismatches == record["counts"]
         assert v.reconciliation_open == 0 and not v.reconciliation_halted
-    assert "RECONCILE" not in status_line(_snapshot(None))
+    assert "RECONCILE" not in status_line(daemon_snapshot(None))
 
 
 def test_metrics_count_reconciliation_across_day_runs() -> None:
