@@ -40,9 +40,9 @@ def test_fresh_state_directory_is_created_and_migrated(mismarterad, cli_env) -> 
     assert result.returncode == 0
     assert "revision: none" in result.stdout
     result = mismarterad("db", "upgrade")
-    assert result.returncode == 0 and "migrated to revision 0005" in result.stdout
+    assert result.returncode == 0 and "migrated to revision 0006" in result.stdout
     assert Path(cli_env["MISMARTERAD_STATE_DIR"], "mismarterad.db").exists()
-    assert "already at revision 0005" in mismarterad("db", "upgrade").stdout
+    assert "already at revision 0006" in mismarterad("db", "upgrade").stdout
 
 
 def test_database_password_never_printed(mismarterad, cli_env) -> None:  # type: ignore[no-untyped-def]
