@@ -80,6 +80,10 @@ COMMANDS = {c.name: c for c in (
             "symbols are canceled first. Use 'halt flatten' to also stop new orders."),
     Command("reload", "system", "re-read the config and re-plan (like SIGHUP)", "reload",
             "An invalid config is rejected with its errors and the running one is kept."),
+    Command("paper", "system", "the paper account: start it again at its starting cash", "paper reset",
+            "With broker = \"paper\" the account keeps its cash and positions across days and restarts. "
+            "'paper reset' sets it to [paper] initial_cash (default 1,000,000) with no positions; refused while a "
+            "session runs (stop it first). Logged with who asked. Backtests never use this account."),
     Command("session", "session", "the session config, hours and progress", "session", ""),
     Command("positions", "session", "open positions", "positions", ""),
     Command("orders", "session", "orders of the running (or last) session", "orders", ""),
@@ -117,7 +121,7 @@ class ControlApi:
         if not isinstance(words, list) or not all(isinstance(w, str) for w in words):
             raise CommandError("bad_request", "'args.words' must be a list of strings")
         try:
-            if cmd in ("halt", "resume"):  # they record who asked, as the kernel names the peer
+            if cmd in ("halt", "resume", "paper"):  # they record who asked, as the kernel names the peer
                 return handler(words, peer.name if peer is not None else "unknown peer")
             return handler(words)
         except ConfigError as exc:
@@ -181,6 +185,12 @@ class ControlApi:
 
     def _reload(self, _words: list[str]) -> dict[str, Any]:
         return self._d.reload()
+
+    def _paper(self, words: list[str], by: str) -> dict[str, Any]:
+        if words != ["reset"]:
+            raise CommandError("bad_request", "usage: paper reset")
+        balance = self._d.reset_paper_account(by)
+        return {"reset": True, "cash": balance.cash, "equity": balance.equity, "positions": len(balance.positions)}
 
     def _help(self, words: list[str]) -> str:
         if not words:

@@ -31,11 +31,12 @@ EXAMPLES = """examples:
   mismarterctl help session report
   mismarterctl halt flatten broker outage   (kill switch: refuse orders, cancel, close positions)
   mismarterctl resume
+  mismarterctl paper reset          (between sessions: the paper account back to its starting cash)
   mismarterctl ask why did TSLA lose money today?
   mismarterctl                      (interactive shell with history and completion)
 
 Commands: status threads session schedule positions orders trades report config start stop
-halt resume flatten reload time calendar quality ask help. The socket path comes from --socket,
+halt resume flatten reload paper time calendar quality ask help. The socket path comes from --socket,
 else MISMARTERAD_SOCKET, else $RUNTIME_DIRECTORY or $XDG_RUNTIME_DIR + /mismarterad.sock.
 halt [flatten] [REASON...] works in and outside a session and survives restarts; resume lifts it.
 Exit codes: 0 ok, 1 the daemon refused or failed the command (also: a halt that took effect but
