@@ -57,7 +57,7 @@ class PaperBalance:
     @property
     def positions_value(self) -> float:
         """The positions at their average cost: outside a session no bar prices them."""
-        return sum(p.quantity * p.avg_price for p in self.positions)
+        return sum((p.quantity * p.avg_price for p in self.positions), 0.0)
 
     @property
     def equity(self) -> float:
