@@ -40,7 +40,8 @@ max_gross_exposure, max_open_orders, max_orders_per_minute, price_collar_pct, da
 no_entry_minutes_before_close, allow_short, pattern_day_trader; README "Risk limits"), and an
 [alpaca] table (paper = true, feed = "iex"|"sip", endpoint, credentials_file,
 live_trading_confirmed; docs/operations.md). broker = "alpaca" needs the session config's
-flatten_minutes_before_close of at least 1.
+flatten_minutes_before_close of at least 1. A [paper] table: initial_cash = 1000000, what a
+new paper account opens with (it keeps its cash and positions until mismarterctl paper reset).
 Errors exit 78 naming the key."""
 
 
