@@ -1,8 +1,8 @@
 """The daemon's paper account over two replayed days, seen only through the real daemon's socket,
-its report folders and its logs: day 2 opens with day 1's ending cash, a SIGKILL mid-day and the
-restart's resume neither lose nor double-count a fill (the account ends day 2 exactly where a
-two-day backtest ends), and `mismarterctl paper reset` starts it over at `[paper] initial_cash`,
-never while a session runs.
+its report folders and its logs: day 2 opens with day 1's ending cash, SIGKILLs (one while day 1's
+report is written, one mid-day 2, each followed by a restart) neither lose nor double-count a
+fill (the account ends each day exactly where a two-day backtest does), and `mismarterctl paper
+reset` starts it over at `[paper] initial_cash`, never while a session runs.
 
 Day 1 starts at 15:30 (the day caught up, then live to the close), day 2 at 14:40, killed near
 15:10 and restarted there; the replay runs at 1200x.
@@ -10,26 +10,32 @@ Day 1 starts at 15:30 (the day caught up, then live to the close), day 2 at 14:4
 
 from __future__ import annotations
 
+import csv
 import json
+import signal
 import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
-from support.daemon_process import DAEMON_SESSION_CONFIG, DAY, DaemonProcess, base_env, executable, launch
+from support.daemon_process import DAEMON_SESSION_CONFIG, DAY, DaemonProcess, base_env, executable, make_daemon
 
 DAY2 = "2011-01-05"
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def two_day_backtest(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """summary.json of `mismarterad backtest` over both days: one paper account from its initial_cash."""
+def two_day_backtest(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, float]:
+    """`mismarterad backtest` over both days (one paper account from its initial_cash): its cash
+    at day 1's last step and its final equity."""
     root = tmp_path_factory.mktemp("bt2")
     subprocess.run([executable("mismarterad"), "backtest", str(DAEMON_SESSION_CONFIG), "--from", DAY, "--to", DAY2,
                     "--out", str(root / "out")], env=base_env(root / "state", data_dir), check=True,
                    capture_output=True, timeout=120)
-    return json.loads((root / "out" / "summary.json").read_text())
+    with (root / "out" / "equity.csv").open() as handle:
+        day1_cash = [float(row["cash"]) for row in csv.DictReader(handle) if row["timestamp"].startswith(DAY)][-1]
+    return {"day1_cash": day1_cash,
+            "final_equity": json.loads((root / "out" / "summary.json").read_text())["final_equity"]}
 
 
 def summary(d: DaemonProcess, day: str) -> dict[str, Any]:
@@ -44,17 +50,20 @@ def restart_at(d: DaemonProcess, clock: str) -> None:
     d.wait_ready()
 
 
-def test_the_paper_account_carries_over_days_survives_a_kill_and_resets_between_sessions(
-        data_dir: Path, two_day_backtest: dict[str, Any], tmp_path: Path, daemons: list[DaemonProcess]) -> None:
-    d = launch(daemons, tmp_path / "d", data_dir, start=f"{DAY}T15:30:00-05:00", speed=1200,
-               paper={"initial_cash": 1_000_000})
-    idle = d.wait_for(lambda s: s["state"] == "STOPPED" and s["last_report"] is not None, 60, "day 1's report")
-    day1 = summary(d, DAY)
-    assert day1["initial_equity"] == 1_000_000 and day1["trades"] > 0
-    ended = day1["final_equity"]
-    assert ended != 1_000_000
-    assert round(idle["account"]["cash"], 6) == round(idle["account"]["equity"], 6) == ended, idle["account"]
-    assert d.request("positions")["result"] == []
+def test_the_paper_account_carries_over_days_survives_kills_and_resets_between_sessions(
+        data_dir: Path, two_day_backtest: dict[str, float], tmp_path: Path, daemons: list[DaemonProcess]) -> None:
+    d = make_daemon(tmp_path / "d", data_dir, start=f"{DAY}T15:30:00-05:00", speed=1200,
+                    paper={"initial_cash": 1_000_000})
+    daemons.append(d)
+    d.env["MISMARTERAD_FAILPOINTS"] = "report_writing:1"  # killed half-way through day 1's report
+    d.start()
+    d.wait_ready()
+    assert d.wait_exit(60) == -signal.SIGKILL
+    [closed] = [e for e in d.log_events() if e.get("event") == "paper_day_closed"]
+    assert closed["day"] == DAY and closed["positions"] == {}
+    ended = closed["cash"]
+    assert round(ended, 6) == two_day_backtest["day1_cash"] != 1_000_000
+    del d.env["MISMARTERAD_FAILPOINTS"]
 
     restart_at(d, f"{DAY2}T14:40:00")  # down overnight; day 2's window is under way at the restart
     d.wait_for(lambda s: s["state"] == "RUNNING" and s["session_date"] == DAY2, 15, "day 2 to start")
@@ -66,11 +75,12 @@ def test_the_paper_account_carries_over_days_survives_a_kill_and_resets_between_
     done = d.wait_for(lambda s: s["state"] == "STOPPED" and (s["last_report"] or {}).get("date") == DAY2, 60,
                       "day 2's report")
     day2 = summary(d, DAY2)
-    assert day2["initial_equity"] == ended, "day 2 opened with day 1's ending cash"
+    assert day2["initial_equity"] == round(ended, 6), "day 2 opened with day 1's ending cash"
     assert day2["final_equity"] == two_day_backtest["final_equity"], "no fill lost or counted twice"
     assert round(done["account"]["cash"], 6) == day2["final_equity"]
     opened = [e for e in d.log_events() if e.get("event") == "paper_day_opened" and e.get("day") == DAY2]
-    assert [e["source"] for e in opened] == [DAY, "restart"] and opened[0]["cash"] == opened[1]["cash"]
+    assert [e["source"] for e in opened] == [DAY, "restart"] and opened[0]["cash"] == opened[1]["cash"] == ended
+    assert d.request("positions")["result"] == []
 
     d.config_path.write_text(d.config_path.read_text().replace("initial_cash = 1000000", "initial_cash = 250000"))
     assert d.ctl("reload").returncode == 0
