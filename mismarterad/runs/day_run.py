@@ -152,7 +152,8 @@ class DayRun:
 
         `drain` (the scheduled stop after the close) lets every queued bar and the SessionEnd
         reach the engine first, so the day ends exactly as in a backtest; a shutdown stops at
-        once. Either way the threads get at most `timeout_secs`.
+        once. Either way the threads get at most `timeout_secs`. A paper account stopped while
+        still replaying the day is not settled: its positions are the past's.
         """
         pipeline = self.pipeline
         assert pipeline is not None, "stop() of a day-run whose pipeline was never built"
@@ -165,6 +166,12 @@ class DayRun:
         if not pipeline.finished():
             log.error("session_threads_still_running", day=self.day.isoformat(),
                       note="their orders are refused from now on; settling anyway")
+        whole_day = self._caught_up()
+        if policy != "leave" and self.venue.simulated and not whole_day:
+            log.warning("session_settle_skipped", day=self.day.isoformat(), policy=policy,
+                        reason="the paper account was still replaying the day: its positions are the past's",
+                        note="the next day-run of the day replays it again; without one it ends as journaled")
+            policy = "leave"
         try:
             if policy == "flatten":
                 execution.close_session(pipeline.engine.last_bar_end or self._now())
@@ -176,7 +183,7 @@ class DayRun:
                 if self.recorder is not None:
                     self.recorder.flush(force=True)
             finally:
-                self.venue.close_day(whole_day=self._caught_up())
+                self.venue.close_day(whole_day=whole_day)
         failed = self.system.state is SystemState.ERROR
         self.app.run_repository.finish(self.run_id, "failed" if failed else "completed", self._now(),
                                        self.system.error)

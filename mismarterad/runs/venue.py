@@ -17,8 +17,8 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Mapping
-from datetime import date
 from dataclasses import dataclass, replace
+from datetime import date
 from functools import cached_property
 from typing import Protocol
 

@@ -123,3 +123,32 @@ def test_two_day_runs_carry_cash_and_shares_and_backtests_never_touch_the_accoun
     assert result.initial_cash == result.equity[0].cash == config.backtest_config.initial_cash != STARTING_CASH
     assert app.paper_account_repository.day("paper", DAY2) == stored
     assert app.paper_account_repository.latest_day("paper").day == DAY2
+
+
+def test_a_day_run_stopped_while_replaying_is_not_settled_and_the_next_one_finishes_the_day(
+        data_dir: Path, tmp_path: Path, session_config: Path) -> None:
+    clock = SimClock(ny(DAY1, 16, 10))  # started after the close: every bar of the day is a catch-up
+    app = App(settings=Settings(data_dir=data_dir, state_dir=tmp_path / "state"), clock=clock)
+    tm = app.time_manager()
+    system = SystemManager(tm, app.data_manager(tm))
+    venue = PaperVenue(DaemonConfig(session_config=session_config, paper=PaperConfig(initial_cash=STARTING_CASH)), app)
+    config = load_session_config(session_config)
+    strategies = resolve_strategies(config, session_config.parent)
+    first = DayRun(app, system, tm, config, strategies, venue, DAY1, tmp_path / "reports")
+    first.start()
+    first.stop("flatten", drain=False)  # SIGTERM at once, however far the replay got
+    assert first.pipeline is not None
+    assert not [o for o in first.pipeline.execution.orders() if "-c0" in o.client_order_id], \
+        "no flatten at a past minute's prices"
+    broker = first.pipeline.execution
+    assert venue.paper.balance() == PaperBalance.of(broker.account().cash, broker.broker_positions()), \
+        "the day ends as journaled: the broker's fills so far"
+    second = DayRun(app, system, tm, config, strategies, venue, DAY1, tmp_path / "reports")
+    second.start()
+    assert second.opening_equity == STARTING_CASH
+    second.stop("flatten", drain=True)  # the scheduled stop: the replay reaches the close and flattens
+    assert second.pipeline is not None
+    closed = [o for o in second.pipeline.execution.orders() if o.client_order_id.endswith("-c0001")]
+    assert [o.request.strategy for o in closed] == ["Churn#0"]
+    balance = venue.paper.balance()
+    assert balance is not None and balance.positions == () and balance.cash != STARTING_CASH
