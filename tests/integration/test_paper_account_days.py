@@ -53,17 +53,9 @@ def session_config(tmp_path: Path) -> Path:
     return path
 
 
-def wait_for(what: str, predicate: Callable[[], bool], timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.02)
-
-
-def test_two_day_runs_carry_cash_and_shares_and_backtests_never_touch_the_account(
-        data_dir: Path, tmp_path: Path, session_config: Path) -> None:
-    clock = SimClock(ny(DAY1, 10, 0))
+def daemon_parts(clock: SimClock, data_dir: Path, tmp_path: Path,
+                 session_config: Path) -> tuple[App, PaperVenue, Callable[[date], DayRun]]:
+    """What the daemon builds for its day-runs (app, paper venue) and a started day-run of a day."""
     app = App(settings=Settings(data_dir=data_dir, state_dir=tmp_path / "state"), clock=clock)
     tm = app.time_manager()
     system = SystemManager(tm, app.data_manager(tm))
@@ -75,6 +67,22 @@ def test_two_day_runs_carry_cash_and_shares_and_backtests_never_touch_the_accoun
         run = DayRun(app, system, tm, config, strategies, venue, day, tmp_path / "reports")
         run.start()
         return run
+    return app, venue, day_run
+
+
+def wait_for(what: str, predicate: Callable[[], bool], timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.02)
+
+
+def test_two_day_runs_carry_cash_and_shares_and_backtests_never_touch_the_account(
+        data_dir: Path, tmp_path: Path, session_config: Path) -> None:
+    clock = SimClock(ny(DAY1, 10, 0))
+    app, venue, day_run = daemon_parts(clock, data_dir, tmp_path, session_config)
+    config = load_session_config(session_config)
 
     def handled_until(run: DayRun, end: datetime) -> Callable[[], bool]:
         def done() -> bool:
@@ -128,14 +136,8 @@ def test_two_day_runs_carry_cash_and_shares_and_backtests_never_touch_the_accoun
 def test_a_day_run_stopped_while_replaying_is_not_settled_and_the_next_one_finishes_the_day(
         data_dir: Path, tmp_path: Path, session_config: Path) -> None:
     clock = SimClock(ny(DAY1, 16, 10))  # started after the close: every bar of the day is a catch-up
-    app = App(settings=Settings(data_dir=data_dir, state_dir=tmp_path / "state"), clock=clock)
-    tm = app.time_manager()
-    system = SystemManager(tm, app.data_manager(tm))
-    venue = PaperVenue(DaemonConfig(session_config=session_config, paper=PaperConfig(initial_cash=STARTING_CASH)), app)
-    config = load_session_config(session_config)
-    strategies = resolve_strategies(config, session_config.parent)
-    first = DayRun(app, system, tm, config, strategies, venue, DAY1, tmp_path / "reports")
-    first.start()
+    _app, venue, day_run = daemon_parts(clock, data_dir, tmp_path, session_config)
+    first = day_run(DAY1)
     first.stop("flatten", drain=False)  # SIGTERM at once, however far the replay got
     assert first.pipeline is not None
     assert not [o for o in first.pipeline.execution.orders() if "-c0" in o.client_order_id], \
@@ -143,8 +145,7 @@ def test_a_day_run_stopped_while_replaying_is_not_settled_and_the_next_one_finis
     broker = first.pipeline.execution
     assert venue.paper.balance() == PaperBalance.of(broker.account().cash, broker.broker_positions()), \
         "the day ends as journaled: the broker's fills so far"
-    second = DayRun(app, system, tm, config, strategies, venue, DAY1, tmp_path / "reports")
-    second.start()
+    second = day_run(DAY1)
     assert second.opening_equity == STARTING_CASH
     second.stop("flatten", drain=True)  # the scheduled stop: the replay reaches the close and flattens
     assert second.pipeline is not None
