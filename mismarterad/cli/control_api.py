@@ -97,6 +97,10 @@ COMMANDS = {c.name: c for c in (
             "symbols are canceled first. Use 'halt flatten' to also stop new orders."),
     Command("reload", "system", "re-read the config and re-plan (like SIGHUP)", "reload",
             "An invalid config is rejected with its errors and the running one is kept."),
+    Command("paper", "system", "the paper account: start it again at its starting cash", "paper reset",
+            "With broker = \"paper\" the account keeps its cash and positions across days and restarts. "
+            "'paper reset' sets it to [paper] initial_cash (default 1,000,000) with no positions; refused while a "
+            "session runs (stop it first). Logged with who asked. Backtests never use this account."),
     Command("session", "data", "the session config, hours, symbols, last bars and progress", "session", ""),
     Command("quality", "data", "data quality and gaps per symbol so far", "quality", ""),
     Command("positions", "session", "open positions", "positions", ""),
@@ -136,6 +140,7 @@ OPERATOR_COMMANDS: dict[str, tuple[str, ...]] = {
     "resume": ("in_session",),
     "flatten": ("orders",),
     "reload": ("reloaded",),
+    "paper": ("reset", "cash"),
 }
 
 
@@ -178,7 +183,7 @@ class ControlApi:
 
     def _call(self, cmd: str, handler: Callable[..., Any], words: list[str], by: str) -> Any:
         try:
-            if cmd in ("halt", "resume"):  # they record who asked
+            if cmd in ("halt", "resume", "paper"):  # they record who asked
                 return handler(words, by)
             return handler(words)
         except ConfigError as exc:
@@ -243,6 +248,12 @@ class ControlApi:
 
     def _reload(self, _words: list[str]) -> dict[str, Any]:
         return self._d.reload()
+
+    def _paper(self, words: list[str], by: str) -> dict[str, Any]:
+        if words != ["reset"]:
+            raise CommandError("bad_request", "usage: paper reset")
+        balance = self._d.reset_paper_account(by)
+        return {"reset": True, "cash": balance.cash, "equity": balance.equity, "positions": len(balance.positions)}
 
     def _help(self, words: list[str]) -> str:
         if not words:

@@ -1,8 +1,9 @@
 """The daemon's own TOML config (`mismarterad run --config FILE`).
 
-It names the session config to run every trading day, the broker (and its `[alpaca]` table),
-where the control socket and metrics listen, the `[claude]` review, the `[api]` REST API and
-web console, and how long before the open / after the close a session runs. Every bad key is reported with its name; `database_url` and `data_dir` override the global settings.
+It names the session config to run every trading day, the broker (its `[alpaca]` or `[paper]`
+table), where the control socket and metrics listen, the `[claude]` review, the `[api]` REST API
+and web console, and how long before the open / after the close a session runs. Every bad key is
+reported with its name; `database_url` and `data_dir` override the global settings.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from mismarterad.config.api_config import ApiConfig, api_problems, check_host_po
 from mismarterad.config.bounds import FiniteFloat
 from mismarterad.config.claude_config import ClaudeConfig
 from mismarterad.config.errors import format_validation_error
+from mismarterad.config.paper_config import PaperConfig
 from mismarterad.config.risk_config import RiskConfig
 from mismarterad.core.errors import ConfigError
 
@@ -32,6 +34,7 @@ class DaemonConfig(BaseModel):
     session_config: Path = Field(description="session config (JSON) run every trading day; relative to this file")
     broker: Literal["paper", "alpaca"] = Field(default="paper", description='"paper" or "alpaca"')
     alpaca: AlpacaConfig = Field(default_factory=AlpacaConfig, description="the Alpaca account (broker = alpaca)")
+    paper: PaperConfig = Field(default_factory=PaperConfig, description="the paper account (broker = paper)")
     socket_path: Path | None = Field(default=None, description="default: $RUNTIME_DIRECTORY or $XDG_RUNTIME_DIR")
     socket_group: str | None = Field(default=None, description="group whose members may use the socket")
     metrics_address: str = "127.0.0.1:9108"

@@ -34,14 +34,15 @@ EXAMPLES = """examples:
   mismarterctl halt flatten broker outage   (kill switch: refuse orders, cancel,
                                             close positions)
   mismarterctl resume
+  mismarterctl paper reset    (between sessions: paper account to starting cash)
   mismarterctl ask why did TSLA lose money today?
   mismarterctl                       (interactive shell: history, completion)
 
 Commands by namespace (a command runs by its name or as NAMESPACE COMMAND):
-  system   status threads config start stop halt resume flatten reload help
-  data     session quality
-  session  positions orders trades pnl report ask
-  time     now (the time command) calendar schedule
+  system  status threads config start stop halt resume flatten reload paper help
+  data    session quality
+  session positions orders trades pnl report ask
+  time    now (the time command) calendar schedule
 
 The socket path comes from --socket, else MISMARTERAD_SOCKET, else
 $RUNTIME_DIRECTORY or $XDG_RUNTIME_DIR + /mismarterad.sock. halt [flatten]

@@ -19,6 +19,7 @@ from mismarterad.config.session_config import SessionConfig
 from mismarterad.core.enums import SystemState
 from mismarterad.core.halt import HaltState
 from mismarterad.core.market_data import Bar
+from mismarterad.core.paper_account import PaperBalance
 from mismarterad.core.read_model import PipelineSnapshot
 from mismarterad.core.venue_status import VenueStatus
 from mismarterad.integrations.claude.conversation import Answer
@@ -71,6 +72,7 @@ class DaemonSnapshot:
     venue: VenueStatus = field(default_factory=VenueStatus)  # the broker's connections, lifetime counters
     following: SessionWindow | None = None  # the window after `planned` (planned at the same time)
     start_error: str | None = None  # why the last day-run start failed (the venue refused), until one starts
+    paper_account: PaperBalance | None = None  # the paper account as stored (broker = paper; None: a real account)
 
     @property
     def next_start_utc(self) -> datetime | None:
@@ -135,6 +137,11 @@ class DaemonControl(Protocol):
 
     def flatten(self) -> list[str]:
         """Close every position with market orders; the client order ids sent."""
+        ...
+
+    def reset_paper_account(self, by: str) -> PaperBalance:
+        """Start the paper account again at `[paper] initial_cash` with no positions. Refused
+        (StateError) while a session runs and when the broker is not "paper"."""
         ...
 
     def ask(self, question: str) -> tuple[str, Answer]:

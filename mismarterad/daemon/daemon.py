@@ -25,6 +25,7 @@ from mismarterad.core.enums import SystemState
 from mismarterad.core.errors import ConfigError, DataError, StateError
 from mismarterad.core.market_data import Bar
 from mismarterad.core.orders import OrderStatus
+from mismarterad.core.paper_account import PaperBalance
 from mismarterad.core.reconciliation import ReconcilePolicy
 from mismarterad.daemon.assistant_jobs import AssistantJobs
 from mismarterad.daemon.control import DaemonControl, DaemonSnapshot, DayRunSnapshot, FrontEnd, HaltOutcome
@@ -82,7 +83,7 @@ class Daemon:
         self.notifier = Notifier()
         self.system = SystemManager(self._time_manager, self.data_manager)
         # the broker and feed of every day-run; missing or exposed credentials stop the start (78)
-        self.venue = build_venue(loaded.daemon, self.app.bar_store, clock)
+        self.venue = build_venue(loaded.daemon, self.app)
         self._next_venue: Venue | None = None  # a reload's new broker settings, for the next day-run
         register_system_manager(self.system)
         self.scheduler = SessionScheduler(clock, self._start_job, self._stop_job)
@@ -375,8 +376,9 @@ class Daemon:
         try:
             loaded = load_config(self.loaded.path)
             old = self.loaded.daemon
-            venue_changed = (loaded.daemon.broker, loaded.daemon.alpaca) != (old.broker, old.alpaca)
-            venue = build_venue(loaded.daemon, self.app.bar_store, self.app.clock) if venue_changed else None
+            venue_changed = (loaded.daemon.broker, loaded.daemon.alpaca, loaded.daemon.paper) != (
+                old.broker, old.alpaca, old.paper)
+            venue = build_venue(loaded.daemon, self.app) if venue_changed else None
         except ConfigError as exc:
             log.error("reload_rejected", error=str(exc), path=str(self.loaded.path))
             self.notifier.ready()
@@ -425,7 +427,8 @@ class Daemon:
                 orders_before=dict(self.totals.orders), fills_before=dict(self.totals.fills),
                 refusals_before=dict(self.totals.refusals), loss_halts_before=self.totals.loss_halts,
                 reconciliation_before=dict(self.totals.reconciliation),
-                venue=self.venue.status(), start_error=run.start_error if run is not None else None)
+                venue=self.venue.status(), start_error=run.start_error if run is not None else None,
+                paper_account=self.venue.paper.balance() if self.venue.paper is not None else None)
             self._last_snapshot = snapshot
             return snapshot
         finally:
@@ -475,6 +478,15 @@ class Daemon:
         """The running day-run's ExecutionManager, if its pipeline was built."""
         run = self.day_run
         return run.pipeline.execution if run is not None and run.pipeline is not None else None
+
+    def reset_paper_account(self, by: str) -> PaperBalance:
+        with self.lock:
+            if self.day_run is not None:
+                raise StateError(f"a session is running ({self.day_run.day}): the paper account is reset only "
+                                 "between sessions (mismarterctl stop first)")
+            if self.venue.paper is None:
+                raise StateError(f'the broker is "{self.venue.name}": there is no paper account to reset')
+            return self.venue.paper.reset(self.loaded.daemon.paper.initial_cash, self.app.clock.now(), by)
 
     def ask(self, question: str) -> tuple[str, Answer]:
         loaded = self.loaded  # a reload may replace it meanwhile: one config for the whole answer

@@ -26,6 +26,7 @@ from mismarterad.services.trade_matching import match_trades
 from mismarterad.strategies.spec import strategy_id
 
 __all__ = [
+    "account_record",
     "halt_record",
     "last_bar_age",
     "loss_halt_record",
@@ -112,7 +113,22 @@ def status_view(s: DaemonSnapshot) -> dict[str, Any]:
         "last_report": s.last_report,
         "session_config": str(s.daemon_config.session_config),
         "broker": broker_record(s.venue),
+        "account": account_record(s),
     }
+
+
+def account_record(s: DaemonSnapshot) -> dict[str, Any] | None:
+    """The account's cash and equity: the broker's, as the running day-run last saw it, else the
+    paper account as stored (positions at their average cost); None for a real account between
+    sessions (the daemon does not ask the broker then)."""
+    pipeline = _pipeline(s)
+    if pipeline is not None and pipeline.trading.account is not None:
+        account = pipeline.trading.account
+        return {"cash": account.cash, "equity": account.equity, "positions_value": account.positions_value}
+    if s.paper_account is not None:
+        paper = s.paper_account
+        return {"cash": paper.cash, "equity": paper.equity, "positions_value": paper.positions_value}
+    return None
 
 
 def _reconciliation(s: DaemonSnapshot) -> ReconciliationStatus | None:
@@ -186,10 +202,13 @@ def threads_view(s: DaemonSnapshot, now_monotonic: float | None = None) -> list[
 
 
 def positions_view(s: DaemonSnapshot) -> list[dict[str, Any]]:
-    """The broker's net position per symbol, with each strategy's share of it."""
+    """The broker's net position per symbol, with each strategy's share of it; between sessions
+    the paper account's stored positions (no strategy holds them then)."""
     pipeline = _pipeline(s)
     if pipeline is None:
-        return []
+        held = s.paper_account.positions if s.paper_account is not None else ()
+        return [{"symbol": p.symbol, "quantity": p.quantity, "avg_price": format_price(p.avg_price), "strategies": ""}
+                for p in held]
     trading = pipeline.trading
     rows = []
     for p in trading.broker_positions:

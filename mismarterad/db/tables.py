@@ -9,8 +9,21 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from mismarterad.db.types import UTCDateTime
 
-__all__ = ["ApiTokenRow", "ApiUserRow", "AuditRow", "Base", "CalendarDayRow", "ClaudeUsageRow", "FillRow", "MarketHoursRow",
-           "OrderRow", "RunRow"]
+__all__ = [
+    "ApiTokenRow",
+    "ApiUserRow",
+    "AuditRow",
+    "Base",
+    "CalendarDayRow",
+    "ClaudeUsageRow",
+    "FillRow",
+    "MarketHoursRow",
+    "OrderRow",
+    "PaperAccountRow",
+    "PaperDayRow",
+    "PaperPositionRow",
+    "RunRow",
+]
 
 
 class Base(DeclarativeBase):
@@ -179,3 +192,40 @@ class AuditRow(Base):
     detail: Mapped[str] = mapped_column(String(500))
     result: Mapped[str] = mapped_column(String(500))
     address: Mapped[str] = mapped_column(String(64))
+
+
+class PaperAccountRow(Base):
+    """A paper account of the daemon (by the order journal's account name): the cash it was
+    opened with, and when (its last reset)."""
+
+    __tablename__ = "paper_accounts"
+
+    account: Mapped[str] = mapped_column(String(32), primary_key=True)
+    starting_cash: Mapped[float] = mapped_column(Float)
+    opened_utc: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class PaperDayRow(Base):
+    """One trading day of a paper account: its opening cash, and its closing cash once a day-run
+    that traded the whole day settled (NULL before, or after its last day-run was killed)."""
+
+    __tablename__ = "paper_days"
+
+    account: Mapped[str] = mapped_column(String(32), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    id_prefix: Mapped[str] = mapped_column(String(64))
+    opening_cash: Mapped[float] = mapped_column(Float)
+    closing_cash: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+
+class PaperPositionRow(Base):
+    """A position of a paper day's opening or closing balance (`at`: "opening" or "closing")."""
+
+    __tablename__ = "paper_positions"
+
+    account: Mapped[str] = mapped_column(String(32), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    at: Mapped[str] = mapped_column(String(8), primary_key=True)
+    symbol: Mapped[str] = mapped_column(String(20), primary_key=True)
+    quantity: Mapped[int] = mapped_column(Integer)
+    avg_price: Mapped[float] = mapped_column(Float)

@@ -267,12 +267,16 @@ class ExecutionManager(ResumingMixin, SettlingMixin, ReconcilingMixin):
         """A session starts: the day's starting equity, loss halt and close rules start over. A
         resumed day-run on a real account first asks the broker for each order the journal
         holds open: the broker tracks it again (its fills from then on, none twice), and an
-        intent the broker never got is closed as `refused` (bar_passed): it is never sent late."""
+        intent the broker never got is closed as `refused` (bar_passed): it is never sent late.
+        A day-run on the daemon's paper account books the session-symbol shares the account
+        carries from an earlier day to (account), as a real account's close does."""
         history = self._risk.history(day)  # outside the lock: it may read the database
         with self._book:
             self._ids.begin_day(day)
             self._symbols = frozenset(symbols)
             self._risk.begin_session(day, close_utc, self._broker.account().equity, history)
+            if self._journaling is not None and self._simulated:
+                self._absorb_differences()  # the day's opening holds no strategy's shares yet
             if self._journaling is not None and not self._simulated:
                 # open ones, and ended ones whose journaled shares outrun their booked fills
                 self._to_resolve = {i for i, o in self._resumed.items() if o.status.is_open

@@ -26,6 +26,7 @@ from mismarterad.repositories.access_repository import TokenRepository, UserRepo
 from mismarterad.repositories.audit_repository import AuditRepository
 from mismarterad.repositories.claude_usage_repository import ClaudeUsageRepository
 from mismarterad.repositories.order_repository import OrderRepository
+from mismarterad.repositories.paper_account_repository import PaperAccountRepository
 from mismarterad.repositories.parquet_bar_store import ParquetBarStore
 from mismarterad.repositories.parquet_event_store import ParquetEventStore
 from mismarterad.repositories.run_repository import RunRepository
@@ -84,6 +85,10 @@ class App:
     @cached_property
     def order_repository(self) -> OrderRepository:
         return OrderRepository(self.db_sessions)
+
+    @cached_property
+    def paper_account_repository(self) -> PaperAccountRepository:
+        return PaperAccountRepository(self.db_sessions)
 
     @cached_property
     def claude_usage_repository(self) -> ClaudeUsageRepository:

@@ -8,8 +8,10 @@ Every order is journaled before it is sent, and every change and fill as it happ
 it stops. A restart (after a failure, a crash, a kill) is a new day-run of the same day that
 resumes it: it reads the day's journal, the strategies are rebuilt from today's bars, the
 journaled orders are adopted by id and never sent again, and nothing is sent for a bar that
-passed (docs/decisions.md, "Restart = resume"). The paper account, new each run, is rebuilt by
-replaying the day's orders into it.
+passed (docs/decisions.md, "Restart = resume"). The paper broker, new each run, opens at the
+day's opening balance of the daemon's paper account and is rebuilt by replaying the day's orders
+into it; a day-run that traded the whole day saves its balance as the day's end
+(runs/paper_account.py).
 """
 
 from __future__ import annotations
@@ -80,18 +82,22 @@ class DayRun:
     pipeline: SessionPipeline | None = None  # None until (and unless) the start built it
     run_id: int = 0
     started_monotonic: float = 0.0
+    started_utc: datetime | None = None
+    opening_equity: float | None = None  # a paper account's equity as the day opened (the report's start)
     resumed_orders: int = 0  # orders earlier day-runs of the day journaled (0: a fresh start)
     report_path: Path | None = None
 
     def start(self) -> None:
         """Connect to the venue (keys checked, streams started), then start the threads. Any
         failure is the caller's to retry; the venue is closed again first."""
+        self.started_utc = self._now()
         self.run_id = self.app.run_repository.start("live", self.config.session_name,
-                                                    self.app.config_digest(self.config), self._now())
+                                                    self.app.config_digest(self.config), self.started_utc)
         self.started_monotonic = time.monotonic()
         log.info("session_starting", day=self.day.isoformat(), run_id=self.run_id, broker=self.venue.name)
         try:
             connected = self.venue.open_day(self.config, self.time_manager.get_trading_session(self.day))
+            self.opening_equity = connected.opening_equity
             if connected.history is not None:
                 self.recorder = RecordingFeed(connected.feed, self.system.get_data_manager(), self.day)
             ids = SessionOrderIds(self.config.session_name, self.day)
@@ -147,7 +153,8 @@ class DayRun:
 
         `drain` (the scheduled stop after the close) lets every queued bar and the SessionEnd
         reach the engine first, so the day ends exactly as in a backtest; a shutdown stops at
-        once. Either way the threads get at most `timeout_secs`.
+        once. Either way the threads get at most `timeout_secs`. A paper account stopped while
+        still replaying the day is not settled: its positions are the past's.
         """
         pipeline = self.pipeline
         assert pipeline is not None, "stop() of a day-run whose pipeline was never built"
@@ -160,6 +167,12 @@ class DayRun:
         if not pipeline.finished():
             log.error("session_threads_still_running", day=self.day.isoformat(),
                       note="their orders are refused from now on; settling anyway")
+        whole_day = self._caught_up()
+        if policy != "leave" and self.venue.simulated and not whole_day:
+            log.warning("session_settle_skipped", day=self.day.isoformat(), policy=policy,
+                        reason="the paper account was still replaying the day: its positions are the past's",
+                        note="the next day-run of the day replays it again; without one it ends as journaled")
+            policy = "leave"
         try:
             if policy == "flatten":
                 execution.close_session(pipeline.engine.last_bar_end or self._now())
@@ -171,16 +184,23 @@ class DayRun:
                 if self.recorder is not None:
                     self.recorder.flush(force=True)
             finally:
-                self.venue.close_day()
+                self.venue.close_day(whole_day=whole_day)
         failed = self.system.state is SystemState.ERROR
         self.app.run_repository.finish(self.run_id, "failed" if failed else "completed", self._now(),
                                        self.system.error)
-        result = collect_result(self.config, "live", [self.day], pipeline)
+        result = collect_result(self.config, "live", [self.day], pipeline, self.opening_equity)
         run_info = self._run_info("failed" if failed else "completed", self.system.error, result.bars_processed)
         self.report_path = write_backtest_report(self.reports_dir / self.day.isoformat(), result,
                                                  self.time_manager.timezone, run_info)
         log.info("session_report_written", day=self.day.isoformat(), path=str(self.report_path))
         return self.report_path
+
+    def _caught_up(self) -> bool:
+        """Whether the pipeline handled a bar that ended after this day-run started: its broker
+        then replayed every bar an earlier day-run of the day could have traded on."""
+        assert self.pipeline is not None
+        last = self.pipeline.engine.last_bar_end
+        return last is not None and self.started_utc is not None and last > self.started_utc
 
     def write_failure_report(self, error: str) -> Path:
         """A day-run whose pipeline was never built still leaves a report folder saying why."""

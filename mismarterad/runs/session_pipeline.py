@@ -23,6 +23,7 @@ from mismarterad.core.bar_feed import BarFeed
 from mismarterad.core.broker import Broker
 from mismarterad.core.intervals import parse_interval
 from mismarterad.core.market_data_source import MarketDataSource
+from mismarterad.core.paper_account import PaperBalance
 from mismarterad.core.read_model import PipelineSnapshot, ReadModel
 from mismarterad.core.risk import PDT_WINDOW_SESSIONS, RiskLimits
 from mismarterad.core.run_result import RunResult
@@ -202,24 +203,31 @@ def pdt_history(time_manager: TimeManager,
     return history
 
 
-def make_paper_broker(config: SessionConfig, daemon_risk: RiskConfig | None = None) -> PaperBroker:
-    """The paper account of a run: cash, commission and slippage from `backtest_config`; it
-    shorts only where the run's risk limits allow it."""
+def make_paper_broker(config: SessionConfig, daemon_risk: RiskConfig | None = None,
+                      opening: PaperBalance | None = None) -> PaperBroker:
+    """The paper account of a run: commission and slippage from `backtest_config`, cash from it
+    too unless the run opens a kept account (`opening`: the daemon's paper account, with the
+    positions it carries); it shorts only where the run's risk limits allow it."""
     short = effective_limits(daemon_risk, config.risk).allow_short
     bt = config.backtest_config
+    cash = opening.cash if opening is not None else bt.initial_cash if bt is not None else DEFAULT_INITIAL_CASH
+    positions = opening.positions if opening is not None else ()
     if bt is None:
-        return PaperBroker(initial_cash=DEFAULT_INITIAL_CASH, short_selling=short)
+        return PaperBroker(initial_cash=cash, short_selling=short, positions=positions)
     return PaperBroker(
-        initial_cash=bt.initial_cash,
+        initial_cash=cash,
         commission=CommissionModel(bt.commission_per_share, bt.commission_per_order, bt.commission_minimum),
         slippage_bps=bt.slippage_bps,
         short_selling=short,
+        positions=positions,
     )
 
 
-def collect_result(config: SessionConfig, mode: str, days: Sequence[date], pipeline: SessionPipeline) -> RunResult:
+def collect_result(config: SessionConfig, mode: str, days: Sequence[date], pipeline: SessionPipeline,
+                   initial_cash: float | None = None) -> RunResult:
     """What the report writer needs from a finished (or stopped) run: read from the threads'
-    own records once they have ended."""
+    own records once they have ended. `initial_cash`: the equity the run started from, where
+    it is not the session config's (a day of the daemon's kept paper account)."""
     bt = config.backtest_config
     engine, execution = pipeline.engine, pipeline.execution
     return RunResult(
@@ -227,7 +235,7 @@ def collect_result(config: SessionConfig, mode: str, days: Sequence[date], pipel
         mode=mode,
         first_day=days[0],
         last_day=days[-1],
-        initial_cash=bt.initial_cash if bt else DEFAULT_INITIAL_CASH,
+        initial_cash=initial_cash if initial_cash is not None else bt.initial_cash if bt else DEFAULT_INITIAL_CASH,
         orders=tuple(execution.orders()),
         fills=tuple(execution.fills()),
         equity=tuple(execution.record.equity),

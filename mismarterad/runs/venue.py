@@ -1,7 +1,9 @@
 """Where a day-run trades and where its live bars come from, chosen by the daemon's `broker`.
 
-* paper: a fresh paper account each day-run, fed by the store replayed on the daemon's clock.
-  A restart rebuilds the account by replaying the day (the broker is simulated).
+* paper: the daemon's paper account (runs/paper_account.py), which keeps its cash and positions
+  across days and restarts; each day-run gets a fresh paper broker opened at the day's opening
+  balance, fed by the store replayed on the daemon's clock. A restart rebuilds the broker by
+  replaying the day (it is simulated); a day-run that traded the whole day saves its balance.
 * alpaca: the Alpaca account (paper or live) through `integrations/alpaca`, its data stream,
   and its REST history for the days the store lacks. Each day-run gets its own broker and feed
   (their threads end with it); the venue adds their counters up for the daemon's lifetime.
@@ -16,6 +18,8 @@ import os
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from datetime import date
+from functools import cached_property
 from typing import Protocol
 
 import structlog
@@ -23,12 +27,12 @@ import structlog
 from mismarterad.config.daemon_config import DaemonConfig
 from mismarterad.config.session_config import SessionConfig
 from mismarterad.core.bar_feed import BarFeed
-from mismarterad.core.bar_store import BarStore
 from mismarterad.core.broker import Broker
 from mismarterad.core.calendar import TradingSession
 from mismarterad.core.clock import Clock
 from mismarterad.core.errors import ConfigError
 from mismarterad.core.market_data_source import MarketDataSource
+from mismarterad.core.paper_account import PaperBalance
 from mismarterad.core.venue_status import VenueStatus
 from mismarterad.integrations.alpaca import (
     AlpacaBarFeed,
@@ -39,7 +43,11 @@ from mismarterad.integrations.alpaca import (
     load_alpaca_credentials,
 )
 from mismarterad.integrations.store_replay_feed import StoreReplayFeed
+from mismarterad.repositories.order_journal import SqlOrderJournal
+from mismarterad.runs.app import App
+from mismarterad.runs.paper_account import PaperAccount
 from mismarterad.runs.session_pipeline import make_paper_broker
+from mismarterad.services.order_ids import day_prefix
 
 __all__ = ["DayVenue", "Venue", "build_venue"]
 
@@ -55,6 +63,7 @@ class DayVenue:
     broker: Broker
     feed: BarFeed
     history: MarketDataSource | None  # None: the store is the only source (the paper venue)
+    opening_equity: float | None = None  # the paper account's equity as the day opens (None: a real account)
 
 
 class Venue(Protocol):
@@ -71,21 +80,29 @@ class Venue(Protocol):
         """Whether each day-run's account is rebuilt by replaying the day (the paper venue)."""
         ...
 
+    @property
+    def paper(self) -> PaperAccount | None:
+        """The daemon's paper account, kept across days (None: the broker keeps a real account)."""
+        ...
+
     def open_day(self, config: SessionConfig, session: TradingSession) -> DayVenue:
         """Connect for a day-run of `session`: check the keys, start the streams. Raises
         BrokerError (the session start fails and is retried) or ConfigError."""
         ...
 
-    def close_day(self) -> None:
-        """The day-run has settled: stop its streams (idempotent)."""
+    def close_day(self, whole_day: bool = False) -> None:
+        """The day-run has settled (or never started): stop its streams (idempotent).
+        `whole_day`: its broker traded the whole day so far (its pipeline caught up with the
+        clock), so a paper account's balance is saved as the day's end."""
         ...
 
     def status(self) -> VenueStatus: ...
 
 
 class PaperVenue:
-    def __init__(self, daemon: DaemonConfig, store: BarStore, clock: Clock) -> None:
-        self._daemon, self._store, self._clock = daemon, store, clock
+    def __init__(self, daemon: DaemonConfig, app: App) -> None:
+        self._daemon, self._app = daemon, app
+        self._day: tuple[date, Broker] | None = None  # the open day-run's day and broker
 
     @property
     def name(self) -> str:
@@ -99,11 +116,29 @@ class PaperVenue:
     def simulated(self) -> bool:
         return True
 
-    def open_day(self, config: SessionConfig, session: TradingSession) -> DayVenue:
-        return DayVenue(make_paper_broker(config, self._daemon.risk), StoreReplayFeed(self._store, self._clock), None)
+    @cached_property
+    def paper(self) -> PaperAccount:
+        app = self._app  # the database is reached at first use, after the daemon migrated it
+        return PaperAccount(app.paper_account_repository,
+                            lambda prefix: SqlOrderJournal(app.db_sessions, self.account, 0).day(prefix),  # read only
+                            self._daemon.paper.initial_cash, self.account)
 
-    def close_day(self) -> None:
-        pass
+    def open_day(self, config: SessionConfig, session: TradingSession) -> DayVenue:
+        opening = self.paper.open_day(session.day, day_prefix(session.day, config.session_name), self._app.clock.now())
+        broker = make_paper_broker(config, self._daemon.risk, opening)
+        self._day = (session.day, broker)
+        return DayVenue(broker, StoreReplayFeed(self._app.bar_store, self._app.clock), None, opening.equity)
+
+    def close_day(self, whole_day: bool = False) -> None:
+        if self._day is None:
+            return
+        (day, broker), self._day = self._day, None
+        closing = PaperBalance.of(broker.account().cash, broker.positions()) if whole_day else None
+        try:
+            self.paper.close_day(day, closing)
+        except Exception as exc:  # noqa: BLE001 - the journal still ends the day: nothing is lost
+            log.error("paper_day_close_failed", day=day.isoformat(), error=f"{type(exc).__name__}: {exc}",
+                      note="the day ends at its opening plus its journaled fills")
 
     def status(self) -> VenueStatus:
         return VenueStatus()
@@ -135,6 +170,10 @@ class AlpacaVenue:
     def simulated(self) -> bool:
         return False
 
+    @property
+    def paper(self) -> None:
+        return None
+
     def open_day(self, config: SessionConfig, session: TradingSession) -> DayVenue:
         self.close_day()
         source = AlpacaSource(self._credentials, self._endpoints, feed=self._feed_name, clock=self._clock)
@@ -158,7 +197,7 @@ class AlpacaVenue:
         log.info("alpaca_connected", trading=self._endpoints.trading_rest, feed=self._feed_name)
         return DayVenue(broker, feed, source)
 
-    def close_day(self) -> None:
+    def close_day(self, whole_day: bool = False) -> None:
         with self._lock:
             broker = self._broker
         if broker is None:
@@ -183,15 +222,14 @@ class AlpacaVenue:
             gaps_unfilled=before.gaps_unfilled + stats.gaps_unfilled)
 
 
-def build_venue(daemon: DaemonConfig, store: BarStore, clock: Clock,
-                environ: Mapping[str, str] | None = None) -> Venue:
-    """The daemon's venue; raises ConfigError (exit 78) for credentials that are missing or
-    readable by others."""
+def build_venue(daemon: DaemonConfig, app: App, environ: Mapping[str, str] | None = None) -> Venue:
+    """The daemon's venue on `app`'s clock, store and database; raises ConfigError (exit 78) for
+    credentials that are missing or readable by others."""
     if daemon.broker == "alpaca":
         credentials = load_alpaca_credentials(os.environ if environ is None else environ,
                                               daemon.alpaca.credentials_file)
         try:
-            return AlpacaVenue(daemon, credentials, clock)
+            return AlpacaVenue(daemon, credentials, app.clock)
         except ValueError as exc:  # an endpoint the adapter refuses (Alpaca's own hosts, clear text)
             raise ConfigError(f"alpaca.endpoint: {exc}") from None
-    return PaperVenue(daemon, store, clock)
+    return PaperVenue(daemon, app)

@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from mismarterad.core.broker import BrokerCapabilities
 from mismarterad.core.market_data import Bar
-from mismarterad.core.orders import Order, OrderRequest, OrderStatus, OrderType, Side
+from mismarterad.core.orders import Order, OrderRequest, OrderStatus, OrderType, Position, Side
 from mismarterad.core.reconciliation import MismatchKind, ReconcilePolicy
 from mismarterad.core.risk import RiskLimits
 from mismarterad.integrations.paper import PaperBroker
@@ -222,3 +222,20 @@ def test_a_resume_after_the_last_bar_closes_the_strategies_own_shares() -> None:
         ("sma", Side.SELL, 10)}, "the strategy's own shares, not (account)'s"
     assert second.strategy_positions() == {("sma", "SPY"): 10}, "counted (the close's market orders fill at the open)"
     assert [j.applied_utc for j in journal.day("20110104-").fills[:1]] == [CLOSE]
+
+
+def test_shares_carried_overnight_are_the_accounts_on_the_paper_account_as_on_a_real_one() -> None:
+    """The daemon's paper account opens with yesterday's shares (not journaled today): booked to
+    (account) at the session start, where a real account's reconciliation books them (adopt) at
+    its first live step, and closed by the day's close either way."""
+    carried = [Position("SPY", 7, 99.0)]
+    for broker in (PaperBroker(initial_cash=100_000.0, positions=carried),
+                   RealAccount(initial_cash=100_000.0, positions=carried)):
+        execution = day_run(broker, MemoryOrderJournal(), ReconcilePolicy.ADOPT)
+        the_morning(execution)
+        assert execution.strategy_positions() == {(ACCOUNT_OWNER, "SPY"): 7, ("sma", "SPY"): 10}, broker
+        assert execution.position_mismatches() == [] and not execution.halted
+        execution.close_session(T0 + timedelta(minutes=3))
+        closing = {(o.request.strategy, o.request.side, o.request.quantity) for o in broker.orders()
+                   if o.client_order_id.endswith("-c0001")}
+        assert closing == {(ACCOUNT_OWNER, Side.SELL, 7), ("sma", Side.SELL, 10)}, broker

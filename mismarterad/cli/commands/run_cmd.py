@@ -52,7 +52,8 @@ live_trading_confirmed; docs/operations.md), and an [api] table for the REST API
 console (address = "127.0.0.1:8321", tls_cert, tls_key, allow_insecure_remote = false,
 token_ttl_minutes = 480, login_failures_per_user = 5, login_failures_per_address = 20,
 login_window_minutes = 15; users from `mismarterad user add`). broker = "alpaca" needs the session config's
-flatten_minutes_before_close of at least 1.
+flatten_minutes_before_close of at least 1. A [paper] table: initial_cash = 1000000, what a
+new paper account opens with (it keeps its cash and positions until mismarterctl paper reset).
 Errors exit 78 naming the key."""
 
 

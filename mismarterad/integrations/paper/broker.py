@@ -12,11 +12,17 @@ the day's orders), so a journal that books fills by (client_order_id, execution_
 once. The account is simulated, so nothing is ever found at "the venue" that this broker did
 not make: `lookup` and `venue_open_orders` answer from its own book, and its stream never
 reconnects.
+
+A daemon's paper account carries its cash and positions across days (runs/paper_account.py):
+its broker opens with them (`positions`, each marked at its average cost until a bar prices
+it) and books fills with the same arithmetic that rebuilds a day from its journal
+(core/paper_account.py).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import timedelta
 
@@ -34,6 +40,7 @@ from mismarterad.core.orders import (
     RejectCategory,
     Side,
 )
+from mismarterad.core.paper_account import cash_after, position_after
 from mismarterad.integrations.paper.fill_models import CommissionModel, fill_price, slipped
 
 __all__ = ["PaperBroker"]
@@ -43,14 +50,15 @@ class PaperBroker:
     """A simulated account: cash, whole-share positions, and orders matched bar by bar."""
 
     def __init__(self, initial_cash: float = 1_000_000.0, commission: CommissionModel | None = None,
-                 slippage_bps: float = 0.0, short_selling: bool = False) -> None:
+                 slippage_bps: float = 0.0, short_selling: bool = False, positions: Sequence[Position] = ()) -> None:
+        """`positions`: what the account holds when it opens (carried from an earlier day)."""
         self._cash = initial_cash
         self._commission = commission or CommissionModel()
         self._slippage_bps = slippage_bps
         self._capabilities = BrokerCapabilities(short_selling=short_selling, simulated=True)
         self._orders: dict[str, Order] = {}
         self._open: dict[str, list[str]] = {}  # symbol -> open order ids, oldest first
-        self._positions: dict[str, Position] = {}
+        self._positions: dict[str, Position] = {p.symbol: p for p in positions if p.quantity != 0}
         self._last_price: dict[str, float] = {}
         self._fills: list[Fill] = []
         self._fill_count: dict[str, int] = {}  # client id -> fills booked of it (names the next one)
@@ -182,18 +190,9 @@ class PaperBroker:
     def _fill(self, request: OrderRequest, price: float, ts_utc: object) -> None:
         commission = self._commission.commission(request.quantity)
         signed = request.side.sign * request.quantity
-        self._cash -= signed * price + commission
+        self._cash = cash_after(self._cash, signed, price, commission)
         held = self._positions.get(request.symbol, Position(request.symbol, 0, 0.0))
-        quantity = held.quantity + signed
-        if quantity == 0:
-            avg = 0.0
-        elif held.quantity == 0 or (held.quantity > 0) != (quantity > 0):
-            avg = price  # opened, or flipped through zero
-        elif abs(quantity) > abs(held.quantity):
-            avg = (held.avg_price * abs(held.quantity) + price * request.quantity) / abs(quantity)
-        else:
-            avg = held.avg_price  # reduced: the remaining shares keep their cost
-        self._positions[request.symbol] = Position(request.symbol, quantity, avg)
+        self._positions[request.symbol] = position_after(held, signed, price)
         number = self._fill_count.get(request.client_order_id, 0) + 1
         self._fill_count[request.client_order_id] = number
         fill = Fill(request.client_order_id, request.symbol, request.side, request.quantity, price, commission,

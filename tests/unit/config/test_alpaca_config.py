@@ -9,9 +9,9 @@ import pytest
 
 from mismarterad.config.daemon_config import load_daemon_config
 from mismarterad.core.errors import ConfigError
-from mismarterad.core.clock import SystemClock
+from mismarterad.config.settings import Settings
 from mismarterad.daemon.loaded_config import load_config
-from mismarterad.repositories.memory_bar_store import MemoryBarStore
+from mismarterad.runs.app import App
 from mismarterad.runs.venue import build_venue
 
 SESSION = {
@@ -41,20 +41,25 @@ def test_the_defaults_are_paper_iex_and_alpaca_s_own_hosts(tmp_path: Path) -> No
     assert (a.paper, a.feed, a.endpoint, a.credentials_file, a.live_trading_confirmed) == (True, "iex", None, None, False)
 
 
+def app(tmp_path: Path) -> App:
+    """The app a venue is built on (nothing of it is touched for an Alpaca venue)."""
+    return App(settings=Settings(data_dir=tmp_path / "data", state_dir=tmp_path / "state"))
+
+
 KEYS = {"APCA_API_KEY_ID": "AKTESTKEY", "APCA_API_SECRET_KEY": "test-secret-value"}
 
 
 def venue_error(tmp_path: Path, endpoint: str) -> str:
     config = load_daemon_config(write(tmp_path, f'broker = "alpaca"\n[alpaca]\nendpoint = "{endpoint}"\n'))
     with pytest.raises(ConfigError) as caught:
-        build_venue(config, MemoryBarStore(), SystemClock(), KEYS)
+        build_venue(config, app(tmp_path), KEYS)
     [problem] = caught.value.problems
     return problem
 
 
 def test_an_endpoint_is_one_base_url_and_never_alpaca_s_own_or_clear_text_over_a_network(tmp_path: Path) -> None:
     config = load_daemon_config(write(tmp_path, 'broker = "alpaca"\n[alpaca]\nendpoint = "http://127.0.0.1:8700/"\n'))
-    assert build_venue(config, MemoryBarStore(), SystemClock(), KEYS).name == "alpaca"
+    assert build_venue(config, app(tmp_path), KEYS).name == "alpaca"
     for bad in ("127.0.0.1:8700", "ftp://host", "https://host/v2", "http://localhost:99999", "http://",
                 "https://paper-api.alpaca.markets", "http://10.0.0.5:8700"):
         problem = venue_error(tmp_path, bad)

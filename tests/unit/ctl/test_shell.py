@@ -88,10 +88,10 @@ def test_a_wrong_name_gets_one_line_and_the_shell_goes_on(
     assert err.splitlines() == [
         "mismarterctl: no command 'data import'; its commands: session, quality",
         "mismarterctl: no namespace or command 'bogus'; namespaces: system, data, session, time; commands: ask, "
-        "calendar, config, flatten, halt, hello, help, orders, pnl, positions, quality, reload, report, resume, "
+        "calendar, config, flatten, halt, hello, help, orders, paper, pnl, positions, quality, reload, report, resume, "
         "schedule, session, start, status, stop, threads, time, trades",
         "mismarterctl: 'system' is a namespace; its commands: hello, status, threads, config, start, stop, halt, "
-        "resume, flatten, reload, help"]
+        "resume, flatten, reload, paper, help"]
     assert "state " in sections(out)[-2] and sections(out)[-1] == "\n"  # then Ctrl-D (the input's end)
 
 

@@ -19,12 +19,15 @@ from support.daemon_snapshots import (
 
 from mismarterad.config.risk_config import RiskConfig
 from mismarterad.core.market_data import Bar
+from mismarterad.core.orders import Position
+from mismarterad.core.paper_account import PaperBalance
 from mismarterad.core.read_model import PipelineSnapshot, QualitySnapshot, TradingSnapshot
 from mismarterad.core.reconciliation import ReconciliationStatus
 from mismarterad.core.risk import RiskCheck
 from mismarterad.daemon.control import DaemonSnapshot
 from mismarterad.daemon.metrics import CHECKS
 from mismarterad.daemon.views import (
+    account_record,
     last_bar_age,
     metrics_view,
     orders_view,
@@ -173,3 +176,15 @@ def test_metrics_count_reconciliation_across_day_runs() -> None:
     v = metrics_view(_reconciling(clean))
     assert v.reconciliation_open == 0 and not v.reconciliation_halted
     assert v.reconciliation_mismatches == {"unknown_order": 1, "missing_order": 0, "position": 1}
+
+
+PAPER = PaperBalance(98_727.7, (Position("SPY", 10, 127.23),))
+
+
+def test_status_shows_the_brokers_account_in_a_session_and_the_kept_paper_account_between() -> None:
+    running = replace(daemon_snapshot(pipeline_snapshot()), paper_account=PAPER)
+    assert status_view(running)["account"] == {"cash": 10_000.0, "equity": 10_513.0, "positions_value": 513.0}
+    idle = replace(daemon_snapshot(None, day_run=False), paper_account=PAPER)
+    assert account_record(idle) == {"cash": 98_727.7, "equity": 98_727.7 + 1_272.3, "positions_value": 1_272.3}
+    assert positions_view(idle) == [{"symbol": "SPY", "quantity": 10, "avg_price": "127.23", "strategies": ""}]
+    assert account_record(daemon_snapshot(None, day_run=False)) is None, "a real account is not asked between sessions"
