@@ -24,7 +24,7 @@ from mismarterad.core.intervals import parse_interval
 from mismarterad.core.market_data_source import MarketDataSource
 from mismarterad.core.read_model import PipelineSnapshot, ReadModel
 from mismarterad.core.risk import PDT_WINDOW_SESSIONS, RiskLimits
-from mismarterad.core.run_result import RunResult
+from mismarterad.core.run_result import RunResult, SymbolCloses
 from mismarterad.integrations.paper import PaperBroker
 from mismarterad.integrations.paper.fill_models import CommissionModel
 from mismarterad.managers.data_manager import DataManager
@@ -215,6 +215,7 @@ def collect_result(config: SessionConfig, mode: str, days: Sequence[date], pipel
     own records once they have ended."""
     bt = config.backtest_config
     engine, execution = pipeline.engine, pipeline.execution
+    equity = tuple(execution.record.equity)
     return RunResult(
         session_name=config.session_name,
         mode=mode,
@@ -223,11 +224,18 @@ def collect_result(config: SessionConfig, mode: str, days: Sequence[date], pipel
         initial_cash=bt.initial_cash if bt else DEFAULT_INITIAL_CASH,
         orders=tuple(execution.orders()),
         fills=tuple(execution.fills()),
-        equity=tuple(execution.record.equity),
+        equity=equity,
         quality=tuple(pipeline.quality.records),
         bars_processed=engine.bars_processed,
         sessions_run=tuple(engine.sessions_run),
         sessions_skipped=tuple(engine.sessions_skipped),
         refusals=tuple(execution.refusals()),
         loss_halts=tuple(execution.loss_halts()),
+        closes=_closes(dict(execution.record.closes), len(equity)),
     )
+
+
+def _closes(columns: dict[str, list[float | None]], steps: int) -> tuple[SymbolCloses, ...]:
+    # cut to the equity points taken: a thread that did not stop in time may have marked one more
+    return tuple(SymbolCloses(symbol, tuple(column[:steps]) + (None,) * (steps - len(column)))
+                 for symbol, column in sorted(columns.items()))
