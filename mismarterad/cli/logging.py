@@ -40,6 +40,17 @@ def _error_counter(on_error: Callable[[str], None]) -> Callable[..., MutableMapp
     return count
 
 
+class _CurrentStderr:
+    """Writes to whatever `sys.stderr` is at that moment. While a rich progress bar is shown, that
+    is its console's proxy, which prints each log line above the bar instead of through it."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
 def configure_logging(log_format: str = "auto", level: str = "info",
                       on_error: Callable[[str], None] | None = None) -> None:
     """Configure structlog once per process; `on_error(component)` sees every error line (metrics)."""
@@ -61,6 +72,6 @@ def configure_logging(log_format: str = "auto", level: str = "info",
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelNamesMapping()[level.upper()]),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        logger_factory=structlog.PrintLoggerFactory(file=_CurrentStderr()),  # type: ignore[arg-type]
         cache_logger_on_first_use=False,
     )
