@@ -22,13 +22,13 @@ MAX_TICKS = 8
 
 def step_ticks(local_times: Sequence[datetime]) -> tuple[list[int], list[str]]:
     """Tick positions (step numbers) and labels: each session's first step, labelled with its
-    date, thinned to at most MAX_TICKS; for a single session, the first step of each hour."""
+    date, thinned to at most MAX_TICKS; for a single session, the first step of each new hour."""
     firsts = [i for i, t in enumerate(local_times) if i == 0 or t.date() != local_times[i - 1].date()]
     if len(firsts) > 1:
         every = -(-len(firsts) // MAX_TICKS)
         chosen = firsts[::every]
         return chosen, [local_times[i].strftime("%Y-%m-%d") for i in chosen]
-    hours = [i for i, t in enumerate(local_times) if i == 0 or t.hour != local_times[i - 1].hour]
+    hours = [i for i, t in enumerate(local_times) if i > 0 and t.hour != local_times[i - 1].hour] or [0]
     return hours, [local_times[i].strftime("%H:%M") for i in hours]
 
 
@@ -39,7 +39,7 @@ def plot_equity(path: Path, result: RunResult, drawdown: Sequence[float], tz: Zo
 
     matplotlib.use("Agg")
     from matplotlib.figure import Figure
-    from matplotlib.ticker import FuncFormatter
+    from matplotlib.ticker import FuncFormatter, PercentFormatter
 
     n = len(result.equity)
     step = max(1, -(-n // PLOT_POINTS))
@@ -52,14 +52,14 @@ def plot_equity(path: Path, result: RunResult, drawdown: Sequence[float], tz: Zo
     if benchmark is not None and len(benchmark) == n:
         top.plot(x, [benchmark[min(i + step, n) - 1] for i in x], linewidth=0.8, color="tab:gray",
                  label="buy & hold")
-        top.legend(loc="upper left", frameon=False)
+        top.legend(loc="best", frameon=False)
     top.set_title(f"{result.session_name}: {result.first_day} to {result.last_day}")
     top.set_ylabel("equity")
     top.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"${v:,.0f}"))
     top.grid(True, linewidth=0.3)
     bottom.fill_between(x, [-100 * d for d in worst], 0, color="tab:red", linewidth=0)
     bottom.set_ylabel("drawdown")
-    bottom.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:.2f}%"))
+    bottom.yaxis.set_major_formatter(PercentFormatter(100))  # as many decimals as the range needs
     bottom.grid(True, linewidth=0.3)
     if n:
         local = [p.ts_utc.astimezone(tz) for p in result.equity]

@@ -108,4 +108,4 @@ def test_equity_png_ticks_are_dates_or_hours() -> None:
     assert len(ticks) <= 8 and labels[0] == "2011-01-03" and ticks == sorted(ticks)
     one_day = [datetime(2011, 1, 3, 9, 31, tzinfo=NY) + MINUTE * i for i in range(390)]
     ticks, labels = step_ticks(one_day)
-    assert labels[:3] == ["09:31", "10:00", "11:00"] and ticks[:3] == [0, 29, 89]
+    assert labels[:3] == ["10:00", "11:00", "12:00"] and ticks[:3] == [29, 89, 149]
