@@ -159,6 +159,7 @@ def _time(ts: datetime, tz: ZoneInfo) -> str:
 # The x axis is the step number (nights and weekends take no room); its labels come from runs of
 # consecutive minutes: [first step, its time in ms] pairs, so a label is exact wherever it falls.
 TICK_CODE = """
+if (runs.length === 0) return "";
 const i = Math.max(0, Math.floor(tick));
 let lo = 0, hi = runs.length - 1;
 while (lo < hi) { const mid = (lo + hi + 1) >> 1; if (runs[mid][0] <= i) lo = mid; else hi = mid - 1; }
