@@ -317,7 +317,9 @@ class ControlApi:
         if not folder.is_dir():
             raise CommandError("not_found", f"no report for {day} (sessions write it at close + lag)")
         summary = folder / "summary.json"
+        page = folder / "report.html"  # none in a report rebuilt from the database
         return {"path": str(folder), "files": sorted(p.name for p in folder.iterdir()),
+                "html": str(page) if page.exists() else None,
                 "summary": json.loads(summary.read_text()) if summary.exists() else None}
 
     def _ask(self, words: list[str]) -> dict[str, Any]:

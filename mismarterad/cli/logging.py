@@ -29,6 +29,7 @@ __all__ = ["JOURNAL_PRIORITIES", "configure_logging", "print_error", "redact_sec
 #: sd-daemon(3) priority of each structlog level
 JOURNAL_PRIORITIES = {"critical": 2, "error": 3, "warning": 4, "info": 6, "debug": 7}
 
+
 def redact_secrets(_logger: object, _name: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
     """Processor: hide values of secret-looking keys (nested dicts and lists too) and passwords
     inside URLs, in every field of the event."""
@@ -86,6 +87,15 @@ def print_error(text: str) -> None:
     """A command's one-line failure on stderr (the exit code's reason), at priority error when
     stderr is the journal: `journalctl -p err` shows why a start failed."""
     print(_prefixed(JOURNAL_PRIORITIES["error"], text) if stderr_is_journal() else text, file=sys.stderr)
+class _CurrentStderr:
+    """Writes to whatever `sys.stderr` is at that moment. While a rich progress bar is shown, that
+    is its console's proxy, which prints each log line above the bar instead of through it."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
 
 
 def configure_logging(log_format: str = "auto", level: str = "info",
@@ -111,6 +121,6 @@ def configure_logging(log_format: str = "auto", level: str = "info",
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelNamesMapping()[level.upper()]),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        logger_factory=structlog.PrintLoggerFactory(file=_CurrentStderr()),  # type: ignore[arg-type]
         cache_logger_on_first_use=False,
     )

@@ -8,7 +8,7 @@ from datetime import date, datetime
 from mismarterad.core.orders import Fill, Order
 from mismarterad.core.risk import LossHalt, Refusal
 
-__all__ = ["EquityPoint", "GapRecord", "RunResult", "SessionQualityRecord"]
+__all__ = ["EquityPoint", "GapRecord", "RunResult", "SessionQualityRecord", "SymbolCloses"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,6 +20,15 @@ class EquityPoint:
     positions_value: float
     equity: float
     exposed: bool  # any position open during the step
+
+
+@dataclass(frozen=True, slots=True)
+class SymbolCloses:
+    """A symbol's price at the end of each step of the equity curve (index for index): its last
+    1-minute close, the price positions were marked at; None before the run knew a price."""
+
+    symbol: str
+    closes: tuple[float | None, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,3 +67,4 @@ class RunResult:
     sessions_skipped: tuple[tuple[date, str], ...]
     refusals: tuple[Refusal, ...] = ()
     loss_halts: tuple[LossHalt, ...] = ()
+    closes: tuple[SymbolCloses, ...] = ()  # by symbol; () where no prices were kept (a rebuilt report)

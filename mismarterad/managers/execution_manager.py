@@ -73,6 +73,8 @@ class ExecutionRecord:
 
     fills: list[Fill] = field(default_factory=list)
     equity: list[EquityPoint] = field(default_factory=list)
+    # per symbol, the price each point of `equity` marked it at (None before its first price)
+    closes: dict[str, list[float | None]] = field(default_factory=dict)
 
 
 class ExecutionManager(ResumingMixin, SettlingMixin, ReconcilingMixin):
@@ -386,9 +388,18 @@ class ExecutionManager(ResumingMixin, SettlingMixin, ReconcilingMixin):
         if equity and equity[-1].ts_utc == step_end_utc:
             exposed = equity[-1].exposed or point.exposed
             equity[-1] = EquityPoint(step_end_utc, point.cash, point.positions_value, point.equity, exposed)
-            return equity[-1]
-        equity.append(point)
-        return point
+        else:
+            equity.append(point)
+        self._record_closes(len(equity))
+        return equity[-1]
+
+    def _record_closes(self, steps: int) -> None:
+        with self._book:
+            for symbol, price in self._prices.items():
+                column = self.record.closes.setdefault(symbol, [])
+                del column[steps - 1 :]  # a second mark of the step replaces its price
+                column.extend([None] * (steps - 1 - len(column)))
+                column.append(price)
 
     @property
     def halted(self) -> bool:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import resource
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -33,7 +33,7 @@ from mismarterad.managers.system_manager import SystemManager
 from mismarterad.managers.time_manager import TimeManager
 from mismarterad.runs.strategy_loading import resolve_strategies
 
-__all__ = ["BacktestOutcome", "Progress", "plan_days", "run_backtest"]
+__all__ = ["BacktestOutcome", "Progress", "no_session_reason", "plan_days", "run_backtest"]
 
 log = structlog.get_logger(component="backtest")
 
@@ -82,6 +82,17 @@ def plan_days(config: SessionConfig, tm: TimeManager, dm: DataManager, start: da
     return tm.trading_days(first, last)
 
 
+def no_session_reason(days: Sequence[date], skipped: Sequence[tuple[date, str]]) -> str:
+    """One line saying why a backtest ran no session: its range and each skip reason's count."""
+    reasons: dict[str, int] = {}
+    for _, why in skipped:
+        reasons[why] = reasons.get(why, 0) + 1
+    why = "; ".join(f"{why} ({n} day{'s' if n > 1 else ''})" for why, n in sorted(reasons.items()))
+    span = f"{days[0]} to {days[-1]}" if len(days) > 1 else str(days[0])
+    return (f"the backtest ran no session: all {len(days)} trading day{'s' if len(days) > 1 else ''} of {span} "
+            f"were skipped: {why or 'no reason given'}; no report written")
+
+
 def run_backtest(
     app: App,
     config: SessionConfig,
@@ -90,7 +101,8 @@ def run_backtest(
     end: date | None = None,
     on_progress: Callable[[Progress], None] | None = None,
 ) -> BacktestOutcome:
-    """Run the backtest; raise MismarteradError with the reason if it did not complete."""
+    """Run the backtest; raise MismarteradError with the reason if it did not complete, DataError
+    when it ran no session (every day skipped: no report is worth writing)."""
     strategies = resolve_strategies(config, config_dir)
     if not isinstance(app.clock, SimClock):
         raise MismarteradError("a backtest needs the simulated clock")
@@ -131,6 +143,10 @@ def run_backtest(
         raise MismarteradError(f"backtest failed: {system.error}")
     execution = pipeline.execution
     result = collect_result(config, "backtest", days, pipeline)
+    if not result.sessions_run:
+        reason = no_session_reason(days, result.sessions_skipped)
+        app.run_repository.finish(run_id, "failed", app.wall_clock.now(), reason)
+        raise DataError(reason)
     app.order_repository.save_orders(run_id, result.orders)
     app.order_repository.save_fills(run_id, result.fills, 1)
     app.order_repository.save_positions(run_id, execution.broker_positions(), {f.symbol for f in result.fills},

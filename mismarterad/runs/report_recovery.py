@@ -16,8 +16,10 @@ folder beside it (`.<date>.XXXXXXXX`, and `.<date>.old` while the new folder is 
    and its report says so (`"status": "abandoned"`).
 
 The equity curve and the data-quality rows are never stored, so a rebuilt report has
-`trades.csv`, `orders.csv`, `summary.json` (equity figures null) and `run.json` with
-`"rebuilt_from_database": true`, and no `equity.csv`, `validation.csv` or `equity.png`.
+`trades.csv`, `orders.csv`, `summary.json` (equity figures null; its `performance` has the
+realized P&L per strategy and symbol, no drawdown, exposure or buy and hold) and `run.json` with
+`"rebuilt_from_database": true`, and no `equity.csv`, `validation.csv`, `equity.png` or
+`report.html`.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ from mismarterad.repositories.run_repository import RunRecord
 from mismarterad.runs.app import App
 
 # the report writer's own helpers, so a rebuilt file has exactly the format of a written one
+from mismarterad.runs.report_table import performance_figures
 from mismarterad.runs.reports import remove_stale_staging, risk_figures, strategy_figures, write_rebuilt_report
 from mismarterad.runs.session_pipeline import DEFAULT_INITIAL_CASH
 from mismarterad.services.order_ids import day_prefix
@@ -52,7 +55,7 @@ log = structlog.get_logger(component="report_recovery")
 
 LOOKBACK_DAYS = 10  # calendar days (daemon clock) of runs whose missing report is rebuilt
 REBUILT_FILES = ("trades.csv", "orders.csv", "summary.json", "run.json")
-MISSING_FILES = ("equity.csv", "validation.csv", "equity.png")
+MISSING_FILES = ("equity.csv", "validation.csv", "equity.png", "report.html")
 
 
 @dataclass(frozen=True)
@@ -174,6 +177,8 @@ def _rebuild(app: App, tm: TimeManager, config: SessionConfig, run: RunRecord, d
         "realized_pnl": round(sum(t.pnl for t in trades), 6),
         "open_positions": {p.symbol: p.quantity for p in positions},
         "rebuilt_from_database": True,
+        # the trade figures per strategy and symbol; no drawdown, exposure or buy and hold
+        "performance": performance_figures(result, trades, None),
     }
     # no stored error text is copied (one could quote a database URL)
     run_info = {"run_id": run.id, "day": day.isoformat(), "status": run.status,

@@ -1,8 +1,10 @@
 """Report files of a finished backtest or live session.
 
 Everything but `run.json` is a pure function of the RunResult, so the same config and data
-give byte-identical files: rows are sorted, numbers printed as their shortest exact text, and
-the PNG carries no software or date metadata. The folder is written beside its destination
+give byte-identical files: rows are sorted, numbers printed as their shortest exact text, the
+PNG carries no software or date metadata (runs/report_plots.py) and the HTML page no
+timestamp or random id (runs/report_html.py). summary.json's `performance` holds the table of
+figures per strategy and symbol, with buy and hold (runs/report_table.py). The folder is written beside its destination
 and renamed into place, so it appears complete or not at all.
 """
 
@@ -29,6 +31,9 @@ from mismarterad.core.market_data import format_price
 from mismarterad.core.redaction import redact
 from mismarterad.core.risk import RiskCheck
 from mismarterad.core.run_result import RunResult
+from mismarterad.runs.report_html import write_html
+from mismarterad.runs.report_plots import plot_equity
+from mismarterad.runs.report_table import benchmark_of, performance_figures
 from mismarterad.services.performance import Summary, drawdowns, summarize
 from mismarterad.services.trade_matching import Trade, match_trades
 
@@ -40,9 +45,8 @@ _STAGING = re.compile(r"^\.\d{4}-\d{2}-\d{2}\.[^./]+$")
 
 log = structlog.get_logger(component="reports")
 
-PLOT_POINTS = 4000  # more points than pixels only costs time
-
-REPORT_FILES = ("trades.csv", "orders.csv", "risk.csv", "equity.csv", "summary.json", "validation.csv", "equity.png")
+REPORT_FILES = ("trades.csv", "orders.csv", "risk.csv", "equity.csv", "summary.json", "validation.csv", "equity.png",
+                "report.html")
 
 
 def write_backtest_report(out_dir: Path, result: RunResult, tz: ZoneInfo, run_info: dict[str, object]) -> Path:
@@ -56,10 +60,14 @@ def write_backtest_report(out_dir: Path, result: RunResult, tz: ZoneInfo, run_in
         peaks = drawdowns([result.initial_cash, *(p.equity for p in result.equity)])[1:]
         _write_equity(staging / "equity.csv", result, peaks, tz)
         failpoint("report_writing")  # a crash test's kill, half-way through the folder
-        summary = _summary(result, trades, tz)
-        (staging / "summary.json").write_text(json.dumps(_summary_json(result, summary, trades, tz), indent=2) + "\n")
+        benchmark = benchmark_of(result)
+        summary = _summary_json(result, _summary(result, trades, tz), trades, tz)
+        summary["performance"] = performance_figures(result, trades, benchmark)
+        (staging / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
         _write_validation(staging / "validation.csv", result, tz)
-        _plot(staging / "equity.png", result, peaks, tz)
+        curve = None if benchmark is None else benchmark.curve
+        plot_equity(staging / "equity.png", result, peaks, tz, curve)
+        write_html(staging / "report.html", result, summary, trades, peaks, curve, tz)
         _write_run_info(staging / "run.json", run_info)
     return out_dir.resolve()
 
@@ -298,30 +306,3 @@ def _write_validation(path: Path, result: RunResult, tz: ZoneInfo) -> None:
                      sum(g.missing for g in r.gaps) if r.skipped_reason is None else r.expected_1m, gaps,
                      *(counts.get(n, 0) for n in intervals)])
     _write_csv(path, header, rows)
-
-
-def _plot(path: Path, result: RunResult, drawdown: Sequence[float], tz: ZoneInfo) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib.figure import Figure
-
-    step = max(1, -(-len(result.equity) // PLOT_POINTS))
-    equity = [result.equity[min(i + step, len(result.equity)) - 1].equity for i in range(0, len(result.equity), step)]
-    worst = [max(drawdown[i : i + step]) for i in range(0, len(drawdown), step)]
-    fig = Figure(figsize=(10, 6), dpi=100)
-    top, bottom = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 1]})
-    x = [i * step for i in range(len(equity))]
-    top.plot(x, equity, linewidth=0.8, color="tab:blue")
-    top.set_title(f"{result.session_name}: {result.first_day} to {result.last_day}")
-    top.set_ylabel("equity")
-    top.grid(True, linewidth=0.3)
-    bottom.fill_between(x, [-100 * d for d in worst], 0, color="tab:red", linewidth=0)
-    bottom.set_ylabel("drawdown %")
-    bottom.set_xlabel("1-minute steps")
-    bottom.grid(True, linewidth=0.3)
-    if result.equity:
-        ticks = sorted({0, len(result.equity) - 1})
-        bottom.set_xticks(ticks, [result.equity[i].ts_utc.astimezone(tz).strftime("%Y-%m-%d %H:%M") for i in ticks])
-    fig.tight_layout()
-    fig.savefig(path, format="png", metadata={"Software": None})

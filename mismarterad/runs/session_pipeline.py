@@ -26,7 +26,7 @@ from mismarterad.core.market_data_source import MarketDataSource
 from mismarterad.core.paper_account import PaperBalance
 from mismarterad.core.read_model import PipelineSnapshot, ReadModel
 from mismarterad.core.risk import PDT_WINDOW_SESSIONS, RiskLimits
-from mismarterad.core.run_result import RunResult
+from mismarterad.core.run_result import RunResult, SymbolCloses
 from mismarterad.integrations.paper import PaperBroker
 from mismarterad.integrations.paper.fill_models import CommissionModel
 from mismarterad.managers.data_manager import DataManager
@@ -230,6 +230,7 @@ def collect_result(config: SessionConfig, mode: str, days: Sequence[date], pipel
     it is not the session config's (a day of the daemon's kept paper account)."""
     bt = config.backtest_config
     engine, execution = pipeline.engine, pipeline.execution
+    equity = tuple(execution.record.equity)
     return RunResult(
         session_name=config.session_name,
         mode=mode,
@@ -238,11 +239,18 @@ def collect_result(config: SessionConfig, mode: str, days: Sequence[date], pipel
         initial_cash=initial_cash if initial_cash is not None else bt.initial_cash if bt else DEFAULT_INITIAL_CASH,
         orders=tuple(execution.orders()),
         fills=tuple(execution.fills()),
-        equity=tuple(execution.record.equity),
+        equity=equity,
         quality=tuple(pipeline.quality.records),
         bars_processed=engine.bars_processed,
         sessions_run=tuple(engine.sessions_run),
         sessions_skipped=tuple(engine.sessions_skipped),
         refusals=tuple(execution.refusals()),
         loss_halts=tuple(execution.loss_halts()),
+        closes=_closes(dict(execution.record.closes), len(equity)),
     )
+
+
+def _closes(columns: dict[str, list[float | None]], steps: int) -> tuple[SymbolCloses, ...]:
+    # cut to the equity points taken: a thread that did not stop in time may have marked one more
+    return tuple(SymbolCloses(symbol, tuple(column[:steps]) + (None,) * (steps - len(column)))
+                 for symbol, column in sorted(columns.items()))

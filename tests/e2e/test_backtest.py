@@ -3,7 +3,16 @@
 from __future__ import annotations
 
 import csv
+import fcntl
 import json
+import os
+import pty
+import re
+import shutil
+import struct
+import subprocess
+import sys
+import termios
 from decimal import Decimal
 from pathlib import Path
 
@@ -97,7 +106,7 @@ def test_two_runs_give_byte_identical_reports(mismarterad, spy_january, tmp_path
         result = mismarterad("backtest", str(CONFIG), "--from", "2011-01-03", "--to", "2011-01-14", "--out", str(out))
         assert result.returncode == 0, result.stderr
     names = sorted(p.name for p in outs[0].iterdir())
-    assert names == ["equity.csv", "equity.png", "orders.csv", "risk.csv", "run.json", "summary.json",
+    assert names == ["equity.csv", "equity.png", "orders.csv", "report.html", "risk.csv", "run.json", "summary.json",
                      "trades.csv", "validation.csv"]
     for name in names:
         if name != "run.json":
@@ -147,3 +156,79 @@ def test_unknown_strategy_or_param_exits_78(mismarterad, tmp_path) -> None:  # t
     assert "strategies[1].params.slowness: unknown key" in result.stderr
     check = mismarterad("config", "check", str(path))
     assert check.returncode == 78 and "strategies[1].params.slowness" in check.stdout
+
+
+def test_the_summary_table_fits_80_columns_and_shows_summary_json(mismarterad, spy_january, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    out = tmp_path / "r"
+    result = mismarterad("backtest", str(CONFIG), "--from", "2011-01-03", "--to", "2011-01-05", "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert all(len(line) <= 80 for line in lines[:-1]), lines  # all but the report's path
+    summary = json.loads((out / "summary.json").read_text())
+    assert lines[:3] == ["SPY January 2011 backtest: 2011-01-03 to 2011-01-05",
+                         f"3 sessions (0 skipped), 1,170 bars, {summary['fills']} fills",
+                         f"equity 1,000,000.00 -> {summary['final_equity']:,.2f} ({summary['total_return']:+.2%})"]
+    performance = summary["performance"]
+    [row] = performance["rows"]
+    header = next(i for i, line in enumerate(lines) if line.split()[:2] == ["strategy", "symbol"])
+    assert lines[header].split() == ["strategy", "symbol", "trades", "win%", "P&L", "PF", "max", "DD", "exposure"]
+    strategy = lines[header + 1].split()
+    assert strategy[:3] == ["sma_cross#0", "SPY", str(row["trades"])]
+    assert strategy[4] == f"{row['pnl']:+,.2f}" and strategy[7] == f"{row['exposure']:.1%}"
+    account = lines[header + 2].split()
+    assert account[:2] == ["account", "all"] and account[4] == f"{performance['account']['pnl']:+,.2f}"
+    bench = lines[header + 3]
+    assert bench.startswith("buy & hold") and f"{performance['buy_and_hold']['pnl']:+,.2f}" in bench
+    assert lines[-1] == f"report: {out}"
+
+
+def test_a_backtest_in_which_no_session_ran_exits_65_without_a_report(mismarterad, spy_january, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    out = tmp_path / "r"
+    result = mismarterad("backtest", str(CONFIG), "--from", "2011-02-01", "--to", "2011-02-03", "--out", str(out))
+    assert result.returncode == 65
+    assert result.stdout == ""
+    assert result.stderr.splitlines()[-1] == (
+        "mismarterad: the backtest ran no session: all 3 trading days of 2011-02-01 to 2011-02-03 were skipped: "
+        "no 1m bars in the store for any symbol (3 days); no report written")
+    assert not out.exists() and not any(tmp_path.glob(".r.*"))  # nor a staging folder
+
+
+@pytest.mark.slow
+def test_log_lines_never_break_the_progress_bar(cli_env, spy_january, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """On a terminal (a pseudo-terminal replayed into a terminal emulator), every log line printed
+    while the bar is shown starts its own line, and the bar leaves no remains."""
+    import pyte
+
+    columns = 100
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 1000, columns, 0, 0))
+    env = {**cli_env, "TERM": "xterm-256color"}
+    env.pop("COLUMNS", None), env.pop("LINES", None)
+    exe = shutil.which("mismarterad", path=str(Path(sys.executable).parent))
+    assert exe is not None
+    proc = subprocess.Popen([exe, "backtest", str(CONFIG), "--from", "2011-01-03", "--to", "2011-01-07", "--out",
+                             str(tmp_path / "r")], stdin=slave, stdout=slave, stderr=slave, env=env, close_fds=True)
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            data = os.read(master, 65536)
+        except OSError:  # EIO: the command ended and closed the terminal
+            break
+        if not data:
+            break
+        chunks.append(data)
+    os.close(master)
+    assert proc.wait(timeout=120) == 0
+    raw = b"".join(chunks).decode()
+    assert "━" in raw and "day " in raw and "bars/s" in raw  # the bar was drawn
+    screen = pyte.Screen(columns, 1000)
+    pyte.Stream(screen).feed(raw)
+    lines = [line.rstrip() for line in screen.display if line.strip()]
+    log_start = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d+Z \[")
+    logs = [line for line in lines if log_start.search(line)]
+    assert len(logs) > 10, lines
+    broken = [line for line in logs if not log_start.match(line)] + [line for line in lines if "━" in line]
+    assert not broken, "\n".join(broken)
+    assert any("backtest_finished" in line for line in logs)
+    assert any(line.startswith("account ") for line in lines) and lines[-1].startswith("report: ")

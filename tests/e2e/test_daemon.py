@@ -54,6 +54,8 @@ def test_a_replayed_day_runs_through_the_schedule_and_trades_like_the_backtest(
     assert (report / "trades.csv").read_text() == backtest_trades
     listed = d.ctl("--json", "report", DAY)
     assert listed.returncode == 0 and "trades.csv" in json.loads(listed.stdout)["files"]
+    assert json.loads(listed.stdout)["html"] == str(report / "report.html") and (report / "report.html").is_file()
+    assert json.loads(listed.stdout)["summary"]["performance"]["rows"][0]["symbol"] == "SPY"
     assert d.notify.seen("WATCHDOG=1") and any(m.startswith("STATUS=RUNNING") for _, m in d.notify.messages)
     d.signal(signal.SIGTERM)
     assert d.wait_exit(10) == 0

@@ -64,6 +64,7 @@ def test_a_report_lost_to_a_kill_during_its_write_is_rebuilt_at_the_next_start(
     listed = d.ctl("--json", "report", DAY)
     assert listed.returncode == 0, listed.stderr
     assert json.loads(listed.stdout)["summary"]["rebuilt_from_database"] is True
+    assert json.loads(listed.stdout)["html"] is None  # a rebuilt report has no page
     assert (reports / DAY / "trades.csv").read_text() == backtest_trades  # the day's trades, from the database
     assert json.loads((reports / DAY / "run.json").read_text())["rebuilt_from_database"] is True
     events = d.log_events()

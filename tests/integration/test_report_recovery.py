@@ -79,6 +79,10 @@ def test_a_completed_run_without_its_report_is_rebuilt_and_staging_folders_are_r
     assert (summary["trades"], summary["orders"], summary["fills"], summary["realized_pnl"]) == (1, 2, 2, 50.0)
     assert summary["final_equity"] is None and summary["open_positions"] == {}
     assert summary["strategies"]["sma_cross#0"]["pnl"] == 50.0
+    [row] = summary["performance"]["rows"]  # realized figures only: no curve was stored
+    assert (row["strategy"], row["symbol"], row["trades"], row["pnl"]) == ("sma_cross#0", "SPY", 1, 50.0)
+    assert row["max_drawdown_usd"] is None and row["exposure"] is None
+    assert summary["performance"]["account"]["return"] is None and summary["performance"]["buy_and_hold"] is None
 
     # a second start finds the report in place and changes nothing
     before = (folder / "run.json").read_text()

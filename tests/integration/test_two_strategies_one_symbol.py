@@ -92,9 +92,22 @@ def test_each_strategys_trades_equal_its_run_alone(data_dir: Path, tmp_path: Pat
         assert own == expected and len(own) > 3, name
         alone_summary = json.loads((alone / "summary.json").read_text())
         assert summary["strategies"][name] == alone_summary["strategies"][alone_id]
+        # its row in the table: the same trades and P&L as its run alone (flat at every close)
+        [row] = [r for r in summary["performance"]["rows"] if r["strategy"] == name]
+        [alone_row] = alone_summary["performance"]["rows"]
+        assert {k: row[k] for k in ("symbol", "trades", "win_rate", "pnl", "profit_factor")} == \
+            {k: alone_row[k] for k in ("symbol", "trades", "win_rate", "pnl", "profit_factor")}
+        assert row["pnl"] == summary["strategies"][name]["pnl"]
         assert alone_summary["strategies"][alone_id]["trades"] == alone_summary["trades"]
         assert alone_summary["strategies"][alone_id]["orders"] == alone_summary["orders"]
     assert summary["trades"] == len(trades) == sum(s["trades"] for s in summary["strategies"].values())
+    # the rows add up to the account, marked at the prices the run kept for every step
+    performance = summary["performance"]
+    assert abs(sum(r["pnl"] for r in performance["rows"]) - performance["account"]["pnl"]) < 1e-6
+    assert performance["account"]["pnl"] == round(summary["final_equity"] - summary["initial_equity"], 6)
+    assert performance["account"]["exposure"] == summary["exposure"]
+    assert max(r["exposure"] for r in performance["rows"]) <= summary["exposure"]
+    assert performance["buy_and_hold"]["symbols"][0]["exposure"] == 1.0
     assert summary["orders"] == len(orders) == sum(s["orders"] for s in summary["strategies"].values())
     assert summary["fills"] == sum(s["fills"] for s in summary["strategies"].values())
     # the database tells the strategies apart too, and the books are closed after the flatten

@@ -37,7 +37,7 @@ from support.daemon_process import DAEMON_SESSION_CONFIG, DaemonProcess, make_da
 CHURN_FILE = Path(__file__).with_name("churn_strategy.py")
 FINAL = frozenset({"filled", "canceled", "rejected", "expired", "refused"})
 REPORT_FILES = ("trades.csv", "orders.csv", "risk.csv", "equity.csv", "summary.json", "validation.csv",
-                "equity.png", "run.json")
+                "equity.png", "report.html", "run.json")
 REBUILT_FILES = ("trades.csv", "orders.csv", "summary.json", "run.json")
 # the emulator's status of an order -> the journal statuses that agree with it
 AGREES = {"filled": {"filled"}, "canceled": {"canceled"}, "expired": {"expired", "canceled"},

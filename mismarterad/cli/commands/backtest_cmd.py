@@ -20,9 +20,12 @@ EXAMPLES = """examples:
   mismarterad backtest session_configs/spy_2011_backtest.json --out out/spy
   mismarterad backtest session_configs/spy_2011_backtest.json --from 2011-01-03 --to 2011-01-07 --out out/week1
 
-DIR receives trades.csv, orders.csv, equity.csv, summary.json, validation.csv, equity.png
-(identical for identical config and data) and run.json (wall-clock figures). The folder is
-written elsewhere and moved into place only when complete; a failed run leaves no report.
+DIR receives trades.csv, orders.csv, equity.csv, summary.json, validation.csv, equity.png,
+report.html (identical for identical config and data) and run.json (wall-clock figures). The
+folder is written elsewhere and moved into place only when complete; a failed run leaves no
+report, and so does a run in which no session ran (every day skipped: exit 65). The figures
+per strategy and symbol, with buy and hold, are printed as a table (summary.json's
+`performance`).
 """
 
 
@@ -39,12 +42,16 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 def _backtest(args: argparse.Namespace) -> int:
     # imported here, not at the top: `mismarterad --help` must not pay for the whole pipeline
+    import json
+
+    from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     from mismarterad.config.session_config import load_session_config
     from mismarterad.core.clock import SimClock
     from mismarterad.runs.app import App
     from mismarterad.runs.backtest_runner import run_backtest
+    from mismarterad.runs.report_table import render_table
     from mismarterad.runs.reports import write_backtest_report
 
     if (args.start is None) != (args.end is None):
@@ -55,8 +62,9 @@ def _backtest(args: argparse.Namespace) -> int:
     config = load_session_config(args.config)
     app = App(clock=SimClock(datetime(1970, 1, 1, tzinfo=UTC)))
     if sys.stderr.isatty():
+        # on stderr, beside the logs: while it is shown, log lines are printed above it (cli/logging.py)
         with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[info]}"),
-                      TimeElapsedColumn(), transient=True) as bar:
+                      TimeElapsedColumn(), transient=True, console=Console(stderr=True)) as bar:
             task = bar.add_task("backtest", total=None, info="")
 
             def show(p: RunProgress) -> None:
@@ -73,7 +81,12 @@ def _backtest(args: argparse.Namespace) -> int:
     out = write_backtest_report(args.out, outcome.result, tm.timezone, outcome.run_info)
     r = outcome.result
     final = r.equity[-1].equity if r.equity else r.initial_cash
-    print(f"{config.session_name}: {len(r.sessions_run)} sessions ({len(r.sessions_skipped)} skipped), "
-          f"{r.bars_processed} bars, {len(r.fills)} fills, equity {r.initial_cash:,.2f} -> {final:,.2f}")
+    print(f"{config.session_name}: {r.first_day} to {r.last_day}")
+    print(f"{len(r.sessions_run)} sessions ({len(r.sessions_skipped)} skipped), {r.bars_processed:,} bars, "
+          f"{len(r.fills):,} fills")
+    print(f"equity {r.initial_cash:,.2f} -> {final:,.2f} ({final / r.initial_cash - 1:+.2%})")
+    print()
+    print(render_table(json.loads((out / "summary.json").read_text())["performance"]))
+    print()
     print(f"report: {out}")
     return 0
