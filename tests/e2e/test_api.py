@@ -74,7 +74,8 @@ def test_the_read_routes_answer_what_the_socket_answers(daemon: DaemonProcess, a
                 break
         assert ours == theirs, route
     pnl = api.get("/api/v1/pnl", viewer).body
-    assert pnl["session_date"] == DAY and pnl["equity"] > 0 and pnl["series"], pnl
+    assert pnl["date"] == DAY and pnl["equity"] > 0 and pnl["series"], pnl
+    assert pnl["strategies"][-1]["strategy"] == "total", pnl
     assert all(a["t"] < b["t"] for a, b in zip(pnl["series"], pnl["series"][1:]))
 
 

@@ -336,7 +336,11 @@ def test_a_window_missed_while_the_daemon_was_frozen_is_not_run_late(
     after = d.wait_for(lambda s: s["next_start"] == "2011-01-05T09:00:00-05:00", 20, "the next day's plan")
     assert after["session_date"] is None and after["last_report"] is None
     assert not (d.root / "state" / "reports" / DAY).exists()
-    assert any(e.get("event") == "session_start_too_late" for e in d.log_events())
+    events = [e.get("event") for e in d.log_events()]
+    assert "session_starting" not in events
+    # which misfired job runs first after the thaw is the scheduler's choice: the start job finds
+    # its window ended, or the stop job ran first and the start job finds the day done
+    assert "session_start_too_late" in events or "session_start_skipped" in events, events
 
 
 @pytest.mark.slow
