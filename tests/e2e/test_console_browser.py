@@ -71,6 +71,14 @@ def page(browser: Browser) -> Iterator[tuple[Page, list[str]]]:
     context.close()
 
 
+def signed_in(page: tuple[Page, list[str]], api_port: int, user: tuple[str, str]) -> tuple[Page, list[str], str]:
+    """The console's tab signed in as `user`, its problems so far, and the API's base URL."""
+    tab, problems = page
+    base = f"http://127.0.0.1:{api_port}"
+    sign_in(tab, base, user)
+    return tab, problems, base
+
+
 def sign_in(tab: Page, base: str, user: tuple[str, str]) -> None:
     tab.goto(base + "/")
     tab.fill("#username", user[0])
@@ -82,9 +90,7 @@ def sign_in(tab: Page, base: str, user: tuple[str, str]) -> None:
 
 def test_an_operator_follows_the_session_and_halts_it_with_the_button(
         daemon: DaemonProcess, api_port: int, page: tuple[Page, list[str]]) -> None:
-    tab, problems = page
-    base = f"http://127.0.0.1:{api_port}"
-    sign_in(tab, base, OPERATOR)
+    tab, problems, base = signed_in(page, api_port, OPERATOR)
     expect(tab.locator("#who")).to_have_text("olga (operator)")
     expect(tab.locator("#status dd[data-field=state]")).to_have_text("RUNNING", timeout=30_000)
     clock = tab.locator("#status dd[data-field=clock]")
@@ -121,9 +127,7 @@ def test_an_operator_follows_the_session_and_halts_it_with_the_button(
 
 def test_a_viewer_sees_no_control_buttons_and_the_api_refuses_it(
         daemon: DaemonProcess, api_port: int, page: tuple[Page, list[str]]) -> None:
-    tab, problems = page
-    base = f"http://127.0.0.1:{api_port}"
-    sign_in(tab, base, VIEWER)
+    tab, problems, base = signed_in(page, api_port, VIEWER)
     expect(tab.locator("#who")).to_have_text("vic (viewer)")
     expect(tab.locator("#status dd[data-field=state]")).not_to_be_empty()
     for button in ("#halt", "#flatten", "#resume"):
@@ -137,7 +141,6 @@ def test_a_viewer_sees_no_control_buttons_and_the_api_refuses_it(
     assert problems == [], problems
 
 
-
 def test_the_api_docs_page_renders_under_its_own_policy(api_port: int, page: tuple[Page, list[str]]) -> None:
     tab, problems = page
     tab.goto(f"http://127.0.0.1:{api_port}/api/docs")
@@ -148,9 +151,7 @@ def test_the_api_docs_page_renders_under_its_own_policy(api_port: int, page: tup
 
 def test_cancel_changes_nothing_and_flatten_closes_every_position(
         daemon: DaemonProcess, api_port: int, page: tuple[Page, list[str]]) -> None:
-    tab, problems = page
-    base = f"http://127.0.0.1:{api_port}"
-    sign_in(tab, base, OPERATOR)
+    tab, problems, base = signed_in(page, api_port, OPERATOR)
     expect(tab.locator("#positions td").first).not_to_have_text("none", timeout=90_000)
     api = ApiClient(base)
     token = api.token(*OPERATOR)
