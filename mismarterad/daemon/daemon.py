@@ -356,6 +356,8 @@ class Daemon:
         if not (self.scheduler.alive and self.control.alive):
             return False
         if self.front_end is not None and not self.front_end.alive:
+            if self.healthy:  # once: the watchdog pings stop and systemd restarts the daemon
+                log.error("api_thread_died", action="watchdog pings stop: systemd restarts the daemon")
             return False
         with self.lock:
             run = self.day_run

@@ -1,5 +1,5 @@
 """The real daemon in the environment systemd gives it: the config from $CONFIGURATION_DIRECTORY
-(ConfigurationDirectory=), the database URL from $CREDENTIALS_DIRECTORY/database_url
+(ConfigurationDirectory=; `mismarterad user` reads it too), the database URL from $CREDENTIALS_DIRECTORY/database_url
 (LoadCredential=), journald priority prefixes when stderr is $JOURNAL_STREAM, and watchdog
 pings paced by $WATCHDOG_USEC."""
 
@@ -11,7 +11,7 @@ import signal
 import subprocess
 from pathlib import Path
 
-from support.daemon_process import DAY, DaemonProcess, base_env, executable, make_daemon
+from support.daemon_process import DAEMON_SESSION_CONFIG, DAY, DaemonProcess, base_env, executable, make_daemon
 
 
 def test_run_without_config_needs_systemds_configuration_directory(tmp_path: Path, data_dir: Path) -> None:
@@ -34,6 +34,18 @@ def test_run_without_config_needs_systemds_configuration_directory(tmp_path: Pat
     [line] = stderr.read_text().splitlines()
     assert line.startswith(f"<3>mismarterad: configuration error: {config_dir}/mismarterad.toml"), line
     assert "lead_minutes" in line
+
+
+def test_user_finds_the_daemons_database_through_the_configuration_directory(tmp_path: Path) -> None:
+    config_dir, database = tmp_path / "etc", tmp_path / "daemon.db"
+    config_dir.mkdir()
+    (config_dir / "mismarterad.toml").write_text(
+        f'session_config = "{DAEMON_SESSION_CONFIG}"\ndatabase_url = "sqlite:///{database}"\n')
+    env = {**base_env(tmp_path / "state", tmp_path / "data"), "CONFIGURATION_DIRECTORY": str(config_dir)}
+    added = subprocess.run([executable("mismarterad"), "user", "add", "ada", "--role", "admin", "--password-stdin"],
+                           input="admin password 1\n", env=env, capture_output=True, text=True, timeout=60)
+    assert added.returncode == 0, added.stderr
+    assert database.exists() and not (tmp_path / "state").exists(), "the user went to the daemon's database"
 
 
 def test_the_daemon_under_systemds_variables(tmp_path: Path, data_dir: Path, daemons: list[DaemonProcess]) -> None:
