@@ -1,11 +1,12 @@
 """PaperAccount: the daemon's paper account (broker = "paper"), kept across days and restarts.
 
-The paper broker is simulated: every day-run builds a fresh one and a restart rebuilds it by
-replaying the day (docs/decisions.md, "Restart = resume"). So what persists is each day's
+The paper broker is simulated: every day-run builds a fresh one, opened at the day's opening,
+and a restart rebuilds it from the day's order journal as its catch-up replays the day
+(docs/decisions.md, "The paper account is its journal"). So what persists is each day's
 *opening* balance, fixed by the day's first day-run, and the day's *end*:
 
 * a day-run that traded the whole day (its pipeline caught up with the clock, so its broker
-  replayed every fill an earlier day-run of the day made) saves its broker's balance as the
+  booked every fill an earlier day-run of the day made) saves its broker's balance as the
   day's closing when it settles;
 * a day without a closing (its last day-run was killed, or stopped while still replaying) ends
   at its opening plus the fills the order journal booked for it, in booking order, each

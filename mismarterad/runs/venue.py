@@ -2,8 +2,8 @@
 
 * paper: the daemon's paper account (runs/paper_account.py), which keeps its cash and positions
   across days and restarts; each day-run gets a fresh paper broker opened at the day's opening
-  balance, fed by the store replayed on the daemon's clock. A restart rebuilds the broker by
-  replaying the day (it is simulated); a day-run that traded the whole day saves its balance.
+  balance, fed by the store replayed on the daemon's clock. A restart rebuilds the broker from
+  the day's order journal (it is simulated); a day-run that traded the whole day saves its balance.
 * alpaca: the Alpaca account (paper or live) through `integrations/alpaca`, its data stream,
   and its REST history for the days the store lacks. Each day-run gets its own broker and feed
   (their threads end with it); the venue adds their counters up for the daemon's lifetime.
@@ -77,7 +77,8 @@ class Venue(Protocol):
 
     @property
     def simulated(self) -> bool:
-        """Whether each day-run's account is rebuilt by replaying the day (the paper venue)."""
+        """Whether each day-run's account lives in the run, rebuilt from the journal by a
+        restart (the paper venue)."""
         ...
 
     @property

@@ -38,7 +38,7 @@ def bar(minute: int, price: float = 100.0) -> Bar:
 def day_run(broker: PaperBroker, journal: MemoryOrderJournal,
             policy: ReconcilePolicy = ReconcilePolicy.HALT, flatten_minutes: int = 0) -> ExecutionManager:
     ids = SessionOrderIds("resume test", DAY)
-    journaling = OrderJournaling(journal, journal.day(ids.prefix), replay_fills=not broker.capabilities.simulated)
+    journaling = OrderJournaling(journal, journal.day(ids.prefix))
     execution = ExecutionManager(broker, RiskGuard(RiskLimits(), flatten_minutes), ids=ids, journaling=journaling,
                                  reconcile=ReconcileSettings(policy, 5))
     execution.begin_session(DAY, CLOSE, ["SPY"])
