@@ -337,10 +337,11 @@ class ExecutionManager(ResumingMixin, SettlingMixin, ReconcilingMixin):
         replayed = self._journaling.replay_due(step_end_utc, live=not self._catching_up)
         if self._simulated:
             self._rebuilt_broker().book_journaled(replayed)
+        self._count(replayed, replayed=True)
         if not self._catching_up and self._held_fills:
             self._journaling.applied(self._held_fills, step_end_utc)
-            replayed, self._held_fills = [*replayed, *self._held_fills], []
-        self._count(replayed)
+            held, self._held_fills = self._held_fills, []
+            self._count(held)
 
     def _cancel_entries(self) -> None:
         working = [o.request for o in self._working()]
@@ -501,8 +502,9 @@ class ExecutionManager(ResumingMixin, SettlingMixin, ReconcilingMixin):
             self._journaling.sync(self._broker.orders())
         self._count(fills)
 
-    def _count(self, fills: list[Fill]) -> None:
-        """Count fills into the positions, the record and the limits."""
+    def _count(self, fills: list[Fill], *, replayed: bool = False) -> None:
+        """Count fills into the positions, the record and the limits (`replayed`: an earlier
+        day-run of the day booked them, and its log told them already)."""
         if not fills:
             return
         for fill in fills:
@@ -512,7 +514,7 @@ class ExecutionManager(ResumingMixin, SettlingMixin, ReconcilingMixin):
             self._holdings.apply(fill)
             self.record.fills.append(fill)
             self._risk.filled(fill)
-            self._trade_log.filled(fill)
+            self._trade_log.filled(fill, replayed=replayed)
         if not self._catching_up:  # a replayed step's positions are the past's, the broker's are now
             self._holdings.mismatches(self._broker.positions())
 

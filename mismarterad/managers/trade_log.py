@@ -47,10 +47,12 @@ class TradeLog:
     def cancel_requested(self, order: Order) -> None:
         self._log.log(self.level, "order_cancel_requested", **_request(order.request), status=order.status.value)
 
-    def filled(self, fill: Fill) -> None:
+    def filled(self, fill: Fill, *, replayed: bool = False) -> None:
+        """A fill counted; `replayed`: one an earlier day-run of the day counted (and told), told
+        again as a restart's catch-up counts it, so a reader can tell it from a new one."""
         self._log.log(self.level, "order_filled", strategy=fill.strategy, symbol=fill.symbol,
                       client_order_id=fill.client_order_id, side=fill.side.value, quantity=fill.quantity,
-                      price=fill.price)
+                      price=fill.price, replayed=replayed or None)
 
     def flatten(self, event: str, at_utc: datetime, held: dict[str, int]) -> None:
         """Every position is being closed (`pre_close_flatten`, `session_close_flatten`); each

@@ -28,11 +28,14 @@ from mismarterad.daemon.control_server import CommandError, Peer
 from mismarterad.daemon.kill_switch import KillSwitch
 from mismarterad.integrations.paper import PaperBroker
 from mismarterad.managers.execution_manager import ExecutionManager
+from mismarterad.managers.order_journaling import OrderJournaling
 from mismarterad.managers.risk_guard import RiskGuard
 from mismarterad.managers.trade_log import TradeLog
 from mismarterad.repositories.halt_store import HaltStore
+from mismarterad.repositories.memory_order_journal import MemoryOrderJournal
 from mismarterad.runs.app import App
 from mismarterad.runs.backtest_runner import run_backtest
+from mismarterad.services.order_ids import SessionOrderIds
 
 T0 = datetime(2011, 1, 4, 14, 30, tzinfo=UTC)  # 09:30 New York
 DAY = date(2011, 1, 4)
@@ -105,6 +108,39 @@ def test_every_refusal_is_told_not_only_the_first() -> None:
     refusals = story(logs, "order_refused")
     assert len(refusals) == 5 and {e["check"] for e in refusals} == {"halted"}
     assert {e["log_level"] for e in refusals} == {"info"}
+
+
+def test_a_resumed_day_run_tells_the_fills_it_replays_as_replayed() -> None:
+    journal = MemoryOrderJournal()
+
+    def resumed_run() -> ExecutionManager:
+        ids = SessionOrderIds("story", DAY)
+        execution = ExecutionManager(PaperBroker(initial_cash=100_000.0), RiskGuard(RiskLimits()), ids=ids,
+                                     journaling=OrderJournaling(journal, journal.day(ids.prefix)),
+                                     trade_log=TradeLog(logging.INFO))
+        execution.begin_session(DAY, CLOSE, ["SPY"])
+        return execution
+
+    def step(execution: ExecutionManager, minute: int, *, catch_up: bool = False) -> None:
+        execution.start_step(at(minute + 1), catch_up=catch_up)
+        execution.on_bar(bar(minute))
+        execution.begin_step(at(minute + 1), catch_up=catch_up)
+
+    first = resumed_run()
+    step(first, 0)
+    bought = first.submit("sma#0", "SPY", Side.BUY, 10, None, None, at(1))
+    step(first, 1)  # filled; then the process dies
+    second = resumed_run()
+    with capture_logs() as logs:
+        step(second, 0, catch_up=True)
+        assert second.submit("sma#0", "SPY", Side.BUY, 10, None, None, at(1)).client_order_id == bought.client_order_id
+        step(second, 1, catch_up=True)
+        more = second.submit("sma#0", "SPY", Side.BUY, 5, None, None, at(2))
+        step(second, 2)
+    assert [(e["client_order_id"], e["replayed"]) for e in story(logs, "order_filled")] == [
+        (bought.client_order_id, True), (more.client_order_id, None)]
+    assert [e["client_order_id"] for e in story(logs, "order_submitted")] == [more.client_order_id], \
+        "the adopted order is not told as sent again"
 
 
 def test_the_session_close_flatten_is_told(tmp_path: Path) -> None:
