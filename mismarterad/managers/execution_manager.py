@@ -314,6 +314,7 @@ class ExecutionManager(ResumingMixin, SettlingMixin, ReconcilingMixin):
         account as it is now (a resume after close − N flattens at once, not after the close)."""
         self.start_step(step_end_utc, catch_up=catch_up)
         with self._book:
+            self._trade_log.refusals_passed(step_end_utc)
             self._replay(step_end_utc)
             if self._catching_up:
                 return  # the account's rules act on now, at the first live step: these positions are the past's

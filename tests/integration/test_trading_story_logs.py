@@ -30,7 +30,7 @@ from mismarterad.integrations.paper import PaperBroker
 from mismarterad.managers.execution_manager import ExecutionManager
 from mismarterad.managers.order_journaling import OrderJournaling
 from mismarterad.managers.risk_guard import RiskGuard
-from mismarterad.managers.trade_log import TradeLog
+from mismarterad.managers.trade_log import REFUSALS_TOLD_PER_MINUTE, TradeLog
 from mismarterad.repositories.halt_store import HaltStore
 from mismarterad.repositories.memory_order_journal import MemoryOrderJournal
 from mismarterad.runs.app import App
@@ -108,6 +108,27 @@ def test_every_refusal_is_told_not_only_the_first() -> None:
     refusals = story(logs, "order_refused")
     assert len(refusals) == 5 and {e["check"] for e in refusals} == {"halted"}
     assert {e["log_level"] for e in refusals} == {"info"}
+
+
+def test_a_refusal_flood_is_told_a_few_lines_a_minute_and_kept_whole() -> None:
+    execution = day_run_execution()
+    execution.halt(True)
+    with capture_logs() as logs:
+        for _ in range(1000):  # a strategy resubmitting in a loop while halted
+            execution.submit("sma#0", "SPY", Side.BUY, 1, None, None, at(1))
+        execution.submit("other#0", "SPY", Side.BUY, 1, None, None, at(1))
+        execution.begin_step(at(2))  # the next minute: the count of the untold ones
+        for _ in range(REFUSALS_TOLD_PER_MINUTE + 2):
+            execution.submit("sma#0", "SPY", Side.BUY, 1, None, None, at(2))
+        execution.close_session(at(3))  # the session ends: the last minute's count too
+    told = [e["strategy"] for e in story(logs, "order_refused")]
+    assert told == ["sma#0"] * REFUSALS_TOLD_PER_MINUTE + ["other#0"] + ["sma#0"] * REFUSALS_TOLD_PER_MINUTE
+    suppressed, last = story(logs, "order_refusals_suppressed")
+    assert last["suppressed"] == 2 and last["minute"] == at(2).isoformat()
+    assert (suppressed["strategy"], suppressed["check"], suppressed["suppressed"], suppressed["log_level"]) == (
+        "sma#0", "halted", 1000 - REFUSALS_TOLD_PER_MINUTE, "info")
+    assert logs.index(suppressed) < len(logs) - 1, "told when its minute passed, before the next minute's lines"
+    assert len(execution.refusals()) == 1001 + REFUSALS_TOLD_PER_MINUTE + 2, "every refusal is kept (risk.csv)"
 
 
 def test_a_resumed_day_run_tells_the_fills_it_replays_as_replayed() -> None:
