@@ -109,8 +109,9 @@ class PaperAccountStore(Protocol):
         ...
 
     def begin_day(self, account: str, day: date, id_prefix: str, opening: PaperBalance) -> PaperDay:
-        """A day-run of `day` starts: the day keeps the opening it has (the first day-run's),
-        or gets `opening`; its id prefix is set and its closing cleared. Returns the day stored."""
+        """A day-run of `day` starts: the day keeps the opening and id prefix it has (the first
+        day-run's), or gets `opening` and `id_prefix`; its closing is cleared. Returns the day
+        stored."""
         ...
 
     def close_day(self, account: str, day: date, closing: PaperBalance) -> None:

@@ -101,7 +101,7 @@ class DayRun:
             self.opening_equity = connected.opening_equity
             if connected.history is not None:
                 self.recorder = RecordingFeed(connected.feed, self.system.get_data_manager(), self.day)
-            ids = SessionOrderIds(self.config.session_name, self.day)
+            ids = SessionOrderIds(self.config.session_name, self.day, kept_prefix=connected.id_prefix)
             journal = SqlOrderJournal(self.app.db_sessions, self.venue.account, self.run_id)
             day = journal.day(ids.prefix)
             self.resumed_orders = len(day.orders)

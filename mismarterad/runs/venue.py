@@ -64,6 +64,7 @@ class DayVenue:
     feed: BarFeed
     history: MarketDataSource | None  # None: the store is the only source (the paper venue)
     opening_equity: float | None = None  # the paper account's equity as the day opens (None: a real account)
+    id_prefix: str | None = None  # the prefix the day's order ids keep (None: the session's own)
 
 
 class Venue(Protocol):
@@ -125,10 +126,11 @@ class PaperVenue:
                             self._daemon.paper.initial_cash, self.account)
 
     def open_day(self, config: SessionConfig, session: TradingSession) -> DayVenue:
-        opening = self.paper.open_day(session.day, day_prefix(session.day, config.session_name), self._app.clock.now())
-        broker = make_paper_broker(config, self._daemon.risk, opening)
+        day = self.paper.open_day(session.day, day_prefix(session.day, config.session_name), self._app.clock.now())
+        broker = make_paper_broker(config, self._daemon.risk, day.opening)
         self._day = (session.day, broker)
-        return DayVenue(broker, StoreReplayFeed(self._app.bar_store, self._app.clock), None, opening.equity)
+        return DayVenue(broker, StoreReplayFeed(self._app.bar_store, self._app.clock), None, day.opening.equity,
+                        day.id_prefix)
 
     def close_day(self, whole_day: bool = False) -> None:
         if self._day is None:

@@ -125,3 +125,15 @@ def test_an_operators_flatten_before_the_restart_stays_flat(data_dir: Path, tmp_
     assert broker_balance(run) == daemon.journaled_end(DAY1) and broker_balance(run).positions == ()
     assert run.pipeline is not None and run.pipeline.execution.strategy_positions() == {}
     kill(run)
+
+
+def test_a_session_renamed_before_the_restart_keeps_the_mornings_fill(morning: PaperDaemon, tmp_path: Path) -> None:
+    first_prefix = morning.app.paper_account_repository.day(morning.venue.account, DAY1).id_prefix
+    renamed = hold_config(tmp_path / "renamed.json", session_name="renamed at lunch")
+    run = restart_until(morning, renamed, halted=True)
+    assert morning.app.paper_account_repository.day(morning.venue.account, DAY1).id_prefix == first_prefix
+    assert broker_balance(run) == morning.journaled_end(DAY1)
+    assert [p.quantity for p in broker_balance(run).positions] == [10], "the morning stays the account's"
+    assert run.pipeline is not None
+    assert {o.client_order_id[:len(first_prefix)] for o in run.pipeline.execution.orders()} == {first_prefix}
+    kill(run)
