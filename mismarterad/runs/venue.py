@@ -112,7 +112,7 @@ class PaperVenue:
 
     @property
     def account(self) -> str:
-        return "paper"
+        return self._daemon.paper.account  # one per daemon sharing a database (docs/operations.md)
 
     @property
     def simulated(self) -> bool:

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from support.paper_day import DAY1, STARTING_CASH, PaperDaemon, handled_until, hold_config, kill, ny, wait_for
 
+from mismarterad.config.paper_config import PaperConfig
 from mismarterad.core.clock import SimClock
 from mismarterad.core.orders import OrderStatus, Position, Side
 from mismarterad.core.paper_account import PaperBalance
@@ -137,3 +138,21 @@ def test_a_session_renamed_before_the_restart_keeps_the_mornings_fill(morning: P
     assert run.pipeline is not None
     assert {o.client_order_id[:len(first_prefix)] for o in run.pipeline.execution.orders()} == {first_prefix}
     kill(run)
+
+
+def test_daemons_sharing_a_database_keep_their_own_paper_accounts(data_dir: Path, tmp_path: Path) -> None:
+    clock = SimClock(ny(DAY1, 10, 0))
+    config = hold_config(tmp_path / "hold.json")  # the same session in both: the same order ids
+    a = PaperDaemon.build(clock, data_dir, tmp_path, config, PaperConfig(initial_cash=STARTING_CASH, account="paper-a"))
+    b = PaperDaemon.build(clock, data_dir, tmp_path, config, PaperConfig(initial_cash=50_000.0, account="paper-b"))
+    first = a.day_run(DAY1, config)
+    wait_for("a's catch-up to 10:00", handled_until(first, ny(DAY1, 10, 0)))
+    kill(first)
+    other = b.day_run(DAY1, config)
+    assert other.resumed_orders == 0 and other.opening_equity == 50_000.0, "b's day is not a's, nor its journal"
+    wait_for("b's catch-up to 10:00", handled_until(other, ny(DAY1, 10, 0)))
+    kill(other)
+    assert [p.quantity for p in a.venue.paper.balance().positions] == [10] == [
+        p.quantity for p in b.venue.paper.balance().positions]
+    assert a.venue.paper.balance().cash < STARTING_CASH and b.venue.paper.balance().cash < 50_000.0
+    assert len(a.journal(DAY1).fills) == len(b.journal(DAY1).fills) == 1
