@@ -105,6 +105,8 @@ class ExecutionManager(ResumingMixin, SettlingMixin, ReconcilingMixin):
         self._catching_up = False  # the current step's orders are the past's: a real account's catch-up,
         # or a step of a simulated account's catch-up up to where the journal holds the day
         self._step_end: datetime | None = None
+        self._session_open: datetime | None = None
+        self._carried: list[Fill] = []  # opening lots of the shares booked to ACCOUNT_OWNER (no fill explains them)
         self._symbols: frozenset[str] = frozenset()  # the session's: the daemon's in the account
         self._local_orders: list[Order] = []
         self._unreported: dict[str, list[Order]] = {}  # strategy -> refused or rejected, not yet told
@@ -267,7 +269,8 @@ class ExecutionManager(ResumingMixin, SettlingMixin, ReconcilingMixin):
 
     # -- session rules ---------------------------------------------------------------------
 
-    def begin_session(self, day: date, close_utc: datetime | None, symbols: Sequence[str] = ()) -> None:
+    def begin_session(self, day: date, close_utc: datetime | None, symbols: Sequence[str] = (), *,
+                      open_utc: datetime | None = None) -> None:
         """A session starts: the day's starting equity, loss halt and close rules start over. A
         resumed day-run on a real account first asks the broker for each order the journal
         holds open: the broker tracks it again (its fills from then on, none twice), and an
@@ -279,6 +282,7 @@ class ExecutionManager(ResumingMixin, SettlingMixin, ReconcilingMixin):
         with self._book:
             self._ids.begin_day(day)
             self._symbols = frozenset(symbols)
+            self._session_open = open_utc if open_utc is not None else close_utc  # stamps what the session carries
             self._risk.begin_session(day, close_utc, self._broker.account().equity, history)
             if self._journaling is not None:
                 if self._simulated:
@@ -472,6 +476,12 @@ class ExecutionManager(ResumingMixin, SettlingMixin, ReconcilingMixin):
     def fills(self) -> Sequence[Fill]:
         with self._book:
             return list(self.record.fills)
+
+    def carried(self) -> list[Fill]:
+        """The opening lots of the shares booked to ACCOUNT_OWNER (carried overnight, adopted
+        from the broker), as fills at their average price: trades are matched from them first."""
+        with self._book:
+            return list(self._carried)
 
     def fills_since(self, count: int) -> list[Fill]:
         """The fills booked after the first `count` (the engine tells strategies of new ones)."""

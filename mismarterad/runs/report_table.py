@@ -34,7 +34,7 @@ def benchmark_of(result: RunResult) -> Benchmark | None:
 def performance_figures(result: RunResult, trades: Sequence[Trade], benchmark: Benchmark | None) -> dict[str, Any]:
     """summary.json's `performance`: `rows` per (strategy, symbol), `account`, `buy_and_hold`."""
     ordered = {(o.request.strategy, o.request.symbol) for o in result.orders}
-    rows = strategy_symbol_rows(result.fills, trades, [p.ts_utc for p in result.equity],
+    rows = strategy_symbol_rows(result.matched_fills(), trades, [p.ts_utc for p in result.equity],
                                 {c.symbol: c.closes for c in result.closes}, ordered)
     account = account_figures(result.initial_cash, [p.equity for p in result.equity],
                               [p.exposed for p in result.equity], trades)

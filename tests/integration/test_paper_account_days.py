@@ -71,6 +71,10 @@ def test_two_day_runs_carry_cash_and_shares_and_backtests_never_touch_the_accoun
     assert second.report_path is not None
     summary = json.loads((second.report_path / "summary.json").read_text())
     assert summary["initial_equity"] == round(carried.equity, 6), "the day's report starts from the kept account"
+    rows = {r["strategy"]: r for r in summary["performance"]["rows"]}
+    assert rows[ACCOUNT_OWNER]["trades"] == 1 and rows[ACCOUNT_OWNER]["exposure"] > 0.9, \
+        "the carried shares are a trade from their cost, held from the open: no short opened by the flatten"
+    assert round(sum(r["pnl"] for r in rows.values()), 4) == round(summary["performance"]["account"]["pnl"], 4)
 
     # a backtest of the same days starts from its own initial_cash and leaves the account alone
     stored = app.paper_account_repository.day("paper", DAY2)
