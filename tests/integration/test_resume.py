@@ -267,3 +267,26 @@ def test_shares_carried_overnight_get_an_opening_lot_so_the_close_ends_a_trade_n
     assert (row.strategy, row.figures.pnl, row.figures.exposure) == (ACCOUNT_OWNER, 7.0, 1.0), \
         "held from the open, no phantom short after the close"
     assert execution.account().equity - (100_000.0 + 7 * 99.0) == row.figures.pnl, "the rows add up to the account"
+
+
+def test_a_resumed_paper_day_reads_cash_and_equity_as_of_each_replayed_bar_even_halted() -> None:
+    """The paper account is rebuilt from the journal step by step, so what a strategy reads as
+    `cash` and `equity` during the catch-up is the account as of that bar (a real account's
+    catch-up reads the broker now: docs/strategies.md)."""
+    journal = MemoryOrderJournal()
+    first = day_run(PaperBroker(initial_cash=100_000.0), journal)
+    live = []
+    for minute in range(3):
+        now = step(first, minute)
+        if minute == 0:
+            first.submit("sma", "SPY", Side.BUY, 10, None, None, now)
+        live.append((first.account().cash, first.account().equity))
+    resumed = day_run(PaperBroker(initial_cash=100_000.0), journal)  # the process died; halted since
+    resumed.halt(True)
+    replayed = []
+    for minute in range(3):
+        now = step(resumed, minute, catch_up=True)
+        if minute == 0:
+            assert resumed.submit("sma", "SPY", Side.BUY, 10, None, None, now).status is OrderStatus.FILLED
+        replayed.append((resumed.account().cash, resumed.account().equity))
+    assert replayed == live and live[0] == (100_000.0, 100_000.0) and live[1][0] == 100_000.0 - 10 * 100.0
