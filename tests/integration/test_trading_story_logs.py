@@ -16,7 +16,8 @@ import pytest
 import structlog
 from structlog.testing import capture_logs
 
-from mismarterad.cli.control_api import COMMANDS, OPERATOR_COMMANDS, ControlApi
+from mismarterad.cli.control_api import ControlApi
+from mismarterad.cli.control_commands import COMMANDS, OPERATOR_COMMANDS
 from mismarterad.config.session_config import load_session_config
 from mismarterad.config.settings import Settings
 from mismarterad.core.clock import SimClock
