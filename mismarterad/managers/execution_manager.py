@@ -333,21 +333,6 @@ class ExecutionManager(ResumingMixin, SettlingMixin, ReconcilingMixin):
                 self._cancel_entries()
             self._watch_loss(step_end_utc)
 
-    def _replay(self, step_end_utc: datetime) -> None:
-        """Count the earlier runs' fills due at this step (a simulated broker books them too), and
-        at a live step the fills a catch-up held (stamped with this step: a later resume counts
-        them here too)."""
-        if self._journaling is None:
-            return
-        replayed = self._journaling.replay_due(step_end_utc, live=not self._catching_up)
-        if self._simulated:
-            self._rebuilt_broker().book_journaled(replayed)
-        self._count(replayed, replayed=True)
-        if not self._catching_up and self._held_fills:
-            self._journaling.applied(self._held_fills, step_end_utc)
-            held, self._held_fills = self._held_fills, []
-            self._count(held)
-
     def _cancel_entries(self) -> None:
         working = [o.request for o in self._working()]
         net = self._holdings.net()
@@ -476,12 +461,6 @@ class ExecutionManager(ResumingMixin, SettlingMixin, ReconcilingMixin):
     def fills(self) -> Sequence[Fill]:
         with self._book:
             return list(self.record.fills)
-
-    def carried(self) -> list[Fill]:
-        """The opening lots of the shares booked to ACCOUNT_OWNER (carried overnight, adopted
-        from the broker), as fills at their average price: trades are matched from them first."""
-        with self._book:
-            return list(self._carried)
 
     def fills_since(self, count: int) -> list[Fill]:
         """The fills booked after the first `count` (the engine tells strategies of new ones)."""

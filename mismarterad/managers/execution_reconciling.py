@@ -4,7 +4,8 @@ the differences, services/reconciliation.py computes them) by the daemon's `reco
 Part of ExecutionManager (a mixin: its state is the manager's, set in its __init__). "halt"
 cancels our open orders and refuses new ones until `resume` (or the next session); "adopt"
 takes the broker's word at once. Either way the close brings each session symbol to zero
-(`_cancel_strangers`, `_absorb_differences`).
+(`_cancel_strangers`, `_absorb_differences`). Shares adopted so (and those a paper account
+carries overnight) get an opening lot at the broker's average price (`carried`).
 """
 
 from __future__ import annotations
@@ -162,6 +163,12 @@ class ReconcilingMixin:
         at = self._step_end if self._step_end is not None else self._session_open
         self._carried.append(Fill("", symbol, Side.BUY if quantity > 0 else Side.SELL, abs(quantity), avg_price, 0.0,
                                   at, ACCOUNT_OWNER, CARRIED_LOT))
+
+    def carried(self) -> list[Fill]:
+        """The opening lots of the shares booked to ACCOUNT_OWNER (carried overnight, adopted
+        from the broker), as fills at their average price: trades are matched from them first."""
+        with self._book:
+            return list(self._carried)
 
     def _broker_averages(self) -> dict[str, float]:
         return {p.symbol: p.avg_price for p in guarded(self._broker.positions) or []}

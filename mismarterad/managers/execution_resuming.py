@@ -67,6 +67,21 @@ class ResumingMixin:
                  symbol=request.symbol, status=current.status.value)
         return current
 
+    def _replay(self, step_end_utc: datetime) -> None:
+        """Count the earlier runs' fills due at this step (a simulated broker books them too), and
+        at a live step the fills a catch-up held (stamped with this step: a later resume counts
+        them here too)."""
+        if self._journaling is None:
+            return
+        replayed = self._journaling.replay_due(step_end_utc, live=not self._catching_up)
+        if self._simulated:
+            self._rebuilt_broker().book_journaled(replayed)
+        self._count(replayed, replayed=True)
+        if not self._catching_up and self._held_fills:
+            self._journaling.applied(self._held_fills, step_end_utc)
+            held, self._held_fills = self._held_fills, []
+            self._count(held)
+
     def _journal_holds(self, step_end_utc: datetime) -> bool:
         """Whether an earlier day-run of the day decided orders up to this step or later: the
         journal holds the step, and a simulated account's catch-up sends nothing there."""
