@@ -259,7 +259,7 @@ def _summary_json(result: RunResult, s: Summary, trades: Sequence[Trade], tz: Zo
         "last_day": result.last_day.isoformat(),
         "initial_equity": round(s.initial_equity, 6),
         "final_equity": round(s.final_equity, 6),
-        "total_return": round(s.total_return, 10),
+        "total_return": None if s.total_return is None else round(s.total_return, 10),
         "sharpe": None if s.sharpe is None else round(s.sharpe, 10),
         "max_drawdown": round(s.max_drawdown, 10),
         "trades": s.trades,
