@@ -24,7 +24,7 @@ __all__ = ["register"]
 
 EXAMPLES = """examples:
   mismarterad run --config /etc/mismarterad/mismarterad.toml
-  mismarterad run --config daemon.toml --clock replay --start 2011-01-04T09:00:00-05:00 --speed 600
+  mismarterad run --config mismarterad.toml --clock replay --start 2011-01-04T09:00:00-05:00 --speed 600
 
 Under systemd with ConfigurationDirectory= ($CONFIGURATION_DIRECTORY), `mismarterad run` reads
 $CONFIGURATION_DIRECTORY/mismarterad.toml and a relative --config is taken in that directory;
