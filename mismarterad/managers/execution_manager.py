@@ -492,19 +492,19 @@ class ExecutionManager(ResumingMixin, SettlingMixin, ReconcilingMixin):
             self._journaling.sync(self._broker.orders())
         self._count(fills)
 
-    def _count(self, fills: list[Fill], *, replayed: bool = False) -> None:
-        """Count fills into the positions, the record and the limits (`replayed`: an earlier
-        day-run of the day booked them, and its log told them already)."""
+    def _count(self, fills: list[Fill], *, replayed: int = 0) -> None:
+        """Count fills into the positions, the record and the limits (the first `replayed` an
+        earlier day-run of the day booked, and its log told already)."""
         if not fills:
             return
-        for fill in fills:
+        for number, fill in enumerate(fills):
             strategy_id = self._strategy_of.get(fill.client_order_id, fill.strategy)
             if fill.strategy != strategy_id:
                 fill = replace(fill, strategy=strategy_id)
             self._holdings.apply(fill)
             self.record.fills.append(fill)
             self._risk.filled(fill)
-            self._trade_log.filled(fill, replayed=replayed)
+            self._trade_log.filled(fill, replayed=number < replayed)
         if not self._catching_up:  # a replayed step's positions are the past's, the broker's are now
             self._holdings.mismatches(self._broker.positions())
 

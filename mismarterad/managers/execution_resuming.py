@@ -26,7 +26,7 @@ import structlog
 
 from mismarterad.core.broker import SimulatedBroker
 from mismarterad.core.errors import BrokerError
-from mismarterad.core.orders import Order, OrderRequest, OrderStatus, OrderType, Side
+from mismarterad.core.orders import Fill, Order, OrderRequest, OrderStatus, OrderType, Side
 from mismarterad.core.risk import RiskCheck
 
 __all__ = ["ResumingMixin"]
@@ -76,11 +76,11 @@ class ResumingMixin:
         replayed = self._journaling.replay_due(step_end_utc, live=not self._catching_up)
         if self._simulated:
             self._rebuilt_broker().book_journaled(replayed)
-        self._count(replayed, replayed=True)
+        held: list[Fill] = []
         if not self._catching_up and self._held_fills:
             self._journaling.applied(self._held_fills, step_end_utc)
             held, self._held_fills = self._held_fills, []
-            self._count(held)
+        self._count([*replayed, *held], replayed=len(replayed))  # one count: compared with the broker once
 
     def _journal_holds(self, step_end_utc: datetime) -> bool:
         """Whether an earlier day-run of the day decided orders up to this step or later: the
