@@ -24,7 +24,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from mismarterad.core.run_result import RunResult
-from mismarterad.runs.report_table import table_cells
+from mismarterad.runs.report_table import final_equity_shown, table_cells
 from mismarterad.services.decimation import decimate
 from mismarterad.services.trade_matching import Trade
 
@@ -96,7 +96,9 @@ def _key_figures(s: Mapping[str, Any]) -> str:
         return "-" if v is None else f"{v:+.2%}"
 
     rows = [
-        ("equity", "-" if s.get("final_equity") is None else f"{s['initial_equity']:,.2f} → {s['final_equity']:,.2f}"),
+        ("equity", "-" if s.get("final_equity") is None else
+         f"{s['initial_equity']:,.2f} → "
+         f"{final_equity_shown(s['initial_equity'], s['final_equity'], s.get('performance')):,.2f}"),
         ("return", pct(s.get("total_return"))),
         ("Sharpe (daily, √252)", "-" if s.get("sharpe") is None else f"{s['sharpe']:.2f}"),
         ("max drawdown", "-" if s.get("max_drawdown") is None else f"{s['max_drawdown']:.2%}"),

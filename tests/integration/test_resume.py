@@ -18,7 +18,10 @@ from mismarterad.managers.order_journaling import OrderJournaling
 from mismarterad.managers.reconciler import ReconcileSettings
 from mismarterad.managers.risk_guard import RiskGuard
 from mismarterad.repositories.memory_order_journal import MemoryOrderJournal
+from mismarterad.services.breakdown import strategy_symbol_rows
 from mismarterad.services.order_ids import SessionOrderIds
+from mismarterad.services.strategy_pnl import day_pnl
+from mismarterad.services.trade_matching import match_trades
 
 DAY = date(2011, 1, 4)
 T0 = datetime(2011, 1, 4, 14, 30, tzinfo=UTC)
@@ -38,7 +41,7 @@ def bar(minute: int, price: float = 100.0) -> Bar:
 def day_run(broker: PaperBroker, journal: MemoryOrderJournal,
             policy: ReconcilePolicy = ReconcilePolicy.HALT, flatten_minutes: int = 0) -> ExecutionManager:
     ids = SessionOrderIds("resume test", DAY)
-    journaling = OrderJournaling(journal, journal.day(ids.prefix), replay_fills=not broker.capabilities.simulated)
+    journaling = OrderJournaling(journal, journal.day(ids.prefix))
     execution = ExecutionManager(broker, RiskGuard(RiskLimits(), flatten_minutes), ids=ids, journaling=journaling,
                                  reconcile=ReconcileSettings(policy, 5))
     execution.begin_session(DAY, CLOSE, ["SPY"])
@@ -239,3 +242,51 @@ def test_shares_carried_overnight_are_the_accounts_on_the_paper_account_as_on_a_
         closing = {(o.request.strategy, o.request.side, o.request.quantity) for o in broker.orders()
                    if o.client_order_id.endswith("-c0001")}
         assert closing == {(ACCOUNT_OWNER, Side.SELL, 7), ("sma", Side.SELL, 10)}, broker
+
+
+def test_shares_carried_overnight_get_an_opening_lot_so_the_close_ends_a_trade_not_opens_a_short() -> None:
+    """The flatten's sell of carried shares closes a round trip from their average cost: the
+    P&L view, trades.csv and the report's rows count it, and the rows add up to the account."""
+    broker = PaperBroker(initial_cash=100_000.0, positions=[Position("SPY", 7, 99.0)])
+    ids = SessionOrderIds("resume test", DAY)
+    execution = ExecutionManager(broker, RiskGuard(RiskLimits()), ids=ids, journaling=OrderJournaling(
+        MemoryOrderJournal(), MemoryOrderJournal().day(ids.prefix)))
+    execution.begin_session(DAY, CLOSE, ["SPY"], open_utc=T0)
+    ends = [step(execution, minute) for minute in range(3)]
+    execution.mark(ends[-1])
+    execution.close_session(ends[-1])
+    [lot] = execution.carried()
+    assert (lot.strategy, lot.side, lot.quantity, lot.price, lot.ts_utc) == (ACCOUNT_OWNER, Side.BUY, 7, 99.0, T0)
+    fills = [*execution.carried(), *execution.fills()]
+    [trade] = match_trades(fills)
+    assert (trade.strategy, trade.entry_price, trade.exit_price, trade.quantity, trade.pnl) == (
+        ACCOUNT_OWNER, 99.0, 100.0, 7, 7.0)
+    pnl = day_pnl(fills, [], broker.positions(), {"SPY": 100.0})
+    assert (pnl.total.realized, pnl.total.unrealized) == (7.0, 0.0), "the carried shares' P&L, not lost"
+    [row] = strategy_symbol_rows(fills, [trade], ends, {"SPY": [100.0] * len(ends)})
+    assert (row.strategy, row.figures.pnl, row.figures.exposure) == (ACCOUNT_OWNER, 7.0, 1.0), \
+        "held from the open, no phantom short after the close"
+    assert execution.account().equity - (100_000.0 + 7 * 99.0) == row.figures.pnl, "the rows add up to the account"
+
+
+def test_a_resumed_paper_day_reads_cash_and_equity_as_of_each_replayed_bar_even_halted() -> None:
+    """The paper account is rebuilt from the journal step by step, so what a strategy reads as
+    `cash` and `equity` during the catch-up is the account as of that bar (a real account's
+    catch-up reads the broker now: docs/strategies.md)."""
+    journal = MemoryOrderJournal()
+    first = day_run(PaperBroker(initial_cash=100_000.0), journal)
+    live = []
+    for minute in range(3):
+        now = step(first, minute)
+        if minute == 0:
+            first.submit("sma", "SPY", Side.BUY, 10, None, None, now)
+        live.append((first.account().cash, first.account().equity))
+    resumed = day_run(PaperBroker(initial_cash=100_000.0), journal)  # the process died; halted since
+    resumed.halt(True)
+    replayed = []
+    for minute in range(3):
+        now = step(resumed, minute, catch_up=True)
+        if minute == 0:
+            assert resumed.submit("sma", "SPY", Side.BUY, 10, None, None, now).status is OrderStatus.FILLED
+        replayed.append((resumed.account().cash, resumed.account().equity))
+    assert replayed == live and live[0] == (100_000.0, 100_000.0) and live[1][0] == 100_000.0 - 10 * 100.0

@@ -17,7 +17,7 @@ __all__ = ["register"]
 
 EXAMPLES = """examples:
   printf '%s\\n' "$PASSWORD" | mismarterad user add alice --role operator --password-stdin
-  mismarterad user list --config /etc/mismarterad/daemon.toml
+  mismarterad user list --config /etc/mismarterad/mismarterad.toml
   printf '%s\\n' "$NEW" | mismarterad user passwd alice --password-stdin    # also revokes her tokens
   mismarterad user revoke alice        # sign every console and script of hers out
   mismarterad user remove alice
@@ -25,10 +25,10 @@ EXAMPLES = """examples:
 Roles: viewer reads; operator also starts, stops, halts, resumes, flattens and reloads; admin
 also manages users (through the API too). Passwords: 12 to 1024 characters, one line on stdin
 (typed at a terminal, it is not echoed), stored as argon2id hashes. Users live in the daemon's
-database: give --config (the daemon's TOML) when it sets database_url; under systemd
-($CONFIGURATION_DIRECTORY) the default is the daemon's own mismarterad.toml, as for `run`.
-Every change is written to the audit trail. Exit codes: 2 a bad name, role or password; 1 no
-such user, the name is taken, or the last admin."""
+database: give --config (the daemon's TOML, found as `run` finds it: under systemd a relative
+one in $CONFIGURATION_DIRECTORY, and none given is its mismarterad.toml) when it sets
+database_url. Every change is written to the audit trail. Exit codes: 2 a bad name, role or
+password; 1 no such user, the name is taken, or the last admin."""
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -76,7 +76,7 @@ def _admin(config: Path | None) -> tuple[UserAdmin, Actor]:
     from mismarterad.core.clock import SystemClock
     from mismarterad.runs.app import App
 
-    path = daemon_config_path(config)  # the file `run` reads: relative to $CONFIGURATION_DIRECTORY under systemd
+    path = daemon_config_path(config)  # as `run` finds its config
     settings = daemon_settings(load_daemon_config(path)) if path is not None else load_settings()
     app = App(settings=settings)
     admin = UserAdmin(app.user_repository, app.token_repository, app.audit_repository, SystemClock())
