@@ -129,8 +129,11 @@ class ResumingMixin:
 
 
 def _same_intent(journaled: OrderRequest, request: OrderRequest) -> bool:
-    """Whether a resumed strategy decided the order journaled under this id (not another one)."""
+    """Whether a resumed strategy decided the order journaled under this id (not another one).
+    The step counts: a replay decides again at the step it decided at, while an order alike in
+    every other way made later (a pre-close flatten after an operator's flatten of the same
+    shares, which the replay does not repeat) is a new order and must be sent."""
     return (journaled.symbol, journaled.side, journaled.quantity, journaled.type, journaled.limit_price,
-            journaled.stop_price, journaled.strategy) == (request.symbol, request.side, request.quantity,
-                                                          request.type, request.limit_price, request.stop_price,
-                                                          request.strategy)
+            journaled.stop_price, journaled.strategy, journaled.submitted_utc) == (
+        request.symbol, request.side, request.quantity, request.type, request.limit_price, request.stop_price,
+        request.strategy, request.submitted_utc)

@@ -192,6 +192,34 @@ def test_a_resume_after_the_pre_close_flatten_time_flattens_at_its_first_live_st
     assert second.positions() == {} and broker.positions() == []
 
 
+def test_a_pre_close_flatten_after_an_operators_flatten_is_sent_after_a_restart() -> None:
+    # the operator's flatten took c0001 for these shares; the replay does not repeat it, so the
+    # pre-close flatten of the same shares asks for c0001 again: alike, but a new order
+    broker, journal = RealAccount(initial_cash=100_000.0), MemoryOrderJournal()
+    first = day_run(broker, journal, flatten_minutes=10)
+    step(first, 0)
+    first.submit("sma", "SPY", Side.BUY, 10, None, None, T0 + timedelta(minutes=1))
+    step(first, 1)
+    [operator_flatten] = first.flatten(T0 + timedelta(minutes=2))
+    step(first, 2)
+    first.submit("sma", "SPY", Side.BUY, 10, None, None, T0 + timedelta(minutes=3))
+    step(first, 3)
+    assert first.positions() == {"SPY": 10}
+    second = day_run(broker, journal, flatten_minutes=10)  # killed; restarted before close − 10
+    step(second, 0, catch_up=True)
+    second.submit("sma", "SPY", Side.BUY, 10, None, None, T0 + timedelta(minutes=1))
+    for minute in range(1, 3):
+        step(second, minute, catch_up=True)
+    second.submit("sma", "SPY", Side.BUY, 10, None, None, T0 + timedelta(minutes=3))
+    for minute in range(3, 380):
+        step(second, minute, catch_up=minute < 100)
+    flattens = [o for o in broker.orders() if o.client_order_id.endswith(("c0001", "c0002"))]
+    assert [o.client_order_id[-5:] for o in flattens] == ["c0001", "c0002"], "the pre-close flatten was sent"
+    assert flattens[0].client_order_id == operator_flatten.client_order_id
+    step(second, 380)
+    assert second.positions() == {} and broker.positions() == []
+
+
 def test_a_resumed_day_run_keeps_the_earlier_runs_flatten_order_working() -> None:
     broker, journal = RealAccount(initial_cash=100_000.0), MemoryOrderJournal()
     first = day_run(broker, journal, flatten_minutes=10)
