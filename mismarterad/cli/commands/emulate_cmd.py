@@ -53,7 +53,8 @@ def _port(text: str) -> int:
 
 
 def _emulate(args: argparse.Namespace) -> int:
-    from mismarterad.integrations.alpaca_emulator import EmulatorConfig, Keys, run_emulator
+    from mismarterad.integrations.alpaca_emulator import Keys, run_emulator
+    from mismarterad.integrations.venue_emulator import ServeAt
     from mismarterad.repositories.parquet_bar_store import ParquetBarStore
 
     clock = clock_from_args(args)
@@ -61,11 +62,11 @@ def _emulate(args: argparse.Namespace) -> int:
         raise ConfigError(f"--data-dir: {args.data_dir} is not a directory")
     if not args.key_id or not args.secret:
         raise ConfigError("--key-id and --secret must not be empty")
-    config = EmulatorConfig(args.host, args.port, Keys(args.key_id, args.secret), args.data_dir, args.state_dir)
+    at = ServeAt(args.host, args.port, args.data_dir, args.state_dir)
 
     def announce(base_url: str) -> None:
         print(json.dumps({"listening": base_url}), flush=True)
 
-    return run_emulator(config, clock, ParquetBarStore(args.data_dir), announce)
+    return run_emulator(at, Keys(args.key_id, args.secret), clock, ParquetBarStore(args.data_dir), announce)
 
 

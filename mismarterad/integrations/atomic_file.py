@@ -1,0 +1,56 @@
+"""Small state files of the adapters and emulators, replaced whole or appended durably.
+
+`replace_file` writes a temporary file in the same directory with the final mode, fsyncs it,
+renames it over the old one and fsyncs the directory: a crash leaves the old or the new file,
+never half of one. `append_line` adds one line and fsyncs it: a crash can leave at most a
+torn last line, which readers skip.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from pathlib import Path
+
+__all__ = ["append_line", "replace_file"]
+
+
+def replace_file(path: Path, data: bytes, mode: int = 0o644) -> None:
+    """Atomically make `path` hold `data` with permission bits `mode`; OSError as raised."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+        with os.fdopen(fd, "wb") as f:
+            os.fchmod(f.fileno(), mode)  # the umask does not loosen or narrow it
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except OSError:
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+        raise
+    _fsync_dir(path.parent)
+
+
+def append_line(path: Path, line: str, mode: int = 0o600) -> None:
+    """Append `line` (a newline is added) and fsync it; OSError as raised."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    created = not path.exists()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, mode)
+    try:
+        os.write(fd, (line + "\n").encode())
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    if created:
+        _fsync_dir(path.parent)
+
+
+def _fsync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
