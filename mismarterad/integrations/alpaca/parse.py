@@ -8,7 +8,6 @@ status this module does not know is an error, never a default.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from alpaca.data.models import Bar as AlpacaBar
@@ -22,11 +21,9 @@ from alpaca.trading.requests import OrderRequest as AlpacaOrderRequest
 
 from mismarterad.core.market_data import Bar
 from mismarterad.core.orders import AccountSnapshot, OrderRequest, OrderStatus, OrderType, Position, RejectCategory, Side
+from mismarterad.integrations.venue_orders import Execution, TradeEvent, VenueOrder
 
 __all__ = [
-    "Execution",
-    "TradeEvent",
-    "VenueOrder",
     "is_duplicate_client_order_id",
     "local_refusal",
     "order_status",
@@ -41,40 +38,6 @@ __all__ = [
     "to_alpaca_request",
     "utc",
 ]
-
-
-@dataclass(frozen=True, slots=True)
-class VenueOrder:
-    """One order as the venue reported it at one moment (a REST answer, or a trade update's order)."""
-
-    broker_id: str
-    client_order_id: str
-    status: OrderStatus
-    filled_quantity: int
-    avg_fill_price: float | None
-    filled_utc: datetime | None
-    updated_utc: datetime
-    venue_status: str  # Alpaca's own word (partially_filled, expired, ...), for reasons and logs
-
-
-@dataclass(frozen=True, slots=True)
-class Execution:
-    """One fill the venue made: a `fill` or `partial_fill` event's own quantity and price."""
-
-    execution_id: str
-    quantity: int
-    price: float
-    ts_utc: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class TradeEvent:
-    """A trade update: the order after the event, and the execution if the event is one."""
-
-    event: str
-    order: VenueOrder
-    execution: Execution | None
-    ts_utc: datetime
 
 
 def utc(t: datetime) -> datetime:
