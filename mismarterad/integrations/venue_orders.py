@@ -1,14 +1,16 @@
 """What a venue reports about one of our orders, in our terms: each adapter's parser makes these
-and the shared OrderBook (integrations/order_book.py) takes them."""
+and the shared OrderBook (integrations/order_book.py) takes them; and what any venue refuses,
+said in our terms (refused before the wire, or categorized from the venue's message)."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import datetime
 
-from mismarterad.core.orders import OrderStatus
+from mismarterad.core.orders import OrderRequest, OrderStatus, OrderType, RejectCategory
 
-__all__ = ["Execution", "TradeEvent", "VenueOrder"]
+__all__ = ["Execution", "TradeEvent", "VenueOrder", "local_refusal", "reject_category"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,3 +46,33 @@ class TradeEvent:
     order: VenueOrder
     execution: Execution | None
     ts_utc: datetime
+
+
+def local_refusal(request: OrderRequest) -> tuple[RejectCategory, str] | None:
+    """What the venue would refuse anyway, refused before it reaches the wire."""
+    quantity = request.quantity
+    if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity <= 0:
+        return RejectCategory.INVALID_QUANTITY, f"quantity must be a positive whole number of shares, got {quantity}"
+    price = {OrderType.LIMIT: request.limit_price, OrderType.STOP: request.stop_price}.get(request.type, 1.0)
+    if price is None or not math.isfinite(price) or price <= 0:
+        return RejectCategory.INVALID_PRICE, f"a {request.type.value} order needs a positive price, got {price}"
+    return None
+
+
+def reject_category(status_code: int | None, message: str) -> RejectCategory:
+    """The category of an order a venue refused, from its message (Alpaca's 403: buying power
+    or shares, 422: a bad field; Schwab's 400s)."""
+    text = message.lower()
+    if "buying power" in text or "insufficient funds" in text or "insufficient balance" in text:
+        return RejectCategory.INSUFFICIENT_FUNDS
+    if ("short" in text or "position" in text or "insufficient qty" in text or "qty available" in text
+            or "insufficient shares" in text):
+        return RejectCategory.INSUFFICIENT_POSITION
+    if "price" in text:
+        return RejectCategory.INVALID_PRICE
+    if "qty" in text or "quantity" in text:
+        return RejectCategory.INVALID_QUANTITY
+    if status_code in (400, 422) and ("order type" in text or "time_in_force" in text or "time in force" in text
+                                      or "duration" in text):
+        return RejectCategory.UNSUPPORTED_TYPE
+    return RejectCategory.OTHER

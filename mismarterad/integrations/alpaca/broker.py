@@ -51,7 +51,6 @@ from mismarterad.integrations.alpaca.credentials import AlpacaCredentials
 from mismarterad.integrations.alpaca.endpoints import AlpacaEndpoints
 from mismarterad.integrations.alpaca.order_resolution import OrderResolution
 from mismarterad.integrations.alpaca.parse import (
-    local_refusal,
     parse_account,
     parse_order,
     parse_position,
@@ -67,7 +66,7 @@ from mismarterad.integrations.broker_readings import BrokerReadings
 from mismarterad.integrations.order_book import OrderBook
 from mismarterad.integrations.retry_policy import RetryPolicy
 from mismarterad.integrations.stream_watch import StreamWatch
-from mismarterad.integrations.venue_orders import VenueOrder
+from mismarterad.integrations.venue_orders import VenueOrder, local_refusal
 
 __all__ = ["AlpacaBroker"]
 
