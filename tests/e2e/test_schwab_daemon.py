@@ -6,8 +6,6 @@ emulator's own request log and API)."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 from collections.abc import Iterator
 from datetime import time
 from pathlib import Path
