@@ -1,8 +1,9 @@
-"""Fixtures of the Alpaca protocol tests: emulator processes and real alpaca-py clients.
+"""Fixtures of the protocol tests: emulator processes and real alpaca-py and schwab-py clients.
 
-`replay`: SPY's real bars of 2011-01-03/04 in the store, the clock from 09:29:50 New York on
-2011-01-04 at 60x (one streamed minute per real second). `injected`: an empty store and a clock
-at 11:00 New York at 1x, moved only by bars the test injects (deterministic fills).
+`replay` / `schwab_replay`: SPY's real bars of 2011-01-03/04 in the store, the clock from
+09:29:50 New York on 2011-01-04 at 60x (one streamed minute per real second). `injected` /
+`schwab_injected`: an empty store and a clock at 11:00 New York at 1x, moved only by bars the
+test injects (deterministic fills).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from datetime import date
 import pytest
 from alpaca.trading.stream import TradingStream
 
+from support.schwab_emulator import SchwabEmulator, running_schwab_emulator
 from support.alpaca_emulator import (
     SPY_JANUARY_2011,
     AlpacaEmulator,
@@ -55,3 +57,19 @@ def trade_updates(injected: AlpacaEmulator) -> Iterator[Collector]:
     wait_connected(injected, "/stream")
     yield collector
     stop_stream(stream, thread, injected)
+
+
+@pytest.fixture(scope="module")
+def schwab_replay(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SchwabEmulator]:
+    root = tmp_path_factory.mktemp("schwab-replay")
+    write_store(root / "data", [*sample_day_bars(SPY_JANUARY_2011, "SPY", date(2011, 1, 3)),
+                                *sample_day_bars(SPY_JANUARY_2011, "SPY", date(2011, 1, 4))])
+    with running_schwab_emulator(root / "data", root / "state", clock_start=REPLAY_START, speed=60) as emulator:
+        yield emulator
+
+
+@pytest.fixture(scope="module")
+def schwab_injected(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SchwabEmulator]:
+    root = tmp_path_factory.mktemp("schwab-injected")
+    with running_schwab_emulator(root / "data", root / "state", clock_start=INJECTED_CLOCK, speed=1) as emulator:
+        yield emulator
