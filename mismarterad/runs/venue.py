@@ -23,7 +23,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 from functools import cached_property
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import structlog
 
@@ -37,31 +37,17 @@ from mismarterad.core.errors import ConfigError
 from mismarterad.core.market_data_source import MarketDataSource
 from mismarterad.core.paper_account import PaperBalance
 from mismarterad.core.venue_status import VenueStatus
-from mismarterad.integrations.alpaca import (
-    AlpacaBarFeed,
-    AlpacaBroker,
-    AlpacaCredentials,
-    AlpacaEndpoints,
-    AlpacaSource,
-    load_alpaca_credentials,
-)
-from mismarterad.integrations.bar_delivery import FeedStats
-from mismarterad.integrations.schwab import (
-    LEDGER_FILE_NAME,
-    TOKEN_FILE_NAME,
-    SchwabCredentials,
-    SchwabEndpoint,
-    SchwabSettings,
-    TokenFile,
-    load_schwab_credentials,
-)
-from mismarterad.integrations.schwab import connect as connect_schwab
 from mismarterad.integrations.store_replay_feed import StoreReplayFeed
 from mismarterad.repositories.order_journal import SqlOrderJournal
 from mismarterad.runs.app import App
 from mismarterad.runs.paper_account import PaperAccount
 from mismarterad.runs.session_pipeline import make_paper_broker
 from mismarterad.services.order_ids import day_prefix
+
+if TYPE_CHECKING:  # a daemon imports only its own venue's adapter (start-up time: a restart resumes sooner)
+    from mismarterad.integrations.alpaca import AlpacaCredentials
+    from mismarterad.integrations.bar_delivery import FeedStats
+    from mismarterad.integrations.schwab import SchwabCredentials
 
 __all__ = ["DayVenue", "LiveConnection", "LiveVenue", "Venue", "build_venue"]
 
@@ -265,6 +251,8 @@ class LiveVenue:
 def alpaca_venue(daemon: DaemonConfig, credentials: AlpacaCredentials, clock: Clock) -> LiveVenue:
     """The Alpaca account (paper or live): its trade-updates stream is started and its keys are
     checked at each day-run's start."""
+    from mismarterad.integrations.alpaca import AlpacaBarFeed, AlpacaBroker, AlpacaEndpoints, AlpacaSource
+
     settings = daemon.alpaca
     endpoints = AlpacaEndpoints.derive(settings.endpoint, settings.paper, settings.feed)
 
@@ -290,6 +278,10 @@ def alpaca_venue(daemon: DaemonConfig, credentials: AlpacaCredentials, clock: Cl
 def schwab_venue(daemon: DaemonConfig, credentials: SchwabCredentials, state_dir: Path, clock: Clock) -> LiveVenue:
     """The Schwab account: at each day-run's start the token's age is checked (a 7-day-old one
     is refused, saying what to run), the account's hash looked up and the account read."""
+    from mismarterad.integrations.schwab import LEDGER_FILE_NAME, TOKEN_FILE_NAME, SchwabEndpoint, SchwabSettings
+    from mismarterad.integrations.schwab import TokenFile
+    from mismarterad.integrations.schwab import connect as connect_schwab
+
     settings = daemon.schwab
     assert settings is not None
     schwab = SchwabSettings(settings.account_number, TokenFile(settings.token_file or state_dir / TOKEN_FILE_NAME),
@@ -318,12 +310,16 @@ def build_venue(daemon: DaemonConfig, app: App, environ: Mapping[str, str] | Non
     credentials that are missing or readable by others (and a Schwab token file likewise)."""
     env = os.environ if environ is None else environ
     if daemon.broker == "alpaca":
+        from mismarterad.integrations.alpaca import load_alpaca_credentials
+
         credentials = load_alpaca_credentials(env, daemon.alpaca.credentials_file)
         try:
             return alpaca_venue(daemon, credentials, app.clock)
         except ValueError as exc:  # an endpoint the adapter refuses (Alpaca's own hosts, clear text)
             raise ConfigError(f"alpaca.endpoint: {exc}") from None
     if daemon.broker == "schwab":
+        from mismarterad.integrations.schwab import TOKEN_FILE_NAME, TokenFile, load_schwab_credentials
+
         assert daemon.schwab is not None
         schwab_credentials = load_schwab_credentials(env, daemon.schwab.credentials_file)
         state_dir = app.settings.state_dir
