@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import queue
 import threading
+from abc import ABC, abstractmethod
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -45,7 +46,8 @@ from mismarterad.core.market_data import Bar
 from mismarterad.integrations.op_budget import operation_budget
 from mismarterad.integrations.stream_watch import StreamWatch
 
-__all__ = ["BarDelivery", "FeedCounters", "FeedStats", "GapPolicy", "GapSource", "VenueStream", "missing_minutes"]
+__all__ = ["BarDelivery", "FeedCounters", "FeedStats", "GapPolicy", "GapSource", "LiveBarFeed", "VenueStream",
+           "missing_minutes"]
 
 log = structlog.get_logger(component="bar_feed")
 
@@ -337,3 +339,43 @@ class BarDelivery:
             self._quiet_since = now
             if self._stream is not None:
                 self._stream.drop_connection()
+
+
+class LiveBarFeed(ABC):
+    """A venue's BarFeed: each subscription opens the venue's stream (`_open_stream`, in its
+    own thread) and a BarDelivery, which is the subscription handed back. `in_session(t)` says
+    whether `t` is in the regular session (TimeManager's answer): gaps and stalls are watched
+    only then (None: at every hour). `max_hold_real_secs`: see the module docstring."""
+
+    venue = ""  # the venue's name in errors
+    auth_hint = ""  # what to check when its stream refuses the credentials
+
+    def __init__(self, clock: Clock, source: GapSource, *, gap_max_retries: int = 3,
+                 gap_retry_interval_secs: float = 5.0, stall_intervals: int = 3,
+                 in_session: Callable[[datetime], bool] | None = None, max_hold_real_secs: float = 1.5) -> None:
+        self._clock, self._source = clock, source
+        self._policy = GapPolicy(gap_max_retries, gap_retry_interval_secs, stall_intervals, max_hold_real_secs,
+                                 in_session or (lambda _t: True))
+        self._counters = FeedCounters()
+
+    def subscribe(self, symbols: Sequence[str], on_bar: Callable[[Bar], None]) -> BarDelivery:
+        """Start a stream for `symbols`; returns once it is authorized (at most a few seconds:
+        after that it keeps trying in the background, and a refusal ends it with `error`)."""
+        symbols = tuple(dict.fromkeys(symbols))
+        watch = StreamWatch("data")
+        delivery = BarDelivery(symbols, on_bar, clock=self._clock, source=self._source, policy=self._policy,
+                               counters=self._counters, watch=watch, venue=self.venue, auth_hint=self.auth_hint)
+        try:
+            stream = self._open_stream(symbols, watch, delivery.put)
+        except BaseException:
+            self._counters.ended(watch)
+            raise
+        delivery.start(stream)
+        return delivery
+
+    def stats(self) -> FeedStats:
+        return self._counters.stats()
+
+    @abstractmethod
+    def _open_stream(self, symbols: tuple[str, ...], watch: StreamWatch, put: Callable[[Bar], None]) -> VenueStream:
+        """Start the venue's stream of `symbols` (its thread running), each bar to `put`."""

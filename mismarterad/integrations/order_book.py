@@ -74,6 +74,27 @@ class OrderBook:
         """An order we are about to send (SUBMITTED) or refused ourselves (REJECTED)."""
         self._orders[order.client_order_id] = order
 
+    def take_new(self, request: OrderRequest, refusal: tuple[RejectCategory, str] | None) -> Order | None:
+        """A request about to be sent: ValueError if its id is held already; REJECTED (and held)
+        for a refusal of ours; else held as SUBMITTED before its POST (its updates may come
+        first), and None."""
+        if request.client_order_id in self._orders:
+            raise ValueError(f"duplicate client_order_id {request.client_order_id}")
+        if refusal is not None:
+            order = Order(request, OrderStatus.REJECTED, reason=refusal[1], reject_category=refusal[0])
+            self.add(order)
+            return order
+        self.add(Order(request, OrderStatus.SUBMITTED))
+        return None
+
+    def cancel_target(self, client_order_id: str) -> tuple[Order, str | None]:
+        """The order a cancel is asked for and its venue id (None while its outcome is unknown);
+        KeyError for an id never held."""
+        order = self._orders.get(client_order_id)
+        if order is None:
+            raise KeyError(f"no order {client_order_id}")
+        return order, self._broker_id.get(client_order_id)
+
     def adopt(self, order: Order, counted_shares: int = 0, counted_avg_price: float | None = None) -> None:
         """An order sent before this book existed (SUBMITTED until a report of it comes), of
         which `counted_shares` at `counted_avg_price` are booked already (by the caller's journal):

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from support.venue_day import import_emulator_store, venue_session_config
+from support.venue_day import VenueDay, import_emulator_store, venue_session_config
 from support.daemon_process import DAEMON_SESSION_CONFIG, DAY, SPY_JANUARY, DaemonProcess, base_env, executable
 
 CommandResult = subprocess.CompletedProcess[str]
@@ -86,3 +86,14 @@ def emulator_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def alpaca_session(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return venue_session_config(tmp_path_factory.mktemp("session"))
+
+
+@pytest.fixture
+def venue_days() -> Iterator[list[VenueDay]]:
+    """Replayed days (daemon + emulator) a test starts; each is killed and stopped at its end."""
+    started: list[VenueDay] = []
+    yield started
+    for day in started:
+        day.daemon.kill()
+        day.daemon.notify.close()
+        day.emulator.stop()

@@ -6,13 +6,12 @@ from __future__ import annotations
 import os
 import random
 import time
-from collections.abc import Iterator
 from datetime import timedelta
 from datetime import time as dt_time
 from pathlib import Path
 
 import pytest
-from support.crash_days import DAYS, crash_rig, crash_two_days
+from support.crash_days import DAYS, crash_rig_fixture, crash_two_days
 from support.crash_harness import (
     ALPACA,
     CrashRig,
@@ -29,11 +28,7 @@ from support.crash_harness import (
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture
-def rig(tmp_path: Path, emulator_data: Path) -> Iterator[CrashRig]:
-    running = crash_rig(tmp_path, emulator_data, ALPACA)
-    yield running
-    running.close()
+rig = crash_rig_fixture(ALPACA)
 
 
 @pytest.mark.timeout(600)

@@ -5,21 +5,15 @@ positions equal, flat after each close. Its own module, so xdist can run it besi
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from support.crash_days import crash_rig, crash_two_days
+from support.crash_days import crash_rig_fixture, crash_two_days
 from support.crash_harness import SCHWAB, CrashRig
 
 pytestmark = pytest.mark.slow
 
-
-@pytest.fixture
-def rig(tmp_path: Path, emulator_data: Path) -> Iterator[CrashRig]:
-    running = crash_rig(tmp_path, emulator_data, SCHWAB)
-    yield running
-    running.close()
+rig = crash_rig_fixture(SCHWAB)
 
 
 @pytest.mark.timeout(600)

@@ -6,7 +6,6 @@ emulator's own request log and API)."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import time
 from pathlib import Path
 
@@ -14,7 +13,13 @@ import pytest
 from support.daemon_process import DAY
 from support.schwab_day import SchwabDay, start_schwab_day
 from support.schwab_emulator import APP_KEY, APP_SECRET
-from support.venue_day import backtest_trades, regular_session_bars
+from support.venue_day import (
+    assert_flat_and_bars_kept,
+    backtest_trades,
+    everything_written,
+    final_outputs,
+    replay_whole_day,
+)
 
 from mismarterad.integrations.schwab import TOKEN_FILE_NAME
 
@@ -22,22 +27,8 @@ PARITY_SPEED = 120.0
 
 
 @pytest.fixture
-def days() -> Iterator[list[SchwabDay]]:
-    started: list[SchwabDay] = []
-    yield started
-    for day in started:
-        day.daemon.kill()
-        day.daemon.notify.close()
-        day.emulator.stop()
-
-
-def everything_written(day: SchwabDay, extra: list[str]) -> bytes:
-    """Every byte the daemon put anywhere a person or a scraper can read (its token file aside:
-    the one place the tokens belong): its log, state directory, data directory, metrics, ctl."""
-    out = [day.daemon.log_text().encode(), *(t.encode() for t in extra)]
-    for root in (day.daemon.root / "state", day.daemon_data):
-        out += [p.read_bytes() for p in root.rglob("*") if p.is_file() and p.name != TOKEN_FILE_NAME]
-    return b"\n".join(out)
+def days(venue_days: list[SchwabDay]) -> list[SchwabDay]:
+    return venue_days
 
 
 def secrets_of(day: SchwabDay) -> list[bytes]:
@@ -52,19 +43,12 @@ def test_a_replayed_day_through_the_schwab_emulator_trades_like_the_backtest(
     assert expected.count("\n") > 2, "the reference day trades"
     day = start_schwab_day(tmp_path, emulator_data, alpaca_session, day=DAY, start=time(9, 20), speed=PARITY_SPEED)
     days.append(day)
-    d = day.daemon
-    d.start()
-    d.wait_ready()
-    running = d.wait_for(lambda s: s["state"] == "RUNNING" and s["broker"]["connected"], 60,
-                         "the session to start, connected")
-    assert running["broker"]["name"] == "schwab" and 0 <= running["broker"]["token_age_days"] < 1
-    mid = d.wait_for(lambda s: s["bars_processed"] > 60, 120, "bars to flow from the emulator")
-    assert mid["error"] is None
-    metrics = d.metrics()
+    replayed = replay_whole_day(day)
+    assert replayed.running["broker"]["name"] == "schwab" and 0 <= replayed.running["broker"]["token_age_days"] < 1
+    assert replayed.mid["error"] is None
+    metrics = replayed.metrics
     assert "mismarterad_broker_connected 1.0" in metrics and "mismarterad_schwab_token_age_seconds" in metrics
-    status_text = d.ctl("status").stdout
-    orders_text = d.ctl("--json", "orders").stdout
-    done = d.wait_for(lambda s: s["state"] == "STOPPED" and s["last_report"] is not None, 300, "the day to end")
+    done = replayed.done
     assert done["session_failures"] == 0 and done["broker"]["reconnects"] == {"data": 0, "trading": 0}
     assert (day.report(DAY) / "trades.csv").read_text() == expected
 
@@ -76,14 +60,9 @@ def test_a_replayed_day_through_the_schwab_emulator_trades_like_the_backtest(
     assert set(bound) == set(order_ids) and len(set(bound.values())) == len(bound), "one order per client id"
     orders_csv = (day.report(DAY) / "orders.csv").read_text()
     assert all(cid in orders_csv for cid in bound.values())
-    state = day.emulator.state()
-    assert state["positions"] == [] and state["open_orders"] == []
-
-    # the live bars were kept: the daemon's store (empty at the start) holds the day's session
-    assert regular_session_bars(day.daemon_data, "SPY", DAY) == regular_session_bars(emulator_data, "SPY", DAY)
-    assert regular_session_bars(day.daemon_data, "SPY", "2011-01-03"), "history came over REST"
+    assert_flat_and_bars_kept(day, emulator_data, DAY)
 
     # the app's key and secret and the tokens appear nowhere the daemon writes or answers
-    final = [d.metrics(), status_text, orders_text, d.ctl("--json", "config").stdout, d.ctl("status").stdout]
-    written = everything_written(day, final)
+    final = final_outputs(day, replayed)
+    written = everything_written(day, final, skip=frozenset({TOKEN_FILE_NAME}))  # the tokens' own place
     assert not [s for s in secrets_of(day) if s in written]

@@ -29,23 +29,16 @@ import os
 import random
 import threading
 import time
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from datetime import time as dt_time
 from pathlib import Path
+from typing import Any
 
-from support.crash_harness import (
-    CrashRig,
-    CrashVenue,
-    Kill,
-    burst_problems,
-    check_books,
-    churn_session_config,
-    duplicates,
-    ny,
-    print_summary,
-    rest_requests,
-    summary,
-)
+import pytest
+
+from support import crash_harness as harness
+from support.crash_harness import CrashRig, CrashVenue, Kill, ny
 
 SPEED = 170.0
 EVERY = 3  # minutes between the strategy's decisions (the first at the 09:31 bar)
@@ -59,13 +52,20 @@ FLOW_POINTS = ("intent_journaled", "order_acked", "fill_received")
 FLATTEN_MINUTES = 20
 
 
-def crash_rig(tmp_path: Path, emulator_data: Path, venue: CrashVenue) -> CrashRig:
-    """The crash test's rig on `venue`: the churn strategy, reconciled every 5 minutes."""
-    config = churn_session_config(tmp_path / "session", flatten_minutes=FLATTEN_MINUTES, every_minutes=EVERY,
-                                  quantity=10, resting_limit_pct=5.0, resting_at=["09:45"],
-                                  quiet_minutes=FLATTEN_MINUTES + 2, end_long_minutes=6)
-    return CrashRig(tmp_path / "rig", emulator_data, config, SPEED, daemon_config={"reconcile_every_minutes": 5},
-                    venue=venue)
+def crash_rig_fixture(venue: CrashVenue) -> Any:
+    """A `rig` fixture of the crash test on `venue`: the churn strategy, reconciled every 5 minutes."""
+    @pytest.fixture
+    def rig(tmp_path: Path, emulator_data: Path) -> Iterator[CrashRig]:
+        config = harness.churn_session_config(tmp_path / "session", flatten_minutes=FLATTEN_MINUTES,
+                                              every_minutes=EVERY, quantity=10, resting_limit_pct=5.0,
+                                              resting_at=["09:45"], quiet_minutes=FLATTEN_MINUTES + 2,
+                                              end_long_minutes=6)
+        running = CrashRig(tmp_path / "rig", emulator_data, config, SPEED,
+                           daemon_config={"reconcile_every_minutes": 5}, venue=venue)
+        yield running
+        running.close()
+
+    return rig
 
 
 def kill_at_failpoint(rig: CrashRig, point: str, hit: int, *, until: datetime, note: str = "",
@@ -122,7 +122,7 @@ def kill_mid_send(rig: CrashRig, until: datetime, tries: int = 3) -> Kill:
         rig.emulator.fault(**hold)
         deadline = time.monotonic() + 60 * EVERY / SPEED
         while time.monotonic() < deadline and rig.alive():
-            fresh = rest_requests(rig, seen)
+            fresh = harness.rest_requests(rig, seen)
             posts = [r for r in fresh if rig.venue.is_order_post(r)]
             if posts:
                 caught = posts[0]
@@ -132,12 +132,12 @@ def kill_mid_send(rig: CrashRig, until: datetime, tries: int = 3) -> Kill:
             time.sleep(0.005)
         if caught is not None:
             break
-        _use_up_delays(rig, armed - len(rest_requests(rig, seen)))
+        _use_up_delays(rig, armed - len(harness.rest_requests(rig, seen)))
     record.fired = caught is not None
     record.note = f"held POST {caught.get('client_order_id') or caught.get('order')}" if caught \
         else "no POST came: killed mid-request"
     rig.kill(record)
-    _use_up_delays(rig, armed - len(rest_requests(rig, seen)))
+    _use_up_delays(rig, armed - len(harness.rest_requests(rig, seen)))
     return record
 
 
@@ -196,7 +196,7 @@ def run_day(rig: CrashRig, rng: random.Random, day: str) -> list[str]:
     while not (rig.report_dir(day) / "run.json").exists() and time.monotonic() < deadline:
         time.sleep(0.2)
     time.sleep(1.0)  # the report recovery and the last saves
-    problems = check_books(rig, day)
+    problems = harness.check_books(rig, day)
     rig.stop_daemon()
     rig.stop_emulator()
     return problems
@@ -212,14 +212,15 @@ def crash_two_days(rig: CrashRig, tmp_path: Path) -> None:
     try:
         for day in DAYS:
             problems[day] = run_day(rig, rng, day)
-        problems["all"] = burst_problems(rig) + [f"the daemon ended by itself: {e}" for e in rig.unexpected_exits]
-        if twice := duplicates(rig.posted_ids()):
+        problems["all"] = harness.burst_problems(rig) + [f"the daemon ended by itself: {e}"
+                                                         for e in rig.unexpected_exits]
+        if twice := harness.duplicates(rig.posted_ids()):
             problems["all"].append(f"client_order_ids POSTed more than once over both days: {twice}")
     finally:  # the figures, also of a run that failed on its way
-        data = summary(rig, seed)
+        data = harness.summary(rig, seed)
         data["problems"] = problems
         (tmp_path / "crash_summary.json").write_text(json.dumps(data, indent=2, default=str))
-        print_summary(data)
+        harness.print_summary(data)
         print(f"summary written to {tmp_path / 'crash_summary.json'}; daemon logs under {rig.root / 'daemon'}")
     found = {k: v for k, v in problems.items() if v}
     assert not found, "\n".join(f"{k}: {p}" for k, v in found.items() for p in v)

@@ -17,7 +17,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -135,6 +135,14 @@ def launch(command: list[str], data_dir: Path, state_dir: Path, timeout_secs: fl
     process.kill()
     process.wait(5)
     raise RuntimeError(f"emulator did not start (rc={process.returncode}): {log_path.read_text()[-2000:]}")
+
+
+def wait_until(predicate: Callable[[], bool], timeout: float = 10.0) -> None:
+    """Until `predicate()` holds; AssertionError after `timeout` real seconds."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)
 
 
 def write_store(data_dir: Path, bars: Iterable[Bar]) -> None:

@@ -68,6 +68,60 @@ class VenueDay:
         return [r for r in self.emulator.requests() if not r["path"].startswith("/_emulator")]
 
 
+@dataclass
+class ReplayedDay:
+    """What a replayed day's daemon said on its way: its status when running, after 60 bars and
+    at the end, and its metrics and ctl output mid-day."""
+
+    running: dict[str, Any]
+    mid: dict[str, Any]
+    done: dict[str, Any]
+    metrics: str
+    status_text: str
+    orders_text: str
+
+
+def replay_whole_day(day: VenueDay) -> ReplayedDay:
+    """Start the daemon and follow its day to the end (its report written)."""
+    d = day.daemon
+    d.start()
+    d.wait_ready()
+    # the streams authorize within moments of the threads starting
+    running = d.wait_for(lambda s: s["state"] == "RUNNING" and s["broker"]["connected"], 60,
+                         "the session to start, connected")
+    mid = d.wait_for(lambda s: s["bars_processed"] > 60, 120, "bars to flow from the emulator")
+    metrics, status_text, orders_text = d.metrics(), d.ctl("status").stdout, d.ctl("--json", "orders").stdout
+    done = d.wait_for(lambda s: s["state"] == "STOPPED" and s["last_report"] is not None, 300, "the day to end")
+    return ReplayedDay(running, mid, done, metrics, status_text, orders_text)
+
+
+def assert_flat_and_bars_kept(day: VenueDay, emulator_data: Path, trading_day: str) -> None:
+    """After the close: the emulator's account is flat with no open orders, and the daemon's
+    store (empty at the start) holds the day's session, its history having come over REST."""
+    state = day.emulator.state()
+    assert state["positions"] == [] and state["open_orders"] == []
+    assert regular_session_bars(day.daemon_data, "SPY", trading_day) == regular_session_bars(
+        emulator_data, "SPY", trading_day)
+    assert regular_session_bars(day.daemon_data, "SPY", "2011-01-03"), "history came over REST"
+
+
+def final_outputs(day: VenueDay, replayed: ReplayedDay) -> list[str]:
+    """Everything the daemon answered a person: metrics, status, orders and config (ctl)."""
+    d = day.daemon
+    return [d.metrics(), replayed.status_text, replayed.orders_text, d.ctl("--json", "config").stdout,
+            d.ctl("status").stdout]
+
+
+def everything_written(day: VenueDay, extra: list[str], skip: frozenset[str] = frozenset()) -> bytes:
+    """Every byte the daemon put anywhere a person or a scraper can read: its log, its state
+    directory (database, reports, halt file; files named in `skip` aside), its data directory,
+    and `extra` (metrics, ctl output)."""
+    out = [day.daemon.log_text().encode(), *(t.encode() for t in extra)]
+    for root in (day.daemon.root / "state", day.daemon_data):
+        out += [p.read_bytes() for p in root.rglob("*") if p.is_file() and p.name not in skip]
+    return b"\n".join(out)
+
+
 def emulator_start(day: str, start: time) -> str:
     """The `--start` of an emulator's replay clock: `start` (New York) of `day`."""
     return datetime.combine(date.fromisoformat(day), start, NY).isoformat()

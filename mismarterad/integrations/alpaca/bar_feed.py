@@ -12,8 +12,8 @@ our backoff. A stall (see bar_delivery.py) closes the socket, so the SDK reconne
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from datetime import datetime
+from collections.abc import Callable
+from typing import Any
 
 import structlog
 from alpaca.data.models import Bar as AlpacaBar
@@ -26,7 +26,7 @@ from mismarterad.integrations.alpaca.parse import parse_bar
 from mismarterad.integrations.alpaca.rest import AUTH_HINT
 from mismarterad.integrations.alpaca.source import AlpacaSource
 from mismarterad.integrations.alpaca.streams import StreamRunner, WatchedDataStream
-from mismarterad.integrations.bar_delivery import BarDelivery, FeedCounters, FeedStats, GapPolicy
+from mismarterad.integrations.bar_delivery import LiveBarFeed
 from mismarterad.integrations.stream_watch import StreamWatch
 
 __all__ = ["AlpacaBarFeed"]
@@ -34,63 +34,34 @@ __all__ = ["AlpacaBarFeed"]
 log = structlog.get_logger(component="alpaca_bar_feed")
 
 
-class AlpacaBarFeed:
+class AlpacaBarFeed(LiveBarFeed):
+    """The gap and stall options are LiveBarFeed's (bar_delivery.py)."""
+
+    venue, auth_hint = "Alpaca", AUTH_HINT
+
     def __init__(self, credentials: AlpacaCredentials, endpoints: AlpacaEndpoints, clock: Clock,
-                 source: AlpacaSource, *, feed: str = "iex", gap_max_retries: int = 3,
-                 gap_retry_interval_secs: float = 5.0, stall_intervals: int = 3,
-                 in_session: Callable[[datetime], bool] | None = None, max_hold_real_secs: float = 1.5) -> None:
-        """`in_session(t)` says whether `t` is in the regular session (TimeManager's answer): gaps
-        and stalls are watched only then. None watches at every hour. `max_hold_real_secs`: the
-        most real time later bars wait for a gap's fetches (see bar_delivery.py)."""
-        self._credentials, self._endpoints, self._clock, self._source = credentials, endpoints, clock, source
-        self._feed = feed
-        self._policy = GapPolicy(gap_max_retries, gap_retry_interval_secs, stall_intervals, max_hold_real_secs,
-                                 in_session or (lambda _t: True))
-        self._counters = FeedCounters()
+                 source: AlpacaSource, *, feed: str = "iex", **gap_options: Any) -> None:
+        super().__init__(clock, source, **gap_options)
+        self._credentials, self._endpoints, self._feed = credentials, endpoints, feed
 
     @property
     def name(self) -> str:
         return f"alpaca-{self._feed}"
 
-    def subscribe(self, symbols: Sequence[str], on_bar: Callable[[Bar], None]) -> _Subscription:
-        """Start a stream for `symbols`; returns once it is authorized (at most a few seconds:
-        after that it keeps trying in the background, and a refusal ends it with `error`)."""
-        return _Subscription(self, tuple(dict.fromkeys(symbols)), on_bar)
+    def _open_stream(self, symbols: tuple[str, ...], watch: StreamWatch, put: Callable[[Bar], None]) -> _RunningStream:
+        async def on_stream_bar(bar: AlpacaBar) -> None:
+            # on the stream's loop: convert and queue, nothing else
+            try:
+                put(parse_bar(bar))
+            except (ValueError, TypeError) as exc:
+                log.error("stream_bar_unreadable", error=str(exc))
 
-    def stats(self) -> FeedStats:
-        return self._counters.stats()
-
-
-class _Subscription:
-    def __init__(self, feed: AlpacaBarFeed, symbols: tuple[str, ...], on_bar: Callable[[Bar], None]) -> None:
-        watch = StreamWatch("data")
-        self._delivery = BarDelivery(symbols, on_bar, clock=feed._clock, source=feed._source, policy=feed._policy,
-                                     counters=feed._counters, watch=watch, venue="Alpaca", auth_hint=AUTH_HINT)
-        creds = feed._credentials
-        self._stream = WatchedDataStream(creds.key_id, creds.secret, feed._endpoints.data_stream, feed._feed, watch)
-        self._stream.subscribe_bars(self._on_stream_bar, *symbols)
-        self._runner = StreamRunner(self._stream, "alpaca-bars")
-        self._runner.start()
-        self._delivery.start(_RunningStream(self._runner, self._stream))
-
-    @property
-    def active(self) -> bool:
-        return self._delivery.active
-
-    @property
-    def error(self) -> str | None:
-        return self._delivery.error
-
-    def stop(self) -> None:
-        """End the subscription (its delivery, then its stream)."""
-        self._delivery.stop()
-
-    async def _on_stream_bar(self, bar: AlpacaBar) -> None:
-        # on the stream's loop: convert and queue, nothing else
-        try:
-            self._delivery.put(parse_bar(bar))
-        except (ValueError, TypeError) as exc:
-            log.error("stream_bar_unreadable", error=str(exc))
+        creds = self._credentials
+        stream = WatchedDataStream(creds.key_id, creds.secret, self._endpoints.data_stream, self._feed, watch)
+        stream.subscribe_bars(on_stream_bar, *symbols)
+        runner = StreamRunner(stream, "alpaca-bars")
+        runner.start()
+        return _RunningStream(runner, stream)
 
 
 class _RunningStream:

@@ -62,11 +62,10 @@ from mismarterad.integrations.op_budget import operation_budget, remaining_secs
 from mismarterad.integrations.alpaca.streams import StreamRunner, WatchedTradingStream
 from mismarterad.integrations.alpaca.venue_calls import TradingRest
 from mismarterad.integrations.broker_errors import BrokerAuthError, BrokerUnavailableError
-from mismarterad.integrations.broker_readings import BrokerReadings
-from mismarterad.integrations.order_book import OrderBook
 from mismarterad.integrations.retry_policy import RetryPolicy
 from mismarterad.integrations.stream_watch import StreamWatch
-from mismarterad.integrations.venue_orders import VenueOrder, local_refusal
+from mismarterad.integrations.venue_broker import VenueBroker
+from mismarterad.integrations.venue_orders import VenueOrder
 
 __all__ = ["AlpacaBroker"]
 
@@ -76,7 +75,7 @@ _START_WAIT_SECS = 5.0
 _CANCEL_RESERVE_SECS = 2.0  # of close_session's budget, kept for the cancels after its wait
 
 
-class AlpacaBroker:
+class AlpacaBroker(VenueBroker):
     """An Alpaca account (paper or live, or the emulator) behind the Broker interface."""
 
     def __init__(self, credentials: AlpacaCredentials, endpoints: AlpacaEndpoints, clock: Clock, *,
@@ -93,14 +92,11 @@ class AlpacaBroker:
         self._rest = TradingRest(credentials, endpoints, clock, request_timeout_secs=request_timeout_secs,
                                  retry=retry or RetryPolicy(), stop=self._stop)
         self._fill_wait_secs, self._close_wait_secs = fill_wait_secs, close_wait_secs
-        self._op_secs = op_deadline_secs
-        self._lock = threading.Condition()
-        self._book = OrderBook()
+        super().__init__("Alpaca", op_deadline_secs=op_deadline_secs, snapshot_ttl_secs=snapshot_ttl_secs,
+                         call=self._rest.call)
         self._resolution = OrderResolution(self._rest, self._lock, self._book, adopt=self._adopt,
                                            changed=self._changed, cancel=self._cancel,
                                            settle_secs=unresolved_settle_secs, op_secs=op_deadline_secs)
-        # moved by every event that may change cash or positions (every fill booked among them)
-        self._readings = BrokerReadings(self._lock, snapshot_ttl_secs, self._rest.call)
         self._watch = StreamWatch("trading")
         self._earlier_reconnects = 0
         self._reconciled_reconnects = 0  # the stream's reconnects already followed by a reconcile
@@ -170,37 +166,14 @@ class AlpacaBroker:
 
     # -- orders ----------------------------------------------------------------------------
 
-    def submit(self, request: OrderRequest) -> Order:
-        """Send the order; within `op_deadline_secs` of real time. REJECTED only for a refusal
-        (ours, or Alpaca's 4xx answer to the POST); an outcome still unknown comes back SUBMITTED
-        and unresolved (see order_resolution.py)."""
-        with self._lock:
-            if request.client_order_id in self._book:
-                raise ValueError(f"duplicate client_order_id {request.client_order_id}")
-            refusal = local_refusal(request)
-            if refusal is not None:
-                order = Order(request, OrderStatus.REJECTED, reason=refusal[1], reject_category=refusal[0])
-                self._book.add(order)
-                return order
-            self._book.add(Order(request, OrderStatus.SUBMITTED))  # before the POST: its updates may come first
-            self._readings.moved()
-        with operation_budget(self._op_secs):
-            return self._resolution.send(request)
-
-    def cancel(self, client_order_id: str) -> Order:
-        """Cancel the order; within `op_deadline_secs` of real time (BrokerError if Alpaca does
-        not answer in it). What it filled meanwhile is booked for `drain_fills()`."""
-        with operation_budget(self._op_secs):
-            return self._cancel(client_order_id)
+    def _send(self, request: OrderRequest) -> Order:
+        return self._resolution.send(request)
 
     def _cancel(self, client_order_id: str) -> Order:
         with self._lock:
-            order = self._book.get(client_order_id)
-            if order is None:
-                raise KeyError(f"no order {client_order_id}")
-            if not order.status.is_open:
-                return order
-            broker_id = self._book.broker_id(client_order_id)
+            order, broker_id = self._book.cancel_target(client_order_id)
+        if not order.status.is_open:
+            return order
         if broker_id is None:  # its submission's outcome is still unknown
             found = self._resolution.cancel_unresolved(client_order_id, order)
             if isinstance(found, Order):
@@ -224,10 +197,6 @@ class AlpacaBroker:
             current = self._book.get(client_order_id)
         assert current is not None
         return current
-
-    def orders(self) -> list[Order]:
-        with self._lock:
-            return self._book.orders()
 
     def lookup(self, client_order_id: str, counted: Order | None = None) -> Order | None:
         """Alpaca's current report of the order with our id `client_order_id` (GET by client id,

@@ -24,7 +24,6 @@ adoption with what the journal counted, and `close_session`'s wait for market or
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Sequence
 from dataclasses import replace
@@ -39,9 +38,7 @@ from mismarterad.core.errors import BrokerError
 from mismarterad.core.market_data import Bar
 from mismarterad.core.orders import AccountSnapshot, Fill, Order, OrderRequest, OrderStatus, OrderType, Position
 from mismarterad.core.orders import RejectCategory
-from mismarterad.integrations.broker_readings import BrokerReadings
 from mismarterad.integrations.op_budget import operation_budget, remaining_secs
-from mismarterad.integrations.order_book import OrderBook
 from mismarterad.integrations.paper.fill_models import fill_price
 from mismarterad.integrations.schwab.order_ledger import OrderLedger
 from mismarterad.integrations.schwab.order_sending import OrderSending
@@ -54,6 +51,7 @@ from mismarterad.integrations.schwab.parse import (
     price_refusal,
 )
 from mismarterad.integrations.schwab.rest import SchwabRest
+from mismarterad.integrations.venue_broker import VenueBroker
 from mismarterad.integrations.venue_orders import Execution, TradeEvent, VenueOrder, local_refusal
 
 __all__ = ["FOREIGN_PREFIX", "SchwabBroker"]
@@ -67,19 +65,18 @@ _OPEN_LOOKBACK = timedelta(days=7)  # how far back orders still working are list
 _LIST_ABOVE = 3  # more open orders than this are read with one listing instead of one GET each
 
 
-class SchwabBroker:
+class SchwabBroker(VenueBroker):
     """A Schwab account (or the emulator's) behind the Broker interface."""
 
     def __init__(self, rest: SchwabRest, ledger: OrderLedger, account_hash: str, clock: Clock, *,
                  fill_wait_secs: float = 0.2, close_wait_secs: float = 5.0, snapshot_ttl_secs: float = 5.0,
                  op_deadline_secs: float = 7.0, unresolved_settle_secs: float = 60.0,
                  poll_every_secs: float = 1.0) -> None:
+        super().__init__("Schwab", op_deadline_secs=op_deadline_secs, snapshot_ttl_secs=snapshot_ttl_secs,
+                         call=lambda fetch, _what: fetch())  # SchwabRest has made the call by then
         self._rest, self._ledger, self._hash, self._clock = rest, ledger, account_hash, clock
-        self._fill_wait_secs, self._close_wait_secs, self._op_secs = fill_wait_secs, close_wait_secs, op_deadline_secs
+        self._fill_wait_secs, self._close_wait_secs = fill_wait_secs, close_wait_secs
         self._poll_every_secs = poll_every_secs
-        self._lock = threading.Condition()
-        self._book = OrderBook("Schwab")
-        self._readings = BrokerReadings(self._lock, snapshot_ttl_secs, lambda fetch, _what: fetch())
         self._sending = OrderSending(rest, ledger, account_hash, clock, self._lock, self._book, take=self._take,
                                      changed=self._readings.moved, settle_secs=unresolved_settle_secs,
                                      op_secs=op_deadline_secs)
@@ -111,39 +108,19 @@ class SchwabBroker:
 
     # -- orders ----------------------------------------------------------------------------
 
-    def submit(self, request: OrderRequest) -> Order:
-        """Send the order once; within `op_deadline_secs` of real time. REJECTED only for a
-        refusal (ours, or Schwab's 4xx); an outcome still unknown comes back SUBMITTED and
-        unresolved (see order_sending.py)."""
-        with self._lock:
-            if request.client_order_id in self._book:
-                raise ValueError(f"duplicate client_order_id {request.client_order_id}")
-            refusal = local_refusal(request)
-            if refusal is None and (price := price_refusal(request)) is not None:
-                refusal = (RejectCategory.INVALID_PRICE, price)
-            if refusal is not None:
-                order = Order(request, OrderStatus.REJECTED, reason=refusal[1], reject_category=refusal[0])
-                self._book.add(order)
-                return order
-            self._book.add(Order(request, OrderStatus.SUBMITTED))
-            self._readings.moved()
-        with operation_budget(self._op_secs):
-            return self._sending.send(request)
+    def _refusal(self, request: OrderRequest) -> tuple[RejectCategory, str] | None:
+        refusal = local_refusal(request)
+        price = price_refusal(request) if refusal is None else None
+        return refusal if price is None else (RejectCategory.INVALID_PRICE, price)
 
-    def cancel(self, client_order_id: str) -> Order:
-        """Cancel the order; within `op_deadline_secs` of real time (BrokerError if Schwab does
-        not answer in it). What it filled meanwhile is booked for `drain_fills()`."""
-        with operation_budget(self._op_secs):
-            return self._cancel(client_order_id)
+    def _send(self, request: OrderRequest) -> Order:
+        return self._sending.send(request)
 
     def _cancel(self, client_order_id: str) -> Order:
         with self._lock:
-            order = self._book.get(client_order_id)
-            if order is None:
-                raise KeyError(f"no order {client_order_id}")
-            if not order.status.is_open:
-                return order
-            order_id = self._book.broker_id(client_order_id)
+            order, order_id = self._book.cancel_target(client_order_id)
+        if not order.status.is_open:
+            return order
         if order_id is None:  # its POST's outcome is still unknown: looked for first
             posted = self._ledger.posted(client_order_id)
             found = self._sending.find([posted]) if posted is not None else {}
@@ -165,10 +142,6 @@ class SchwabBroker:
             if not current.status.is_open or time.monotonic() + _POLL_SECS > deadline:
                 return current
             time.sleep(_POLL_SECS)
-
-    def orders(self) -> list[Order]:
-        with self._lock:
-            return self._book.orders()
 
     def open_orders(self, symbol: str | None = None) -> list[Order]:
         """The orders still working (no request: but orders of unknown outcome are looked for
@@ -380,7 +353,7 @@ class SchwabBroker:
             cumulative = 0
             for execution in placed.executions:
                 cumulative += execution.quantity
-                self._book.apply_event(_execution_event(report, execution, cumulative, placed.quantity))
+                self._book.apply_event(_execution_event(report, execution, cumulative, placed.spec.quantity))
             order = self._book.reconcile(report, self._clock.now())
             self._readings.moved()
             self._lock.notify_all()

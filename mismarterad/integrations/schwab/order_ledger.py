@@ -29,8 +29,8 @@ from typing import Any
 import structlog
 
 from mismarterad.core.errors import StorageError
-from mismarterad.core.orders import OrderType, Side
-from mismarterad.integrations.atomic_file import append_line, replace_file
+from mismarterad.core.orders import OrderRequest, OrderType, Side
+from mismarterad.core.durable_files import append_line, replace_file
 from mismarterad.integrations.schwab.order_matching import Posted
 
 __all__ = ["LEDGER_FILE_NAME", "OrderLedger"]
@@ -57,8 +57,10 @@ class OrderLedger:
 
     def post(self, posted: Posted) -> None:
         """Record a POST about to be made (fsynced before it returns)."""
-        raw = asdict(posted)
-        raw.update(side=posted.side.value, type=posted.type.value, posted_utc=posted.posted_utc.isoformat())
+        raw = asdict(posted.request)
+        raw.update(side=posted.request.side.value, type=posted.request.type.value,
+                   posted_utc=posted.posted_utc.isoformat())
+        del raw["submitted_utc"]  # the posted time is what the matching rule needs
         self._append({"posted": raw})
         with self._lock:
             self._posted[posted.client_order_id] = posted
@@ -155,9 +157,10 @@ class OrderLedger:
 
 
 def _posted(raw: dict[str, Any]) -> Posted:
-    return Posted(str(raw["client_order_id"]), str(raw["symbol"]), Side(raw["side"]), int(raw["quantity"]),
-                  OrderType(raw["type"]), _float(raw.get("limit_price")), _float(raw.get("stop_price")),
-                  datetime.fromisoformat(raw["posted_utc"]))
+    posted_utc = datetime.fromisoformat(raw["posted_utc"])
+    return Posted(OrderRequest(str(raw["client_order_id"]), str(raw["symbol"]), Side(raw["side"]),
+                               int(raw["quantity"]), OrderType(raw["type"]), _float(raw.get("limit_price")),
+                               _float(raw.get("stop_price")), posted_utc, str(raw.get("strategy", ""))), posted_utc)
 
 
 def _float(value: Any) -> float | None:

@@ -27,7 +27,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from mismarterad.core.orders import OrderType, Side
+from mismarterad.core.orders import OrderRequest
 from mismarterad.integrations.schwab.parse import PlacedOrder
 
 __all__ = ["Match", "MatchWindow", "Outcome", "Posted", "match_posted", "same_order"]
@@ -35,16 +35,14 @@ __all__ = ["Match", "MatchWindow", "Outcome", "Posted", "match_posted", "same_or
 
 @dataclass(frozen=True, slots=True)
 class Posted:
-    """An order we POSTed (recorded before the POST), what it is and when."""
+    """An order we POSTed (recorded before the POST): what it is, and when (our clock)."""
 
-    client_order_id: str
-    symbol: str
-    side: Side
-    quantity: int
-    type: OrderType
-    limit_price: float | None
-    stop_price: float | None
+    request: OrderRequest
     posted_utc: datetime
+
+    @property
+    def client_order_id(self) -> str:
+        return self.request.client_order_id
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,9 +72,10 @@ class Match:
 
 def same_order(posted: Posted, placed: PlacedOrder) -> bool:
     """Rule 1: the same symbol, side, quantity, type and prices."""
-    return (posted.symbol == placed.symbol and posted.side is placed.side and posted.quantity == placed.quantity
-            and posted.type is placed.type and _same_price(posted.limit_price, placed.limit_price)
-            and _same_price(posted.stop_price, placed.stop_price))
+    ours, theirs = posted.request, placed.spec
+    return (ours.symbol == theirs.symbol and ours.side is theirs.side and ours.quantity == theirs.quantity
+            and ours.type is theirs.type and _same_price(ours.limit_price, theirs.limit_price)
+            and _same_price(ours.stop_price, theirs.stop_price))
 
 
 def match_posted(posted: Posted, placed: Iterable[PlacedOrder], *, bound: frozenset[str] | set[str],
@@ -84,14 +83,14 @@ def match_posted(posted: Posted, placed: Iterable[PlacedOrder], *, bound: frozen
     """The Schwab order that is `posted` (see the module docstring). `bound`: Schwab ids already
     bound to our orders; `rivals`: our other POSTs of unknown outcome."""
     candidates = [p for p in placed if p.order_id not in bound and same_order(posted, p)
-                  and window.contains(posted.posted_utc, p.entered_utc)]
+                  and window.contains(posted.posted_utc, p.spec.submitted_utc)]
     if not candidates:
         return Match(Outcome.NONE)
     if len(candidates) > 1:
         return Match(Outcome.AMBIGUOUS, candidates=tuple(sorted(c.order_id for c in candidates)))
     [found] = candidates
     contested = [r.client_order_id for r in rivals if r.client_order_id != posted.client_order_id
-                 and same_order(r, found) and window.contains(r.posted_utc, found.entered_utc)]
+                 and same_order(r, found) and window.contains(r.posted_utc, found.spec.submitted_utc)]
     if contested:
         return Match(Outcome.AMBIGUOUS, candidates=(found.order_id,), rivals=tuple(sorted(contested)))
     return Match(Outcome.FOUND, order_id=found.order_id)

@@ -82,8 +82,7 @@ class OrderSending:
     def send(self, request: OrderRequest) -> Order:
         """Record and POST the order (already in the book as SUBMITTED), within the running budget."""
         cid = request.client_order_id
-        posted = Posted(cid, request.symbol, request.side, request.quantity, request.type, request.limit_price,
-                        request.stop_price, self._clock.now())
+        posted = Posted(request, self._clock.now())
         try:
             self._ledger.post(posted)
         except StorageError as exc:  # not recorded, not sent: a crash could not find it again

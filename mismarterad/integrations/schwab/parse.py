@@ -12,7 +12,7 @@ to 4 decimals; any other price is refused before the wire, so what is sent is wh
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -44,17 +44,12 @@ __all__ = [
 
 @dataclass(frozen=True, slots=True)
 class PlacedOrder:
-    """One order as Schwab lists it: what it is (to match it with a journaled intent), its state
-    in our terms, and its executions (each fill once, oldest first)."""
+    """One order as Schwab lists it: what it is (`spec`: the request it stands for, with no
+    client id, entered at `spec.submitted_utc`, Schwab's clock), its state in our terms, and its
+    executions (each fill once, oldest first)."""
 
     order_id: str
-    symbol: str
-    side: Side
-    quantity: int
-    type: OrderType
-    limit_price: float | None
-    stop_price: float | None
-    entered_utc: datetime
+    spec: OrderRequest
     status: OrderStatus
     venue_status: str
     filled_quantity: int
@@ -180,8 +175,8 @@ def parse_order(raw: Mapping[str, Any]) -> PlacedOrder:
     times = [entered, *(e.ts_utc for e in executions)]
     if raw.get("closeTime"):
         times.append(utc(str(raw["closeTime"])))
-    return PlacedOrder(order_id, symbol, side, quantity, type_, limit, stop, entered, status, venue_status, filled,
-                       executions, max(times))
+    spec = OrderRequest("", symbol, side, quantity, type_, limit, stop, entered)
+    return PlacedOrder(order_id, spec, status, venue_status, filled, executions, max(times))
 
 
 def _executions(activities: Any) -> tuple[Execution, ...]:
@@ -205,10 +200,10 @@ def _number(execution_id: str) -> tuple[int, ...]:
     return tuple(int(p) if p.isdigit() else 0 for p in execution_id.split("."))
 
 
-def parse_request(placed: PlacedOrder, client_order_id: str, strategy: str = "") -> OrderRequest:
-    """The request an order at Schwab stands for (one a restart adopts, or another client's)."""
-    return OrderRequest(client_order_id, placed.symbol, placed.side, placed.quantity, placed.type,
-                        placed.limit_price, placed.stop_price, placed.entered_utc, strategy)
+def parse_request(placed: PlacedOrder, client_order_id: str) -> OrderRequest:
+    """The request an order at Schwab stands for (one a restart adopts, or another client's:
+    strategy "")."""
+    return replace(placed.spec, client_order_id=client_order_id)
 
 
 def parse_account(raw: Mapping[str, Any]) -> AccountSnapshot:

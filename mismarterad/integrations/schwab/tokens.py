@@ -26,7 +26,7 @@ from typing import Any
 
 from mismarterad.core.clock import Clock, SystemClock
 from mismarterad.core.errors import ConfigError
-from mismarterad.integrations.atomic_file import replace_file
+from mismarterad.core.durable_files import replace_file
 from mismarterad.integrations.broker_errors import BrokerAuthError
 
 __all__ = ["AUTH_HINT", "REFRESH_TOKEN_SECS", "TOKEN_FILE_NAME", "TokenFile"]

@@ -17,7 +17,7 @@ from typing import Any
 
 from mismarterad.core.errors import StorageError
 from mismarterad.core.orders import Side
-from mismarterad.integrations.atomic_file import replace_file
+from mismarterad.core.durable_files import replace_file
 from mismarterad.integrations.venue_emulator.account import Account
 from mismarterad.integrations.venue_emulator.values import (
     EmulatedOrderType,

@@ -1,14 +1,13 @@
 """The Schwab adapter against the emulator's faults: an order whose answer is lost is found by
 the matching rule and never sent twice, the rule refuses to guess between two candidates, fills
-count once, refused tokens and dead hosts say what to do, the stream reconnects and gaps are
-filled."""
+count once, refused tokens and dead hosts say what to do (the bar feed's reconnects and gap
+fills: tests/integration/test_venue_feeds_emulated.py)."""
 
 from __future__ import annotations
 
 import json
 import os
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -22,18 +21,15 @@ from mismarterad.core.orders import Order, OrderRequest, OrderStatus, OrderType,
 from mismarterad.integrations.broker_errors import BrokerAuthError, BrokerUnavailableError
 from mismarterad.integrations.retry_policy import RetryPolicy
 from mismarterad.integrations.schwab import (
-    SchwabBarFeed,
     SchwabBroker,
     SchwabConnection,
     SchwabEndpoint,
     SchwabSettings,
-    SchwabSource,
     TokenFile,
     connect,
 )
 from mismarterad.integrations.schwab.order_ledger import OrderLedger
 from mismarterad.integrations.schwab.order_matching import Posted
-from support.emulator_process import write_store
 from support.schwab_emulator import ACCOUNT_NUMBER, SchwabEmulator, running_schwab_emulator
 
 T0 = datetime(2011, 1, 3, 14, 30, tzinfo=UTC)
@@ -117,7 +113,8 @@ def test_an_intent_never_posted_is_none_at_once_and_a_crash_s_lost_order_is_foun
     ledger_path = tmp_path / "ledger.jsonl"
     account = emulator.account_hash()
     # the crash: the POST recorded and made, its answer never read
-    OrderLedger(ledger_path, account).post(Posted("lost-1", "SPY", Side.BUY, 7, OrderType.MARKET, None, None, T0))
+    OrderLedger(ledger_path, account).post(Posted(OrderRequest("lost-1", "SPY", Side.BUY, 7, OrderType.MARKET, None,
+                                                               None, T0), T0))
     other = emulator.session()
     other.client.place_order(account, equity_buy_market("SPY", 7))
     other.close()
@@ -199,81 +196,3 @@ def test_a_dead_host_is_unavailable_naming_it(emulator: SchwabEmulator, tmp_path
 
 def _venue_requests(emu: SchwabEmulator) -> list[dict[str, object]]:
     return [r for r in emu.requests() if not str(r["path"]).startswith("/_emulator")]
-
-
-def _wait(predicate: Callable[[], bool], timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.02)
-
-
-# -- the bar feed ----------------------------------------------------------------------------
-
-FEED_START = datetime(2011, 1, 4, 14, 30, tzinfo=UTC)  # 09:30 New York, a Tuesday
-
-
-def _day_bars(symbols: tuple[str, ...], minutes: int) -> list[Bar]:
-    return [Bar(s, "1m", FEED_START + timedelta(minutes=i), 10 + i, 11 + i, 9 + i, 10.5 + i, 100)
-            for s in symbols for i in range(minutes)]
-
-
-@pytest.fixture
-def feed_emulator(tmp_path: Path) -> Iterator[SchwabEmulator]:
-    write_store(tmp_path / "data", _day_bars(("SPY", "QQQ"), 30))
-    with running_schwab_emulator(tmp_path / "data", tmp_path / "state", clock_start=FEED_START.isoformat(),
-                                 speed=30.0) as emu:
-        yield emu
-
-
-@pytest.fixture
-def feed(feed_emulator: SchwabEmulator) -> Iterator[SchwabBarFeed]:
-    clock = ReplayClock(feed_emulator.now() + timedelta(seconds=3), 30.0)  # a little ahead: bars never look early
-    session = feed_emulator.session()
-    yield SchwabBarFeed(session, clock, SchwabSource(session, clock, retry=FAST), gap_max_retries=1,
-                        gap_retry_interval_secs=1.0)
-    session.close()
-
-
-def test_feed_delivers_in_order_and_fills_skipped_minutes_from_the_history(feed_emulator: SchwabEmulator,
-                                                                           feed: SchwabBarFeed) -> None:
-    seen: list[Bar] = []
-    sub = feed.subscribe(("SPY", "QQQ"), seen.append)
-    try:
-        _wait(lambda: len(seen) >= 4, timeout=20)
-        feed_emulator.fault("skip_bars", count=2)  # two minutes never streamed
-        _wait(lambda: len(seen) >= 14, timeout=30)
-        keys = [(b.start_utc, b.symbol) for b in seen]
-        assert keys == sorted(keys) and len(set(keys)) == len(keys)
-        minutes = sorted({b.start_utc for b in seen})
-        assert minutes == [minutes[0] + timedelta(minutes=i) for i in range(len(minutes))], "no hole"
-        stats = feed.stats()
-        assert stats.gaps_filled == 4 and stats.gaps_unfilled == 0 and stats.connected
-    finally:
-        sub.stop()
-    assert not sub.active and sub.error is None
-
-
-def test_feed_reconnects_logs_in_and_resubscribes_after_a_dropped_stream(feed_emulator: SchwabEmulator,
-                                                                         feed: SchwabBarFeed) -> None:
-    seen: list[Bar] = []
-    sub = feed.subscribe(("SPY",), seen.append)
-    try:
-        _wait(lambda: feed.stats().connected and len(seen) >= 1, timeout=10)
-        feed_emulator.fault("drop_stream", stream="data")
-        _wait(lambda: feed.stats().reconnects == 1 and feed.stats().connected, timeout=20)
-        count = len(seen)
-        _wait(lambda: len(seen) >= count + 2, timeout=20)  # bars flow again: subscribed anew
-        logins = [r for r in feed_emulator.requests() if r["path"] == "/ws"]
-        assert len(logins) == 2
-    finally:
-        sub.stop()
-
-
-def test_feed_with_a_refused_token_ends_its_subscription_saying_what_to_run(feed_emulator: SchwabEmulator,
-                                                                            feed: SchwabBarFeed) -> None:
-    feed_emulator.fault("expire_refresh_token")
-    sub = feed.subscribe(("SPY",), lambda bar: None)
-    _wait(lambda: not sub.active, timeout=15)
-    assert sub.error is not None and "mismarterad auth schwab" in sub.error
-    sub.stop()

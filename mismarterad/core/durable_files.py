@@ -1,4 +1,5 @@
-"""Small state files of the adapters and emulators, replaced whole or appended durably.
+"""Files written so that a crash leaves the old or the new content, never half: small state
+files replaced whole or appended to, and directory entries made durable.
 
 `replace_file` writes a temporary file in the same directory with the final mode, fsyncs it,
 renames it over the old one and fsyncs the directory: a crash leaves the old or the new file,
@@ -12,7 +13,7 @@ import contextlib
 import os
 from pathlib import Path
 
-__all__ = ["append_line", "replace_file"]
+__all__ = ["append_line", "fsync_dir", "replace_file"]
 
 
 def replace_file(path: Path, data: bytes, mode: int = 0o644) -> None:
@@ -31,7 +32,7 @@ def replace_file(path: Path, data: bytes, mode: int = 0o644) -> None:
         with contextlib.suppress(OSError):
             tmp.unlink(missing_ok=True)
         raise
-    _fsync_dir(path.parent)
+    fsync_dir(path.parent)
 
 
 def append_line(path: Path, line: str, mode: int = 0o600) -> None:
@@ -45,10 +46,11 @@ def append_line(path: Path, line: str, mode: int = 0o600) -> None:
     finally:
         os.close(fd)
     if created:
-        _fsync_dir(path.parent)
+        fsync_dir(path.parent)
 
 
-def _fsync_dir(directory: Path) -> None:
+def fsync_dir(directory: Path) -> None:
+    """Make `directory`'s entries (a file renamed or created in it) survive a power cut."""
     fd = os.open(directory, os.O_RDONLY)
     try:
         os.fsync(fd)
