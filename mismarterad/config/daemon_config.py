@@ -14,7 +14,7 @@ import tomllib
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from mismarterad.config.alpaca_config import AlpacaConfig
 from mismarterad.config.api_config import ApiConfig, api_problems, check_host_port, split_host_port
@@ -56,12 +56,6 @@ class DaemonConfig(BaseModel):
     api: ApiConfig | None = Field(default=None, description="the REST API and web console (none without the table)")
     database_url: SecretStr | None = None
     data_dir: Path | None = None
-
-    @model_validator(mode="after")
-    def _schwab_needs_its_table(self) -> DaemonConfig:
-        if self.broker == "schwab" and self.schwab is None:
-            raise ValueError('broker = "schwab" needs a [schwab] table with account_number')
-        return self
 
     @field_validator("metrics_address")
     @classmethod
@@ -114,6 +108,8 @@ def load_daemon_config(path: Path) -> DaemonConfig:
     problems = [f"{name}: invalid path {str(value)[:80]!r} (a NUL byte or an over-long name)"
                 for name in ("session_config", "socket_path", "data_dir")
                 if (value := getattr(config, name)) is not None and not _usable_path(value)]
+    if config.broker == "schwab" and config.schwab is None:
+        problems.append('schwab: broker = "schwab" needs a [schwab] table with account_number')
     if problems:
         raise ConfigError(problems, source=str(path))
     session_config = config.session_config

@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 
 import httpx2
 
-from mismarterad.integrations.endpoint_urls import is_loopback, local_base_url
+from mismarterad.integrations.endpoint_urls import local_base_url
 from mismarterad.integrations.op_budget import remaining_secs
 
 __all__ = ["SCHWAB_HOST", "SchwabEndpoint", "VenueTransport"]
@@ -50,11 +50,6 @@ class SchwabEndpoint:
     def host(self) -> str:
         """host[:port] the REST calls reach, for messages."""
         return SCHWAB_HOST if self.base is None else urlsplit(self.base).netloc
-
-    def allows_stream(self, url: str) -> bool:
-        """Whether the streamer URL Schwab names may get the access token: wss://, or ws:// to loopback."""
-        parts = urlsplit(url)
-        return parts.scheme == "wss" or (parts.scheme == "ws" and is_loopback(parts.hostname or ""))
 
     def shown(self, url: str) -> str:
         """`url` (one of Schwab's) as this endpoint serves it, for a person to open."""
