@@ -1,11 +1,13 @@
 """The real daemon trading through the real Schwab emulator: a replayed day equals its backtest,
-and a refused app secret, a token file others can read or one 7 days old fail clearly with
-nothing sent. Both processes are reached only from outside (socket, metrics, files, the
+and a refresh token Schwab refuses, a token file others can read, none at all, or one 7 days old
+fail clearly, saying what to run, with nothing sent. Both processes are reached only from outside (socket, metrics, files, the
 emulator's own request log and API)."""
 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 from datetime import time
 from pathlib import Path
 
@@ -66,3 +68,56 @@ def test_a_replayed_day_through_the_schwab_emulator_trades_like_the_backtest(
     final = final_outputs(day, replayed)
     written = everything_written(day, final, skip=frozenset({TOKEN_FILE_NAME}))  # the tokens' own place
     assert not [s for s in secrets_of(day) if s in written]
+
+
+def _age_token(day: SchwabDay, days: float) -> None:
+    path = day.daemon.root / "state" / TOKEN_FILE_NAME
+    wrapped = json.loads(path.read_text())
+    wrapped["creation_timestamp"] -= int(days * 86_400)
+    path.write_text(json.dumps(wrapped))
+
+
+def test_a_token_seven_days_old_stops_the_session_start_saying_what_to_run_and_sends_nothing(
+        tmp_path: Path, emulator_data: Path, alpaca_session: Path, days: list[SchwabDay]) -> None:
+    day = start_schwab_day(tmp_path, emulator_data, alpaca_session, day=DAY, start=time(10, 0), speed=60,
+                           max_session_restarts=0)
+    days.append(day)
+    _age_token(day, 7.01)
+    day.daemon.start()
+    day.daemon.wait_ready()
+    failed = day.daemon.wait_for(lambda s: s["session_failures"] >= 1, 20, "the session start to fail")
+    assert "mismarterad auth schwab" in failed["error"] and "7" in failed["error"], failed["error"]
+    assert day.venue_requests() == [], "nothing reached Schwab"
+    assert failed["broker"]["token_age_days"] > 7
+    assert 'mismarterad_schwab_token_age_seconds 6' in day.daemon.metrics()  # 6.05e+05 seconds and more
+
+
+def test_a_refresh_token_schwab_refuses_stops_the_session_start_saying_what_to_run(
+        tmp_path: Path, emulator_data: Path, alpaca_session: Path, days: list[SchwabDay]) -> None:
+    day = start_schwab_day(tmp_path, emulator_data, alpaca_session, day=DAY, start=time(10, 0), speed=60,
+                           max_session_restarts=0)
+    days.append(day)
+    day.emulator.fault("expire_refresh_token")  # as if the 7 days ended early at Schwab
+    day.daemon.start()
+    day.daemon.wait_ready()
+    failed = day.daemon.wait_for(lambda s: s["session_failures"] >= 1, 20, "the session start to fail")
+    assert "refused" in failed["error"] and "mismarterad auth schwab" in failed["error"], failed["error"]
+    sent = day.venue_requests()
+    assert [r["path"] for r in sent] == ["/trader/v1/accounts/accountNumbers", "/v1/oauth/token"], sent
+    assert not [s for s in secrets_of(day) if s in everything_written(day, [day.daemon.metrics()],
+                                                                      skip=frozenset({TOKEN_FILE_NAME}))]
+
+
+def test_a_token_file_others_can_read_stops_the_daemon_with_exit_78(
+        tmp_path: Path, emulator_data: Path, alpaca_session: Path, days: list[SchwabDay]) -> None:
+    day = start_schwab_day(tmp_path, emulator_data, alpaca_session, day=DAY, start=time(10, 0), speed=60)
+    days.append(day)
+    token = day.daemon.root / "state" / TOKEN_FILE_NAME
+    os.chmod(token, 0o644)
+    proc = subprocess.run(day.daemon.command(), env=day.daemon.env, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 78 and "schwab.token_file" in proc.stderr and "0600" in proc.stderr, proc.stderr
+    assert not [s for s in secrets_of(day) if s.decode() in proc.stderr + proc.stdout]
+    token.unlink()
+    proc = subprocess.run(day.daemon.command(), env=day.daemon.env, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 78 and "mismarterad auth schwab" in proc.stderr, proc.stderr
+    assert day.venue_requests() == [], "nothing reached Schwab"

@@ -56,7 +56,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def _auth_schwab(args: argparse.Namespace) -> int:
-    from authlib.integrations.base_client import OAuthError
+    from authlib.common.errors import AuthlibBaseError
     from authlib.integrations.httpx_client import OAuth2Client
     from httpx2 import TransportError
     from schwab.auth import TOKEN_ENDPOINT, TokenMetadata, get_auth_context
@@ -100,9 +100,9 @@ def _auth_schwab(args: argparse.Namespace) -> int:
         print(f"mismarterad: Schwab at {endpoint.host} did not answer ({type(exc).__name__}); nothing written",
               file=sys.stderr)
         return EX_UNAVAILABLE
-    except OAuthError as exc:
+    except AuthlibBaseError as exc:
         code = str(getattr(exc, "error", "") or type(exc).__name__)[:40]
-        if code in ("mismatching_state", "missing_code") or "state" in code:
+        if code in ("mismatching_state", "missing_code"):
             print(f"mismarterad: the pasted address is not this login's redirect ({code}): start again; nothing "
                   "written", file=sys.stderr)
             return EX_DATAERR

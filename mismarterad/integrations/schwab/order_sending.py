@@ -27,7 +27,7 @@ from datetime import datetime, timedelta
 
 import httpx2
 import structlog
-from authlib.integrations.base_client import OAuthError
+from authlib.common.errors import AuthlibBaseError
 from schwab.utils import Utils
 
 from mismarterad.core.clock import Clock
@@ -95,7 +95,7 @@ class OrderSending:
             self._last_post[cid] = time.monotonic()
             try:
                 response = self._rest.client.place_order(self._hash, spec)
-            except OAuthError as exc:  # the refresh before the POST was refused: nothing was sent
+            except AuthlibBaseError as exc:  # the refresh before the POST was refused: nothing was sent
                 self._closed(cid, "the token refresh was refused")
                 self._reject(cid, RejectCategory.OTHER, "Schwab refused the token: not sent")
                 raise self._rest.translate(exc, "POST orders") from None

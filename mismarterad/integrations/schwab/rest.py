@@ -21,7 +21,7 @@ from typing import Any
 
 import httpx2
 import structlog
-from authlib.integrations.base_client import OAuthError
+from authlib.common.errors import AuthlibBaseError
 
 from mismarterad.core.clock import Clock
 from mismarterad.core.errors import BrokerError, ConfigError
@@ -148,7 +148,7 @@ class SchwabRest:
         `venue_status` carries the HTTP status."""
         status = exc.status_code if isinstance(exc, SchwabHttpError) else None
         error: BrokerError
-        if isinstance(exc, OAuthError):
+        if isinstance(exc, AuthlibBaseError):
             code = str(getattr(exc, "error", "") or "refused")[:40]
             error = BrokerAuthError(self.scrub(f"Schwab refused the refresh token ({code}) on {what}: {AUTH_HINT}"))
         elif status in (401, 403):

@@ -26,7 +26,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import structlog
-from authlib.integrations.base_client import OAuthError
+from authlib.common.errors import AuthlibBaseError
 from schwab.streaming import StreamClient, UnexpectedResponseCode
 
 from mismarterad.core.market_data import Bar
@@ -168,7 +168,7 @@ def _refusal(exc: BaseException) -> str | None:
             return f"login refused (code {content.get('code')}: authorization)"
         except (KeyError, IndexError, TypeError):
             return "login refused (authorization)"
-    if isinstance(exc, OAuthError):
+    if isinstance(exc, AuthlibBaseError):
         return "the refresh token was refused (authorization)"
     status = _status(exc)
     if status in (401, 403):
