@@ -9,15 +9,17 @@ daemon's); the daemon's store starts empty, so its history comes over REST. Each
 
 from __future__ import annotations
 
+import csv
 import json
 import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any
 
 from support.daemon_process import DAEMON_SESSION_CONFIG, SPY_JANUARY, DaemonProcess, base_env, executable, make_daemon
-from support.emulator_process import NY, EmulatorProcess
+from support.emulator_process import NY, EmulatorProcess, wait_until
 
 from mismarterad.core.market_data import Bar
 from mismarterad.repositories.parquet_bar_store import ParquetBarStore
@@ -120,6 +122,27 @@ def everything_written(day: VenueDay, extra: list[str], skip: frozenset[str] = f
     for root in (day.daemon.root / "state", day.daemon_data):
         out += [p.read_bytes() for p in root.rglob("*") if p.is_file() and p.name not in skip]
     return b"\n".join(out)
+
+
+def run_with_faults(day: VenueDay, steps: list[tuple[Callable[[], bool], str, dict[str, Any]]]) -> dict[str, Any]:
+    """Start the daemon, arm each fault once its condition holds, and return the final status."""
+    day.daemon.start()
+    day.daemon.wait_ready()
+    for ready, kind, params in steps:
+        wait_until(ready, 60)
+        day.emulator.fault(kind, **params)
+    return day.daemon.wait_for(lambda s: s["state"] == "STOPPED" and s["last_report"] is not None, 120,
+                               "the day to end")
+
+
+def market_time(day: VenueDay, t: datetime) -> Callable[[], bool]:
+    """Whether the emulator's clock has reached `t`."""
+    return lambda: day.emulator_now() >= t
+
+
+def report_rows(day: VenueDay, trading_day: str, name: str) -> list[dict[str, str]]:
+    with (day.report(trading_day) / name).open() as f:
+        return list(csv.DictReader(f))
 
 
 def emulator_start(day: str, start: time) -> str:
