@@ -24,12 +24,16 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import structlog
+
 from mismarterad.core.clock import Clock, SystemClock
 from mismarterad.core.errors import ConfigError
 from mismarterad.core.durable_files import replace_file
 from mismarterad.integrations.broker_errors import BrokerAuthError
 
 __all__ = ["AUTH_HINT", "REFRESH_TOKEN_SECS", "TOKEN_FILE_NAME", "TokenFile"]
+
+log = structlog.get_logger(component="schwab_tokens")
 
 AUTH_HINT = "run `mismarterad auth schwab` (a browser login renews the refresh token for 7 days)"
 REFRESH_TOKEN_SECS = 7 * 86_400  # Schwab refuses the refresh token about this long after the login
@@ -72,11 +76,23 @@ class TokenFile:
     def write(self, wrapped: dict[str, Any], *args: Any, **kwargs: Any) -> None:
         """Replace the file with `wrapped` (mode 0600). Run as root (`mismarterad auth schwab`
         under sudo), the file is given to the state directory's owner, the service user that
-        rewrites it at each refresh. schwab-py calls this with extra arguments it ignores."""
+        rewrites it at each refresh. A refresh of an older login never overwrites a newer one:
+        a session running while the operator renewed keeps its token in memory, and the next
+        day-run reads the new file. schwab-py calls this with extra arguments it ignores."""
+        if self._newer_on_disk(float(wrapped["creation_timestamp"])):
+            log.info("schwab_token_kept", path=str(self.path), note="a newer login's token is in the file")
+            return
         replace_file(self.path, json.dumps(wrapped).encode(), mode=0o600)
         if os.geteuid() == 0:
             owner = self.path.parent.stat()
             os.chown(self.path, owner.st_uid, owner.st_gid)
+
+    def _newer_on_disk(self, created: float) -> bool:
+        try:
+            on_disk = json.loads(self.path.read_bytes()).get("creation_timestamp")
+        except (OSError, ValueError, AttributeError):
+            return False
+        return isinstance(on_disk, int | float) and on_disk > created
 
     def age_secs(self, wrapped: dict[str, Any] | None = None) -> float:
         """Seconds since the browser login that made the refresh token (wall clock)."""

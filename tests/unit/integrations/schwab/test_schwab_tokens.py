@@ -61,6 +61,9 @@ def test_writes_are_private_and_whole(tmp_path: Path) -> None:
     assert stat.S_IMODE(tokens.path.stat().st_mode) == 0o600
     assert tokens.read()["creation_timestamp"] == 5
     assert [p.name for p in tokens.path.parent.iterdir()] == ["token.json"], "no temporary file left"
+    tokens.write({"creation_timestamp": 9, "token": TOKEN})  # the operator logged in again
+    tokens.write({"creation_timestamp": 5, "token": {**TOKEN, "access_token": "refreshed"}})  # an older session
+    assert tokens.read()["creation_timestamp"] == 9, "a newer login is never overwritten"
 
 
 def test_credentials_come_from_the_environment_a_private_file_or_systemd_and_never_show(tmp_path: Path) -> None:
