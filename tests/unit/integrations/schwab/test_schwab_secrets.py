@@ -6,11 +6,8 @@ from __future__ import annotations
 
 import json
 import os
-import threading
-import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +29,7 @@ from mismarterad.integrations.schwab import (
 from mismarterad.integrations.schwab.broker import SchwabBroker
 from mismarterad.integrations.schwab.order_ledger import OrderLedger
 from mismarterad.integrations.schwab.rest import SchwabRest
+from support.echoing_server import echoing_server, outcome_texts
 
 T = datetime(2024, 3, 11, 13, 30, tzinfo=UTC)
 FAST = RetryPolicy(max_attempts=2, initial_backoff_secs=0.01, max_backoff_secs=0.02, jitter_secs=0.0)
@@ -40,45 +38,18 @@ ACCESS, REFRESH = "Zq9-access-token-1234", "Zq9-refresh-token-5678"
 SECRETS = (KEY, SECRET, ACCESS, REFRESH)
 
 
-class _Echo(BaseHTTPRequestHandler):
-    """Refuses everything, quoting what it got (headers, form) back (the worst a server could do)."""
-
-    def _answer(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length).decode(errors="replace") if length else ""
-        echoed = f"{self.headers.get('Authorization')} {body}"
-        status = 400 if self.path.startswith("/v1/oauth") else (401 if "accounts/" in self.path else 403)
-        payload = ({"error": "invalid_client", "error_description": f"refused {echoed}"} if status == 400
-                   else {"message": f"refused {echoed}", "errors": [echoed]})
-        data = json.dumps(payload).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    do_GET = do_POST = do_DELETE = _answer
-
-    def log_message(self, *args: Any) -> None:
-        pass
+def _refuse(path: str, headers: Any, body: str) -> tuple[int, dict[str, Any]]:
+    """Quotes the Authorization header and the form back in every refusal."""
+    echoed = f"{headers.get('Authorization')} {body}"
+    if path.startswith("/v1/oauth"):
+        return 400, {"error": "invalid_client", "error_description": f"refused {echoed}"}
+    return (401 if "accounts/" in path else 403), {"message": f"refused {echoed}", "errors": [echoed]}
 
 
 @pytest.fixture(scope="module")
 def echo_server() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Echo)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
-
-
-def _texts(call: Callable[[], Any]) -> list[str]:
-    try:
-        result = call()
-    except Exception as exc:  # noqa: BLE001 - whatever it raises is inspected
-        return [str(exc), repr(exc), "".join(traceback.format_exception(exc))]
-    return [repr(result), str(result)]
+    with echoing_server(_refuse) as url:
+        yield url
 
 
 def test_every_call_refused_by_an_echoing_server_never_shows_a_secret(echo_server: str, tmp_path: Path) -> None:
@@ -96,11 +67,11 @@ def test_every_call_refused_by_an_echoing_server_never_shows_a_secret(echo_serve
     request = OrderRequest("o1", "AAPL", Side.BUY, 1, OrderType.MARKET, None, None, T, "s1")
     settings = SchwabSettings("12345678", TokenFile(path), tmp_path / "ledger.jsonl", endpoint)
     with structlog.testing.capture_logs() as logs:
-        texts = [*_texts(lambda: connect(credentials, settings, clock)), *_texts(broker.verify),
-                 *_texts(lambda: broker.submit(request)), *_texts(broker.positions),
-                 *_texts(lambda: broker.lookup("o1")), *_texts(lambda: broker.cancel("o1")),
-                 *_texts(lambda: source.fetch_bars("AAPL", "1m", T, T + timedelta(minutes=5))),
-                 *_texts(lambda: rest.refresh("a test")), *(repr(o) for o in broker.orders()), repr(credentials)]
+        texts = [*outcome_texts(lambda: connect(credentials, settings, clock)), *outcome_texts(broker.verify),
+                 *outcome_texts(lambda: broker.submit(request)), *outcome_texts(broker.positions),
+                 *outcome_texts(lambda: broker.lookup("o1")), *outcome_texts(lambda: broker.cancel("o1")),
+                 *outcome_texts(lambda: source.fetch_bars("AAPL", "1m", T, T + timedelta(minutes=5))),
+                 *outcome_texts(lambda: rest.refresh("a test")), *(repr(o) for o in broker.orders()), repr(credentials)]
     texts += [repr(entry) for entry in logs]
     for text in texts:
         assert not [s for s in SECRETS if s in text], text
