@@ -14,6 +14,9 @@ from support.prometheus_server import PrometheusNotInstalled, dashboard_targets,
 REPO = Path(__file__).resolve().parents[2]
 RULES = REPO / "ops" / "prometheus" / "rules" / "mismarterad.rules.yml"
 DASHBOARD = REPO / "ops" / "grafana" / "mismarterad-dashboard.json"
+# a paper daemon exports no broker token's age (only broker = "schwab" does); the panel's query
+# is checked with data in tests/ops/test_prometheus_support.py
+OTHER_VENUES_METRICS = ("mismarterad_schwab_token_age_seconds",)
 
 
 @pytest.mark.slow
@@ -31,7 +34,8 @@ def test_every_dashboard_query_returns_data_from_a_live_daemon(data_dir: Path, t
         d.wait_for(lambda s: s["state"] == "RUNNING" and s["bars_processed"] > 5, 60, "the session to trade")
         prometheus.wait_for('mismarterad_bars_processed_total{job="mismarterad"} > 0', timeout=60)
         prometheus.wait_for('rate(mismarterad_bars_processed_total{job="mismarterad"}[1m]) > 0', timeout=60)
-        empty = [str(t) for t in dashboard_targets(DASHBOARD) if not prometheus.query(t.expr)]
+        empty = [str(t) for t in dashboard_targets(DASHBOARD)
+                 if not any(m in t.expr for m in OTHER_VENUES_METRICS) and not prometheus.query(t.expr)]
         assert not empty, "dashboard queries without data:\n" + "\n".join(empty)
         unhealthy = [r for g in prometheus.rules() for r in g.get("rules", []) if r.get("health") != "ok"]
         assert not unhealthy, unhealthy

@@ -145,6 +145,8 @@ def documented_metrics_in_a_session(registry: CollectorRegistry) -> None:
     reviews = Counter("mismarterad_claude_reviews", "reviews", ["result"], registry=registry)
     for result in ("written", "skipped"):
         reviews.labels(result)
+    # broker = schwab only: a login a day old, far from the 5-day warning
+    Gauge("mismarterad_schwab_token_age_seconds", "token age", registry=registry).set(86_400)
 
 
 @pytest.mark.slow
