@@ -1,0 +1,94 @@
+"""The sweep's engine: Ray, local (one machine, workers = cores) or an existing cluster (`address`).
+
+Ray is imported here only, when a sweep runs, so no other command pays for it. Each task is one
+`run_backtest_task` (runs/sweep_task.py) asking for one CPU; at most `workers` are in flight at
+once, so `--workers` bounds a shared cluster too. A task whose worker dies (out of memory, a
+node lost) is retried by Ray as usual; one that still fails becomes a failed outcome and the
+others go on. A Ray this process already joined (a test session's) is used and left running.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from types import TracebackType
+
+from mismarterad.core.errors import MismarteradError
+from mismarterad.runs.sweep_task import BacktestTask, TaskOutcome, run_backtest_task
+
+__all__ = ["RayPool", "RayUnavailableError"]
+
+
+class RayUnavailableError(MismarteradError):
+    """The Ray cluster named by `--address` could not be joined (or a local one started)."""
+
+
+class RayPool:
+    """Runs backtest tasks on Ray; use as a context manager."""
+
+    def __init__(self, workers: int | None = None, address: str | None = None) -> None:
+        self._requested = workers
+        self.address = address
+        self.workers = workers or os.cpu_count() or 1
+        self._started = False
+        self._remote: object | None = None
+
+    def __enter__(self) -> RayPool:
+        import ray
+
+        if not ray.is_initialized():
+            try:
+                if self.address is not None:
+                    ray.init(address=self.address, log_to_driver=False, logging_level="WARNING")
+                else:
+                    ray.init(num_cpus=self.workers, include_dashboard=False, log_to_driver=False,
+                             logging_level="WARNING")
+            except (ConnectionError, RuntimeError, ValueError) as exc:
+                where = f"the Ray cluster at {self.address}" if self.address else "a local Ray"
+                raise RayUnavailableError(f"cannot start or join {where}: {_first_line(exc)}") from None
+            self._started = True
+        if self._requested is None:
+            self.workers = max(1, int(ray.cluster_resources().get("CPU", 1)))
+        self._remote = ray.remote(num_cpus=1)(run_backtest_task)
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        if self._started:
+            import ray
+
+            ray.shutdown()
+
+    @property
+    def version(self) -> str:
+        import ray
+
+        return str(ray.__version__)
+
+    def run(self, tasks: Sequence[BacktestTask], on_done: Callable[[TaskOutcome], None]) -> list[TaskOutcome]:
+        """Every task's outcome, in the order of `tasks`; `on_done` is called as each finishes."""
+        import ray
+
+        remote = self._remote
+        assert remote is not None, "RayPool.run outside its `with` block"
+        waiting = list(enumerate(tasks))
+        running: dict[object, int] = {}
+        outcomes: dict[int, TaskOutcome] = {}
+        while waiting or running:
+            while waiting and len(running) < self.workers:
+                index, task = waiting.pop(0)
+                running[remote.remote(task)] = index  # type: ignore[attr-defined]
+            [ready], _ = ray.wait(list(running), num_returns=1)
+            index = running.pop(ready)
+            try:
+                outcome = ray.get(ready)
+            except ray.exceptions.RayError as exc:
+                outcome = TaskOutcome(tasks[index].key, None, (), f"the Ray task failed: {_first_line(exc)}")
+            outcomes[index] = outcome
+            on_done(outcome)
+        return [outcomes[i] for i in range(len(tasks))]
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
