@@ -1,7 +1,7 @@
 """The sweep's engine: Ray, local (one machine, workers = cores) or an existing cluster (`address`).
 
 Ray is imported here only, when a sweep runs, so no other command pays for it. Each task is one
-`run_backtest_task` (runs/sweep_task.py) asking for one CPU; at most `workers` are in flight at
+`run_backtest_task` (runs/sweep_task.py, logging warnings only) asking for one CPU; at most `workers` are in flight at
 once, so `--workers` bounds a shared cluster too. A task whose worker dies (out of memory, a
 node lost) is retried by Ray as usual; one that still fails becomes a failed outcome and the
 others go on. A Ray this process already joined (a test session's) is used and left running.
@@ -10,13 +10,16 @@ others go on. A Ray this process already joined (a test session's) is used and l
 from __future__ import annotations
 
 import os
+import socket
 from collections.abc import Callable, Sequence
 from types import TracebackType
 
 from mismarterad.core.errors import MismarteradError
-from mismarterad.runs.sweep_task import BacktestTask, TaskOutcome, run_backtest_task
+from mismarterad.runs.sweep_task import BacktestTask, TaskOutcome, quiet_logs, run_backtest_task
 
 __all__ = ["RayPool", "RayUnavailableError"]
+
+CONNECT_TIMEOUT_SECS = 10
 
 
 class RayUnavailableError(MismarteradError):
@@ -37,6 +40,8 @@ class RayPool:
         import ray
 
         if not ray.is_initialized():
+            if self.address is not None:
+                _check_reachable(self.address)
             try:
                 if self.address is not None:
                     ray.init(address=self.address, log_to_driver=False, logging_level="WARNING")
@@ -49,7 +54,7 @@ class RayPool:
             self._started = True
         if self._requested is None:
             self.workers = max(1, int(ray.cluster_resources().get("CPU", 1)))
-        self._remote = ray.remote(num_cpus=1)(run_backtest_task)
+        self._remote = ray.remote(num_cpus=1)(_run_in_worker)
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
@@ -87,6 +92,24 @@ class RayPool:
             outcomes[index] = outcome
             on_done(outcome)
         return [outcomes[i] for i in range(len(tasks))]
+
+
+def _check_reachable(address: str) -> None:
+    """Fail at once on a head that does not answer: Ray itself retries for minutes."""
+    host, sep, port = address.rpartition(":")
+    if address == "auto" or "://" in address or not sep or not port.isdigit():
+        return  # Ray resolves these itself
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=CONNECT_TIMEOUT_SECS).close()
+    except OSError as exc:
+        raise RayUnavailableError(f"cannot join the Ray cluster at {address}: its head does not answer "
+                                  f"({exc.strerror or type(exc).__name__}); expected HOST:PORT of a running "
+                                  "`ray start --head`") from None
+
+
+def _run_in_worker(task: BacktestTask) -> TaskOutcome:
+    quiet_logs()
+    return run_backtest_task(task)
 
 
 def _first_line(exc: BaseException) -> str:

@@ -25,7 +25,7 @@ from mismarterad.services.probability_engine import deflated_sharpe, per_period_
 from mismarterad.services.walk_forward import WalkForwardWindow, walk_forward_windows
 
 __all__ = ["FIGURES", "OBJECTIVES", "SUMMARY_FIGURES", "SweepPlan", "SweepProgress", "SweepResult", "SweepRow",
-           "TaskRunner", "WindowResult", "choose", "grid_rows", "run_sweep"]
+           "TaskRunner", "WindowResult", "choose", "combination_task", "grid_rows", "run_sweep"]
 
 SUMMARY_FIGURES = ("total_return", "sharpe", "max_drawdown", "trades", "win_rate")
 PROBABILITY_FIGURES = ("p_positive_edge", "deflated_sharpe", "win_rate_low", "win_rate_high")
@@ -89,8 +89,8 @@ def run_sweep(plan: SweepPlan, run_tasks: TaskRunner,
     started = time.monotonic()
     grid = expand_grid(plan.axes)
     windows = walk_forward_windows(plan.sessions, *plan.walk_forward) if plan.walk_forward else []
-    first = [_task(plan, f"full {i}", p, plan.start, plan.end) for i, p in enumerate(grid)]
-    first += [_task(plan, f"window {w.index} train {i}", p, w.train[0], w.train[-1])
+    first = [combination_task(plan, f"full {i}", p, plan.start, plan.end) for i, p in enumerate(grid)]
+    first += [combination_task(plan, f"window {w.index} train {i}", p, w.train[0], w.train[-1])
               for w in windows for i, p in enumerate(grid)]
     counts = {"done": 0, "failed": 0}
     total = len(first) + len(windows)
@@ -107,7 +107,7 @@ def run_sweep(plan: SweepPlan, run_tasks: TaskRunner,
     for n, w in enumerate(windows):
         train = grid_rows(grid, outcomes[len(grid) * (n + 1):len(grid) * (n + 2)])
         chosen.append((w, choose(train, plan.objective)))
-    tests = [_task(plan, f"window {w.index} test", row.params, w.test[0], w.test[-1])
+    tests = [combination_task(plan, f"window {w.index} test", row.params, w.test[0], w.test[-1])
              for w, row in chosen if row is not None]
     test_outcomes = iter(run_tasks(tests, done) if tests else [])
     results = []
@@ -120,7 +120,8 @@ def run_sweep(plan: SweepPlan, run_tasks: TaskRunner,
     return SweepResult(rows, choose(rows, plan.objective), results, time.monotonic() - started)
 
 
-def _task(plan: SweepPlan, key: str, params: dict[str, Any], start: date, end: date) -> BacktestTask:
+def combination_task(plan: SweepPlan, key: str, params: dict[str, Any], start: date, end: date) -> BacktestTask:
+    """The task backtesting `params` over `start`..`end` (`key` names it in the sweep)."""
     return BacktestTask(key, params, combination_config(plan.config, plan.strategy_index, params),
                         str(plan.config_dir), str(plan.data_dir), start, end)
 

@@ -17,7 +17,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-__all__ = ["BacktestTask", "TaskOutcome", "run_backtest_task"]
+__all__ = ["BacktestTask", "TaskOutcome", "quiet_logs", "run_backtest_task"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +37,17 @@ class TaskOutcome:
     summary: dict[str, Any] | None  # summary.json without `performance`; None when it failed
     returns: tuple[float, ...]  # the daily returns (the probability engine's input)
     error: str | None
+
+
+def quiet_logs() -> None:
+    """Log warnings and errors only, in a process that runs sweep tasks: a backtest's INFO and
+    DEBUG events (every order and fill) would fill Ray's worker log files, and the outcome
+    carries all the driver needs."""
+    import logging
+
+    import structlog
+
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
 
 
 def run_backtest_task(task: BacktestTask) -> TaskOutcome:

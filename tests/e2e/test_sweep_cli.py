@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from support.daemon_process import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 CONFIG = REPO / "session_configs" / "spy_2011_backtest.json"
@@ -33,3 +34,13 @@ def test_a_bad_config_exits_78_naming_the_field(mismarterad, tmp_path) -> None: 
     assert result.returncode == 78, result.stderr
     [line] = result.stderr.strip().splitlines()
     assert "configuration error" in line and "initial_cash" in line
+
+
+def test_a_ray_head_that_does_not_answer_exits_69_at_once(mismarterad, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    address = f"127.0.0.1:{free_port()}"  # nothing listens there
+    result = mismarterad("sweep", str(CONFIG), "--param", "fast=5,10", *RANGE, "--address", address,
+                         "--out", str(tmp_path / "out"))
+    assert result.returncode == 69, result.stderr
+    [line] = [x for x in result.stderr.splitlines() if x.startswith("mismarterad:")]
+    assert line.startswith(f"mismarterad: cannot join the Ray cluster at {address}: its head does not answer")
+    assert not (tmp_path / "out").exists()
