@@ -179,3 +179,26 @@ def test_walk_forward_chooses_in_sample_and_measures_out_of_sample(ray_address: 
     best = json.loads((out / "best.json").read_text())["walk_forward"]
     assert [w["params"] for w in best["windows"]] == [w.params for w in result.windows]
     assert best["out_of_sample"]["windows_measured"] == 2
+
+
+def test_the_documented_probability_example_backtests(store: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                      capfd: pytest.CaptureFixture[str]) -> None:
+    """docs/strategies.md's `self.probability` example, as written, runs and asks once a session."""
+    guide = (REPO / "docs" / "strategies.md").read_text()
+    section = guide[guide.index("## Asking whether a signal's edge is real"):]
+    code = section[section.index("```python\n") + len("```python\n"):section.index("\n```\n")]
+    folder = tmp_path / "example"
+    folder.mkdir()
+    (folder / "guarded_cross.py").write_text(code)
+    config = json.loads(CONFIG.read_text())
+    config["strategies"] = [{"file": "guarded_cross.py", "class": "GuardedCross", "params": {}}]
+    (folder / "config.json").write_text(json.dumps(config))
+    monkeypatch.setenv("MISMARTERAD_STATE_DIR", str(folder / "state"))
+    monkeypatch.setenv("MISMARTERAD_DATA_DIR", str(store))
+    monkeypatch.setenv("MISMARTERAD_LOG_FORMAT", "json")
+    assert main(["backtest", str(folder / "config.json"), "--from", FIRST.isoformat(), "--to", LAST.isoformat(),
+                 "--out", str(folder / "report")]) == 0
+    assert json.loads((folder / "report" / "summary.json").read_text())["trades"] > 0
+    asked = [json.loads(line) for line in capfd.readouterr().err.splitlines() if '"event": "edge"' in line]
+    assert [a["trades"] for a in asked][0] == 0 and len(asked) == 3  # one question per session
+    assert asked[-1]["trades"] > 0 and 0 <= asked[-1]["p_positive_edge"] <= 1
