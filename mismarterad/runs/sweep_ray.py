@@ -17,9 +17,12 @@ from types import TracebackType
 from mismarterad.core.errors import MismarteradError
 from mismarterad.runs.sweep_task import BacktestTask, TaskOutcome, quiet_logs, run_backtest_task
 
-__all__ = ["RayPool", "RayUnavailableError"]
+__all__ = ["LOCAL_OBJECT_STORE_BYTES", "RayPool", "RayUnavailableError"]
 
 CONNECT_TIMEOUT_SECS = 10
+#: a local Ray's object store: tasks return summaries of a few kilobytes and take no bars, so the
+#: default (30% of the machine's memory) would only be memory taken from the backtests
+LOCAL_OBJECT_STORE_BYTES = 256 * 1024 * 1024
 
 
 class RayUnavailableError(MismarteradError):
@@ -47,7 +50,7 @@ class RayPool:
                     ray.init(address=self.address, log_to_driver=False, logging_level="WARNING")
                 else:
                     ray.init(num_cpus=self.workers, include_dashboard=False, log_to_driver=False,
-                             logging_level="WARNING")
+                             logging_level="WARNING", object_store_memory=LOCAL_OBJECT_STORE_BYTES)
             except (ConnectionError, RuntimeError, ValueError) as exc:
                 where = f"the Ray cluster at {self.address}" if self.address else "a local Ray"
                 raise RayUnavailableError(f"cannot start or join {where}: {_first_line(exc)}") from None

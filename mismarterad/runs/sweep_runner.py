@@ -92,14 +92,14 @@ def run_sweep(plan: SweepPlan, run_tasks: TaskRunner,
     first = [combination_task(plan, f"full {i}", p, plan.start, plan.end) for i, p in enumerate(grid)]
     first += [combination_task(plan, f"window {w.index} train {i}", p, w.train[0], w.train[-1])
               for w in windows for i, p in enumerate(grid)]
-    counts = {"done": 0, "failed": 0}
-    total = len(first) + len(windows)
+    # a window's test task runs only when a combination completed on its train window
+    counts = {"done": 0, "failed": 0, "total": len(first) + len(windows)}
 
     def done(outcome: TaskOutcome) -> None:
         counts["done"] += 1
         counts["failed"] += outcome.error is not None
         if on_progress is not None:
-            on_progress(SweepProgress(counts["done"], total, counts["failed"]))
+            on_progress(SweepProgress(counts["done"], counts["total"], counts["failed"]))
 
     outcomes = run_tasks(first, done)
     rows = grid_rows(grid, outcomes[:len(grid)])
@@ -109,11 +109,13 @@ def run_sweep(plan: SweepPlan, run_tasks: TaskRunner,
         chosen.append((w, choose(train, plan.objective)))
     tests = [combination_task(plan, f"window {w.index} test", row.params, w.test[0], w.test[-1])
              for w, row in chosen if row is not None]
+    counts["total"] = len(first) + len(tests)
     test_outcomes = iter(run_tasks(tests, done) if tests else [])
     results = []
     for w, row in chosen:
         if row is None:
-            results.append(WindowResult(w, None, {}, {}, "every combination failed on the train window"))
+            results.append(WindowResult(w, None, {}, {}, f"no combination has a {plan.objective} on the train "
+                                        "window (each failed, or the window is too short for the figure)"))
             continue
         test = grid_rows([row.params], [next(test_outcomes)])[0]
         results.append(WindowResult(w, row.params, row.figures, test.figures, test.error))

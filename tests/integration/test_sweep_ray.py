@@ -20,9 +20,9 @@ from support.daemon_process import SPY_JANUARY, base_env, executable
 from mismarterad.cli.main import main
 from mismarterad.config.session_config import load_session_config
 from mismarterad.runs.sweep_grid import ParamAxis
-from mismarterad.runs.sweep_ray import RayPool
+from mismarterad.runs.sweep_ray import LOCAL_OBJECT_STORE_BYTES, RayPool
 from mismarterad.runs.sweep_report import write_sweep_report
-from mismarterad.runs.sweep_runner import SUMMARY_FIGURES, SweepPlan, run_sweep
+from mismarterad.runs.sweep_runner import SUMMARY_FIGURES, SweepPlan, SweepProgress, run_sweep
 
 REPO = Path(__file__).resolve().parents[2]
 CONFIG = REPO / "session_configs" / "spy_2011_backtest.json"
@@ -61,7 +61,8 @@ class Fragile(Strategy):
 
 @pytest.fixture(scope="module")
 def ray_address() -> Iterator[str]:
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level="WARNING")
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level="WARNING",
+             object_store_memory=LOCAL_OBJECT_STORE_BYTES)
     yield ray.get_runtime_context().gcs_address
     ray.shutdown()
 
@@ -159,8 +160,11 @@ def test_walk_forward_chooses_in_sample_and_measures_out_of_sample(ray_address: 
     plan = SweepPlan(load_session_config(CONFIG), CONFIG.parent, store, 0,
                      (ParamAxis("fast", (5, 10)), ParamAxis("slow", (30,))), sessions[0], sessions[-1],
                      objective="total_return", walk_forward=(2, 1), sessions=sessions)
+    progress: list[SweepProgress] = []
     with RayPool(2) as pool:
-        result = run_sweep(plan, pool.run)
+        result = run_sweep(plan, pool.run, progress.append)
+    # 2 combinations over the range and over 2 train windows, then 2 test windows
+    assert [p.done for p in progress] == list(range(1, 9)) and progress[-1] == SweepProgress(8, 8, 0)
     assert [(w.window.train, w.window.test) for w in result.windows] == [
         (sessions[0:2], sessions[2:3]), (sessions[1:3], sessions[3:4])]
     for w in result.windows:
