@@ -101,6 +101,8 @@ def run_sweep(plan: SweepPlan, run_tasks: TaskRunner,
         if on_progress is not None:
             on_progress(SweepProgress(counts["done"], counts["total"], counts["failed"]))
 
+    if on_progress is not None:
+        on_progress(SweepProgress(0, counts["total"], 0))
     outcomes = run_tasks(first, done)
     rows = grid_rows(grid, outcomes[:len(grid)])
     chosen: list[tuple[WalkForwardWindow, SweepRow | None]] = []

@@ -164,7 +164,7 @@ def test_walk_forward_chooses_in_sample_and_measures_out_of_sample(ray_address: 
     with RayPool(2) as pool:
         result = run_sweep(plan, pool.run, progress.append)
     # 2 combinations over the range and over 2 train windows, then 2 test windows
-    assert [p.done for p in progress] == list(range(1, 9)) and progress[-1] == SweepProgress(8, 8, 0)
+    assert [p.done for p in progress] == list(range(9)) and progress[-1] == SweepProgress(8, 8, 0)
     assert [(w.window.train, w.window.test) for w in result.windows] == [
         (sessions[0:2], sessions[2:3]), (sessions[1:3], sessions[3:4])]
     for w in result.windows:
