@@ -1,14 +1,15 @@
 """The sweep's engine: Ray, local (one machine, workers = cores) or an existing cluster (`address`).
 
 Ray is imported here only, when a sweep runs, so no other command pays for it. Each task is one
-`run_backtest_task` (runs/sweep_task.py, logging warnings only) asking for one CPU; at most `workers` are in flight at
-once, so `--workers` bounds a shared cluster too. A task whose worker dies (out of memory, a
+`run_backtest_task` (runs/sweep_task.py; the worker logs warnings only) asking for one CPU; at
+most `workers` are in flight at once, so `--workers` bounds a shared cluster too. A task whose worker dies (out of memory, a
 node lost) is retried by Ray as usual; one that still fails becomes a failed outcome and the
 others go on. A Ray this process already joined (a test session's) is used and left running.
 """
 
 from __future__ import annotations
 
+import itertools
 import os
 import socket
 from collections.abc import Callable, Sequence
@@ -79,13 +80,16 @@ class RayPool:
 
         remote = self._remote
         assert remote is not None, "RayPool.run outside its `with` block"
-        waiting = list(enumerate(tasks))
+        waiting = iter(enumerate(tasks))
         running: dict[object, int] = {}
         outcomes: dict[int, TaskOutcome] = {}
-        while waiting or running:
-            while waiting and len(running) < self.workers:
-                index, task = waiting.pop(0)
+
+        def submit(count: int) -> None:
+            for index, task in itertools.islice(waiting, count):
                 running[remote.remote(task)] = index  # type: ignore[attr-defined]
+
+        submit(self.workers)
+        while running:
             [ready], _ = ray.wait(list(running), num_returns=1)
             index = running.pop(ready)
             try:
@@ -94,6 +98,7 @@ class RayPool:
                 outcome = TaskOutcome(tasks[index].key, None, (), f"the Ray task failed: {_first_line(exc)}")
             outcomes[index] = outcome
             on_done(outcome)
+            submit(1)
         return [outcomes[i] for i in range(len(tasks))]
 
 
