@@ -36,6 +36,7 @@ from mismarterad.cli.commands import (
     run_cmd,
     schedule_cmd,
     strategy_cmd,
+    sweep_cmd,
     time_cmd,
     user_cmd,
 )
@@ -58,8 +59,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"mismarterad {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (run_cmd, schedule_cmd, backtest_cmd, data_cmd, config_cmd, strategy_cmd, init_cmd, db_cmd,
-                   calendar_cmd, time_cmd, emulate_cmd, auth_cmd, claude_cmd, user_cmd):
+    for module in (run_cmd, schedule_cmd, backtest_cmd, sweep_cmd, data_cmd, config_cmd, strategy_cmd, init_cmd,
+                   db_cmd, calendar_cmd, time_cmd, emulate_cmd, auth_cmd, claude_cmd, user_cmd):
         module.register(sub)
     return parser
 

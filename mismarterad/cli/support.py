@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import date
 from typing import TYPE_CHECKING
 
@@ -29,6 +30,7 @@ __all__ = [
     "daemon_settings",
     "print_table",
     "reversed_range",
+    "terminal_progress",
 ]
 
 # sysexits.h codes, as the README documents them
@@ -92,3 +94,27 @@ def daemon_settings(daemon: DaemonConfig) -> Settings:
     if daemon.data_dir is not None:
         overrides["data_dir"] = daemon.data_dir
     return load_settings(**overrides)
+
+
+#: a progress bar's update: (done, total, description, info)
+ProgressUpdate = Callable[[int, int, str, str], None]
+
+
+@contextmanager
+def terminal_progress(description: str) -> Iterator[ProgressUpdate | None]:
+    """A progress bar on stderr, beside the logs (while it is shown, log lines are printed above
+    it: cli/logging.py), when stderr is a terminal; else None (nothing to draw on)."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[info]}"),
+                  TimeElapsedColumn(), transient=True, console=Console(stderr=True)) as bar:
+        task = bar.add_task(description, total=None, info="")
+
+        def update(done: int, total: int, text: str, info: str) -> None:
+            bar.update(task, total=total, completed=done, description=text, info=info)
+
+        yield update

@@ -95,6 +95,9 @@ def _key_figures(s: Mapping[str, Any]) -> str:
     def pct(v: float | None) -> str:
         return "-" if v is None else f"{v:+.2%}"
 
+    def share(v: float | None) -> str:
+        return "-" if v is None else f"{v:.1%}"
+
     rows = [
         ("equity", "-" if s.get("final_equity") is None else
          f"{s['initial_equity']:,.2f} → "
@@ -103,6 +106,10 @@ def _key_figures(s: Mapping[str, Any]) -> str:
         ("Sharpe (daily, √252)", "-" if s.get("sharpe") is None else f"{s['sharpe']:.2f}"),
         ("max drawdown", "-" if s.get("max_drawdown") is None else f"{s['max_drawdown']:.2%}"),
         ("trades", str(s.get("trades", "-"))),
+        ("P(mean day > 0)", share(s.get("p_positive_edge"))),
+        ("deflated Sharpe", share(s.get("deflated_sharpe"))),
+        ("win rate, 95% interval", "-" if s.get("win_rate_low") is None else
+         f"{share(s.get('win_rate'))} ({share(s['win_rate_low'])} to {share(s.get('win_rate_high'))})"),
         ("sessions", f"{s.get('sessions', 0)} ({len(s.get('sessions_skipped', []))} skipped)"),
         ("orders / fills", f"{s.get('orders', 0)} / {s.get('fills', 0)}"),
     ]

@@ -43,7 +43,13 @@ from mismarterad.runs.app import App
 
 # the report writer's own helpers, so a rebuilt file has exactly the format of a written one
 from mismarterad.runs.report_table import performance_figures
-from mismarterad.runs.reports import remove_stale_staging, risk_figures, strategy_figures, write_rebuilt_report
+from mismarterad.runs.reports import (
+    probability_figures,
+    remove_stale_staging,
+    risk_figures,
+    strategy_figures,
+    write_rebuilt_report,
+)
 from mismarterad.runs.session_pipeline import DEFAULT_INITIAL_CASH
 from mismarterad.services.order_ids import day_prefix
 from mismarterad.services.session_plan import session_window
@@ -166,6 +172,7 @@ def _rebuild(app: App, tm: TimeManager, config: SessionConfig, run: RunRecord, d
         "max_drawdown": None,
         "trades": len(trades),
         "win_rate": round(wins / len(trades), 10) if trades else None,
+        **probability_figures([], trades),  # the interval of the win rate; no daily returns are stored
         "exposure": None,
         "bars_processed": None,
         "orders": len(orders),

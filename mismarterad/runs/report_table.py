@@ -16,7 +16,8 @@ from mismarterad.services.benchmark import Benchmark, buy_and_hold
 from mismarterad.services.breakdown import Figures, account_figures, strategy_symbol_rows
 from mismarterad.services.trade_matching import Trade
 
-__all__ = ["WIDTH", "benchmark_of", "final_equity_shown", "performance_figures", "render_table", "table_cells"]
+__all__ = ["WIDTH", "benchmark_of", "final_equity_shown", "performance_figures", "render_edge", "render_table",
+           "table_cells"]
 
 WIDTH = 80
 HEADER = ("strategy", "symbol", "trades", "win%", "P&L", "PF", "max DD", "exposure")
@@ -134,3 +135,16 @@ def render_table(performance: Mapping[str, Any], width: int = WIDTH) -> str:
         parts += [cell.rjust(w) for cell, w in zip(row[2:], widths[2:], strict=True)]
         lines.append("  ".join(parts).rstrip())
     return "\n".join(lines)
+
+
+def render_edge(summary: Mapping[str, Any]) -> str:
+    """The probability engine's line under the table (summary.json's figures): the chance the
+    mean daily return is above zero, the deflated Sharpe ratio, the win rate's 95% interval."""
+
+    def pct(key: str) -> str:
+        value = summary.get(key)
+        return "-" if value is None else f"{value:.1%}"
+
+    interval = "-" if summary.get("win_rate_low") is None else f"{pct('win_rate_low')}-{pct('win_rate_high')}"
+    return (f"P(mean day > 0) {pct('p_positive_edge')}, deflated Sharpe {pct('deflated_sharpe')}, "
+            f"win rate 95% CI {interval}")

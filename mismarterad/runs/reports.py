@@ -34,13 +34,15 @@ from mismarterad.core.run_result import RunResult
 from mismarterad.runs.report_html import write_html
 from mismarterad.runs.report_plots import plot_equity
 from mismarterad.runs.report_table import benchmark_of, performance_figures
-from mismarterad.services.performance import Summary, drawdowns, summarize
+from mismarterad.services.performance import Summary, daily_returns, drawdowns, summarize
+from mismarterad.services.probability_engine import deflated_sharpe, p_positive_edge, wilson_interval
 from mismarterad.services.trade_matching import Trade, match_trades
 
-__all__ = ["REPORT_FILES", "remove_stale_staging", "risk_figures", "strategy_figures", "write_backtest_report",
-           "write_failure_report", "write_rebuilt_report"]
+__all__ = ["REPORT_FILES", "backtest_summary", "probability_figures", "remove_stale_staging", "risk_figures",
+           "session_returns", "staged_folder", "strategy_figures", "write_backtest_report", "write_failure_report",
+           "write_rebuilt_report"]
 
-# what `_staged` leaves when its process dies: `.<date>.` + mkdtemp's suffix, or `.<date>.old`
+# what `staged_folder` leaves when its process dies: `.<date>.` + mkdtemp's suffix, or `.<date>.old`
 _STAGING = re.compile(r"^\.\d{4}-\d{2}-\d{2}\.[^./]+$")
 
 log = structlog.get_logger(component="reports")
@@ -54,14 +56,14 @@ def write_backtest_report(out_dir: Path, result: RunResult, tz: ZoneInfo, run_in
 
     A failed write (disk full, read-only, permissions) raises StorageError naming the folder and
     the reason; nothing is half-written (the staging folder is removed, an older report stays)."""
-    with _staged(out_dir) as staging:
+    with staged_folder(out_dir) as staging:
         trades = match_trades(result.matched_fills())
         _write_trades_and_orders(staging, result, trades, tz)
         peaks = drawdowns([result.initial_cash, *(p.equity for p in result.equity)])[1:]
         _write_equity(staging / "equity.csv", result, peaks, tz)
         failpoint("report_writing")  # a crash test's kill, half-way through the folder
         benchmark = benchmark_of(result)
-        summary = _summary_json(result, _summary(result, trades, tz), trades, tz)
+        summary = backtest_summary(result, trades, tz)
         summary["performance"] = performance_figures(result, trades, benchmark)
         (staging / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
         _write_validation(staging / "validation.csv", result, tz)
@@ -76,7 +78,7 @@ def write_rebuilt_report(out_dir: Path, result: RunResult, tz: ZoneInfo, summary
                          run_info: dict[str, object]) -> Path:
     """A report rebuilt from the database after its write was lost: the trade and order files
     exactly as `write_backtest_report` writes them, with the summary the caller could compute."""
-    with _staged(out_dir) as staging:
+    with staged_folder(out_dir) as staging:
         _write_trades_and_orders(staging, result, match_trades(result.matched_fills()), tz)
         (staging / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
         _write_run_info(staging / "run.json", run_info)
@@ -97,7 +99,7 @@ def _write_trades_and_orders(staging: Path, result: RunResult, trades: Sequence[
 
 def write_failure_report(out_dir: Path, run_info: dict[str, object]) -> Path:
     """The folder of a session that never ran: only `run.json`, saying why (staged and renamed)."""
-    with _staged(out_dir) as staging:
+    with staged_folder(out_dir) as staging:
         _write_run_info(staging / "run.json", run_info)
     return out_dir.resolve()
 
@@ -108,7 +110,7 @@ def _write_run_info(path: Path, run_info: dict[str, object]) -> None:
 
 
 @contextmanager
-def _staged(out_dir: Path) -> Iterator[Path]:
+def staged_folder(out_dir: Path) -> Iterator[Path]:
     """A folder beside `out_dir` to write into; renamed into place (replacing an older one) only
     when the block completes, removed when it fails."""
     out_dir = out_dir.resolve()
@@ -132,7 +134,7 @@ def _staged(out_dir: Path) -> Iterator[Path]:
 
 
 def remove_stale_staging(reports_dir: Path) -> list[Path]:
-    """Remove every folder `_staged` left behind under `reports_dir` (a process that ended while
+    """Remove every folder `staged_folder` left behind under `reports_dir` (a process that ended while
     writing a report); return what was removed."""
     if not reports_dir.is_dir():
         return []
@@ -228,9 +230,35 @@ def _session_end_equity(result: RunResult, tz: ZoneInfo) -> list[float]:
     return [last[d] for d in result.sessions_run if d in last]
 
 
-def _summary(result: RunResult, trades: Sequence[Trade], tz: ZoneInfo) -> Summary:
-    return summarize(result.initial_cash, result.equity, result.sessions_run, _session_end_equity(result, tz),
-                     trades, result.bars_processed, len(result.sessions_skipped))
+def session_returns(result: RunResult, tz: ZoneInfo) -> list[float]:
+    """The run's daily returns (each session's, on the equity it started from)."""
+    return daily_returns(result.initial_cash, _session_end_equity(result, tz))
+
+
+def backtest_summary(result: RunResult, trades: Sequence[Trade], tz: ZoneInfo) -> dict[str, object]:
+    """summary.json without its `performance` table: what a sweep's row repeats."""
+    s = summarize(result.initial_cash, result.equity, result.sessions_run, _session_end_equity(result, tz),
+                  trades, result.bars_processed, len(result.sessions_skipped))
+    return _summary_json(result, s, trades, session_returns(result, tz), tz)
+
+
+def probability_figures(returns: Sequence[float], trades: Sequence[Trade], trials: int = 1,
+                        trials_sharpe_variance: float = 0.0) -> dict[str, float | None]:
+    """The probability engine's figures of a run (services/probability_engine.py): the Wilson
+    interval of its win rate, `p_positive_edge` of its daily returns, and its deflated Sharpe
+    ratio among `trials` tries (1 for a lone backtest: the probability its Sharpe ratio is
+    above zero)."""
+    interval = wilson_interval(sum(1 for t in trades if t.pnl > 0), len(trades))
+    return {
+        "win_rate_low": None if interval is None else round(interval[0], 10),
+        "win_rate_high": None if interval is None else round(interval[1], 10),
+        "p_positive_edge": p_positive_edge(returns),
+        "deflated_sharpe": _fraction(deflated_sharpe(returns, trials, trials_sharpe_variance)),
+    }
+
+
+def _fraction(value: float | None) -> float | None:
+    return None if value is None else round(value, 10)
 
 
 def strategy_figures(result: RunResult, trades: Sequence[Trade]) -> dict[str, dict[str, object]]:
@@ -251,7 +279,8 @@ def strategy_figures(result: RunResult, trades: Sequence[Trade]) -> dict[str, di
     return out
 
 
-def _summary_json(result: RunResult, s: Summary, trades: Sequence[Trade], tz: ZoneInfo) -> dict[str, object]:
+def _summary_json(result: RunResult, s: Summary, trades: Sequence[Trade], returns: Sequence[float],
+                  tz: ZoneInfo) -> dict[str, object]:
     return {
         "session_name": result.session_name,
         "mode": result.mode,
@@ -264,6 +293,7 @@ def _summary_json(result: RunResult, s: Summary, trades: Sequence[Trade], tz: Zo
         "max_drawdown": round(s.max_drawdown, 10),
         "trades": s.trades,
         "win_rate": None if s.win_rate is None else round(s.win_rate, 10),
+        **probability_figures(returns, trades),
         "exposure": round(s.exposure, 10),
         "bars_processed": s.bars_processed,
         "orders": len(result.orders),

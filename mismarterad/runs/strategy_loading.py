@@ -27,7 +27,7 @@ from mismarterad.strategies.builtin import BUILTIN_STRATEGIES
 from mismarterad.strategies.data_requests import collect_requests
 from mismarterad.strategies.spec import StrategySpec, strategy_id
 
-__all__ = ["load_strategy_file", "resolve_strategies"]
+__all__ = ["load_strategy_file", "resolve_strategies", "strategy_param_names"]
 
 #: The packages a strategy file may import from mismarterad: its API, core values, pure services.
 STRATEGY_PACKAGES = frozenset({"strategies", "core", "services"})
@@ -57,6 +57,12 @@ def resolve_strategies(cfg: SessionConfig, config_dir: Path) -> list[StrategySpe
     if problems:
         raise ConfigError(problems)
     return specs
+
+
+def strategy_param_names(cfg: SessionConfig, index: int, config_dir: Path) -> tuple[str, ...]:
+    """The parameters the config's `index`-th strategy class declares (its `Params` fields)."""
+    cls = _strategy_class(cfg.strategies[index], config_dir, f"strategies[{index}]")
+    return tuple(cls.Params.model_fields)
 
 
 def _request_problems(spec: StrategySpec, cfg: SessionConfig) -> list[str]:

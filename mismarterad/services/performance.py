@@ -17,7 +17,7 @@ from datetime import date
 from mismarterad.core.run_result import EquityPoint
 from mismarterad.services.trade_matching import Trade
 
-__all__ = ["Summary", "drawdowns", "summarize"]
+__all__ = ["Summary", "daily_returns", "drawdowns", "summarize"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,12 +44,18 @@ def drawdowns(equity: Sequence[float]) -> list[float]:
     return out
 
 
+def daily_returns(initial_equity: float, session_end_equity: Sequence[float]) -> list[float]:
+    """Each session's return on the equity it started from (the Sharpe ratio's and the
+    probability engine's series); a session starting from zero equity has none."""
+    daily = [initial_equity, *session_end_equity]
+    return [b / a - 1 for a, b in zip(daily, daily[1:]) if a != 0]
+
+
 def summarize(initial_equity: float, curve: Sequence[EquityPoint], session_days: Sequence[date],
               session_end_equity: Sequence[float], trades: Sequence[Trade], bars_processed: int,
               sessions_skipped: int) -> Summary:
     final = curve[-1].equity if curve else initial_equity
-    daily = [initial_equity, *session_end_equity]
-    returns = [b / a - 1 for a, b in zip(daily, daily[1:]) if a != 0]
+    returns = daily_returns(initial_equity, session_end_equity)
     sharpe = None
     if len(returns) >= 2 and statistics.stdev(returns) > 0:
         sharpe = statistics.mean(returns) / statistics.stdev(returns) * math.sqrt(252)

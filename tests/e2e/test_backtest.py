@@ -19,6 +19,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from mismarterad.services.probability_engine import wilson_interval
+
 REPO = Path(__file__).resolve().parents[2]
 SAMPLE = REPO / "mismarterad" / "sample_data"
 CONFIG = REPO / "session_configs" / "spy_2011_backtest.json"
@@ -179,6 +181,13 @@ def test_the_summary_table_fits_80_columns_and_shows_summary_json(mismarterad, s
     assert account[:2] == ["account", "all"] and account[4] == f"{performance['account']['pnl']:+,.2f}"
     bench = lines[header + 3]
     assert bench.startswith("buy & hold") and f"{performance['buy_and_hold']['pnl']:+,.2f}" in bench
+    # the probability engine's line: summary.json's figures, the win rate's interval from trades.csv
+    pnls = [float(t["pnl"]) for t in csv.DictReader((out / "trades.csv").open())]
+    low, high = wilson_interval(sum(1 for p in pnls if p > 0), len(pnls))
+    assert (summary["win_rate_low"], summary["win_rate_high"]) == (round(low, 10), round(high, 10))
+    assert 0 <= summary["p_positive_edge"] <= 1 and 0 <= summary["deflated_sharpe"] <= 1
+    assert lines[header + 4] == (f"P(mean day > 0) {summary['p_positive_edge']:.1%}, deflated Sharpe "
+                                 f"{summary['deflated_sharpe']:.1%}, win rate 95% CI {low:.1%}-{high:.1%}")
     assert lines[-1] == f"report: {out}"
 
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from mismarterad.cli.support import arg_date, reversed_range
+from mismarterad.cli.support import arg_date, reversed_range, terminal_progress
 
 if TYPE_CHECKING:
     from mismarterad.runs.backtest_runner import Progress as RunProgress
@@ -44,14 +44,11 @@ def _backtest(args: argparse.Namespace) -> int:
     # imported here, not at the top: `mismarterad --help` must not pay for the whole pipeline
     import json
 
-    from rich.console import Console
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
     from mismarterad.config.session_config import load_session_config
     from mismarterad.core.clock import SimClock
     from mismarterad.runs.app import App
     from mismarterad.runs.backtest_runner import run_backtest
-    from mismarterad.runs.report_table import final_equity_shown, render_table
+    from mismarterad.runs.report_table import final_equity_shown, render_edge, render_table
     from mismarterad.runs.reports import write_backtest_report
 
     if (args.start is None) != (args.end is None):
@@ -61,26 +58,21 @@ def _backtest(args: argparse.Namespace) -> int:
         return err
     config = load_session_config(args.config)
     app = App(clock=SimClock(datetime(1970, 1, 1, tzinfo=UTC)))
-    if sys.stderr.isatty():
-        # on stderr, beside the logs: while it is shown, log lines are printed above it (cli/logging.py)
-        with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[info]}"),
-                      TimeElapsedColumn(), transient=True, console=Console(stderr=True)) as bar:
-            task = bar.add_task("backtest", total=None, info="")
-
+    with terminal_progress("backtest") as update:
+        show = None
+        if update is not None:
             def show(p: RunProgress) -> None:
                 rate = p.bars_processed / p.elapsed_secs if p.elapsed_secs else 0.0
                 equity = f"equity {p.equity:,.2f}" if p.equity is not None else ""
-                bar.update(task, total=p.days_total, completed=p.days_done,
-                           description=f"day {p.days_done}/{p.days_total}",
-                           info=f"{rate:,.0f} bars/s {equity}")
+                update(p.days_done, p.days_total, f"day {p.days_done}/{p.days_total}",
+                       f"{rate:,.0f} bars/s {equity}")
 
-            outcome = run_backtest(app, config, args.config.resolve().parent, args.start, args.end, show)
-    else:
-        outcome = run_backtest(app, config, args.config.resolve().parent, args.start, args.end)
+        outcome = run_backtest(app, config, args.config.resolve().parent, args.start, args.end, show)
     tm = app.time_manager(config.exchange_group, config.asset_class)
     out = write_backtest_report(args.out, outcome.result, tm.timezone, outcome.run_info)
     r = outcome.result
-    performance = json.loads((out / "summary.json").read_text())["performance"]
+    summary = json.loads((out / "summary.json").read_text())
+    performance = summary["performance"]
     final = final_equity_shown(r.initial_cash, r.equity[-1].equity if r.equity else r.initial_cash, performance)
     print(f"{config.session_name}: {r.first_day} to {r.last_day}")
     print(f"{len(r.sessions_run)} sessions ({len(r.sessions_skipped)} skipped), {r.bars_processed:,} bars, "
@@ -88,6 +80,7 @@ def _backtest(args: argparse.Namespace) -> int:
     print(f"equity {r.initial_cash:,.2f} -> {final:,.2f} ({final / r.initial_cash - 1:+.2%})")  # initial_cash > 0
     print()
     print(render_table(performance))
+    print(render_edge(summary))
     print()
     print(f"report: {out}")
     return 0

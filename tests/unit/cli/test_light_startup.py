@@ -11,7 +11,8 @@ import pytest
 
 HEAVY = ("sqlalchemy", "alembic", "pyarrow", "pandas", "numpy", "pydantic", "exchange_calendars", "alpaca",
          "anthropic", "rich", "structlog", "prometheus_client", "apscheduler", "matplotlib", "httpx", "fastapi",
-         "starlette", "uvicorn", "argon2", "jwt", "multipart", "schwab", "authlib", "httpx2", "aiohttp")
+         "starlette", "uvicorn", "argon2", "jwt", "multipart", "schwab", "authlib", "httpx2", "aiohttp", "ray",
+         "scipy")
 WEB = ("fastapi", "starlette", "uvicorn", "argon2", "jwt", "multipart")
 
 
@@ -23,7 +24,8 @@ def _imported_after(code: str) -> list[str]:
     return sorted(loaded.intersection(HEAVY))
 
 
-@pytest.mark.parametrize("argv", [["--version"], ["--help"], ["backtest", "--help"], ["data", "export", "--help"]])
+@pytest.mark.parametrize("argv", [["--version"], ["--help"], ["backtest", "--help"], ["sweep", "--help"],
+                                  ["data", "export", "--help"]])
 def test_the_parser_and_its_help_import_nothing_heavy(argv: list[str]) -> None:
     code = ("from mismarterad.cli.main import build_parser\n"
             f"try:\n    build_parser().parse_args({argv!r})\nexcept SystemExit:\n    pass")

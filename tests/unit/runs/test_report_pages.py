@@ -17,6 +17,7 @@ from mismarterad.runs.report_html import BUCKETS
 from mismarterad.runs.report_plots import step_ticks
 from mismarterad.runs.report_table import final_equity_shown, render_table
 from mismarterad.runs.reports import REPORT_FILES, write_backtest_report
+from mismarterad.services.probability_engine import wilson_interval
 
 NY = ZoneInfo("America/New_York")
 OPEN = datetime(2011, 1, 3, 14, 30, tzinfo=UTC)
@@ -68,6 +69,13 @@ def test_the_page_fetches_nothing_and_holds_the_figures(tmp_path: Path) -> None:
     row = summary["performance"]["rows"][0]
     assert (row["strategy"], row["symbol"], row["trades"]) == ("s#0", "SPY", 1)
     assert f"{row['pnl']:+,.2f}" in page and "buy &amp; hold" in page
+    # the probability engine's figures, as summary.json holds them (one winning trade of one)
+    assert summary["win_rate_low"] == round(wilson_interval(1, 1)[0], 10) and summary["win_rate_high"] == 1.0
+    assert 0 <= summary["p_positive_edge"] <= 1 and 0 <= summary["deflated_sharpe"] <= 1
+    for label, value in [("P(mean day &gt; 0)", f"{summary['p_positive_edge']:.1%}"),
+                         ("deflated Sharpe", f"{summary['deflated_sharpe']:.1%}"),
+                         ("win rate, 95% interval", f"100.0% ({summary['win_rate_low']:.1%} to 100.0%)")]:
+        assert label in page and value in page, label
 
 
 def test_long_series_are_thinned(tmp_path: Path) -> None:

@@ -1,0 +1,65 @@
+"""The sweep's grid: `--param` parsing, the combinations' order, each one's config, the choice of the best."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from mismarterad.config.session_config import load_session_config, parse_session_config
+from mismarterad.runs.sweep_grid import ParamAxis, check_axes, combination_config, expand_grid, parse_param
+from mismarterad.runs.sweep_runner import SweepRow, choose
+
+CONFIG = Path(__file__).resolve().parents[3] / "session_configs" / "spy_2011_backtest.json"
+
+
+def test_values_are_read_as_json_scalars_else_as_text() -> None:
+    assert parse_param("fast=5,10") == ParamAxis("fast", (5, 10))
+    assert parse_param(" ratio = 0.5, 1.5 ") == ParamAxis("ratio", (0.5, 1.5))
+    assert parse_param("interval=1m,5m") == ParamAxis("interval", ("1m", "5m"))
+    assert parse_param('flag=true,false,null,"x"') == ParamAxis("flag", (True, False, None, "x"))
+
+
+@pytest.mark.parametrize(("text", "says"), [("fast", "expected NAME=V1,V2"), ("=1,2", "expected NAME=V1,V2"),
+                                            ("fast=", "at least one value"), ("fast=1,,2", "no empty ones"),
+                                            ("fast=1,1", "repeated"), ("my-param=1", "expected NAME=V1,V2")])
+def test_a_bad_param_says_what_is_expected(text: str, says: str) -> None:
+    with pytest.raises(ValueError, match=says):
+        parse_param(text)
+
+
+def test_the_first_axis_varies_slowest() -> None:
+    grid = expand_grid([ParamAxis("fast", (5, 10)), ParamAxis("slow", (20, 30, 60))])
+    assert grid[:4] == [{"fast": 5, "slow": 20}, {"fast": 5, "slow": 30}, {"fast": 5, "slow": 60},
+                        {"fast": 10, "slow": 20}]
+    assert len(grid) == 6
+
+
+def test_a_combination_config_changes_only_the_strategys_params() -> None:
+    config = load_session_config(CONFIG)
+    raw = combination_config(config, 0, {"fast": 7})
+    changed = parse_session_config(raw)
+    assert changed.strategies[0].params == {**config.strategies[0].params, "fast": 7}
+    assert changed.model_copy(update={"strategies": config.strategies}) == config
+
+
+def test_axes_are_checked_against_the_strategys_params() -> None:
+    config = load_session_config(CONFIG)
+    check_axes([ParamAxis("fast", (5,)), ParamAxis("slow", (30,))], config, 0, CONFIG.parent)
+    for axes, index, says in [([ParamAxis("speed", (1,))], 0, "no such parameter"),
+                              ([ParamAxis("fast", (1,)), ParamAxis("fast", (2,))], 0, "given twice"),
+                              ([ParamAxis("fast", (1,))], 1, "the config has 1 strategy"), ([], 0, "no --param")]:
+        with pytest.raises(ValueError, match=says):
+            check_axes(axes, config, index, CONFIG.parent)
+
+
+def _row(n: int, **figures: float | None) -> SweepRow:
+    return SweepRow({"n": n}, dict(figures), None)
+
+
+def test_the_best_row_is_the_first_of_equals_and_never_one_without_the_figure() -> None:
+    rows = [_row(0, sharpe=None, max_drawdown=0.1), _row(1, sharpe=1.0, max_drawdown=0.2),
+            _row(2, sharpe=1.0, max_drawdown=0.05), SweepRow({"n": 3}, {}, "failed")]
+    assert choose(rows, "sharpe") is rows[1]
+    assert choose(rows, "max_drawdown") is rows[2]  # lowest is best
+    assert choose(rows[:1] + rows[3:], "sharpe") is None
