@@ -28,9 +28,11 @@ demo: install
 	ops/demo/replay_day.sh $(BIN) 2011-01-04 1200
 
 ## Everything CI runs: architecture check, then the whole test suite (slow tests included), on
-## two workers (pytest-xdist; a test file stays on one worker, so its module fixtures are built once).
+## four workers (pytest-xdist; a test file stays on one worker, so its module fixtures are built
+## once). Four on CI's two cores: the longest tests are replayed days that wait on their clocks
+## (a venue parity day uses a tenth of a core), so two workers left the cores half idle.
 test: install lint
-	$(BIN)/pytest -p no:cacheprovider -n 2 --dist loadfile
+	$(BIN)/pytest -p no:cacheprovider -n 4 --dist loadfile
 
 ## The quick loop for development: no slow tests.
 test-fast: install
