@@ -21,7 +21,7 @@ from mismarterad.core.intervals import Interval
 from mismarterad.services.bar_columns import US_PER_MINUTE, BarSeries, MinuteBlock
 from mismarterad.services.session_grid import SessionGrid
 
-__all__ = ["DerivedAggregator", "DerivedBars", "aggregate_columns"]
+__all__ = ["DerivedAggregator", "DerivedBars", "aggregate_columns", "aggregate_day"]
 
 _I = np.int64
 _F = np.float64
@@ -93,6 +93,16 @@ def aggregate_columns(series: BarSeries, grid: SessionGrid, interval: Interval) 
                      inside.open[first], np.maximum.reduceat(inside.high, first),
                      np.minimum.reduceat(inside.low, first), inside.close[end - 1],
                      np.add.reduceat(inside.volume, first))
+
+
+def aggregate_day(series: BarSeries, grid: SessionGrid, midnight_us: int) -> BarSeries:
+    """`aggregate_daily` of one symbol's 1m columns: the session's daily bar (none without regular
+    bars), labelled `midnight_us` (the session date at 00:00 market time)."""
+    inside = series.take((series.start_us >= grid.open_us) & (series.start_us < grid.close_us))
+    if len(inside) == 0:
+        return BarSeries(series.symbol, "1d")
+    return BarSeries(series.symbol, "1d", np.array([midnight_us], _I), inside.open[:1], inside.high.max(keepdims=True),
+                     inside.low.min(keepdims=True), inside.close[-1:], inside.volume.sum(keepdims=True))
 
 
 class DerivedAggregator:

@@ -25,15 +25,16 @@ from mismarterad.core.errors import ConfigError, StrategyError
 from mismarterad.core.intervals import parse_interval
 from mismarterad.core.market_data import Bar
 from mismarterad.core.orders import AccountSnapshot, Fill, Order
-from mismarterad.core.pipeline import SessionEnd, SessionStart, StepBatch
 from mismarterad.core.read_model import ReadModel, StrategyPosition, TradingSnapshot
-from mismarterad.core.session_data import SessionData
 from mismarterad.managers.execution_manager import ExecutionManager
+from mismarterad.managers.session_data import SessionData
+from mismarterad.services.bar_columns import to_datetime
 from mismarterad.services.gap_detection import expected_starts
 from mismarterad.strategies.base import Strategy
 from mismarterad.strategies.data_requests import IndicatorRequest, collect_requests
 from mismarterad.strategies.spec import StrategySpec
 from mismarterad.threads.engine_context import EngineContext
+from mismarterad.threads.messages import ProcessedBlock, SessionEnd, SessionStart
 from mismarterad.threads.worker import PipelineFailure, Worker
 
 __all__ = ["AnalysisEngine"]
@@ -100,15 +101,23 @@ class AnalysisEngine(Worker):
         self._in_session = False
 
     def handle(self, item: object) -> None:
-        if isinstance(item, StepBatch):
+        if isinstance(item, ProcessedBlock):
             stop = self.failure.stop_event
-            for step in item.steps:
+            block, derived = item.block, item.derived
+            symbols = block.symbols
+            for row in range(block.steps):
                 if stop.is_set():
-                    return  # stopping: the rest of the batch is dropped, as the stop asked
+                    return  # stopping: the rest of the block is dropped, as the stop asked
                 self.beat()
-                self._step(step.start_utc, step.bars, step.derived, step.catch_up)
-                if step.released_monotonic and self.observe_decision is not None:
-                    self.observe_decision(time.monotonic() - step.released_monotonic)
+                start = to_datetime(int(block.start_us[row]))
+                made = [Bar(symbols[c], derived.intervals[k], to_datetime(t), o, h, lo, cl, v)
+                        for c, k, t, o, h, lo, cl, v in zip(*(a[derived.row == row].tolist() for a in (
+                            derived.col, derived.interval, derived.start_us, derived.open, derived.high, derived.low,
+                            derived.close, derived.volume)), strict=True)]
+                self._step(start, block.step_bars(row), made,
+                           bool(block.catch_up[row]) if block.catch_up is not None else False)
+                if block.released_monotonic and self.observe_decision is not None:
+                    self.observe_decision(time.monotonic() - block.released_monotonic)
         elif isinstance(item, SessionStart):
             self._start(item)
         elif isinstance(item, SessionEnd):
