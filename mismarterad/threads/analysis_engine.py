@@ -13,7 +13,6 @@ comes once, before the first session's set-up.
 from __future__ import annotations
 
 import queue
-import time
 from bisect import bisect_right
 from collections.abc import Callable, Sequence
 from datetime import date, datetime, timedelta
@@ -28,11 +27,11 @@ from mismarterad.core.orders import AccountSnapshot, Fill, Order
 from mismarterad.core.read_model import ReadModel, StrategyPosition, TradingSnapshot
 from mismarterad.managers.execution_manager import ExecutionManager
 from mismarterad.managers.session_data import SessionData
-from mismarterad.services.bar_columns import to_datetime
 from mismarterad.services.gap_detection import expected_starts
 from mismarterad.strategies.base import Strategy
 from mismarterad.strategies.data_requests import IndicatorRequest, collect_requests
 from mismarterad.strategies.spec import StrategySpec
+from mismarterad.threads.engine_blocks import BlockWalkingMixin
 from mismarterad.threads.engine_context import EngineContext
 from mismarterad.threads.messages import ProcessedBlock, SessionEnd, SessionStart
 from mismarterad.threads.worker import PipelineFailure, Worker
@@ -43,7 +42,7 @@ ONE_MINUTE = timedelta(minutes=1)
 _BASE = parse_interval("1m")
 
 
-class AnalysisEngine(Worker):
+class AnalysisEngine(BlockWalkingMixin, Worker):
     def __init__(
         self,
         inbox: queue.Queue[Any],
@@ -102,22 +101,7 @@ class AnalysisEngine(Worker):
 
     def handle(self, item: object) -> None:
         if isinstance(item, ProcessedBlock):
-            stop = self.failure.stop_event
-            block, derived = item.block, item.derived
-            symbols = block.symbols
-            for row in range(block.steps):
-                if stop.is_set():
-                    return  # stopping: the rest of the block is dropped, as the stop asked
-                self.beat()
-                start = to_datetime(int(block.start_us[row]))
-                made = [Bar(symbols[c], derived.intervals[k], to_datetime(t), o, h, lo, cl, v)
-                        for c, k, t, o, h, lo, cl, v in zip(*(a[derived.row == row].tolist() for a in (
-                            derived.col, derived.interval, derived.start_us, derived.open, derived.high, derived.low,
-                            derived.close, derived.volume)), strict=True)]
-                self._step(start, block.step_bars(row), made,
-                           bool(block.catch_up[row]) if block.catch_up is not None else False)
-                if block.released_monotonic and self.observe_decision is not None:
-                    self.observe_decision(time.monotonic() - block.released_monotonic)
+            self._run_block(item)
         elif isinstance(item, SessionStart):
             self._start(item)
         elif isinstance(item, SessionEnd):
@@ -195,29 +179,6 @@ class AnalysisEngine(Worker):
         self._in_session = True
         for strategy in self.strategies:
             self._call(strategy, "on_session_start", None)
-
-    def _step(self, start: datetime, bars: Sequence[Bar], derived: Sequence[Bar], catch_up: bool = False) -> None:
-        if not self._in_session:
-            self._begin_strategies()
-        self.as_of, self.step_end = start, start + ONE_MINUTE
-        self.execution.start_step(self.step_end, catch_up=catch_up)
-        for bar in bars:
-            self.execution.on_bar(bar)
-        self.execution.begin_step(self.step_end, catch_up=catch_up)
-        self._account = None
-        self._tell_fills()
-        counts, newest = self.bars_by_series, self._last_bars
-        for group in (bars, derived):
-            for bar in group:
-                key = (bar.symbol, bar.interval)
-                counts[key] = counts.get(key, 0) + 1
-                newest[key] = bar
-                for strategy in self._subscribers.get(key, ()):
-                    self._call(strategy, "on_bar", bar)
-        if bars:
-            self.bars_processed += len(bars)
-            self.last_bar_end = self.step_end
-            self.execution.mark(self.step_end)
 
     def _end(self, end: SessionEnd) -> None:
         day = end.session.day
