@@ -31,7 +31,7 @@ class Subscription:
     col: int
     interval: int
     strategy: int
-    only: np.ndarray | None = None
+    only: np.ndarray | None = None  # a strategy's signal path (strategies/column_signals.py) when given
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -43,13 +43,14 @@ class CallPlan:
     kind: np.ndarray
     bar: np.ndarray
     strategy: np.ndarray
+    signal: np.ndarray  # bool: the call is the strategy's `on_signal` (it subscribed with `only`)
 
     def __len__(self) -> int:
         return len(self.row)
 
 
 def call_plan(present: np.ndarray, derived: DerivedBars, subscriptions: Sequence[Subscription]) -> CallPlan:
-    rows, kinds, bars, strategies = [], [], [], []
+    rows, kinds, bars, strategies, signals = [], [], [], [], []
     for sub in subscriptions:
         if sub.interval == MINUTE:
             at = np.flatnonzero(present[:, sub.col])
@@ -63,12 +64,14 @@ def call_plan(present: np.ndarray, derived: DerivedBars, subscriptions: Sequence
         bars.append(bar)
         kinds.append(np.full(len(row), 0 if sub.interval == MINUTE else 1, np.int64))
         strategies.append(np.full(len(row), sub.strategy, np.int64))
+        signals.append(np.full(len(row), sub.only is not None))
     if not rows:
         empty = np.empty(0, np.int64)
-        return CallPlan(empty, empty, empty, empty)
+        return CallPlan(empty, empty, empty, empty, np.empty(0, bool))
     row, kind, bar, strategy = (np.concatenate(parts).astype(np.int64) for parts in (rows, kinds, bars, strategies))
+    signal = np.concatenate(signals)
     order = np.lexsort((strategy, bar, kind, row))
-    return CallPlan(row[order], kind[order], bar[order], strategy[order])
+    return CallPlan(row[order], kind[order], bar[order], strategy[order], signal[order])
 
 
 def carried(values: np.ndarray, present: np.ndarray, before: np.ndarray) -> np.ndarray:

@@ -209,18 +209,21 @@ class AnalysisEngine(BlockWalkingMixin, Worker):
             if strategy is not None:
                 self._call(strategy, "on_fill", fill)
 
-    def _call(self, strategy: Strategy, hook: str, item: Bar | Fill | None) -> None:
+    def _call(self, strategy: Strategy, hook: str, item: Bar | Fill | None, *, signal: bool = False) -> None:
         """Run one hook, then tell the strategy of the orders it had refused, after the hook
         returns. Orders it sends from `on_order_refused` are checked like any other, but their
         refusals are not told again: a strategy that reorders on every refusal cannot feed itself.
-        A read the strategy was refused fails it even if the hook caught the StrategyError."""
+        A read the strategy was refused fails it even if the hook caught the StrategyError.
+        `signal`: the bar is one of a signal path's (strategies/column_signals.py): `on_signal`
+        acts for `on_bar` there."""
         if strategy.strategy_id in self._disabled:
             return
         told: Order | None = None
         context = self._contexts[strategy.strategy_id]
         try:
             if isinstance(item, Bar):
-                strategy.on_bar(item.symbol, item.interval, item)
+                act = strategy.on_signal if signal else strategy.on_bar  # type: ignore[attr-defined]
+                act(item.symbol, item.interval, item)
             elif item is None:
                 getattr(strategy, hook)()
             else:

@@ -23,6 +23,7 @@ from mismarterad.core.market_data import Bar
 from mismarterad.services.bar_columns import US_PER_MINUTE, MinuteBlock, to_datetime, to_us
 from mismarterad.services.derived_bars import DerivedBars
 from mismarterad.services.step_plan import MINUTE, CallPlan, Subscription, call_plan, carried, mark_values
+from mismarterad.strategies.column_signals import ColumnSignals
 from mismarterad.threads.messages import ProcessedBlock
 
 __all__ = ["BlockWalkingMixin"]
@@ -68,17 +69,28 @@ class _Block:
 
 class BlockWalkingMixin:
     def _subscriptions(self, block: MinuteBlock, derived: DerivedBars) -> list[Subscription]:
+        """Who is called for which bars of the block: every subscribed bar, or where a strategy
+        with a signal path (strategies/column_signals.py) finds its signals."""
         columns = {s: j for j, s in enumerate(block.symbols)}
         rank = {id(s): i for i, s in enumerate(self.strategies)}
         out = []
         for (symbol, interval), strategies in self._subscribers.items():
+            col = columns[symbol]
             if interval == "1m":
-                k = MINUTE
+                k, at = MINUTE, np.flatnonzero(block.present[:, col])
+                closes, starts = block.close[at, col], block.start_us[at]
             elif interval in derived.intervals:
                 k = derived.intervals.index(interval)
+                at = np.flatnonzero((derived.col == col) & (derived.interval == k))
+                closes, starts = derived.close[at], derived.start_us[at]
             else:
                 continue  # no such bars in this block
-            out.extend(Subscription(columns[symbol], k, rank[id(s)]) for s in strategies)
+            for strategy in strategies:
+                only = None
+                if isinstance(strategy, ColumnSignals):
+                    last = starts >= to_us(self.last_bar_start(interval))
+                    only = strategy.column_signals(symbol, interval, closes, last)
+                out.append(Subscription(col, k, rank[id(strategy)], only))
         return out
 
     def _run_block(self, item: ProcessedBlock) -> None:
@@ -158,7 +170,7 @@ class BlockWalkingMixin:
         while next_call < len(plan) and plan.row[next_call] == row:
             bar = (walk.minute_bar(row, int(plan.bar[next_call]), start) if plan.kind[next_call] == 0
                    else walk.derived_bar(int(plan.bar[next_call])))
-            self._call(strategies[int(plan.strategy[next_call])], "on_bar", bar)
+            self._call(strategies[int(plan.strategy[next_call])], "on_bar", bar, signal=bool(plan.signal[next_call]))
             next_call += 1
         if not bulk and present.any():
             execution.mark(self.step_end)
