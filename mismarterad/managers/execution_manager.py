@@ -339,6 +339,8 @@ class ExecutionManager(ResumingMixin, SettlingMixin, ReconcilingMixin, BlockMixi
                 self._cancel(request.client_order_id)
 
     def _watch_loss(self, now_utc: datetime) -> None:
+        if not self._risk.loss_watch_armed():  # no limit, or halted already: no account to value
+            return
         if self._risk.loss_breached(self._broker.account().equity, now_utc) is not None:
             self._flatten_all(now_utc)
 

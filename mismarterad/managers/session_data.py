@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass
+from bisect import bisect_right
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import numpy as np
@@ -38,6 +39,12 @@ class _View:
     bars: BarSeries
     visible_us: np.ndarray
     indicators: Mapping[str, np.ndarray]
+    visible: list[int] = field(default_factory=list)  # `visible_us` as a list, made on the first read
+
+    def visible_list(self) -> list[int]:
+        if len(self.visible) != len(self.visible_us):
+            self.visible[:] = self.visible_us.tolist()
+        return self.visible
 
 
 class _Readings:
@@ -116,7 +123,7 @@ class SessionData:
             readings = self._readings[key] = _Readings()
         if readings.asked is not t:  # the engine asks many times about one step: the same object
             readings.asked = t
-            readings.count = int(np.searchsorted(view.visible_us, to_us(t), side="right"))
+            readings.count = bisect_right(view.visible_list(), to_us(t))
         return readings, readings.count
 
     def bars_as_of(self, symbol: str, interval: str, t: datetime, n: int | None = None) -> list[Bar]:

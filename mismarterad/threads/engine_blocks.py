@@ -14,6 +14,7 @@ carried closes, exactly as `ExecutionManager.mark` would have valued it step by 
 from __future__ import annotations
 
 import time
+from bisect import bisect_left
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -38,6 +39,7 @@ class _Block:
         self.rows = item.block.steps
         self.with_bars = item.block.present.any(axis=1)
         self.present_rows = [np.flatnonzero(item.block.present[:, j]) for j in range(len(item.block.symbols))]
+        self._present_lists = [rows.tolist() for rows in self.present_rows]  # bisected in the walk
         columns = len(item.block.symbols)
         called = np.bincount(plan.bar[plan.kind == 0], minlength=columns) if len(plan) else np.zeros(columns, int)
         # a column whose bars are mostly handed to strategies gets them all made in one pass
@@ -62,9 +64,9 @@ class _Block:
 
     def next_present(self, col: int, row: int) -> int:
         """The first row at or after `row` where the column has a bar (`rows` if none)."""
-        rows = self.present_rows[col]
-        i = int(np.searchsorted(rows, row))
-        return int(rows[i]) if i < len(rows) else self.rows
+        rows = self._present_lists[col]
+        i = bisect_left(rows, row)
+        return rows[i] if i < len(rows) else self.rows
 
 
 class BlockWalkingMixin:

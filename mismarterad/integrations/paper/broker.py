@@ -209,7 +209,7 @@ class PaperBroker:
         number = self._fill_count.get(request.client_order_id, 0) + 1
         self._fill_count[request.client_order_id] = number
         fill = Fill(request.client_order_id, request.symbol, request.side, request.quantity, price, commission,
-                    ts_utc, execution_id=f"p{number}")  # type: ignore[arg-type]
+                    ts_utc, request.strategy, execution_id=f"p{number}")  # type: ignore[arg-type]
         self._fills.append(fill)
         order = self._orders[request.client_order_id]
         self._orders[request.client_order_id] = replace(
