@@ -1,6 +1,6 @@
 """What the routes work with, built once by api/server.py and kept on the app: the daemon's
 narrow face, the control socket's command handler, the auth service, the users, the audit
-trail and the events."""
+trail, the events and the signer of report links."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from fastapi import Request
 
 from mismarterad.api.auth_service import AuthService
 from mismarterad.api.event_hub import EventHub
+from mismarterad.api.file_links import FileLinks
 from mismarterad.api.snapshot_watch import SnapshotWatch
 from mismarterad.api.user_admin import UserAdmin
 from mismarterad.core.audit import AuditLog
@@ -42,6 +43,7 @@ class ApiContext:
     hub: EventHub
     watch: SnapshotWatch
     wall: Clock
+    links: FileLinks
 
     def status(self) -> dict[str, Any]:
         return api_status(self.commands)
@@ -68,5 +70,5 @@ def context(request: Request) -> ApiContext:
 
 
 def client_address(request: Request) -> str:
-    """The client's address (a trusted local proxy's X-Forwarded-For, as uvicorn resolves it)."""
+    """The client's address: the peer's, or a trusted proxy's X-Forwarded-For (api/request_guard.py)."""
     return request.client.host if request.client is not None else "unknown"

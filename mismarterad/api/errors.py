@@ -3,9 +3,10 @@
     {"error": {"status": 409, "code": "refused", "message": "no session is running", "field": null}}
 
 401: no usable token (with `WWW-Authenticate: Bearer`); 403: the wrong role; 404: no such
-thing; 409: the daemon refused a command (its reason is the message); 422: bad input, `field`
-naming it; 429: too many failed logins (with `Retry-After`); 500: a failure, logged in full
-in the daemon's log, answered in one line.
+thing; 409: the daemon refused a command (its reason is the message); 413: a body over the
+limit; 421: a Host the API does not answer for; 422: bad input, `field` naming it; 429: too
+many failed logins (with `Retry-After`); 500: a failure, logged in full in the daemon's log,
+answered in one line; 503: too busy for now (with `Retry-After`).
 """
 
 from __future__ import annotations
@@ -21,8 +22,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from mismarterad.daemon.control_server import CommandError, finite_json
 
-__all__ = ["ApiError", "ApiJSONResponse", "failure_response", "from_command_error", "install_error_handlers",
-           "retry_after_header"]
+__all__ = ["ApiError", "ApiJSONResponse", "error_response", "failure_response", "from_command_error",
+           "install_error_handlers", "retry_after_header", "validation_error"]
 
 log = structlog.get_logger(component="api")
 
@@ -49,25 +50,32 @@ def from_command_error(exc: CommandError, field: str | None = None) -> ApiError:
     return ApiError(_COMMAND_STATUS.get(exc.code, 500), exc.code, str(exc), field)
 
 
-def _body(status: int, code: str, message: str, field: str | None = None) -> dict[str, Any]:
-    return {"error": {"status": status, "code": code, "message": message, "field": field}}
+def error_response(status: int, code: str, message: str, field: str | None = None,
+                   headers: dict[str, str] | None = None) -> ApiJSONResponse:
+    return ApiJSONResponse({"error": {"status": status, "code": code, "message": message, "field": field}}, status,
+                           headers=headers)
 
 
-def _validation_field(loc: tuple[Any, ...]) -> str:
-    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header", "form")]
-    return ".".join(parts) or "body"
+def validation_error(errors: list[Any]) -> ApiError:
+    """The 422 of pydantic's (or FastAPI's) first error, naming its field."""
+    first = errors[0] if errors else {"loc": (), "msg": "invalid request"}
+    if first.get("type") == "json_invalid":  # FastAPI puts the character offset where the field goes
+        return ApiError(422, "invalid", f"body: not valid JSON ({first.get('ctx', {}).get('error', 'decode error')})",
+                        "body")
+    parts = [str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path", "header", "form")]
+    field = ".".join(parts) or "body"
+    return ApiError(422, "invalid", f"{field}: {first.get('msg', 'invalid')}", field)
 
 
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api_error(_request: Request, exc: ApiError) -> ApiJSONResponse:
-        return ApiJSONResponse(_body(exc.status, exc.code, exc.message, exc.field), exc.status, headers=exc.headers)
+        return error_response(exc.status, exc.code, exc.message, exc.field, exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request: Request, exc: RequestValidationError) -> ApiJSONResponse:
-        first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
-        field = _validation_field(tuple(first.get("loc", ())))
-        return ApiJSONResponse(_body(422, "invalid", f"{field}: {first.get('msg', 'invalid')}", field), 422)
+        invalid = validation_error(list(exc.errors()))
+        return error_response(422, invalid.code, invalid.message, invalid.field)
 
     @app.exception_handler(Exception)
     async def _failed(request: Request, exc: Exception) -> ApiJSONResponse:
@@ -75,15 +83,14 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_request: Request, exc: StarletteHTTPException) -> ApiJSONResponse:
-        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-        return ApiJSONResponse(_body(exc.status_code, code, str(exc.detail)), exc.status_code,
-                               headers=getattr(exc, "headers", None))
+        code = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}.get(exc.status_code, "http_error")
+        return error_response(exc.status_code, code, str(exc.detail), headers=getattr(exc, "headers", None))
 
 
 def failure_response(path: str, exc: Exception) -> ApiJSONResponse:
     """The 500 of an unexpected exception: one line to the client, the error to the daemon's log."""
     log.error("api_request_failed", path=path, error=f"{type(exc).__name__}: {exc}")
-    return ApiJSONResponse(_body(500, "internal_error", "the request failed; the daemon's log has the details"), 500)
+    return error_response(500, "internal_error", "the request failed; the daemon's log has the details")
 
 
 def retry_after_header(seconds: float) -> dict[str, str]:

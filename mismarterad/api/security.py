@@ -12,14 +12,15 @@ from mismarterad.api.context import context
 from mismarterad.api.errors import ApiError
 from mismarterad.core.access import Role
 
-__all__ = ["Admin", "SignedIn", "forbidden", "signed_in"]
+__all__ = ["Admin", "BearerToken", "SignedIn", "forbidden", "signed_in"]
 
 # auto_error=False: a missing token gets our error shape, not FastAPI's
 _bearer = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 _CHALLENGE = {"WWW-Authenticate": "Bearer"}
+BearerToken = Annotated[str | None, Depends(_bearer)]
 
 
-def signed_in(request: Request, token: Annotated[str | None, Depends(_bearer)]) -> Principal:
+def signed_in(request: Request, token: BearerToken) -> Principal:
     """The request's user; 401 without a usable token."""
     if not token:
         raise ApiError(401, "not_authenticated", "sign in: send Authorization: Bearer <token> "

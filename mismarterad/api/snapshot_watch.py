@@ -1,6 +1,7 @@
 """The thread that watches the daemon for the console: it looks at a fresh `DaemonSnapshot` four
 times a second and publishes what changed (api/snapshot_changes.py), the status once a second,
-and a point of today's P&L curve for each market minute that passes.
+and a point of today's P&L curve for each market minute that passes (the P&L, a pass over the
+day's fills, is worked out once per market minute, not at every look).
 
 It reads only `DaemonControl.snapshot()`, never the daemon's fields; the curve lives here, in
 memory, so a console opened mid-session draws the day from the API's start (a daemon restart
@@ -36,6 +37,7 @@ class SnapshotWatch:
         self._seen: Seen | None = None
         self._points: list[dict[str, Any]] = []
         self._points_day: str | None = None
+        self._minute_seen: int | None = None
         self._next_status = 0.0
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -70,7 +72,10 @@ class SnapshotWatch:
         self._seen, events = changes(self._seen, s)
         for kind, data in events:
             self._hub.publish(kind, data)
-        self._add_point(int(s.clock_utc.timestamp()) // 60 * 60, pnl_view(s))
+        minute = int(s.clock_utc.timestamp()) // 60 * 60
+        if minute != self._minute_seen:
+            self._minute_seen = minute
+            self._add_point(minute, pnl_view(s))
         if events or time.monotonic() >= self._next_status:
             self._next_status = time.monotonic() + STATUS_SECS
             self._hub.publish("status", self._status())

@@ -1,11 +1,14 @@
 """Managing the API's users, shared by `mismarterad user ...` and the admin's API routes: the
 same checks, the same audit rows, whichever door the change comes through.
 
-Changing a password or removing a user revokes that user's tokens at once.
+Changing a password or removing a user revokes that user's tokens at once (`forget`, the auth
+service's, makes this daemon check them again at the next request). The last admin cannot be
+removed: the API would have no one left to manage its users.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -23,7 +26,7 @@ log = structlog.get_logger(component="api_users")
 
 class UserAdminError(Exception):
     """A refused change. `code`: "invalid" (a bad name, role or password: `field` names it),
-    "not_found" or "exists"."""
+    "not_found", "exists" or "refused" (the last admin)."""
 
     def __init__(self, code: str, field: str, message: str) -> None:
         super().__init__(message)
@@ -55,8 +58,10 @@ def parse_role(text: str) -> Role:
 
 
 class UserAdmin:
-    def __init__(self, users: UserStore, tokens: TokenStore, audit: AuditLog, wall: Clock) -> None:
+    def __init__(self, users: UserStore, tokens: TokenStore, audit: AuditLog, wall: Clock,
+                 forget: Callable[[str], None] = lambda _name: None) -> None:
         self._users, self._tokens, self._audit, self._wall = users, tokens, audit, wall
+        self._forget = forget
 
     def list(self) -> list[UserRow]:
         now = self._wall.now()
@@ -76,8 +81,14 @@ class UserAdmin:
 
     def remove(self, name: str, by: Actor) -> None:
         def change() -> None:
+            user = self._users.get(name)
+            if user is None:
+                raise self._unknown(name)
+            if user.role is Role.ADMIN and not any(u.role is Role.ADMIN and u.name != name for u in self._users.list()):
+                raise UserAdminError("refused", "name", f"{name} is the last admin: add another admin first")
             if not self._users.remove(name):
                 raise self._unknown(name)
+            self._forget(name)
 
         self._audited(by, "user remove", f"name={name[:64]}", change)
 
@@ -91,6 +102,7 @@ class UserAdmin:
             if not self._users.set_password(name, hash_password(password)):
                 raise self._unknown(name)
             revoked = self._tokens.revoke_user(name, self._wall.now())
+            self._forget(name)
 
         self._audited(by, "user passwd", f"name={name[:64]}", change)
         return revoked
@@ -104,6 +116,7 @@ class UserAdmin:
             if self._users.get(name) is None:
                 raise self._unknown(name)
             revoked = self._tokens.revoke_user(name, self._wall.now())
+            self._forget(name)
 
         self._audited(by, "user revoke", f"name={name[:64]}", change)
         return revoked

@@ -87,6 +87,8 @@ def print_error(text: str) -> None:
     """A command's one-line failure on stderr (the exit code's reason), at priority error when
     stderr is the journal: `journalctl -p err` shows why a start failed."""
     print(_prefixed(JOURNAL_PRIORITIES["error"], text) if stderr_is_journal() else text, file=sys.stderr)
+
+
 class _CurrentStderr:
     """Writes to whatever `sys.stderr` is at that moment. While a rich progress bar is shown, that
     is its console's proxy, which prints each log line above the bar instead of through it."""

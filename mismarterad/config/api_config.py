@@ -4,6 +4,10 @@ Without the table the daemon serves no HTTP API (and never imports its libraries
 non-loopback `address` is refused unless the daemon terminates TLS itself (`tls_cert` and
 `tls_key`) or the operator says a TLS reverse proxy does (`allow_insecure_remote = true`):
 passwords and bearer tokens must never cross a network in clear text by accident.
+
+`X-Forwarded-For` is believed only from the addresses in `trusted_proxies` (none by default):
+any local process could otherwise claim any address, and the per-address login limit and the
+addresses in the audit trail would mean nothing.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, Strict, field_validator
 
-__all__ = ["ApiConfig", "api_problems", "check_host_port", "split_host_port"]
+__all__ = ["ApiConfig", "api_problems", "check_host_port", "is_loopback", "split_host_port"]
 
 StrictBool = Annotated[bool, Strict()]
 
@@ -37,7 +41,8 @@ def split_host_port(value: str) -> tuple[str, int]:
     return host.strip("[]"), int(port)
 
 
-def _is_loopback(host: str) -> bool:
+def is_loopback(host: str) -> bool:
+    """`host` (localhost or an IP address) is this machine's loopback."""
     return host == "localhost" or ipaddress.ip_address(host).is_loopback
 
 
@@ -55,11 +60,24 @@ class ApiConfig(BaseModel):
     login_failures_per_address: int = Field(default=20, ge=1, le=10_000,
                                             description="failed logins from one address per window before 429")
     login_window_minutes: int = Field(default=15, ge=1, le=1440, description="the failed-login window")
+    trusted_proxies: tuple[str, ...] = Field(
+        default=(), max_length=64,
+        description="addresses or networks of reverse proxies whose X-Forwarded-For names the client")
 
     @field_validator("address")
     @classmethod
     def _address(cls, value: str) -> str:
         return check_host_port(value, "127.0.0.1:8321")
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        try:  # written out canonically: 10.0.0.1/24 is the network 10.0.0.0/24
+            return tuple(str(ipaddress.ip_network(item, strict=False)) if "/" in item else str(ipaddress.ip_address(item))
+                         for item in value)
+        except ValueError:
+            raise ValueError("expected IP addresses or networks such as 127.0.0.1 or 10.0.0.0/24, "
+                             f"got {list(value)!r}"[:200]) from None
 
     @property
     def host_port(self) -> tuple[str, int]:
@@ -73,7 +91,7 @@ def api_problems(api: ApiConfig) -> list[str]:
         missing = "tls_key" if api.tls_key is None else "tls_cert"
         return [f"api.{missing}: give tls_cert and tls_key together (HTTPS needs both)"]
     host, _ = api.host_port
-    if not _is_loopback(host) and api.tls_cert is None and not api.allow_insecure_remote:
+    if not is_loopback(host) and api.tls_cert is None and not api.allow_insecure_remote:
         return [f"api.address: {api.address} is not a loopback address: give api.tls_cert and api.tls_key "
                 "(HTTPS), or set api.allow_insecure_remote = true when a TLS reverse proxy is in front"]
     return []

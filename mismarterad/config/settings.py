@@ -117,12 +117,16 @@ def credential_database_url(environ: Mapping[str, str] | None = None) -> str | N
 
 
 class _CredentialSource(PydanticBaseSettingsSource):
-    """`database_url` from systemd's credentials directory (LoadCredential=)."""
+    """`database_url` from systemd's credentials directory (LoadCredential=), read only when no
+    stronger source (the daemon config, the environment) set it: a shadowed credential is never
+    used, so a broken one must not stop the start."""
 
     def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
         return None, field_name, False
 
     def __call__(self) -> dict[str, Any]:
+        if self.current_state.get("database_url") is not None:
+            return {}
         url = credential_database_url()
         return {"database_url": url} if url is not None else {}
 

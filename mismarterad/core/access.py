@@ -93,3 +93,11 @@ class TokenStore(Protocol):
     def live(self, name: str, now_utc: datetime) -> int:
         """How many tokens of the user are neither expired nor revoked."""
         ...
+
+    def signed_in_from(self, name: str, address: str, since_utc: datetime) -> bool:
+        """A token was issued to the user at `address` at or after `since_utc`."""
+        ...
+
+    def prune(self, expired_before_utc: datetime) -> int:
+        """Delete the tokens that expired before `expired_before_utc`; how many."""
+        ...

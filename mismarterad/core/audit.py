@@ -1,7 +1,7 @@
 """The audit trail of the API: every control action and user change, who asked, and what came of it.
 
 repositories/audit_repository.py keeps it in the daemon's database, repositories/memory_audit_log.py
-is the in-memory twin; tests/integration/test_audit_log_contract.py holds both to one contract.
+is the in-memory twin; tests/integration/test_access_store_contract.py holds both to one contract.
 """
 
 from __future__ import annotations

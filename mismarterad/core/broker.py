@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
 from mismarterad.core.market_data import Bar
 from mismarterad.core.orders import AccountSnapshot, Fill, Order, OrderRequest, Position
 
-__all__ = ["Broker", "BrokerCapabilities"]
+__all__ = ["Broker", "BrokerCapabilities", "SimulatedBroker"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,8 +20,9 @@ class BrokerCapabilities:
     extended_hours: bool = False
     short_selling: bool = False
     order_types: frozenset[str] = frozenset({"market", "limit", "stop", "market_on_close"})
-    # a simulated account is rebuilt by each run (the paper broker): a run started mid-session
-    # replays the day's orders into it; a real account keeps its orders, so replayed steps send none
+    # a simulated account lives in the run (the paper broker, a SimulatedBroker): a run started
+    # mid-session trades the day's passed bars in it, and a restarted day-run rebuilds it from the
+    # order journal; a real account keeps its orders, so replayed steps send none
     simulated: bool = False
 
 
@@ -81,4 +83,17 @@ class Broker(Protocol):
     @property
     def reconnects(self) -> int:
         """How often the broker's update stream reconnected (a reconciliation follows each)."""
+        ...
+
+
+class SimulatedBroker(Broker, Protocol):
+    """A broker whose account lives in the run (`capabilities.simulated`): a restarted day-run
+    rebuilds it from the order journal instead of asking a venue. `lookup` with `counted`
+    restores an order the journal holds as acknowledged and still working (or filled, once
+    `counted` holds all its shares), and the journaled fills are booked at the steps that
+    first counted them."""
+
+    def book_journaled(self, fills: Sequence[Fill]) -> None:
+        """Book fills an earlier day-run of the day made and journaled into cash and positions,
+        as they were booked then; they are not reported again (`drain_fills`)."""
         ...

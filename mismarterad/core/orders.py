@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 __all__ = [
+    "CARRIED_LOT",
     "AccountSnapshot",
     "Fill",
     "Order",
@@ -108,10 +109,15 @@ class Order:
     def client_order_id(self) -> str:
         return self.request.client_order_id
 
+CARRIED_LOT = "carried"  # the execution id of an opening lot (see Fill)
+
 
 @dataclass(frozen=True, slots=True)
 class Fill:
-    """One execution. `ts_utc` is the moment of its price (bar start for an open, bar end for a close)."""
+    """One execution. `ts_utc` is the moment of its price (bar start for an open, bar end for a close).
+    An opening lot (`execution_id` CARRIED_LOT, no order) is written as one too: shares held
+    when the day began or adopted from the broker, at their average price, which trades and
+    P&L are matched from (`RunResult.carried`); it is never counted as an execution."""
 
     client_order_id: str
     symbol: str

@@ -1,7 +1,7 @@
 """The daemon's paper account across days: its balance, its days, and the store that keeps them.
 
-A paper account is simulated: each day-run rebuilds it by replaying the day into a fresh paper
-broker, from the balance the day opened with (runs/paper_account.py). What carries across days
+A paper account is simulated: each day-run opens a fresh paper broker at the balance the day
+opened with, and a restart rebuilds it from the day's order journal (runs/paper_account.py). What carries across days
 and restarts is stored: when and with what cash the account was opened (or last reset), each
 day's opening balance (fixed by the day's first day-run) and, once a day-run that traded the
 whole day has settled, its closing balance. In between, the order journal is the record: a day
@@ -109,8 +109,9 @@ class PaperAccountStore(Protocol):
         ...
 
     def begin_day(self, account: str, day: date, id_prefix: str, opening: PaperBalance) -> PaperDay:
-        """A day-run of `day` starts: the day keeps the opening it has (the first day-run's),
-        or gets `opening`; its id prefix is set and its closing cleared. Returns the day stored."""
+        """A day-run of `day` starts: the day keeps the opening and id prefix it has (the first
+        day-run's), or gets `opening` and `id_prefix`; its closing is cleared. Returns the day
+        stored."""
         ...
 
     def close_day(self, account: str, day: date, closing: PaperBalance) -> None:

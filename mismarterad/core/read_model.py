@@ -83,6 +83,7 @@ class TradingSnapshot:
     open_orders: tuple[Order, ...] = ()
     orders: tuple[Order, ...] = ()
     fills: tuple[Fill, ...] = ()
+    carried: tuple[Fill, ...] = ()  # opening lots (core/orders.Fill), kept with the history
     halted: bool = False
     broker_connected: bool = True
     disabled_strategies: tuple[str, ...] = ()
@@ -90,6 +91,10 @@ class TradingSnapshot:
     loss_halt: LossHalt | None = None  # the daily loss limit was passed this session
     loss_halts: int = 0  # daily-loss halts of this run (a backtest can have one per session)
     reconciliation: ReconciliationStatus | None = None  # a daemon's day-run: its checks with the broker
+
+    def matched_fills(self) -> tuple[Fill, ...]:
+        """What trades are matched from: the opening lots, then the fills."""
+        return self.carried + self.fills
 
     def last_closes(self) -> dict[str, float]:
         """Each symbol's latest price: the close of its bar that ended last (the finest interval's

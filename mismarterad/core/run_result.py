@@ -199,3 +199,8 @@ class RunResult:
     refusals: tuple[Refusal, ...] = ()
     loss_halts: tuple[LossHalt, ...] = ()
     closes: tuple[SymbolCloses, ...] = ()  # by symbol; () where no prices were kept (a rebuilt report)
+    carried: tuple[Fill, ...] = ()  # opening lots (core/orders.Fill): shares the day began with or adopted
+
+    def matched_fills(self) -> tuple[Fill, ...]:
+        """What trades are matched from: the opening lots, then the fills."""
+        return self.carried + self.fills

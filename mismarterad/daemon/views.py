@@ -238,7 +238,7 @@ def trades_view(s: DaemonSnapshot) -> list[dict[str, Any]]:
     return [{"strategy": t.strategy, "symbol": t.symbol, "entry_time": _iso(s, t.entry_utc),
              "entry_price": t.entry_price, "exit_time": _iso(s, t.exit_utc), "exit_price": t.exit_price,
              "quantity": t.quantity * t.direction, "pnl": round(t.pnl, 6)}
-            for t in match_trades(pipeline.trading.fills)]
+            for t in match_trades(pipeline.trading.matched_fills())]
 
 
 def pnl_view(s: DaemonSnapshot) -> dict[str, Any]:
@@ -262,7 +262,7 @@ def pnl_view(s: DaemonSnapshot) -> dict[str, Any]:
 
 def _day_pnl(s: DaemonSnapshot, trading: TradingSnapshot) -> DayPnl:
     ids = [strategy_id(e, i) for i, e in enumerate(s.session_config.strategies)]
-    return day_pnl(trading.fills, trading.strategy_positions, trading.broker_positions, trading.last_closes(), ids)
+    return day_pnl(trading.matched_fills(), trading.strategy_positions, trading.broker_positions, trading.last_closes(), ids)
 
 
 def _pnl_row(r: StrategyPnl) -> dict[str, Any]:
@@ -329,7 +329,7 @@ def metrics_view(s: DaemonSnapshot) -> MetricsView:
         for check, n in trading.refusals_by_check:
             refusals[check] = refusals.get(check, 0) + n
         loss_halts += trading.loss_halts
-        realized = sum(t.pnl for t in match_trades(trading.fills))
+        realized = sum(t.pnl for t in match_trades(trading.matched_fills()))
         if trading.account is not None:  # the account's view: the broker's value of what it holds, less its cost
             unrealized = trading.account.positions_value - sum(p.quantity * p.avg_price
                                                                for p in trading.broker_positions)

@@ -28,8 +28,11 @@ Holdings = tuple[float, tuple[tuple[str, int], ...], bool]  # cash, positions in
 class BlockMixin:
     @property
     def marks_in_bulk(self) -> bool:
-        """Whether bars without an open order may be shown as prices only, and steps valued here."""
-        return isinstance(self._broker, BulkMarking)
+        """Whether bars without an open order may be shown as prices only, and steps valued here.
+        Not with a journal (a daemon's day-run): a resumed day books the journal's fills, and
+        tells the refusals of the minutes passed, at the steps they belong to, so every step is
+        walked in full (live blocks are one minute long anyway)."""
+        return self._journaling is None and isinstance(self._broker, BulkMarking)
 
     @property
     def order_changes(self) -> int:

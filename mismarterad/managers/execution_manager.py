@@ -15,8 +15,9 @@ the broker's positions; a difference is logged and kept (`position_mismatches`).
 
 With a journal (a daemon's day-run), every order is journaled as an intent before the broker
 call and every change and fill after it (managers/order_journaling.py), a restarted day-run
-resumes from the journal instead of sending anything again, and a real account is reconciled
-with the broker (managers/reconciler.py) by the daemon's `reconcile_policy`.
+resumes from the journal instead of sending anything again (a simulated account is rebuilt
+from it: managers/execution_resuming.py), and a real account is reconciled with the broker
+(managers/reconciler.py) by the daemon's `reconcile_policy`.
 """
 
 from __future__ import annotations
@@ -94,8 +95,11 @@ class ExecutionManager(ResumingMixin, SettlingMixin, ReconcilingMixin, BlockMixi
         self._order_changes = 0  # moves with every order sent, canceled or filled (BlockMixin)
         self._halted = False
         self._closed = False
-        self._catching_up = False  # the current step is a catch-up step and the account is real
+        self._catching_up = False  # the current step's orders are the past's: a real account's catch-up,
+        # or a step of a simulated account's catch-up up to where the journal holds the day
         self._step_end: datetime | None = None
+        self._session_open: datetime | None = None
+        self._carried: list[Fill] = []  # opening lots of the shares booked to ACCOUNT_OWNER (no fill explains them)
         self._symbols: frozenset[str] = frozenset()  # the session's: the daemon's in the account
         self._local_orders: list[Order] = []
         self._unreported: dict[str, list[Order]] = {}  # strategy -> refused or rejected, not yet told
@@ -260,26 +264,30 @@ class ExecutionManager(ResumingMixin, SettlingMixin, ReconcilingMixin, BlockMixi
 
     # -- session rules ---------------------------------------------------------------------
 
-    def begin_session(self, day: date, close_utc: datetime | None, symbols: Sequence[str] = ()) -> None:
+    def begin_session(self, day: date, close_utc: datetime | None, symbols: Sequence[str] = (), *,
+                      open_utc: datetime | None = None) -> None:
         """A session starts: the day's starting equity, loss halt and close rules start over. A
         resumed day-run on a real account first asks the broker for each order the journal
         holds open: the broker tracks it again (its fills from then on, none twice), and an
         intent the broker never got is closed as `refused` (bar_passed): it is never sent late.
         A day-run on the daemon's paper account books the session-symbol shares the account
-        carries from an earlier day to (account), as a real account's close does."""
+        carries from an earlier day to (account), as a real account's close does, and a resumed
+        one restores the orders the journal holds working into its (simulated) broker."""
         history = self._risk.history(day)  # outside the lock: it may read the database
         with self._book:
             self._ids.begin_day(day)
             self._symbols = frozenset(symbols)
+            self._session_open = open_utc if open_utc is not None else close_utc  # stamps what the session carries
             self._risk.begin_session(day, close_utc, self._broker.account().equity, history)
-            if self._journaling is not None and self._simulated:
-                self._absorb_differences()  # the day's opening holds no strategy's shares yet
-            if self._journaling is not None and not self._simulated:
+            if self._journaling is not None:
+                if self._simulated:
+                    self._absorb_differences()  # the day's opening holds no strategy's shares yet
                 # open ones, and ended ones whose journaled shares outrun their booked fills
                 self._to_resolve = {i for i, o in self._resumed.items() if o.status.is_open
                                     or o.filled_quantity > self._journaling.counted(o).filled_quantity}
                 self._resolve_journaled()
-                self._cancel_earlier_days()
+                if not self._simulated:
+                    self._cancel_earlier_days()
 
     def seed_price(self, symbol: str, price: float) -> None:
         """A price for the checks before the symbol's first bar (the newest history), if none yet."""
@@ -289,9 +297,10 @@ class ExecutionManager(ResumingMixin, SettlingMixin, ReconcilingMixin, BlockMixi
     def start_step(self, step_end_utc: datetime, *, catch_up: bool = False) -> None:
         """A step starts, before its bars reach the broker (`on_bar`): the fills they bring are
         this step's (stamped with its end, which is where a resume replays them), and on a
-        catch-up step they wait for the catch-up's end."""
+        real account's catch-up step they wait for the catch-up's end. A simulated account's
+        catch-up trades the passed bars, but not those the journal already holds the day for."""
         with self._book:
-            self._catching_up = catch_up and not self._simulated
+            self._catching_up = catch_up and (not self._simulated or self._journal_holds(step_end_utc))
             self._step_end = step_end_utc
 
     def begin_step(self, step_end_utc: datetime, *, catch_up: bool = False) -> None:
@@ -304,6 +313,7 @@ class ExecutionManager(ResumingMixin, SettlingMixin, ReconcilingMixin, BlockMixi
         account as it is now (a resume after close − N flattens at once, not after the close)."""
         self.start_step(step_end_utc, catch_up=catch_up)
         with self._book:
+            self._trade_log.refusals_passed(step_end_utc)
             self._replay(step_end_utc)
             if self._catching_up:
                 return  # the account's rules act on now, at the first live step: these positions are the past's
@@ -317,17 +327,6 @@ class ExecutionManager(ResumingMixin, SettlingMixin, ReconcilingMixin, BlockMixi
             if self._risk.entries_to_cancel(step_end_utc):
                 self._cancel_entries()
             self._watch_loss(step_end_utc)
-
-    def _replay(self, step_end_utc: datetime) -> None:
-        """Count the earlier runs' fills due at this step, and at a live step the fills a
-        catch-up held (stamped with this step: a later resume counts them here too)."""
-        if self._journaling is None or self._simulated:
-            return
-        replayed = self._journaling.replay_due(step_end_utc, live=not self._catching_up)
-        if not self._catching_up and self._held_fills:
-            self._journaling.applied(self._held_fills, step_end_utc)
-            replayed, self._held_fills = [*replayed, *self._held_fills], []
-        self._count(replayed)
 
     def _cancel_entries(self) -> None:
         working = [o.request for o in self._working()]
@@ -460,36 +459,35 @@ class ExecutionManager(ResumingMixin, SettlingMixin, ReconcilingMixin, BlockMixi
             return self._broker.positions()
 
     def _apply(self, fills: list[Fill]) -> None:
-        """The broker's new fills: journaled first (each execution once), then counted. A real
-        account counts only the executions the journal had not booked (a repeated update, or
-        one an earlier day-run booked, is not counted again); during a catch-up they wait for
-        its end, since the replayed steps are in the past."""
+        """The broker's new fills: journaled first (each execution once), then counted. Only
+        the executions the journal had not booked count (a repeated update, or one an earlier
+        day-run booked, is not counted again); on a real account's catch-up they wait for its
+        end, since the replayed steps are in the past."""
         if not fills:
             return  # positions change only on fills: nothing to apply, nothing to compare
         if self._journaling is not None:
-            held = self._catching_up
-            fresh = self._journaling.book_fills(fills, None if held else self._step_end)
-            if not self._simulated:
-                fills = fresh
-                if held:
-                    self._held_fills.extend(fills)
-                    fills = []
+            held = self._catching_up and not self._simulated
+            fills = self._journaling.book_fills(fills, None if held else self._step_end)
+            if held:
+                self._held_fills.extend(fills)
+                fills = []
             self._journaling.sync(self._broker.orders())
         self._count(fills)
 
-    def _count(self, fills: list[Fill]) -> None:
-        """Count fills into the positions, the record and the limits."""
+    def _count(self, fills: list[Fill], *, replayed: int = 0) -> None:
+        """Count fills into the positions, the record and the limits (the first `replayed` an
+        earlier day-run of the day booked, and its log told already)."""
         if not fills:
             return
         self._order_changes += 1
-        for fill in fills:
+        for number, fill in enumerate(fills):
             strategy_id = self._strategy_of.get(fill.client_order_id, fill.strategy)
             if fill.strategy != strategy_id:
                 fill = replace(fill, strategy=strategy_id)
             self._holdings.apply(fill)
             self.record.fills.append(fill)
             self._risk.filled(fill)
-            self._trade_log.filled(fill)
+            self._trade_log.filled(fill, replayed=number < replayed)
         if not self._catching_up:  # a replayed step's positions are the past's, the broker's are now
             self._holdings.mismatches(self._broker.positions())
 

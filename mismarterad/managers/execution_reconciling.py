@@ -4,7 +4,8 @@ the differences, services/reconciliation.py computes them) by the daemon's `reco
 Part of ExecutionManager (a mixin: its state is the manager's, set in its __init__). "halt"
 cancels our open orders and refuses new ones until `resume` (or the next session); "adopt"
 takes the broker's word at once. Either way the close brings each session symbol to zero
-(`_cancel_strangers`, `_absorb_differences`).
+(`_cancel_strangers`, `_absorb_differences`). Shares adopted so (and those a paper account
+carries overnight) get an opening lot at the broker's average price (`carried`).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from datetime import datetime
 import structlog
 
 from mismarterad.core.errors import BrokerError
-from mismarterad.core.orders import Order, OrderStatus
+from mismarterad.core.orders import CARRIED_LOT, Fill, Order, OrderStatus, Side
 from mismarterad.core.reconciliation import Mismatch, MismatchKind, ReconcilePolicy, ReconciliationStatus
 from mismarterad.managers.execution_shared import ACCOUNT_OWNER, guarded
 from mismarterad.managers.reconciler import OurSide
@@ -90,7 +91,7 @@ class ReconcilingMixin:
         booked to ACCOUNT_OWNER."""
         for m in differences:
             if m.kind is MismatchKind.POSITION:
-                self._holdings.adopt(ACCOUNT_OWNER, m.symbol, m.broker - m.ours)
+                self._adopt_shares(m.symbol, m.broker - m.ours, self._broker_averages().get(m.symbol, 0.0))
             elif m.kind is MismatchKind.UNKNOWN_ORDER and m.client_order_id is not None:
                 assert self._reconciler is not None
                 if self._track(m.client_order_id, self._reconciler.venue_open.get(m.client_order_id)) is not None:
@@ -151,7 +152,26 @@ class ReconcilingMixin:
             if position.symbol in self._symbols and extra:
                 log.warning("account_position_adopted", symbol=position.symbol, quantity=extra, owner=ACCOUNT_OWNER,
                             note="held at the broker beyond the strategies' shares; closed by the flatten")
-                self._holdings.adopt(ACCOUNT_OWNER, position.symbol, extra)
+                self._adopt_shares(position.symbol, extra, position.avg_price)
+
+    def _adopt_shares(self, symbol: str, quantity: int, avg_price: float) -> None:
+        """Book shares no strategy explains to ACCOUNT_OWNER, with an opening lot at the broker's
+        average price (stamped with the step, or before the first one with the session's
+        open): trades, P&L and the report's rows match the flatten's fill against it, instead
+        of reading it as a short opened at the close."""
+        self._holdings.adopt(ACCOUNT_OWNER, symbol, quantity)
+        at = self._step_end if self._step_end is not None else self._session_open
+        self._carried.append(Fill("", symbol, Side.BUY if quantity > 0 else Side.SELL, abs(quantity), avg_price, 0.0,
+                                  at, ACCOUNT_OWNER, CARRIED_LOT))
+
+    def carried(self) -> list[Fill]:
+        """The opening lots of the shares booked to ACCOUNT_OWNER (carried overnight, adopted
+        from the broker), as fills at their average price: trades are matched from them first."""
+        with self._book:
+            return list(self._carried)
+
+    def _broker_averages(self) -> dict[str, float]:
+        return {p.symbol: p.avg_price for p in guarded(self._broker.positions) or []}
 
     def reconciliation_status(self) -> ReconciliationStatus | None:
         """The day-run's reconciliations (None where the account is not reconciled)."""

@@ -5,17 +5,28 @@ gets the next id of its strategy and symbol, which a resumed day recomputes the 
 journal holds for the same decision is adopted instead of sent, one it holds for a different
 decision is skipped. Before the first step, the journal's open orders are looked up at the
 broker so it tracks them again, and an intent it never got is closed as never sent.
+
+A simulated account (the paper broker) lives in the process, so a restart rebuilds it from the
+journal like the strategies' positions: its working orders are restored by the same lookups,
+its journaled fills are booked into it at the steps that first counted them, and up to the
+newest step an earlier run decided an order at (`decided_until`) its catch-up sends nothing,
+as a real account's does. The account's money is then the day's opening plus its journaled
+fills whatever the strategies decide on the replay (a halt, changed params or limits, an
+operator's flatten before the restart); past that step the catch-up trades the passed bars,
+as a simulated day-run started late does.
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime
+from typing import cast
 
 import structlog
 
+from mismarterad.core.broker import SimulatedBroker
 from mismarterad.core.errors import BrokerError
-from mismarterad.core.orders import Order, OrderRequest, OrderStatus, OrderType, Side
+from mismarterad.core.orders import Fill, Order, OrderRequest, OrderStatus, OrderType, Side
 from mismarterad.core.risk import RiskCheck
 
 __all__ = ["ResumingMixin"]
@@ -41,10 +52,10 @@ class ResumingMixin:
                         reason="journaled for a different order before the restart")
 
     def _adopted(self, request: OrderRequest, *, closing: bool) -> Order | None:
-        """A real account's order that an earlier day-run of the day journaled under this id:
-        the same decision made again by the resumed strategies. It is never sent again; what
-        the broker (or the journal) knows of it is the answer."""
-        if self._simulated or self._journaling is None or self._journaling.resumed(request.client_order_id) is None:
+        """An order that an earlier day-run of the day journaled under this id: the same decision
+        made again by the resumed strategies. It is never sent again, nor checked again (a halt
+        since does not undo it); what the broker (or the journal) knows of it is the answer."""
+        if self._journaling is None or self._journaling.resumed(request.client_order_id) is None:
             return None
         self._risk.sent(request)
         if closing:
@@ -55,6 +66,30 @@ class ResumingMixin:
         log.info("order_adopted", client_order_id=request.client_order_id, strategy=request.strategy,
                  symbol=request.symbol, status=current.status.value)
         return current
+
+    def _replay(self, step_end_utc: datetime) -> None:
+        """Count the earlier runs' fills due at this step (a simulated broker books them too), and
+        at a live step the fills a catch-up held (stamped with this step: a later resume counts
+        them here too)."""
+        if self._journaling is None:
+            return
+        replayed = self._journaling.replay_due(step_end_utc, live=not self._catching_up)
+        if self._simulated:
+            self._rebuilt_broker().book_journaled(replayed)
+        held: list[Fill] = []
+        if not self._catching_up and self._held_fills:
+            self._journaling.applied(self._held_fills, step_end_utc)
+            held, self._held_fills = self._held_fills, []
+        self._count([*replayed, *held], replayed=len(replayed))  # one count: compared with the broker once
+
+    def _journal_holds(self, step_end_utc: datetime) -> bool:
+        """Whether an earlier day-run of the day decided orders up to this step or later: the
+        journal holds the step, and a simulated account's catch-up sends nothing there."""
+        until = self._journaling.decided_until if self._journaling is not None else None
+        return until is not None and step_end_utc <= until
+
+    def _rebuilt_broker(self) -> SimulatedBroker:
+        return cast(SimulatedBroker, self._broker)  # `capabilities.simulated`: the broker rebuilds from the journal
 
     def _current(self, client_order_id: str) -> Order:
         for order in self._broker.orders():
@@ -94,8 +129,11 @@ class ResumingMixin:
 
 
 def _same_intent(journaled: OrderRequest, request: OrderRequest) -> bool:
-    """Whether a resumed strategy decided the order journaled under this id (not another one)."""
+    """Whether a resumed strategy decided the order journaled under this id (not another one).
+    The step counts: a replay decides again at the step it decided at, while an order alike in
+    every other way made later (a pre-close flatten after an operator's flatten of the same
+    shares, which the replay does not repeat) is a new order and must be sent."""
     return (journaled.symbol, journaled.side, journaled.quantity, journaled.type, journaled.limit_price,
-            journaled.stop_price, journaled.strategy) == (request.symbol, request.side, request.quantity,
-                                                          request.type, request.limit_price, request.stop_price,
-                                                          request.strategy)
+            journaled.stop_price, journaled.strategy, journaled.submitted_utc) == (
+        request.symbol, request.side, request.quantity, request.type, request.limit_price, request.stop_price,
+        request.strategy, request.submitted_utc)

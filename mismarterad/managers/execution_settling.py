@@ -28,6 +28,7 @@ class SettlingMixin:
         instead: this is also the shutdown's flatten, mid-session, and a market-on-close order
         would wait for 16:00 (and Alpaca refuses them after 15:50)."""
         with self._book:
+            self._trade_log.refusals_passed()
             if self._holdings.net():
                 self._trade_log.flatten("session_close_flatten", step_end_utc, self._holdings.net())
             self._close_session(step_end_utc)

@@ -9,10 +9,11 @@ It writes what the money-safety rules need, in the order they need it:
   each step and each persist (`sync`), only the orders that changed.
 
 A restarted day-run reads the day back (`DayJournal`): its orders are adopted by id
-(`resumed`), and on a real account the fills the earlier runs booked are replayed into the
-positions at the step that first counted them (`replay_due`), so the strategies, rebuilt from
-today's bars, see the same positions at the same bars as before the restart and decide the
-same orders again (which are then adopted, not sent).
+(`resumed`), and the fills the earlier runs booked are replayed into the positions at the step
+that first counted them (`replay_due`), so the strategies, rebuilt from today's bars, see the
+same positions at the same bars as before the restart and decide the same orders again (which
+are then adopted, not sent). A simulated account (the paper broker) is rebuilt from the same
+fills, so its money is the journal's whatever the strategies decide on the replay.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ __all__ = ["OrderJournaling"]
 
 
 class OrderJournaling:
-    def __init__(self, journal: OrderJournal, resume: DayJournal, *, replay_fills: bool) -> None:
+    def __init__(self, journal: OrderJournal, resume: DayJournal) -> None:
         self.journal = journal
         self._resumed = {o.client_order_id: o for o in resume.orders}
         self._state = {o.client_order_id: _state_of(o) for o in resume.orders}  # as last journaled
@@ -38,9 +39,9 @@ class OrderJournaling:
             f = journaled.fill
             shares, notional = self._booked.get(f.client_order_id, (0, 0.0))
             self._booked[f.client_order_id] = (shares + f.quantity, notional + f.quantity * f.price)
-        # a real account's earlier fills, replayed into the positions at their steps; a simulated
-        # one (the paper broker) is rebuilt by replaying its orders and makes the fills again
-        self._replay: list[JournaledFill] = list(resume.fills) if replay_fills else []
+        self._replay: list[JournaledFill] = list(resume.fills)  # the earlier fills, replayed at their steps
+        # the newest step an earlier day-run decided an order at: up to it, the day is the journal's
+        self.decided_until: datetime | None = max((o.request.submitted_utc for o in resume.orders), default=None)
         self._cumulative: dict[str, int] = {i: s for i, (s, _) in self._booked.items()}
 
     # -- the send ---------------------------------------------------------------------------

@@ -90,3 +90,14 @@ class TokenRepository:
             return int(db.scalar(select(func.count()).select_from(ApiTokenRow).where(
                 ApiTokenRow.user_name == name, ApiTokenRow.revoked_utc.is_(None),
                 ApiTokenRow.expires_utc > now_utc)) or 0)
+
+    def signed_in_from(self, name: str, address: str, since_utc: datetime) -> bool:
+        with self._db_sessions() as db:
+            return db.scalar(select(ApiTokenRow.token_id).where(
+                ApiTokenRow.user_name == name, ApiTokenRow.address == address,
+                ApiTokenRow.issued_utc >= since_utc).limit(1)) is not None
+
+    def prune(self, expired_before_utc: datetime) -> int:
+        with self._db_sessions.begin() as db:
+            done = db.execute(delete(ApiTokenRow).where(ApiTokenRow.expires_utc < expired_before_utc))
+            return int(done.rowcount)  # type: ignore[attr-defined]

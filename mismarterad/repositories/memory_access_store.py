@@ -38,6 +38,17 @@ class MemoryTokenStore:
             return sum(1 for t in self._tokens.values()
                        if t.user == name and t.revoked_utc is None and t.expires_utc > now_utc)
 
+    def signed_in_from(self, name: str, address: str, since_utc: datetime) -> bool:
+        with self._lock:
+            return any(t.user == name and t.address == address and t.issued_utc >= since_utc
+                       for t in self._tokens.values())
+
+    def prune(self, expired_before_utc: datetime) -> int:
+        with self._lock:
+            kept = {k: t for k, t in self._tokens.items() if t.expires_utc >= expired_before_utc}
+            pruned, self._tokens = len(self._tokens) - len(kept), kept
+            return pruned
+
     def drop_user(self, name: str) -> None:
         with self._lock:
             self._tokens = {k: t for k, t in self._tokens.items() if t.user != name}

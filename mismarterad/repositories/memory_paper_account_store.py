@@ -38,7 +38,7 @@ class MemoryPaperAccountStore:
         with self._lock:
             days = self._days.setdefault(account, {})
             held = days.get(day)
-            days[day] = PaperDay(day, id_prefix, _stored(opening) if held is None else held.opening, None)
+            days[day] = PaperDay(day, id_prefix, _stored(opening), None) if held is None else replace(held, closing=None)
             return days[day]
 
     def close_day(self, account: str, day: date, closing: PaperBalance) -> None:

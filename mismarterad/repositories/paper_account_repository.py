@@ -58,7 +58,7 @@ class PaperAccountRepository:
                 row = PaperDayRow(account=account, day=day, id_prefix=id_prefix, opening_cash=opening.cash)
                 db.add(row)
                 _write_positions(db, account, day, _OPENING, opening.positions)
-            row.id_prefix, row.closing_cash = id_prefix, None
+            row.closing_cash = None  # the id prefix stays the first day-run's
             _write_positions(db, account, day, _CLOSING, ())
             db.flush()
             return _day(db, row)

@@ -9,9 +9,10 @@ it stops. A restart (after a failure, a crash, a kill) is a new day-run of the s
 resumes it: it reads the day's journal, the strategies are rebuilt from today's bars, the
 journaled orders are adopted by id and never sent again, and nothing is sent for a bar that
 passed (docs/decisions.md, "Restart = resume"). The paper broker, new each run, opens at the
-day's opening balance of the daemon's paper account and is rebuilt by replaying the day's orders
-into it; a day-run that traded the whole day saves its balance as the day's end
-(runs/paper_account.py).
+day's opening balance of the daemon's paper account and is rebuilt from the day's journal (its
+journaled fills booked at their steps, its working orders restored), so its money is the
+opening plus the journaled fills whatever the strategies decide on the replay; a day-run that
+traded the whole day saves its balance as the day's end (runs/paper_account.py).
 """
 
 from __future__ import annotations
@@ -100,14 +101,14 @@ class DayRun:
             self.opening_equity = connected.opening_equity
             if connected.history is not None:
                 self.recorder = RecordingFeed(connected.feed, self.system.get_data_manager(), self.day)
-            ids = SessionOrderIds(self.config.session_name, self.day)
+            ids = SessionOrderIds(self.config.session_name, self.day, kept_prefix=connected.id_prefix)
             journal = SqlOrderJournal(self.app.db_sessions, self.venue.account, self.run_id)
             day = journal.day(ids.prefix)
             self.resumed_orders = len(day.orders)
             if day.orders:
                 log.warning("session_resuming", day=self.day.isoformat(), journaled_orders=len(day.orders),
                             journaled_fills=len(day.fills))
-            journaling = OrderJournaling(journal, day, replay_fills=not connected.broker.capabilities.simulated)
+            journaling = OrderJournaling(journal, day)
             self.pipeline = self.system.start(
                 self.config, lambda config, _dir: self._build(config, connected, ids, journaling))
         except BaseException as exc:

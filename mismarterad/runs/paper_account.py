@@ -1,11 +1,12 @@
 """PaperAccount: the daemon's paper account (broker = "paper"), kept across days and restarts.
 
-The paper broker is simulated: every day-run builds a fresh one and a restart rebuilds it by
-replaying the day (docs/decisions.md, "Restart = resume"). So what persists is each day's
+The paper broker is simulated: every day-run builds a fresh one, opened at the day's opening,
+and a restart rebuilds it from the day's order journal as its catch-up replays the day
+(docs/decisions.md, "The paper account is its journal"). So what persists is each day's
 *opening* balance, fixed by the day's first day-run, and the day's *end*:
 
 * a day-run that traded the whole day (its pipeline caught up with the clock, so its broker
-  replayed every fill an earlier day-run of the day made) saves its broker's balance as the
+  booked every fill an earlier day-run of the day made) saves its broker's balance as the
   day's closing when it settles;
 * a day without a closing (its last day-run was killed, or stopped while still replaying) ends
   at its opening plus the fills the order journal booked for it, in booking order, each
@@ -45,9 +46,10 @@ class PaperAccount:
         self._balance: PaperBalance | None = None  # the account now, as stored (None: read it again)
         self._unreadable = False
 
-    def open_day(self, day: date, id_prefix: str, now_utc: datetime) -> PaperBalance:
-        """A day-run of `day` starts: the balance its broker opens with (the first day-run's
-        opening again for a restart)."""
+    def open_day(self, day: date, id_prefix: str, now_utc: datetime) -> PaperDay:
+        """A day-run of `day` starts: the day as stored, with the balance its broker opens with
+        and the prefix of its order ids (the first day-run's again for a restart, even if the
+        session was renamed since: the day's journal, and so its money, is under that prefix)."""
         with self._lock:
             held = self._store.day(self.name, day)
             if held is None:
@@ -56,10 +58,14 @@ class PaperAccount:
                 source = before.day.isoformat() if before is not None else "new account"
             else:
                 opening, source = held.opening, "restart"
-            stored = self._store.begin_day(self.name, day, id_prefix, opening).opening
+            stored = self._store.begin_day(self.name, day, id_prefix, opening)
             self._balance = None  # the day trades now; what it ends with is read again afterwards
-        log.info("paper_day_opened", day=day.isoformat(), source=source, cash=stored.cash, equity=stored.equity,
-                 positions={p.symbol: p.quantity for p in stored.positions})
+        if stored.id_prefix != id_prefix:
+            log.warning("paper_day_prefix_kept", day=day.isoformat(), id_prefix=stored.id_prefix,
+                        session_prefix=id_prefix, note="session_name changed since the day's first day-run: the "
+                        "day's orders keep its first prefix, so the account keeps the day's earlier fills")
+        log.info("paper_day_opened", day=day.isoformat(), source=source, cash=stored.opening.cash,
+                 equity=stored.opening.equity, positions={p.symbol: p.quantity for p in stored.opening.positions})
         return stored
 
     def close_day(self, day: date, closing: PaperBalance | None) -> None:

@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 
 from mismarterad.core.run_result import RunResult
-from mismarterad.runs.report_table import table_cells
+from mismarterad.runs.report_table import final_equity_shown, table_cells
 from mismarterad.services.bar_columns import US_PER_MINUTE, to_datetime, to_us
 from mismarterad.services.curve_columns import curve_columns, price_array
 from mismarterad.services.decimation import decimate
@@ -98,7 +98,9 @@ def _key_figures(s: Mapping[str, Any]) -> str:
         return "-" if v is None else f"{v:+.2%}"
 
     rows = [
-        ("equity", "-" if s.get("final_equity") is None else f"{s['initial_equity']:,.2f} → {s['final_equity']:,.2f}"),
+        ("equity", "-" if s.get("final_equity") is None else
+         f"{s['initial_equity']:,.2f} → "
+         f"{final_equity_shown(s['initial_equity'], s['final_equity'], s.get('performance')):,.2f}"),
         ("return", pct(s.get("total_return"))),
         ("Sharpe (daily, √252)", "-" if s.get("sharpe") is None else f"{s['sharpe']:.2f}"),
         ("max drawdown", "-" if s.get("max_drawdown") is None else f"{s['max_drawdown']:.2%}"),

@@ -17,7 +17,7 @@ from mismarterad.services.breakdown import Figures, account_figures, strategy_sy
 from mismarterad.services.curve_columns import curve_columns
 from mismarterad.services.trade_matching import Trade
 
-__all__ = ["WIDTH", "benchmark_of", "performance_figures", "render_table", "table_cells"]
+__all__ = ["WIDTH", "benchmark_of", "final_equity_shown", "performance_figures", "render_table", "table_cells"]
 
 WIDTH = 80
 HEADER = ("strategy", "symbol", "trades", "win%", "P&L", "PF", "max DD", "exposure")
@@ -36,12 +36,12 @@ def performance_figures(result: RunResult, trades: Sequence[Trade], benchmark: B
     """summary.json's `performance`: `rows` per (strategy, symbol), `account`, `buy_and_hold`."""
     ordered = {(o.request.strategy, o.request.symbol) for o in result.orders}
     columns = curve_columns(result.equity)
-    rows = strategy_symbol_rows(result.fills, trades, columns.ts_us, {c.symbol: c.closes for c in result.closes},
-                                ordered)
+    rows = strategy_symbol_rows(result.matched_fills(), trades, columns.ts_us,
+                                {c.symbol: c.closes for c in result.closes}, ordered)
     account = account_figures(result.initial_cash, columns.equity, columns.exposed, trades)
     out: dict[str, Any] = {
         "rows": [{"strategy": r.strategy, "symbol": r.symbol, **_figures(r.figures)} for r in rows],
-        "account": {**_figures(account), "return": _fraction(account.pnl / result.initial_cash)},
+        "account": {**_figures(account), "return": _return(account.pnl, result.initial_cash)},
         "buy_and_hold": None,
     }
     if not result.equity:  # a report rebuilt from the database: P&L realized, no curve figures
@@ -56,7 +56,7 @@ def performance_figures(result: RunResult, trades: Sequence[Trade], benchmark: B
                          "max_drawdown_usd": _money(h.max_drawdown_usd), "exposure": _fraction(h.exposure)}
                         for h in benchmark.holdings],
             "pnl": _money(benchmark.pnl),
-            "return": _fraction(benchmark.pnl / result.initial_cash),
+            "return": _return(benchmark.pnl, result.initial_cash),
             "max_drawdown_usd": _money(benchmark.max_drawdown_usd),
             "max_drawdown": _fraction(benchmark.max_drawdown),
             "exposure": _fraction(benchmark.exposure),
@@ -77,6 +77,19 @@ def _money(value: float) -> float:
 
 def _fraction(value: float) -> float:
     return round(value, 10)
+
+
+def _return(pnl: float, start: float) -> float | None:
+    """P&L over the equity it started from; None from none (a kept paper account can open at 0 or less)."""
+    return _fraction(pnl / start) if start > 0 else None
+
+
+def final_equity_shown(initial_equity: float, final_equity: float, performance: Mapping[str, Any] | None) -> float:
+    """The final equity as the table states it: the initial equity plus the account row's P&L
+    to the cent (`final_equity` where the row has none), so a line above the table never
+    rounds a half cent the other way (1,000,112.32 over a P&L of +112.33)."""
+    pnl = (performance or {}).get("account", {}).get("pnl")
+    return final_equity if pnl is None else initial_equity + round(pnl, 2)
 
 
 def table_cells(performance: Mapping[str, Any]) -> list[tuple[str, ...]]:

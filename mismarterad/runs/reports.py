@@ -61,7 +61,7 @@ def write_backtest_report(out_dir: Path, result: RunResult, tz: ZoneInfo, run_in
     A failed write (disk full, read-only, permissions) raises StorageError naming the folder and
     the reason; nothing is half-written (the staging folder is removed, an older report stays)."""
     with _staged(out_dir) as staging:
-        trades = match_trades(result.fills)
+        trades = match_trades(result.matched_fills())
         _write_trades_and_orders(staging, result, trades, tz)
         columns = curve_columns(result.equity)
         peaks = drawdown_array(np.concatenate(([result.initial_cash], columns.equity)))[1:]
@@ -84,7 +84,7 @@ def write_rebuilt_report(out_dir: Path, result: RunResult, tz: ZoneInfo, summary
     """A report rebuilt from the database after its write was lost: the trade and order files
     exactly as `write_backtest_report` writes them, with the summary the caller could compute."""
     with _staged(out_dir) as staging:
-        _write_trades_and_orders(staging, result, match_trades(result.fills), tz)
+        _write_trades_and_orders(staging, result, match_trades(result.matched_fills()), tz)
         (staging / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
         _write_run_info(staging / "run.json", run_info)
     return out_dir.resolve()
@@ -281,7 +281,7 @@ def _summary_json(result: RunResult, s: Summary, trades: Sequence[Trade], tz: Zo
         "last_day": result.last_day.isoformat(),
         "initial_equity": round(s.initial_equity, 6),
         "final_equity": round(s.final_equity, 6),
-        "total_return": round(s.total_return, 10),
+        "total_return": None if s.total_return is None else round(s.total_return, 10),
         "sharpe": None if s.sharpe is None else round(s.sharpe, 10),
         "max_drawdown": round(s.max_drawdown, 10),
         "trades": s.trades,

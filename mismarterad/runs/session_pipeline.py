@@ -247,6 +247,7 @@ def collect_result(config: SessionConfig, mode: str, days: Sequence[date], pipel
         refusals=tuple(execution.refusals()),
         loss_halts=tuple(execution.loss_halts()),
         closes=_closes(dict(execution.record.closes), len(equity)),
+        carried=tuple(execution.carried()),
     )
 
 

@@ -2,8 +2,8 @@
 
 * paper: the daemon's paper account (runs/paper_account.py), which keeps its cash and positions
   across days and restarts; each day-run gets a fresh paper broker opened at the day's opening
-  balance, fed by the store replayed on the daemon's clock. A restart rebuilds the broker by
-  replaying the day (it is simulated); a day-run that traded the whole day saves its balance.
+  balance, fed by the store replayed on the daemon's clock. A restart rebuilds the broker from
+  the day's order journal (it is simulated); a day-run that traded the whole day saves its balance.
 * alpaca: the Alpaca account (paper or live) through `integrations/alpaca`, its data stream,
   and its REST history for the days the store lacks. Each day-run gets its own broker and feed
   (their threads end with it); the venue adds their counters up for the daemon's lifetime.
@@ -64,6 +64,7 @@ class DayVenue:
     feed: BarFeed
     history: MarketDataSource | None  # None: the store is the only source (the paper venue)
     opening_equity: float | None = None  # the paper account's equity as the day opens (None: a real account)
+    id_prefix: str | None = None  # the prefix the day's order ids keep (None: the session's own)
 
 
 class Venue(Protocol):
@@ -77,7 +78,8 @@ class Venue(Protocol):
 
     @property
     def simulated(self) -> bool:
-        """Whether each day-run's account is rebuilt by replaying the day (the paper venue)."""
+        """Whether each day-run's account lives in the run, rebuilt from the journal by a
+        restart (the paper venue)."""
         ...
 
     @property
@@ -110,7 +112,7 @@ class PaperVenue:
 
     @property
     def account(self) -> str:
-        return "paper"
+        return self._daemon.paper.account  # one per daemon sharing a database (docs/operations.md)
 
     @property
     def simulated(self) -> bool:
@@ -124,10 +126,11 @@ class PaperVenue:
                             self._daemon.paper.initial_cash, self.account)
 
     def open_day(self, config: SessionConfig, session: TradingSession) -> DayVenue:
-        opening = self.paper.open_day(session.day, day_prefix(session.day, config.session_name), self._app.clock.now())
-        broker = make_paper_broker(config, self._daemon.risk, opening)
+        day = self.paper.open_day(session.day, day_prefix(session.day, config.session_name), self._app.clock.now())
+        broker = make_paper_broker(config, self._daemon.risk, day.opening)
         self._day = (session.day, broker)
-        return DayVenue(broker, StoreReplayFeed(self._app.bar_store, self._app.clock), None, opening.equity)
+        return DayVenue(broker, StoreReplayFeed(self._app.bar_store, self._app.clock), None, day.opening.equity,
+                        day.id_prefix)
 
     def close_day(self, whole_day: bool = False) -> None:
         if self._day is None:

@@ -78,15 +78,20 @@ class SessionOrderIds:
     ExecutionManager asks again while an id is already journaled for a different order (a
     replay that diverged after a restart), so one id never names two orders."""
 
-    def __init__(self, session_name: str, day: date | None = None) -> None:
+    def __init__(self, session_name: str, day: date | None = None, *, kept_prefix: str | None = None) -> None:
+        """`kept_prefix`: the prefix `day` was fixed with before this run (a kept paper account's
+        day keeps its first day-run's, whatever the session is named now)."""
         self._session_name = session_name
+        self._kept = kept_prefix
         self.prefix = ""
         self._sequences: dict[tuple[str, str, str], int] = {}
         if day is not None:
             self.begin_day(day)
 
     def begin_day(self, day: date) -> None:
-        self.prefix = day_prefix(day, self._session_name)
+        kept = self._kept
+        self.prefix = kept if kept is not None and kept.startswith(f"{day:%Y%m%d}-") else day_prefix(
+            day, self._session_name)
         self._sequences.clear()
 
     def next(self, strategy: str, symbol: str, *, closing: bool = False) -> str:

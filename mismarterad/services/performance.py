@@ -28,7 +28,7 @@ __all__ = ["Summary", "drawdown_array", "drawdowns", "summarize"]
 class Summary:
     initial_equity: float
     final_equity: float
-    total_return: float
+    total_return: float | None  # None when the run started with no positive equity (nothing to return on)
     sharpe: float | None
     max_drawdown: float
     trades: int
@@ -68,7 +68,7 @@ def summarize(initial_equity: float, curve: Sequence[EquityPoint], session_days:
     return Summary(
         initial_equity=initial_equity,
         final_equity=final,
-        total_return=final / initial_equity - 1,
+        total_return=final / initial_equity - 1 if initial_equity > 0 else None,
         sharpe=sharpe,
         max_drawdown=float(drawdown_array(np.concatenate(([initial_equity], columns.equity))).max()),
         trades=len(trades),

@@ -4,9 +4,11 @@ Realized is the sum of the strategy's round trips matched first in, first out
 (`match_fills`, the same matching as the report's trades.csv), net of the commissions of the
 shares they closed. Unrealized marks the shares it still holds at the latest price, against the
 prices its open lots were bought or sold at, net of those lots' commissions (already paid), so
-realized + unrealized is what the day's fills made or lost. Shares a strategy holds that today's
-fills do not explain (adopted from the broker, carried from an earlier day) are marked against
-the broker's average price. No price yet for a held symbol: unrealized is unknown (None).
+realized + unrealized is what the day's fills made or lost. Shares carried from an earlier day
+or adopted from the broker come as opening lots at their average price ahead of the fills
+(core/orders.Fill, `carried`), so their close is a trade like any; shares nothing explains are
+marked against the broker's average price. No price yet for a held symbol: unrealized is
+unknown (None).
 """
 
 from __future__ import annotations

@@ -161,12 +161,14 @@ class Strategy:
 
     @property
     def cash(self) -> float:
-        """The account's cash as of the bar being handled (shared by every strategy of the run)."""
+        """The account's cash as of the bar being handled (shared by every strategy of the run).
+        Not on a real account's catch-up after a restart: there it is the broker's cash now."""
         return self._ctx.cash()
 
     @property
     def equity(self) -> float:
-        """The account's equity (cash plus positions at the step's closes) as of the bar being handled."""
+        """The account's equity (cash plus positions at the step's closes) as of the bar being
+        handled; on a real account's catch-up after a restart, the broker's cash and positions now."""
         return self._ctx.equity()
 
     def is_last_bar(self, bar: Bar) -> bool:

@@ -128,6 +128,7 @@ class AnalysisEngine(BlockWalkingMixin, Worker):
             open_orders=tuple(execution.open_orders()),
             orders=tuple(execution.orders()) if self._publish_history else (),
             fills=tuple(execution.fills()) if self._publish_history else (),
+            carried=tuple(execution.carried()) if self._publish_history else (),
             halted=execution.halted,
             broker_connected=execution.broker_connected,
             disabled_strategies=tuple(sorted(self._disabled)),
@@ -166,7 +167,8 @@ class AnalysisEngine(BlockWalkingMixin, Worker):
         self._last_starts = {}
         self._in_session = False
         self.execution.begin_session(message.session.day, message.session.regular_close,
-                                     sorted({symbol for symbol, _interval in self._subscribers}))
+                                     sorted({symbol for symbol, _interval in self._subscribers}),
+                                     open_utc=message.session.regular_open)
         for symbol in sorted({symbol for symbol, _interval in self._subscribers}):
             # the newest loaded history prices an order sent before the symbol's first bar
             for interval in ("1m", "1d"):

@@ -135,10 +135,11 @@ class EngineContext:
     def quality(self, symbol: str) -> float | None:
         if symbol not in self._session_symbols:
             raise self._foreign(symbol, f"quality({symbol!r})")
+        data = self._data("quality()")  # in on_start: refused like every read of the session
         expected = self._engine.expected_count_as_of()
         if expected == 0:
             return None
-        present = self._data("quality()").session_count_as_of(symbol, "1m", self._engine.as_of)
+        present = data.session_count_as_of(symbol, "1m", self._engine.as_of)
         return 100.0 * min(present, expected) / expected
 
     def position(self, symbol: str) -> int:

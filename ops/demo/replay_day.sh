@@ -9,13 +9,13 @@ SPEED=${3:-1200}
 WORK=$(mktemp -d)
 trap 'kill "$PID" 2>/dev/null || true; wait "$PID" 2>/dev/null || true' EXIT
 export MISMARTERAD_SOCKET="$WORK/ctl.sock"
-cat > "$WORK/daemon.toml" <<TOML
+cat > "$WORK/mismarterad.toml" <<TOML
 session_config = "$PWD/session_configs/spy_2011_backtest.json"
 socket_path = "$MISMARTERAD_SOCKET"
 metrics_address = "127.0.0.1:0"
 TOML
 # the replayed day keeps its report apart from the user's own state, but reads the stored bars
-MISMARTERAD_STATE_DIR="$WORK/state" "$BIN/mismarterad" run --config "$WORK/daemon.toml" \
+MISMARTERAD_STATE_DIR="$WORK/state" "$BIN/mismarterad" run --config "$WORK/mismarterad.toml" \
     --clock replay --start "${DAY}T09:00:00-05:00" --speed "$SPEED" 2> "$WORK/daemon.log" &
 PID=$!
 until "$BIN/mismarterctl" hello > /dev/null 2>&1; do sleep 0.2; done

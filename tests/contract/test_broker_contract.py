@@ -232,7 +232,7 @@ def test_a_partial_fill_makes_the_order_partially_filled_until_the_rest_fills(br
 def test_a_restarted_broker_adopts_a_partly_filled_order_and_books_only_the_rest(broker: Broker) -> None:
     restarted = getattr(broker, "restarted", None)
     if restarted is None or not venue_fault(broker, "partial_fill", fraction=0.3):
-        pytest.skip("a simulated account is rebuilt by replaying the day, not adopted")
+        pytest.skip("the paper broker fills orders whole (its restore from the journal: tests/unit/integrations/paper)")
     broker.on_bar(bar(0, 10, 10, 10, 10))
     order = broker.submit(req(Side.BUY, 10, 1))
     broker.on_bar(bar(1, 10.3, 10.3, 10.3, 10.3))

@@ -1,10 +1,15 @@
 """The REST API over a real daemon replaying 2011-01-04: every route, each role against each
 control route, the error shape (401, 403, 404, 409, 422, 429), token expiry and revocation,
-login throttling, the audit trail and the event stream. One daemon serves the whole module."""
+login throttling, the audit trail, the event stream (resumed, ended by a revocation), no secret
+in the log, and a SIGTERM with streams and connections open. One daemon serves the whole module
+(trusting X-Forwarded-For from 127.0.0.1, so the test can log in from many addresses); the
+module's last test stops it."""
 
 from __future__ import annotations
 
+import http.client
 import json
+import signal
 import subprocess
 import time
 import urllib.request
@@ -31,7 +36,7 @@ def api_port() -> int:
 def daemon(data_dir: Path, tmp_path_factory: pytest.TempPathFactory, api_port: int) -> Iterator[DaemonProcess]:
     users = {name: (ROLES[name], password) for name, password in PASSWORDS.items()}
     with api_daemon(tmp_path_factory.mktemp("api"), data_dir, api_port, users, f"{DAY}T09:28:00-05:00", 120,
-                    login_failures_per_user=3, login_failures_per_address=6) as d:
+                    login_failures_per_user=3, login_failures_per_address=6, trusted_proxies=["127.0.0.1"]) as d:
         yield d
 
 
@@ -149,6 +154,9 @@ def test_each_role_against_each_control_route(daemon: DaemonProcess, api: ApiCli
     assert bad.status == 422 and bad.error["field"] == "reason" and "control" in bad.error["message"]
     assert api.post("/api/v1/system/halt", tokens["olga"], b"{not json").status == 422
     assert daemon.status()["halted"] is None
+    bare = api.post("/api/v1/system/halt", tokens["olga"])  # `curl -X POST .../halt`: no body at all
+    assert bare.status == 200 and bare.body["halted"]["flatten"] is False, bare.body
+    assert api.post("/api/v1/system/resume", tokens["olga"]).status == 200
 
 
 def test_control_actions_are_audited_logged_and_streamed(daemon: DaemonProcess, api: ApiClient,
@@ -179,17 +187,56 @@ def test_control_actions_are_audited_logged_and_streamed(daemon: DaemonProcess, 
 
 
 def _next_event(stream: Any) -> tuple[str, dict[str, Any]]:
-    kind, data = "message", ""
+    return _next_frame(stream)[1:]
+
+
+def _next_frame(stream: Any) -> tuple[str | None, str, dict[str, Any]]:
+    event_id, kind, data = None, "message", ""
     while True:
         line = stream.readline().decode()
         assert line, "the event stream ended"
         line = line.rstrip("\n")
-        if line.startswith("event: "):
+        if line.startswith("id: "):
+            event_id = line[4:]
+        elif line.startswith("event: "):
             kind = line[7:]
         elif line.startswith("data: "):
             data += line[6:]
         elif not line and data:
-            return kind, json.loads(data)
+            return event_id, kind, json.loads(data)
+
+
+def _events(api: ApiClient, token: str, last_event_id: str | None = None) -> Any:
+    headers = {"Authorization": f"Bearer {token}", **({"Last-Event-ID": last_event_id} if last_event_id else {})}
+    return urllib.request.urlopen(urllib.request.Request(api.base + "/api/v1/events", headers=headers), timeout=20)
+
+
+def test_the_event_stream_resumes_after_its_last_event_and_ends_when_its_token_is_revoked(
+        api: ApiClient, tokens: dict[str, str]) -> None:
+    token = api.token("olga", PASSWORDS["olga"])
+    with _events(api, token) as stream:
+        last = None
+        while last is None:
+            last = _next_frame(stream)[0]  # the status each second has an id
+    assert api.post("/api/v1/system/halt", tokens["olga"], {"reason": "while away"}).status == 200
+    assert api.post("/api/v1/system/resume", tokens["olga"]).status == 200
+    with _events(api, token, last) as stream:
+        missed: list[tuple[str, str]] = []
+        while len(missed) < 2:
+            _, kind, data = _next_frame(stream)
+            if kind == "audit":
+                missed.append((data["action"], data["detail"]))
+        assert missed == [("halt", "flatten=false reason=while away"), ("resume", "")], "resumed after `last`"
+        for stale in ("999999", "0badc0de-999999"):  # ids from before a restart: the stream goes on from now
+            with _events(api, token, stale) as fresh:
+                assert _next_frame(fresh)[:2] == (None, "status")  # the opening status, then the hub's events
+                assert _next_frame(fresh)[0] is not None
+        assert api.post("/api/v1/auth/revoke", token).status == 200
+        kind = ""
+        while kind != "signed_out":
+            _, kind, data = _next_frame(stream)
+        assert data == {"reason": "token revoked"}
+        assert stream.readline() == b"", "the stream ends with signed_out"
 
 
 def test_tokens_expire_and_can_be_revoked(daemon: DaemonProcess, api: ApiClient) -> None:
@@ -287,7 +334,9 @@ def test_a_stopped_session_leaves_a_report_with_links_to_its_files(daemon: Daemo
     trades = api.get(report["links"]["trades.csv"], tokens["vic"])
     assert trades.status == 200 and trades.body == (Path(report["path"]) / "trades.csv").read_bytes()
     assert trades.headers["content-security-policy"] == "sandbox"
-    assert api.get(f"/api/v1/reports/{DAY}/files/..%2Fhalt.json", tokens["vic"]).status == 404
+    outside = api.get(f"/api/v1/reports/{DAY}/files/%2E%2E", tokens["vic"])  # reaches the route: name ".."
+    assert outside.status == 404 and outside.error["field"] == "name", outside.body
+    assert report["html"] == str(Path(report["path"]) / "report.html"), "the socket's answer, whole"
     assert [r["date"] for r in api.get("/api/v1/reports", tokens["vic"]).body] == [DAY]
 
 
@@ -297,3 +346,25 @@ def test_a_non_loopback_address_without_tls_is_refused_naming_the_key(tmp_path: 
     d.notify.close()
     assert done.returncode == 78, done.stderr
     assert "api.address" in done.stderr and "allow_insecure_remote" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_no_password_or_token_reaches_the_daemons_log(daemon: DaemonProcess, tokens: dict[str, str]) -> None:
+    text = daemon.log_text()
+    assert "api_login" in text and "api_control" in text
+    for secret in (*PASSWORDS.values(), *tokens.values()):
+        assert secret not in text
+
+
+def test_sigterm_stops_the_daemon_with_an_event_stream_and_a_keep_alive_connection_open(
+        daemon: DaemonProcess, api: ApiClient, api_port: int, tokens: dict[str, str]) -> None:
+    """Last in the module: it stops the module's daemon."""
+    with _events(api, tokens["vic"]) as stream:
+        assert _next_frame(stream)[1] == "status"
+        kept = http.client.HTTPConnection("127.0.0.1", api_port, timeout=20)
+        kept.request("GET", "/api/v1/status", headers={"Authorization": f"Bearer {tokens['vic']}"})
+        assert kept.getresponse().read()
+        daemon.signal(signal.SIGTERM)
+        assert daemon.wait_exit(15) == 0
+    events = [e.get("event") for e in daemon.log_events()]
+    assert events.index("daemon_stopping") < events.index("daemon_stopped")
+    assert not any("Traceback" in line for line in daemon.log_text().splitlines())

@@ -19,7 +19,7 @@ def test_init_writes_configs_that_check_and_a_session_that_backtests_on_the_samp
     made = mismarterad("init", str(folder))
     assert made.returncode == 0, made.stderr
     written = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
-    assert written == ["README.md", "daemon.toml", "session.json", "strategies/rsi_reversion.py"]
+    assert written == ["README.md", "mismarterad.toml", "session.json", "strategies/rsi_reversion.py"]
     configs = [str(p) for p in folder.rglob("*") if p.suffix in (".json", ".toml")]
     check = mismarterad("config", "check", *configs)
     assert check.returncode == 0 and check.stdout.splitlines() == [f"{c}: OK" for c in configs], check.stdout

@@ -1,5 +1,5 @@
 """The real daemon in the environment systemd gives it: the config from $CONFIGURATION_DIRECTORY
-(ConfigurationDirectory=), the database URL from $CREDENTIALS_DIRECTORY/database_url
+(ConfigurationDirectory=; `mismarterad user` reads it too), the database URL from $CREDENTIALS_DIRECTORY/database_url
 (LoadCredential=), journald priority prefixes when stderr is $JOURNAL_STREAM, and watchdog
 pings paced by $WATCHDOG_USEC."""
 
@@ -11,7 +11,7 @@ import signal
 import subprocess
 from pathlib import Path
 
-from support.daemon_process import DAY, DaemonProcess, base_env, executable, make_daemon
+from support.daemon_process import DAEMON_SESSION_CONFIG, DAY, DaemonProcess, base_env, executable, make_daemon
 
 
 def test_run_without_config_needs_systemds_configuration_directory(tmp_path: Path, data_dir: Path) -> None:
@@ -34,6 +34,30 @@ def test_run_without_config_needs_systemds_configuration_directory(tmp_path: Pat
     [line] = stderr.read_text().splitlines()
     assert line.startswith(f"<3>mismarterad: configuration error: {config_dir}/mismarterad.toml"), line
     assert "lead_minutes" in line
+
+
+def test_config_check_and_user_find_the_daemons_config_as_run_does(tmp_path: Path, data_dir: Path) -> None:
+    env = base_env(tmp_path / "state", data_dir)
+    bare = subprocess.run([executable("mismarterad"), "config", "check"], env=env, capture_output=True, text=True,
+                          timeout=60)
+    assert (bare.returncode, bare.stderr.strip()) == (2, "mismarterad: error: config check needs FILE (under "
+                                                         "systemd, ConfigurationDirectory= supplies "
+                                                         "$CONFIGURATION_DIRECTORY/mismarterad.toml)")
+    config_dir = tmp_path / "etc"
+    config_dir.mkdir()
+    (config_dir / "session.json").write_text(DAEMON_SESSION_CONFIG.read_text())
+    users_db = tmp_path / "users.db"
+    (config_dir / "mismarterad.toml").write_text(f'session_config = "session.json"\n'
+                                                 f'database_url = "sqlite:///{users_db}"\n')
+    env["CONFIGURATION_DIRECTORY"] = str(config_dir)
+    for words in (["config", "check"], ["config", "check", "mismarterad.toml"]):  # none, or relative: there
+        checked = subprocess.run([executable("mismarterad"), *words], env=env, cwd=tmp_path, capture_output=True,
+                                 text=True, timeout=60)
+        assert (checked.returncode, checked.stdout) == (0, "OK\n"), (words, checked.stderr)
+    listed = subprocess.run([executable("mismarterad"), "user", "list"], env=env, capture_output=True, text=True,
+                            timeout=60)
+    assert listed.returncode == 0, listed.stderr
+    assert users_db.is_file(), "the users of the daemon's database, as its TOML names it"
 
 
 def test_the_daemon_under_systemds_variables(tmp_path: Path, data_dir: Path, daemons: list[DaemonProcess]) -> None:

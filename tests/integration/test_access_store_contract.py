@@ -80,3 +80,16 @@ def test_the_audit_log_numbers_entries_cuts_long_text_and_lists_newest_first(sto
     assert len(second.result) == MAX_AUDIT_TEXT
     assert stores.audit.recent(10) == [second, first]
     assert stores.audit.recent(1) == [second]
+
+
+def test_where_a_user_signed_in_is_known_and_long_expired_tokens_are_pruned(stores: Stores) -> None:
+    stores.users.add(User("alice", Role.OPERATOR, "$argon2id$h", T))
+    stores.tokens.add(IssuedToken("old", "alice", T - timedelta(days=40), T - timedelta(days=39), "10.0.0.1"))
+    stores.tokens.add(IssuedToken("new", "alice", T, T + timedelta(hours=8), "10.0.0.2"))
+    assert stores.tokens.signed_in_from("alice", "10.0.0.2", T - timedelta(days=30))
+    assert not stores.tokens.signed_in_from("alice", "10.0.0.1", T - timedelta(days=30)), "too long ago"
+    assert stores.tokens.signed_in_from("alice", "10.0.0.1", T - timedelta(days=41))
+    assert not stores.tokens.signed_in_from("bob", "10.0.0.2", T - timedelta(days=30))
+    assert stores.tokens.prune(T - timedelta(days=30)) == 1
+    assert stores.tokens.get("old") is None and stores.tokens.get("new") is not None
+    assert stores.tokens.prune(T - timedelta(days=30)) == 0

@@ -7,88 +7,37 @@ Backtests never read or write the account."""
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Callable
-from datetime import UTC, date, datetime
-from datetime import time as dt_time
+from datetime import date
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import pytest
+from support.paper_day import DAY1, DAY2, STARTING_CASH, PaperDaemon, handled_until, hold_config, ny, wait_for
 
-from mismarterad.config.daemon_config import DaemonConfig
-from mismarterad.config.paper_config import PaperConfig
 from mismarterad.config.session_config import load_session_config
-from mismarterad.config.settings import Settings
 from mismarterad.core.clock import SimClock
 from mismarterad.core.orders import Position
 from mismarterad.core.paper_account import PaperBalance
 from mismarterad.managers.execution_manager import ACCOUNT_OWNER
-from mismarterad.managers.system_manager import SystemManager
 from mismarterad.runs.app import App
 from mismarterad.runs.backtest_runner import run_backtest
 from mismarterad.runs.day_run import DayRun
-from mismarterad.runs.strategy_loading import resolve_strategies
-from mismarterad.runs.venue import PaperVenue
-
-NY = ZoneInfo("America/New_York")
-REPO = Path(__file__).resolve().parents[2]
-CHURN = REPO / "tests" / "support" / "churn_strategy.py"
-DAY1, DAY2 = date(2011, 1, 4), date(2011, 1, 5)
-STARTING_CASH = 100_000.0
-
-
-def ny(day: date, hh: int, mm: int) -> datetime:
-    return datetime.combine(day, dt_time(hh, mm), NY).astimezone(UTC)
 
 
 @pytest.fixture
 def session_config(tmp_path: Path) -> Path:
     """SPY, one strategy that buys 10 shares a minute after the open and holds them."""
-    config = json.loads((REPO / "session_configs" / "spy_2011_backtest.json").read_text())
-    config["strategies"] = [{"file": str(CHURN), "class": "Churn", "symbols": ["SPY"],
-                             "params": {"every_minutes": 1000, "quantity": 10}}]
-    path = tmp_path / "hold.json"
-    path.write_text(json.dumps(config))
-    return path
-
-
-def daemon_parts(clock: SimClock, data_dir: Path, tmp_path: Path,
-                 session_config: Path) -> tuple[App, PaperVenue, Callable[[date], DayRun]]:
-    """What the daemon builds for its day-runs (app, paper venue) and a started day-run of a day."""
-    app = App(settings=Settings(data_dir=data_dir, state_dir=tmp_path / "state"), clock=clock)
-    tm = app.time_manager()
-    system = SystemManager(tm, app.data_manager(tm))
-    venue = PaperVenue(DaemonConfig(session_config=session_config, paper=PaperConfig(initial_cash=STARTING_CASH)), app)
-    config = load_session_config(session_config)
-    strategies = resolve_strategies(config, session_config.parent)
-
-    def day_run(day: date) -> DayRun:
-        run = DayRun(app, system, tm, config, strategies, venue, day, tmp_path / "reports")
-        run.start()
-        return run
-    return app, venue, day_run
-
-
-def wait_for(what: str, predicate: Callable[[], bool], timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.02)
+    return hold_config(tmp_path / "hold.json")
 
 
 def test_two_day_runs_carry_cash_and_shares_and_backtests_never_touch_the_account(
         data_dir: Path, tmp_path: Path, session_config: Path) -> None:
     clock = SimClock(ny(DAY1, 10, 0))
-    app, venue, day_run = daemon_parts(clock, data_dir, tmp_path, session_config)
+    daemon = PaperDaemon.build(clock, data_dir, tmp_path, session_config)
+    app, venue = daemon.app, daemon.venue
     config = load_session_config(session_config)
 
-    def handled_until(run: DayRun, end: datetime) -> Callable[[], bool]:
-        def done() -> bool:
-            snapshot = run.pipeline_snapshot()
-            return snapshot is not None and snapshot.trading.last_bar_end_utc == end
-        return done
+    def day_run(day: date) -> DayRun:
+        return daemon.day_run(day, session_config)
 
     # day 1: started at 10:00 (the morning caught up), traded live to 10:10, stopped leaving its shares
     first = day_run(DAY1)
@@ -122,6 +71,10 @@ def test_two_day_runs_carry_cash_and_shares_and_backtests_never_touch_the_accoun
     assert second.report_path is not None
     summary = json.loads((second.report_path / "summary.json").read_text())
     assert summary["initial_equity"] == round(carried.equity, 6), "the day's report starts from the kept account"
+    rows = {r["strategy"]: r for r in summary["performance"]["rows"]}
+    assert rows[ACCOUNT_OWNER]["trades"] == 1 and rows[ACCOUNT_OWNER]["exposure"] > 0.9, \
+        "the carried shares are a trade from their cost, held from the open: no short opened by the flatten"
+    assert round(sum(r["pnl"] for r in rows.values()), 4) == round(summary["performance"]["account"]["pnl"], 4)
 
     # a backtest of the same days starts from its own initial_cash and leaves the account alone
     stored = app.paper_account_repository.day("paper", DAY2)
@@ -136,8 +89,9 @@ def test_two_day_runs_carry_cash_and_shares_and_backtests_never_touch_the_accoun
 def test_a_day_run_stopped_while_replaying_is_not_settled_and_the_next_one_finishes_the_day(
         data_dir: Path, tmp_path: Path, session_config: Path) -> None:
     clock = SimClock(ny(DAY1, 16, 10))  # started after the close: every bar of the day is a catch-up
-    _app, venue, day_run = daemon_parts(clock, data_dir, tmp_path, session_config)
-    first = day_run(DAY1)
+    daemon = PaperDaemon.build(clock, data_dir, tmp_path, session_config)
+    venue = daemon.venue
+    first = daemon.day_run(DAY1, session_config)
     first.stop("flatten", drain=False)  # SIGTERM at once, however far the replay got
     assert first.pipeline is not None
     assert not [o for o in first.pipeline.execution.orders() if "-c0" in o.client_order_id], \
@@ -145,7 +99,7 @@ def test_a_day_run_stopped_while_replaying_is_not_settled_and_the_next_one_finis
     broker = first.pipeline.execution
     assert venue.paper.balance() == PaperBalance.of(broker.account().cash, broker.broker_positions()), \
         "the day ends as journaled: the broker's fills so far"
-    second = day_run(DAY1)
+    second = daemon.day_run(DAY1, session_config)
     assert second.opening_equity == STARTING_CASH
     second.stop("flatten", drain=True)  # the scheduled stop: the replay reaches the close and flattens
     assert second.pipeline is not None

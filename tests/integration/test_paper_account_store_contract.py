@@ -43,9 +43,10 @@ def test_a_days_opening_is_its_first_day_runs_and_a_restart_clears_its_closing(s
     store.close_day("paper", D2, closing)
     assert store.day("paper", D2) == PaperDay(D2, "20110104-abcdef-", HELD, closing)
     again = store.begin_day("paper", D2, "20110104-fedcba-", PaperBalance(5.0))  # a restart, another session name
-    assert again == PaperDay(D2, "20110104-fedcba-", HELD, None), "the first opening stays; the closing is cleared"
+    assert again == PaperDay(D2, "20110104-abcdef-", HELD, None), \
+        "the first opening and id prefix stay (the day's fills are journaled under it); the closing is cleared"
     store.close_day("paper", D2, HELD)
-    assert store.day("paper", D2) == PaperDay(D2, "20110104-fedcba-", HELD, HELD), "positions, prices exact"
+    assert store.day("paper", D2) == PaperDay(D2, "20110104-abcdef-", HELD, HELD), "positions, prices exact"
 
 
 def test_the_latest_day_is_the_newest_or_the_newest_before_a_date(store: PaperAccountStore) -> None:

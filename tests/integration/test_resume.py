@@ -18,7 +18,10 @@ from mismarterad.managers.order_journaling import OrderJournaling
 from mismarterad.managers.reconciler import ReconcileSettings
 from mismarterad.managers.risk_guard import RiskGuard
 from mismarterad.repositories.memory_order_journal import MemoryOrderJournal
+from mismarterad.services.breakdown import strategy_symbol_rows
 from mismarterad.services.order_ids import SessionOrderIds
+from mismarterad.services.strategy_pnl import day_pnl
+from mismarterad.services.trade_matching import match_trades
 
 DAY = date(2011, 1, 4)
 T0 = datetime(2011, 1, 4, 14, 30, tzinfo=UTC)
@@ -38,7 +41,7 @@ def bar(minute: int, price: float = 100.0) -> Bar:
 def day_run(broker: PaperBroker, journal: MemoryOrderJournal,
             policy: ReconcilePolicy = ReconcilePolicy.HALT, flatten_minutes: int = 0) -> ExecutionManager:
     ids = SessionOrderIds("resume test", DAY)
-    journaling = OrderJournaling(journal, journal.day(ids.prefix), replay_fills=not broker.capabilities.simulated)
+    journaling = OrderJournaling(journal, journal.day(ids.prefix))
     execution = ExecutionManager(broker, RiskGuard(RiskLimits(), flatten_minutes), ids=ids, journaling=journaling,
                                  reconcile=ReconcileSettings(policy, 5))
     execution.begin_session(DAY, CLOSE, ["SPY"])
@@ -189,6 +192,34 @@ def test_a_resume_after_the_pre_close_flatten_time_flattens_at_its_first_live_st
     assert second.positions() == {} and broker.positions() == []
 
 
+def test_a_pre_close_flatten_after_an_operators_flatten_is_sent_after_a_restart() -> None:
+    # the operator's flatten took c0001 for these shares; the replay does not repeat it, so the
+    # pre-close flatten of the same shares asks for c0001 again: alike, but a new order
+    broker, journal = RealAccount(initial_cash=100_000.0), MemoryOrderJournal()
+    first = day_run(broker, journal, flatten_minutes=10)
+    step(first, 0)
+    first.submit("sma", "SPY", Side.BUY, 10, None, None, T0 + timedelta(minutes=1))
+    step(first, 1)
+    [operator_flatten] = first.flatten(T0 + timedelta(minutes=2))
+    step(first, 2)
+    first.submit("sma", "SPY", Side.BUY, 10, None, None, T0 + timedelta(minutes=3))
+    step(first, 3)
+    assert first.positions() == {"SPY": 10}
+    second = day_run(broker, journal, flatten_minutes=10)  # killed; restarted before close − 10
+    step(second, 0, catch_up=True)
+    second.submit("sma", "SPY", Side.BUY, 10, None, None, T0 + timedelta(minutes=1))
+    for minute in range(1, 3):
+        step(second, minute, catch_up=True)
+    second.submit("sma", "SPY", Side.BUY, 10, None, None, T0 + timedelta(minutes=3))
+    for minute in range(3, 380):
+        step(second, minute, catch_up=minute < 100)
+    flattens = [o for o in broker.orders() if o.client_order_id.endswith(("c0001", "c0002"))]
+    assert [o.client_order_id[-5:] for o in flattens] == ["c0001", "c0002"], "the pre-close flatten was sent"
+    assert flattens[0].client_order_id == operator_flatten.client_order_id
+    step(second, 380)
+    assert second.positions() == {} and broker.positions() == []
+
+
 def test_a_resumed_day_run_keeps_the_earlier_runs_flatten_order_working() -> None:
     broker, journal = RealAccount(initial_cash=100_000.0), MemoryOrderJournal()
     first = day_run(broker, journal, flatten_minutes=10)
@@ -239,3 +270,51 @@ def test_shares_carried_overnight_are_the_accounts_on_the_paper_account_as_on_a_
         closing = {(o.request.strategy, o.request.side, o.request.quantity) for o in broker.orders()
                    if o.client_order_id.endswith("-c0001")}
         assert closing == {(ACCOUNT_OWNER, Side.SELL, 7), ("sma", Side.SELL, 10)}, broker
+
+
+def test_shares_carried_overnight_get_an_opening_lot_so_the_close_ends_a_trade_not_opens_a_short() -> None:
+    """The flatten's sell of carried shares closes a round trip from their average cost: the
+    P&L view, trades.csv and the report's rows count it, and the rows add up to the account."""
+    broker = PaperBroker(initial_cash=100_000.0, positions=[Position("SPY", 7, 99.0)])
+    ids = SessionOrderIds("resume test", DAY)
+    execution = ExecutionManager(broker, RiskGuard(RiskLimits()), ids=ids, journaling=OrderJournaling(
+        MemoryOrderJournal(), MemoryOrderJournal().day(ids.prefix)))
+    execution.begin_session(DAY, CLOSE, ["SPY"], open_utc=T0)
+    ends = [step(execution, minute) for minute in range(3)]
+    execution.mark(ends[-1])
+    execution.close_session(ends[-1])
+    [lot] = execution.carried()
+    assert (lot.strategy, lot.side, lot.quantity, lot.price, lot.ts_utc) == (ACCOUNT_OWNER, Side.BUY, 7, 99.0, T0)
+    fills = [*execution.carried(), *execution.fills()]
+    [trade] = match_trades(fills)
+    assert (trade.strategy, trade.entry_price, trade.exit_price, trade.quantity, trade.pnl) == (
+        ACCOUNT_OWNER, 99.0, 100.0, 7, 7.0)
+    pnl = day_pnl(fills, [], broker.positions(), {"SPY": 100.0})
+    assert (pnl.total.realized, pnl.total.unrealized) == (7.0, 0.0), "the carried shares' P&L, not lost"
+    [row] = strategy_symbol_rows(fills, [trade], ends, {"SPY": [100.0] * len(ends)})
+    assert (row.strategy, row.figures.pnl, row.figures.exposure) == (ACCOUNT_OWNER, 7.0, 1.0), \
+        "held from the open, no phantom short after the close"
+    assert execution.account().equity - (100_000.0 + 7 * 99.0) == row.figures.pnl, "the rows add up to the account"
+
+
+def test_a_resumed_paper_day_reads_cash_and_equity_as_of_each_replayed_bar_even_halted() -> None:
+    """The paper account is rebuilt from the journal step by step, so what a strategy reads as
+    `cash` and `equity` during the catch-up is the account as of that bar (a real account's
+    catch-up reads the broker now: docs/strategies.md)."""
+    journal = MemoryOrderJournal()
+    first = day_run(PaperBroker(initial_cash=100_000.0), journal)
+    live = []
+    for minute in range(3):
+        now = step(first, minute)
+        if minute == 0:
+            first.submit("sma", "SPY", Side.BUY, 10, None, None, now)
+        live.append((first.account().cash, first.account().equity))
+    resumed = day_run(PaperBroker(initial_cash=100_000.0), journal)  # the process died; halted since
+    resumed.halt(True)
+    replayed = []
+    for minute in range(3):
+        now = step(resumed, minute, catch_up=True)
+        if minute == 0:
+            assert resumed.submit("sma", "SPY", Side.BUY, 10, None, None, now).status is OrderStatus.FILLED
+        replayed.append((resumed.account().cash, resumed.account().equity))
+    assert replayed == live and live[0] == (100_000.0, 100_000.0) and live[1][0] == 100_000.0 - 10 * 100.0

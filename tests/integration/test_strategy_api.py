@@ -136,6 +136,14 @@ def test_a_mistaken_read_stops_the_backtest_naming_strategy_bar_and_read(
     assert says in message
 
 
+def test_quality_read_in_on_start_is_refused_like_the_other_reads(data_dir: Path, tmp_path: Path) -> None:
+    cfg = config([{**MISUSE, "params": {"mistake": "quality_on_start"}}], "2011-01-04", "2011-01-04")
+    with pytest.raises(MismarteradError) as caught:
+        backtest(data_dir, tmp_path, cfg)
+    assert "strategy Misuse#0 raised in on_start: StrategyError: " in str(caught.value)
+    assert "quality() has no value before the first session (in on_start)" in str(caught.value)
+
+
 def test_an_unknown_requested_indicator_is_a_config_error_naming_strategy_and_name(tmp_path: Path) -> None:
     (tmp_path / "typo.py").write_text(
         "from mismarterad.strategies import Strategy\n"

@@ -16,7 +16,8 @@ import pytest
 import structlog
 from structlog.testing import capture_logs
 
-from mismarterad.cli.control_api import COMMANDS, OPERATOR_COMMANDS, ControlApi
+from mismarterad.cli.control_api import ControlApi
+from mismarterad.cli.control_commands import COMMANDS, OPERATOR_COMMANDS
 from mismarterad.config.session_config import load_session_config
 from mismarterad.config.settings import Settings
 from mismarterad.core.clock import SimClock
@@ -28,11 +29,14 @@ from mismarterad.daemon.control_server import CommandError, Peer
 from mismarterad.daemon.kill_switch import KillSwitch
 from mismarterad.integrations.paper import PaperBroker
 from mismarterad.managers.execution_manager import ExecutionManager
+from mismarterad.managers.order_journaling import OrderJournaling
 from mismarterad.managers.risk_guard import RiskGuard
-from mismarterad.managers.trade_log import TradeLog
+from mismarterad.managers.trade_log import REFUSALS_TOLD_PER_MINUTE, TradeLog
 from mismarterad.repositories.halt_store import HaltStore
+from mismarterad.repositories.memory_order_journal import MemoryOrderJournal
 from mismarterad.runs.app import App
 from mismarterad.runs.backtest_runner import run_backtest
+from mismarterad.services.order_ids import SessionOrderIds
 
 T0 = datetime(2011, 1, 4, 14, 30, tzinfo=UTC)  # 09:30 New York
 DAY = date(2011, 1, 4)
@@ -105,6 +109,60 @@ def test_every_refusal_is_told_not_only_the_first() -> None:
     refusals = story(logs, "order_refused")
     assert len(refusals) == 5 and {e["check"] for e in refusals} == {"halted"}
     assert {e["log_level"] for e in refusals} == {"info"}
+
+
+def test_a_refusal_flood_is_told_a_few_lines_a_minute_and_kept_whole() -> None:
+    execution = day_run_execution()
+    execution.halt(True)
+    with capture_logs() as logs:
+        for _ in range(1000):  # a strategy resubmitting in a loop while halted
+            execution.submit("sma#0", "SPY", Side.BUY, 1, None, None, at(1))
+        execution.submit("other#0", "SPY", Side.BUY, 1, None, None, at(1))
+        execution.begin_step(at(2))  # the next minute: the count of the untold ones
+        for _ in range(REFUSALS_TOLD_PER_MINUTE + 2):
+            execution.submit("sma#0", "SPY", Side.BUY, 1, None, None, at(2))
+        execution.close_session(at(3))  # the session ends: the last minute's count too
+    told = [e["strategy"] for e in story(logs, "order_refused")]
+    assert told == ["sma#0"] * REFUSALS_TOLD_PER_MINUTE + ["other#0"] + ["sma#0"] * REFUSALS_TOLD_PER_MINUTE
+    suppressed, last = story(logs, "order_refusals_suppressed")
+    assert last["suppressed"] == 2 and last["minute"] == at(2).isoformat()
+    assert (suppressed["strategy"], suppressed["check"], suppressed["suppressed"], suppressed["log_level"]) == (
+        "sma#0", "halted", 1000 - REFUSALS_TOLD_PER_MINUTE, "info")
+    assert logs.index(suppressed) < len(logs) - 1, "told when its minute passed, before the next minute's lines"
+    assert len(execution.refusals()) == 1001 + REFUSALS_TOLD_PER_MINUTE + 2, "every refusal is kept (risk.csv)"
+
+
+def test_a_resumed_day_run_tells_the_fills_it_replays_as_replayed() -> None:
+    journal = MemoryOrderJournal()
+
+    def resumed_run() -> ExecutionManager:
+        ids = SessionOrderIds("story", DAY)
+        execution = ExecutionManager(PaperBroker(initial_cash=100_000.0), RiskGuard(RiskLimits()), ids=ids,
+                                     journaling=OrderJournaling(journal, journal.day(ids.prefix)),
+                                     trade_log=TradeLog(logging.INFO))
+        execution.begin_session(DAY, CLOSE, ["SPY"])
+        return execution
+
+    def step(execution: ExecutionManager, minute: int, *, catch_up: bool = False) -> None:
+        execution.start_step(at(minute + 1), catch_up=catch_up)
+        execution.on_bar(bar(minute))
+        execution.begin_step(at(minute + 1), catch_up=catch_up)
+
+    first = resumed_run()
+    step(first, 0)
+    bought = first.submit("sma#0", "SPY", Side.BUY, 10, None, None, at(1))
+    step(first, 1)  # filled; then the process dies
+    second = resumed_run()
+    with capture_logs() as logs:
+        step(second, 0, catch_up=True)
+        assert second.submit("sma#0", "SPY", Side.BUY, 10, None, None, at(1)).client_order_id == bought.client_order_id
+        step(second, 1, catch_up=True)
+        more = second.submit("sma#0", "SPY", Side.BUY, 5, None, None, at(2))
+        step(second, 2)
+    assert [(e["client_order_id"], e["replayed"]) for e in story(logs, "order_filled")] == [
+        (bought.client_order_id, True), (more.client_order_id, None)]
+    assert [e["client_order_id"] for e in story(logs, "order_submitted")] == [more.client_order_id], \
+        "the adopted order is not told as sent again"
 
 
 def test_the_session_close_flatten_is_told(tmp_path: Path) -> None:

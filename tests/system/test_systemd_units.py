@@ -229,6 +229,8 @@ def test_unit_has_what_the_daemon_relies_on(unit: Unit) -> None:
     # the daemon stops within 10 s of SIGTERM; systemd waits longer before SIGKILL
     assert service("KillSignal") == "SIGTERM"
     assert int(service("TimeoutStopSec")) > 10
+    # the API's connections, the database, broker streams and journal share one descriptor table
+    assert int(service("LimitNOFILE")) >= 4096
 
     assert service("ExecStart") == f"{INSTALLED_PROGRAM} run{unit.config}"
     assert service("ExecReload") == "/bin/kill -HUP $MAINPID"

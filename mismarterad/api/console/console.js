@@ -11,6 +11,7 @@ let chart = null;
 let points = [];
 let refreshTimer = null;
 let timezone = null; // the exchange's zone, from /pnl: the chart reads in market time
+let lastEventId = null; // sent back on reconnecting: the stream resumes after it
 
 // -- requests -------------------------------------------------------------------------------
 
@@ -40,6 +41,7 @@ function signOut(message) {
   if (token) fetch(`${API}/auth/revoke`, { method: "POST", headers: { Authorization: `Bearer ${token}` } })
     .catch(() => {});
   token = null;
+  lastEventId = null;
   sessionStorage.removeItem("token");
   if (stream) stream.abort();
   stream = null;
@@ -56,7 +58,9 @@ async function follow() {
   const mine = stream;
   while (token && !mine.signal.aborted) {
     try {
-      const reply = await fetch(`${API}/events`, { headers: { Authorization: `Bearer ${token}` }, signal: mine.signal });
+      const headers = { Authorization: `Bearer ${token}` };
+      if (lastEventId) headers["Last-Event-ID"] = lastEventId;
+      const reply = await fetch(`${API}/events`, { headers, signal: mine.signal });
       if (reply.status === 401) { signOut("your session ended: sign in again"); return; }
       live(true);
       const reader = reply.body.pipeThrough(new TextDecoderStream()).getReader();
@@ -84,6 +88,7 @@ function dispatch(frame) {
   for (const line of frame.split("\n")) {
     if (line.startsWith("event: ")) kind = line.slice(7);
     else if (line.startsWith("data: ")) data += line.slice(6);
+    else if (line.startsWith("id: ")) lastEventId = line.slice(4);
   }
   if (!data) return;
   const body = JSON.parse(data);
@@ -92,6 +97,7 @@ function dispatch(frame) {
   else if (kind === "audit") addAudit(body, true);
   else if (kind === "signed_out") signOut(`signed out: ${body.reason}`);
   else if (kind === "fill" || kind === "state" || kind === "halt") refreshSoon();
+  else if (kind === "gap") { refreshSoon(); loadOnce(); } // events were missed: read everything again
 }
 
 function live(on) {
@@ -183,9 +189,18 @@ function addAudit(entry, prepend) {
 }
 let auditRows = [];
 
+// A report file opens in a tab of its own through a link signed for a minute: the tab cannot
+// carry the token, and the file's own sandboxing policy (not this page's) lets report.html run
+// its charts. The tab is opened at the click, before the request, so popup blockers allow it.
 async function openFile(link) {
-  const blob = await api(link.slice(API.length));
-  window.open(URL.createObjectURL(blob), "_blank", "noopener");
+  const tab = window.open("", "_blank");
+  try {
+    const { url } = await api(`${link.slice(API.length)}/link`, { method: "POST" });
+    if (tab) { tab.opener = null; tab.location.replace(url); }
+  } catch (error) {
+    tab?.close();
+    $("control-result").textContent = `${link.split("/").pop()}: ${error.message}`;
+  }
 }
 
 function reportLinks(report) {

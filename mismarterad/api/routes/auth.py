@@ -12,28 +12,36 @@ from pydantic import BaseModel, ConfigDict, Field
 from mismarterad.api.auth_service import LoginRefused
 from mismarterad.api.context import client_address, context
 from mismarterad.api.errors import ApiError, retry_after_header
+from mismarterad.api.request_body import RawBody, parsed
 from mismarterad.api.security import Admin, SignedIn
+from mismarterad.api.thread_lanes import in_lane
 from mismarterad.api.user_admin import Actor, UserAdminError
 
 __all__ = ["audit_record", "router"]
 
 log = structlog.get_logger(component="api_auth")
 router = APIRouter(tags=["auth"])
-_ADMIN_STATUS = {"invalid": 422, "not_found": 404, "exists": 409}
+_ADMIN_STATUS = {"invalid": 422, "not_found": 404, "exists": 409, "refused": 409}
+_CROSS_SITE = {"cross-site", "same-site"}  # Sec-Fetch-Site of a request another site's page made
 
 
 @router.post("/auth/token", summary="sign in: a bearer token for a user name and password (form fields)")
+@in_lane("login")
 def token(request: Request, username: Annotated[str, Form(max_length=200)],
           password: Annotated[str, Form(max_length=2048)],
           expires_in: Annotated[int | None, Form(ge=1, description="seconds; at most the configured lifetime")] = None,
           ) -> dict[str, Any]:
+    if request.headers.get("sec-fetch-site") in _CROSS_SITE:  # a page elsewhere cannot spend anyone's login budget
+        raise ApiError(403, "cross_site", "sign in from this API's own console or a script, not from another site")
     ctx, address = context(request), client_address(request)
     try:
         signed, record = ctx.auth.login(username, password, address,
                                         None if expires_in is None else timedelta(seconds=expires_in))
     except LoginRefused as exc:
-        log.warning("api_login_refused", user=username[:64], address=address,
-                    reason="throttled" if exc.retry_after is not None else "bad_credentials")
+        if exc.announce:  # a throttled key is logged once per window: a flood must not crowd the journal
+            # the name only when it is a user's: a password typed into the name field stays out of the journal
+            log.warning("api_login_refused", user=exc.user, address=address,
+                        reason="throttled" if exc.retry_after is not None else "bad_credentials")
         if exc.retry_after is not None:
             raise ApiError(429, "too_many_logins", str(exc), headers=retry_after_header(exc.retry_after)) from None
         raise ApiError(401, "bad_credentials", str(exc)) from None
@@ -61,6 +69,10 @@ class NewUser(BaseModel):
     password: str = Field(max_length=2048)
 
 
+_NEW_USER_BODY = {"requestBody": {"required": True, "content": {"application/json": {
+    "schema": NewUser.model_json_schema()}}}}
+
+
 def _admin_call(request: Request, who: Admin, change: Any) -> Any:
     try:
         return change(Actor(who.user, client_address(request)))
@@ -74,8 +86,9 @@ def users(request: Request, _who: Admin) -> list[dict[str, Any]]:
             for u in context(request).users.list()]
 
 
-@router.post("/users", status_code=201, summary="add a user (admin)")
-def add_user(request: Request, who: Admin, body: NewUser) -> dict[str, Any]:
+@router.post("/users", status_code=201, summary="add a user (admin)", openapi_extra=_NEW_USER_BODY)
+def add_user(request: Request, who: Admin, raw: RawBody) -> dict[str, Any]:
+    body = parsed(NewUser, raw, required=True)  # read after the role check: a non-admin learns nothing of it
     _admin_call(request, who, lambda by: context(request).users.add(body.name, body.role, body.password, by))
     return {"name": body.name, "role": body.role}
 

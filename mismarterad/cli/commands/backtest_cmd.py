@@ -51,7 +51,7 @@ def _backtest(args: argparse.Namespace) -> int:
     from mismarterad.core.clock import SimClock
     from mismarterad.runs.app import App
     from mismarterad.runs.backtest_runner import run_backtest
-    from mismarterad.runs.report_table import render_table
+    from mismarterad.runs.report_table import final_equity_shown, render_table
     from mismarterad.runs.reports import write_backtest_report
 
     if (args.start is None) != (args.end is None):
@@ -80,13 +80,14 @@ def _backtest(args: argparse.Namespace) -> int:
     tm = app.time_manager(config.exchange_group, config.asset_class)
     out = write_backtest_report(args.out, outcome.result, tm.timezone, outcome.run_info)
     r = outcome.result
-    final = r.equity[-1].equity if r.equity else r.initial_cash
+    performance = json.loads((out / "summary.json").read_text())["performance"]
+    final = final_equity_shown(r.initial_cash, r.equity[-1].equity if r.equity else r.initial_cash, performance)
     print(f"{config.session_name}: {r.first_day} to {r.last_day}")
     print(f"{len(r.sessions_run)} sessions ({len(r.sessions_skipped)} skipped), {r.bars_processed:,} bars, "
           f"{len(r.fills):,} fills")
-    print(f"equity {r.initial_cash:,.2f} -> {final:,.2f} ({final / r.initial_cash - 1:+.2%})")
+    print(f"equity {r.initial_cash:,.2f} -> {final:,.2f} ({final / r.initial_cash - 1:+.2%})")  # initial_cash > 0
     print()
-    print(render_table(json.loads((out / "summary.json").read_text())["performance"]))
+    print(render_table(performance))
     print()
     print(f"report: {out}")
     return 0

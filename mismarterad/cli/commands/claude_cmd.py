@@ -28,7 +28,7 @@ if TYPE_CHECKING:  # the handlers import these themselves, so `--help` stays lig
 __all__ = ["register"]
 
 EXAMPLES = """examples:
-  mismarterad review 2011-01-04 --config /etc/mismarterad/daemon.toml
+  mismarterad review 2011-01-04 --config /etc/mismarterad/mismarterad.toml
   mismarterad review --report-dir out/spy --session-config session_configs/spy_2011_backtest.json
   mismarterad ask "why did TSLA lose money today?"
   mismarterad ask --date 2011-01-04 "which orders were refused, and why?"

@@ -2,7 +2,9 @@
 
 `check` takes session configs (JSON) and daemon configs (TOML) alike, told apart by extension
 (`.json`, `.toml`) or else by content (a JSON file starts with `{`). A daemon config is checked
-as `run` loads it: its keys, the session config it names, that config's strategies.
+as `run` loads it: its keys, the session config it names, that config's strategies. Files are
+found as `run` finds its --config (config/settings.daemon_config_path): under systemd a relative
+one in $CONFIGURATION_DIRECTORY, and none given is its mismarterad.toml.
 """
 
 from __future__ import annotations
@@ -10,21 +12,23 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from mismarterad.cli.support import EX_CONFIG, EX_OK
+from mismarterad.cli.support import EX_CONFIG, EX_OK, EX_USAGE
 from mismarterad.core.errors import ConfigError
 
 __all__ = ["register"]
 
 EXAMPLES = """examples:
   mismarterad config check session_configs/spy_2011_backtest.json
-  mismarterad config check /etc/mismarterad/daemon.toml
+  mismarterad config check /etc/mismarterad/mismarterad.toml
+  mismarterad config check        # under systemd: $CONFIGURATION_DIRECTORY/mismarterad.toml
   mismarterad config check my_session.json || echo "exit $? (78 = invalid config)"
   mismarterad config schema > session-config.schema.json
 """
 
 CHECK_HELP = """Validate session configs (JSON) and daemon configs (TOML, with the session config
 they name); print OK, or every error with its field path (exit 78). The kind comes from the
-extension, else from the content (JSON starts with '{')."""
+extension, else from the content (JSON starts with '{'). Under systemd a relative FILE is taken
+in $CONFIGURATION_DIRECTORY, and no FILE means its mismarterad.toml, as for `run --config`."""
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -34,7 +38,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     check = actions.add_parser("check", help="validate session configs (JSON) and daemon configs (TOML)",
                                description=CHECK_HELP, epilog=EXAMPLES,
                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    check.add_argument("files", nargs="+", metavar="FILE")
+    check.add_argument("files", nargs="*", type=Path, metavar="FILE")
     check.set_defaults(func=_check, needs_app=False)
     schema = actions.add_parser(
         "schema", help="print the JSON Schema of session configs (docs/session-config.md explains each field)",
@@ -43,11 +47,20 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def _check(args: argparse.Namespace) -> int:
+    from mismarterad.cli.logging import print_error
+    from mismarterad.config.settings import daemon_config_path
+
+    files = [daemon_config_path(f) for f in args.files] or [daemon_config_path(None)]
+    if files == [None]:
+        print_error("mismarterad: error: config check needs FILE (under systemd, ConfigurationDirectory= supplies "
+                    "$CONFIGURATION_DIRECTORY/mismarterad.toml)")
+        return EX_USAGE
     status = EX_OK
-    for path in args.files:
-        prefix = f"{path}: " if len(args.files) > 1 else ""
+    for path in files:
+        assert path is not None  # a given file always resolves
+        prefix = f"{path}: " if len(files) > 1 else ""
         try:
-            _check_file(Path(path))
+            _check_file(path)
         except ConfigError as exc:
             status = EX_CONFIG
             for problem in exc.problems:
@@ -57,7 +70,7 @@ def _check(args: argparse.Namespace) -> int:
     return status
 
 
-def _where(exc: ConfigError, path: str, prefix: str) -> str:
+def _where(exc: ConfigError, path: Path, prefix: str) -> str:
     from mismarterad.config.session_config import ConfigFileError
 
     if exc.source is not None and Path(exc.source).resolve() != Path(path).resolve():

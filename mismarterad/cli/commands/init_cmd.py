@@ -18,7 +18,7 @@ EXAMPLES = """examples:
   mismarterad init my-trading && cd my-trading
   mismarterad data sample && mismarterad backtest session.json --out report
 
-Writes DIR/daemon.toml, DIR/session.json, DIR/strategies/rsi_reversion.py and DIR/README.md
+Writes DIR/mismarterad.toml, DIR/session.json, DIR/strategies/rsi_reversion.py and DIR/README.md
 (DIR is created if needed). An existing file is never overwritten without --force: the command
 then writes nothing and exits 73."""
 
@@ -42,7 +42,7 @@ def _init(args: argparse.Namespace) -> int:
     class_name, stem = strategy_names(EXAMPLE_STRATEGY)
     strategy_path = f"strategies/{stem}.py"
     files = {
-        folder / "daemon.toml": render("daemon.toml.tmpl"),
+        folder / "mismarterad.toml": render("mismarterad.toml.tmpl"),
         folder / "session.json": render("session.json.tmpl", session_name=json.dumps(f"{folder.resolve().name} session", ensure_ascii=False),
                                         strategy_path=strategy_path, class_name=class_name),
         folder / strategy_path: render("strategy.py.tmpl", class_name=class_name, file_path=strategy_path),

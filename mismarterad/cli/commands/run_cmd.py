@@ -24,7 +24,7 @@ __all__ = ["register"]
 
 EXAMPLES = """examples:
   mismarterad run --config /etc/mismarterad/mismarterad.toml
-  mismarterad run --config daemon.toml --clock replay --start 2011-01-04T09:00:00-05:00 --speed 600
+  mismarterad run --config mismarterad.toml --clock replay --start 2011-01-04T09:00:00-05:00 --speed 600
 
 Under systemd with ConfigurationDirectory= ($CONFIGURATION_DIRECTORY), `mismarterad run` reads
 $CONFIGURATION_DIRECTORY/mismarterad.toml and a relative --config is taken in that directory;
@@ -110,6 +110,7 @@ def _startup_warnings(state_lock: StateLock, *, in_daemon_config: bool) -> None:
     import structlog
 
     from mismarterad.config.settings import credential_database_url
+    from mismarterad.core.errors import ConfigError
 
     log = structlog.get_logger(component="daemon")
     if state_lock.previous_unclean:
@@ -117,10 +118,16 @@ def _startup_warnings(state_lock: StateLock, *, in_daemon_config: bool) -> None:
                     note="it did not stop in order (the watchdog, kill -9, a crash, the host going down); "
                          "the day resumes from the journal")
     in_environment = bool(os.environ.get("MISMARTERAD_DATABASE_URL"))
-    if (in_daemon_config or in_environment) and credential_database_url() is not None:
+    if not (in_daemon_config or in_environment):
+        return
+    try:
+        shadowed, problem = credential_database_url() is not None, None
+    except ConfigError as exc:  # unused, so not fatal: said with the warning
+        shadowed, problem = True, str(exc)
+    if shadowed:
         log.warning("database_url_credential_ignored",
                     used="the daemon config's database_url" if in_daemon_config else "MISMARTERAD_DATABASE_URL",
-                    note="$CREDENTIALS_DIRECTORY/database_url comes after both (docs/operations.md)")
+                    note="$CREDENTIALS_DIRECTORY/database_url comes after both (docs/operations.md)", problem=problem)
 
 
 def _api(config: ApiConfig | None, settings: Settings) -> Callable[[DaemonControl], FrontEnd] | None:

@@ -19,7 +19,7 @@ __all__ = ["register"]
 EXAMPLES = """examples:
   mismarterad schedule                            # today and the 4 days after it
   mismarterad schedule --from 2024-03-08 --days 7
-  mismarterad schedule --from 2024-11-25 --days 5 --config /etc/mismarterad/daemon.toml
+  mismarterad schedule --from 2024-11-25 --days 5 --config /etc/mismarterad/mismarterad.toml
 
 Prints `date,start_utc,stop_utc` for every trading day among the N calendar days from DATE:
 start = regular open - lead_minutes, stop = regular close + lag_minutes (30 and 5 unless the

@@ -17,16 +17,18 @@ __all__ = ["register"]
 
 EXAMPLES = """examples:
   printf '%s\\n' "$PASSWORD" | mismarterad user add alice --role operator --password-stdin
-  mismarterad user list --config /etc/mismarterad/daemon.toml
+  mismarterad user list --config /etc/mismarterad/mismarterad.toml
   printf '%s\\n' "$NEW" | mismarterad user passwd alice --password-stdin    # also revokes her tokens
   mismarterad user revoke alice        # sign every console and script of hers out
   mismarterad user remove alice
 
 Roles: viewer reads; operator also starts, stops, halts, resumes, flattens and reloads; admin
-also manages users (through the API too). Passwords: 12 to 1024 characters, one line on stdin,
-stored as argon2id hashes. Users live in the daemon's database: give --config (the daemon's
-TOML) when it sets database_url. Every change is written to the audit trail. Exit codes: 2 a
-bad name, role or password; 1 no such user, or the name is taken."""
+also manages users (through the API too). Passwords: 12 to 1024 characters, one line on stdin
+(typed at a terminal, it is not echoed), stored as argon2id hashes. Users live in the daemon's
+database: give --config (the daemon's TOML, found as `run` finds it: under systemd a relative
+one in $CONFIGURATION_DIRECTORY, and none given is its mismarterad.toml) when it sets
+database_url. Every change is written to the audit trail. Exit codes: 2 a bad name, role or
+password; 1 no such user, the name is taken, or the last admin."""
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -42,7 +44,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
             a.add_argument("--password-stdin", action="store_true", required=True,
                            help="read the password from the first line of standard input")
         a.add_argument("--config", type=Path, default=None, metavar="FILE",
-                       help="the daemon's TOML (its database_url); default: the environment's settings")
+                       help="the daemon's TOML (its database_url); default: $CONFIGURATION_DIRECTORY/mismarterad.toml "
+                            "under systemd, else the environment's settings")
         a.set_defaults(func=_run, needs_app=False)
         return a
 
@@ -69,17 +72,20 @@ def _admin(config: Path | None) -> tuple[UserAdmin, Actor]:
     from mismarterad.api.user_admin import Actor, UserAdmin
     from mismarterad.cli.support import daemon_settings
     from mismarterad.config.daemon_config import load_daemon_config
-    from mismarterad.config.settings import load_settings
+    from mismarterad.config.settings import daemon_config_path, load_settings
     from mismarterad.core.clock import SystemClock
     from mismarterad.runs.app import App
 
-    settings = daemon_settings(load_daemon_config(config)) if config is not None else load_settings()
+    path = daemon_config_path(config)  # as `run` finds its config
+    settings = daemon_settings(load_daemon_config(path)) if path is not None else load_settings()
     app = App(settings=settings)
     admin = UserAdmin(app.user_repository, app.token_repository, app.audit_repository, SystemClock())
     return admin, Actor(f"cli ({getpass.getuser()})", "local")
 
 
 def _password() -> str:
+    if sys.stdin.isatty():  # typed by hand: not echoed
+        return getpass.getpass("password: ")
     line = sys.stdin.readline()
     return line[:-1].removesuffix("\r") if line.endswith("\n") else line
 

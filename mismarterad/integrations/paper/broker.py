@@ -6,12 +6,15 @@ no order ever sees the bar that produced it. Orders fill whole. Long only unless
 told otherwise: a sell for more than the position (less pending sells) is rejected, as is a buy
 whose estimated cost exceeds the cash.
 
-Working orders are ACCEPTED. Each fill's `execution_id` is `p<n>`, its order's n-th fill: the
-same for the same fill in every replay of the day (the engine rebuilds this broker by replaying
-the day's orders), so a journal that books fills by (client_order_id, execution_id) books each
-once. The account is simulated, so nothing is ever found at "the venue" that this broker did
-not make: `lookup` and `venue_open_orders` answer from its own book, and its stream never
-reconnects.
+Working orders are ACCEPTED. Each fill's `execution_id` is `p<n>`, its order's n-th fill, so a
+journal that books fills by (client_order_id, execution_id) books each once.
+
+The account lives in the process (`simulated`), so nothing is ever found at "the venue" that
+this broker did not make, or that the order journal does not hold: a restarted day-run
+rebuilds it from the journal (core/broker.SimulatedBroker). `lookup` with what the journal
+counted of an order it does not have restores it (working, or filled), and `book_journaled`
+books the fills the journal holds; `venue_open_orders` answers from its own book, and its
+stream never reconnects.
 
 A daemon's paper account carries its cash and positions across days (runs/paper_account.py):
 its broker opens with them (`positions`, each marked at its average cost until a bar prices
@@ -44,6 +47,8 @@ from mismarterad.core.paper_account import cash_after, position_after
 from mismarterad.integrations.paper.fill_models import CommissionModel, fill_price, slipped
 
 __all__ = ["PaperBroker"]
+
+_ACKNOWLEDGED = frozenset({OrderStatus.ACCEPTED, OrderStatus.FILLED})
 
 
 class PaperBroker:
@@ -116,10 +121,34 @@ class PaperBroker:
         return fills
 
     def lookup(self, client_order_id: str, counted: Order | None = None) -> Order | None:
-        """This broker's order (None if it has none). `counted` changes nothing: the fills of a
-        simulated order come out of `drain_fills` once, when they happen, and a restarted run
-        rebuilds the broker by replaying the day, so none were booked before this broker."""
-        return self._orders.get(client_order_id)
+        """This broker's order; else the order as the journal `counted` it, restored when an
+        earlier day-run's broker acknowledged it: working, or filled once `counted` holds all its
+        shares (their fills are booked by `book_journaled`, never made again). None for an order
+        the journal never saw acknowledged (an intent, or a call whose answer was lost): this
+        process has no trace of it, so it was never sent."""
+        order = self._orders.get(client_order_id)
+        if order is not None or counted is None or counted.status not in _ACKNOWLEDGED:
+            return order
+        request = counted.request
+        whole = counted.filled_quantity >= request.quantity
+        if counted.filled_quantity and not whole:
+            raise ValueError(f"{client_order_id}: the journal holds part of an order this broker fills whole")
+        restored = replace(counted, status=OrderStatus.FILLED if whole else OrderStatus.ACCEPTED)
+        self._orders[client_order_id] = restored
+        if not whole:
+            working = self._open.setdefault(request.symbol, [])
+            working.append(client_order_id)
+            working.sort(key=lambda i: (self._orders[i].request.submitted_utc, i))  # oldest first, as submitted
+        return restored
+
+    def book_journaled(self, fills: Sequence[Fill]) -> None:
+        """Book fills the journal holds from an earlier day-run of the day (cash and positions,
+        with the arithmetic of `_fill`); they were reported then and are not reported again."""
+        for fill in fills:
+            signed = fill.side.sign * fill.quantity
+            self._cash = cash_after(self._cash, signed, fill.price, fill.commission)
+            held = self._positions.get(fill.symbol, Position(fill.symbol, 0, 0.0))
+            self._positions[fill.symbol] = position_after(held, signed, fill.price)
 
     def venue_open_orders(self) -> list[Order]:
         """The open orders: this broker is the whole venue."""

@@ -17,6 +17,10 @@ class Misuse(Strategy):
 
     indicators = ("rsi(14)",)
 
+    def on_start(self) -> None:
+        if self.params.mistake == "quality_on_start":
+            self.quality("SPY")  # no session yet: refused, not None
+
     def on_bar(self, symbol, interval, bar) -> None:  # type: ignore[no-untyped-def]
         if bar.start_utc.hour != 15 or bar.start_utc.minute != 0:
             return

@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 from support.daemon_snapshots import daemon_snapshot, pipeline_snapshot
 
-from mismarterad.cli.control_api import COMMANDS, NAMESPACES, PHRASES, ControlApi
+from mismarterad.cli.control_api import ControlApi
+from mismarterad.cli.control_commands import COMMANDS, NAMESPACES, PHRASES
 from mismarterad.ctl.main import EXAMPLES
 from mismarterad.daemon.control import DaemonSnapshot
 from mismarterad.daemon.control_server import CommandError

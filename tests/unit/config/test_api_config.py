@@ -34,6 +34,8 @@ def test_loopback_addresses_need_nothing_else(tmp_path: Path, address: str) -> N
     ('address = "127.0.0.1:8321"\nallow_insecure_remote = "yes"', "allow_insecure_remote"),
     ('address = "127.0.0.1:8321"\ntoken_ttl_minutes = 0', "token_ttl_minutes"),
     ('address = "127.0.0.1:8321"\npassword = "x"', "password"),
+    ('address = "127.0.0.1:8321"\ntrusted_proxies = ["proxy.example.com"]', "api.trusted_proxies.*IP addresses"),
+    ('address = "127.0.0.1:8321"\ntrusted_proxies = "127.0.0.1"', "trusted_proxies"),
 ])
 def test_unsafe_or_bad_tables_are_refused_naming_the_key(tmp_path: Path, table: str, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
@@ -47,3 +49,9 @@ def test_remote_addresses_with_tls_or_a_proxy_are_accepted_and_tls_files_resolve
     api = _load(tmp_path, 'address = "0.0.0.0:8443"\ntls_cert = "c.pem"\ntls_key = "k.pem"')
     assert api.tls_cert == tmp_path / "c.pem" and api.tls_key == tmp_path / "k.pem"  # type: ignore[attr-defined]
     assert _load(tmp_path, 'address = "0.0.0.0:8321"\nallow_insecure_remote = true').allow_insecure_remote  # type: ignore[attr-defined]
+
+
+def test_no_proxy_is_trusted_unless_listed_and_networks_are_written_out(tmp_path: Path) -> None:
+    assert _load(tmp_path, 'address = "127.0.0.1:8321"').trusted_proxies == ()  # type: ignore[attr-defined]
+    api = _load(tmp_path, 'address = "127.0.0.1:8321"\ntrusted_proxies = ["127.0.0.1", "10.0.0.9/24", "::1"]')
+    assert api.trusted_proxies == ("127.0.0.1", "10.0.0.0/24", "::1")  # type: ignore[attr-defined]

@@ -146,7 +146,7 @@ def test_config_check_in_process_prints_errors_and_exits_0_or_78(
         data: bytes, workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = workdir / "session.json"
     path.write_bytes(data)
-    status = config_cmd._check(argparse.Namespace(files=[str(path)]))
+    status = config_cmd._check(argparse.Namespace(files=[path]))
     out = capsys.readouterr().out
     assert status in (0, 78)
     assert out.strip() and "Traceback" not in out

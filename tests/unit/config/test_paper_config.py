@@ -33,3 +33,17 @@ def test_a_bad_starting_cash_is_one_line_naming_the_key(tmp_path: Path, toml: st
     with pytest.raises(ConfigError) as caught:
         load_daemon_config(daemon_toml(tmp_path, toml))
     assert [p for p in caught.value.problems if p.startswith(problem)], caught.value.problems
+
+
+def test_the_account_is_named_paper_unless_a_daemon_sharing_the_database_names_its_own(tmp_path: Path) -> None:
+    assert load_daemon_config(daemon_toml(tmp_path, "")).paper.account == "paper"
+    named = load_daemon_config(daemon_toml(tmp_path, '[paper]\naccount = "paper-acct1"\n'))
+    assert named.paper.account == "paper-acct1"
+
+
+@pytest.mark.parametrize("name", ["alpaca-live", "acct1", "paper acct", "paper-" + "x" * 27, ""])
+def test_an_account_name_that_could_clash_is_refused_naming_the_key(tmp_path: Path, name: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_daemon_config(daemon_toml(tmp_path, f'[paper]\naccount = "{name}"\n'))
+    [problem] = caught.value.problems
+    assert problem.startswith("paper.account: ") and '"paper" followed by' in problem, problem

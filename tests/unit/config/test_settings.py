@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
+from structlog.testing import capture_logs
 
 from mismarterad.config.settings import daemon_config_path, load_settings
 from mismarterad.core.errors import ConfigError
@@ -146,3 +148,22 @@ def test_the_daemon_config_path_honours_the_configuration_directory(tmp_path: Pa
     assert daemon_config_path(None, {}) is None, "outside systemd --config is required"
     assert daemon_config_path(Path("x.toml"), {}) == Path("x.toml"), "relative to the current directory"
     assert daemon_config_path(Path("x.toml"), {"CONFIGURATION_DIRECTORY": ""}) == Path("x.toml")
+
+
+def test_a_broken_credential_shadowed_by_a_url_a_person_set_is_never_read(credential: Path,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    credential.write_text("")  # empty: fatal only where it would be used
+    assert load_settings(database_url="postgresql://from-daemon-config/db").database_url_value == \
+        "postgresql://from-daemon-config/db"
+    monkeypatch.setenv("MISMARTERAD_DATABASE_URL", "postgresql://from-env/db")
+    assert load_settings().database_url_value == "postgresql://from-env/db"
+
+
+def test_the_start_warns_of_a_shadowed_broken_credential_instead_of_failing(credential: Path) -> None:
+    from mismarterad.cli.commands.run_cmd import _startup_warnings
+
+    credential.write_text("")
+    with capture_logs() as logs:
+        _startup_warnings(SimpleNamespace(previous_unclean=False), in_daemon_config=True)  # type: ignore[arg-type]
+    [ignored] = [e for e in logs if e["event"] == "database_url_credential_ignored"]
+    assert ignored["used"] == "the daemon config's database_url" and "the file is empty" in ignored["problem"]

@@ -38,7 +38,7 @@ def test_a_new_account_opens_at_the_starting_cash_and_is_stored() -> None:
     store = MemoryPaperAccountStore()
     paper = account(store)
     assert paper.balance() == PaperBalance(100_000.0), "before its first day: the cash it will open with"
-    assert paper.open_day(D1, P1, NOW) == PaperBalance(100_000.0)
+    assert paper.open_day(D1, P1, NOW).opening == PaperBalance(100_000.0)
     opened = store.opened("paper")
     assert opened is not None and (opened.starting_cash, opened.opened_utc) == (100_000.0, NOW)
 
@@ -49,7 +49,7 @@ def test_the_next_day_opens_at_the_closing_a_whole_day_run_saved() -> None:
     carried = PaperBalance(88_000.0, (Position("SPY", 100, 120.0),))
     paper.close_day(D1, carried)
     assert paper.balance() == carried
-    assert paper.open_day(D2, P2, NOW) == carried
+    assert paper.open_day(D2, P2, NOW).opening == carried
 
 
 def test_a_day_killed_before_its_closing_ends_at_its_opening_plus_its_journaled_fills() -> None:
@@ -63,7 +63,7 @@ def test_a_day_killed_before_its_closing_ends_at_its_opening_plus_its_journaled_
     expected = PaperBalance(100_000.0).after(bought).after(sold)
     assert expected == PaperBalance(100_000.0 - 12_001.0 + 4_999.0, (Position("SPY", 60, 120.0),))
     assert paper.balance() == expected
-    assert paper.open_day(D2, P2, NOW) == expected
+    assert paper.open_day(D2, P2, NOW).opening == expected
 
 
 def test_a_restart_opens_the_day_as_its_first_day_run_did() -> None:
@@ -71,11 +71,11 @@ def test_a_restart_opens_the_day_as_its_first_day_run_did() -> None:
     paper = account(journal=journal)
     paper.open_day(D1, P1, NOW)
     paper.close_day(D1, PaperBalance(90_000.0))
-    opening = paper.open_day(D2, P2, NOW)
+    opening = paper.open_day(D2, P2, NOW).opening
     journal_fill(journal, P2, 1, Side.BUY, 10, 50.0)  # traded, then killed: a new day-run of D2
-    assert paper.open_day(D2, P2, NOW) == opening == PaperBalance(90_000.0)
+    assert paper.open_day(D2, P2, NOW).opening == opening == PaperBalance(90_000.0)
     paper.close_day(D2, PaperBalance(1.0))
-    assert paper.open_day(D3, P3, NOW) == PaperBalance(1.0)
+    assert paper.open_day(D3, P3, NOW).opening == PaperBalance(1.0)
 
 
 def test_a_closing_saved_once_is_not_the_days_end_after_a_later_day_run_of_it_starts() -> None:
@@ -86,6 +86,19 @@ def test_a_closing_saved_once_is_not_the_days_end_after_a_later_day_run_of_it_st
     paper.open_day(D1, P1, NOW)  # started again the same day, then killed
     fill = journal_fill(journal, P1, 1, Side.BUY, 10, 50.0)
     assert paper.balance() == PaperBalance(100_000.0).after(fill)
+
+
+def test_a_session_renamed_mid_day_keeps_the_days_first_prefix_and_its_morning() -> None:
+    journal = MemoryOrderJournal()
+    paper = account(journal=journal)
+    assert paper.open_day(D1, P1, NOW).id_prefix == P1
+    bought = journal_fill(journal, P1, 1, Side.BUY, 10, 50.0)  # the morning, then session_name edited and a restart
+    with capture_logs() as logs:
+        renamed = paper.open_day(D1, "20110104-fedcba-", NOW)
+    assert renamed.id_prefix == P1, "the restart's orders are named, and resumed, under the day's first prefix"
+    [kept] = [e for e in logs if e["event"] == "paper_day_prefix_kept"]
+    assert (kept["log_level"], kept["id_prefix"], kept["session_prefix"]) == ("warning", P1, "20110104-fedcba-")
+    assert paper.balance() == PaperBalance(100_000.0).after(bought), "the morning's fill stays the account's"
 
 
 def test_a_reset_starts_over_at_the_cash_given_and_is_logged_with_who_asked() -> None:
@@ -99,7 +112,7 @@ def test_a_reset_starts_over_at_the_cash_given_and_is_logged_with_who_asked() ->
     assert (event["log_level"], event["by"], event["cash"], event["previous_cash"], event["previous_positions"]) == (
         "info", "uid 1000 (trader)", 250_000.0, 7.0, {"SPY": 3})
     assert store.latest_day("paper") is None and paper.balance() == PaperBalance(250_000.0)
-    assert paper.open_day(D2, P2, NOW) == PaperBalance(250_000.0)
+    assert paper.open_day(D2, P2, NOW).opening == PaperBalance(250_000.0)
     assert account(store).balance() == PaperBalance(250_000.0), "a daemon started later reads the reset"
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -14,7 +15,7 @@ from mismarterad.core.orders import Fill, Side
 from mismarterad.core.run_result import EquityPoint, RunResult, SymbolCloses
 from mismarterad.runs.report_html import BUCKETS
 from mismarterad.runs.report_plots import step_ticks
-from mismarterad.runs.report_table import render_table
+from mismarterad.runs.report_table import final_equity_shown, render_table
 from mismarterad.runs.reports import REPORT_FILES, write_backtest_report
 
 NY = ZoneInfo("America/New_York")
@@ -109,3 +110,23 @@ def test_equity_png_ticks_are_dates_or_hours() -> None:
     one_day = [datetime(2011, 1, 3, 9, 31, tzinfo=NY) + MINUTE * i for i in range(390)]
     ticks, labels = step_ticks(one_day)
     assert labels[:3] == ["10:00", "11:00", "12:00"] and ticks[:3] == [29, 89, 149]
+
+
+def test_the_equity_line_and_the_table_state_the_same_cents() -> None:
+    """A P&L of 112.325 is +112.33 in the table; the final equity above it says the same cents
+    (formatted on its own, 1,000,112.325 reads 1,000,112.32)."""
+    performance = {"rows": [], "account": {"trades": 1, "win_rate": 1.0, "pnl": 112.325, "gross_profit": 112.325,
+                                           "gross_loss": 0.0, "profit_factor": None, "max_drawdown_usd": 0.0,
+                                           "exposure": 0.5}, "buy_and_hold": None}
+    assert render_table(performance).splitlines()[1].split()[4] == "+112.33"
+    assert f"{final_equity_shown(1_000_000.0, 1_000_112.325, performance):,.2f}" == "1,000,112.33"
+    assert final_equity_shown(5.0, 7.5, None) == 7.5, "no table row: the equity itself"
+
+
+def test_a_kept_account_that_opened_with_nothing_still_gets_its_report(tmp_path: Path) -> None:
+    """A paper account can open a day at 0 (or less): the return is undefined, not a crash."""
+    bankrupt = replace(_result(days=1, minutes=40), initial_cash=0.0)
+    out = write_backtest_report(tmp_path / "r", bankrupt, NY, {})
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["total_return"] is None and summary["performance"]["account"]["return"] is None
+    assert summary["performance"]["buy_and_hold"]["return"] is None

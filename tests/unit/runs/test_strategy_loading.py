@@ -45,6 +45,7 @@ def test_a_strategy_file_importing_the_daemons_insides_is_refused_by_line(tmp_pa
 def test_the_strategy_api_core_values_and_services_may_be_imported(tmp_path: Path) -> None:
     assert problems_of(tmp_path, HEAD + "import structlog\nfrom mismarterad.core.market_data import Bar\n"
                                         "from mismarterad.services.indicators import rsi\n"
+                                        "from mismarterad import __version__\n"
                                         "class Mine(Strategy):\n    pass\n") == []
 
 

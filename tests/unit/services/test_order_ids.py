@@ -48,3 +48,13 @@ def test_different_strategies_or_symbols_never_share_an_id(first: tuple[str, str
     ids = SessionOrderIds("s", DAY)
     a, b = ids.next(*first), ids.next(*second)
     assert a != b and ids.next(*first) not in (a, b)
+
+
+def test_a_kept_prefix_names_its_days_orders_whatever_the_session_is_named_now() -> None:
+    kept = day_prefix(DAY, "before the rename")
+    ids = SessionOrderIds("after the rename", DAY, kept_prefix=kept)
+    assert ids.next("s", "SPY") == f"{kept}s-SPY-o0001"
+    ids.begin_day(DAY)  # the session starts (ExecutionManager.begin_session): still the kept one
+    assert ids.prefix == kept
+    ids.begin_day(date(2011, 1, 5))
+    assert ids.prefix == day_prefix(date(2011, 1, 5), "after the rename"), "another day: the session's own"

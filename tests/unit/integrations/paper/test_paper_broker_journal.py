@@ -1,5 +1,6 @@
-"""The paper broker's side of crash-safe orders: fills named stably per order, and lookups and
-the venue's open orders answered from its own book (the whole venue is in-process)."""
+"""The paper broker's side of crash-safe orders: fills named stably per order, lookups and the
+venue's open orders answered from its own book (the whole venue is in-process), and a new
+broker rebuilt from what the journal holds of a day."""
 
 from __future__ import annotations
 
@@ -52,3 +53,26 @@ def test_the_venues_open_orders_are_its_own_and_it_never_reconnects() -> None:
     broker.submit(_req("c", OrderType.LIMIT, 1.0))
     broker.cancel("c")
     assert broker.venue_open_orders() == [resting] and broker.reconnects == 0
+
+
+def test_a_new_broker_restores_the_journals_working_orders_and_books_its_fills_unreported() -> None:
+    first = PaperBroker(initial_cash=1_000.0)
+    first.on_bar(_bar(0, 10.0))
+    bought, resting = first.submit(_req("a")), first.submit(_req("r", OrderType.LIMIT, 9.0))
+    first.on_bar(_bar(1, 10.0))
+    [fill] = first.drain_fills()
+    journaled = {o.client_order_id: o for o in first.orders()}  # what the journal holds after a kill
+    restarted = PaperBroker(initial_cash=1_000.0)
+    assert restarted.lookup("r", journaled["r"]) == resting and restarted.open_orders() == [resting]
+    assert restarted.lookup(bought.client_order_id, journaled["a"]).status is OrderStatus.FILLED
+    assert restarted.open_orders() == [resting], "a filled order is not worked again"
+    restarted.book_journaled([fill])
+    assert (restarted.account(), restarted.positions()) == (first.account(), first.positions())
+    assert restarted.drain_fills() == [], "the journal's fills were reported by the broker that made them"
+    restarted.on_bar(_bar(2, 8.0))
+    assert [f.client_order_id for f in restarted.drain_fills()] == ["r"], "the restored order works on"
+
+
+def test_an_order_the_journal_never_saw_acknowledged_is_not_at_the_venue() -> None:
+    for status in (OrderStatus.INTENT, OrderStatus.SUBMITTED):  # killed before the answer was journaled
+        assert PaperBroker().lookup("i", Order(_req("i"), status)) is None
