@@ -24,6 +24,7 @@ from mismarterad.core.errors import (
 )
 from mismarterad.cli.support import EX_CONFIG, EX_DATAERR, EX_IOERR, EX_SOFTWARE, EX_TEMPFAIL, EX_UNAVAILABLE
 from mismarterad.cli.commands import (
+    auth_cmd,
     backtest_cmd,
     calendar_cmd,
     claude_cmd,
@@ -48,7 +49,7 @@ LOG_FORMAT, LOG_LEVEL) and an optional TOML file (MISMARTERAD_SETTINGS). Logs go
 stdout carries only a command's own output. Exit codes: 0 ok, 2 usage, 65 bad data,
 73 would overwrite a file (init, strategy new; --force overwrites),
 74 I/O error (disk full, unreadable or damaged file), 75 locked by another process (try again),
-78 invalid configuration, 69 the language model's API could not answer, 1 internal error."""
+78 invalid configuration, 69 the language model's or a venue's API could not answer, 1 internal error."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -58,7 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"mismarterad {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for module in (run_cmd, schedule_cmd, backtest_cmd, data_cmd, config_cmd, strategy_cmd, init_cmd, db_cmd,
-                   calendar_cmd, time_cmd, emulate_cmd, claude_cmd, user_cmd):
+                   calendar_cmd, time_cmd, emulate_cmd, auth_cmd, claude_cmd, user_cmd):
         module.register(sub)
     return parser
 

@@ -1,7 +1,7 @@
 """The daemon's own TOML config (`mismarterad run --config FILE`).
 
-It names the session config to run every trading day, the broker (its `[alpaca]` or `[paper]`
-table), where the control socket and metrics listen, the `[claude]` review, the `[api]` REST API
+It names the session config to run every trading day, the broker (its `[alpaca]`, `[schwab]` or
+`[paper]` table), where the control socket and metrics listen, the `[claude]` review, the `[api]` REST API
 and web console, and how long before the open / after the close a session runs. Every bad key is
 reported with its name; `database_url` and `data_dir` override the global settings.
 """
@@ -23,6 +23,7 @@ from mismarterad.config.claude_config import ClaudeConfig
 from mismarterad.config.errors import format_validation_error
 from mismarterad.config.paper_config import PaperConfig
 from mismarterad.config.risk_config import RiskConfig
+from mismarterad.config.schwab_config import SchwabConfig
 from mismarterad.core.errors import ConfigError
 
 __all__ = ["DaemonConfig", "load_daemon_config"]
@@ -32,8 +33,9 @@ class DaemonConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     session_config: Path = Field(description="session config (JSON) run every trading day; relative to this file")
-    broker: Literal["paper", "alpaca"] = Field(default="paper", description='"paper" or "alpaca"')
+    broker: Literal["paper", "alpaca", "schwab"] = Field(default="paper", description='"paper", "alpaca" or "schwab"')
     alpaca: AlpacaConfig = Field(default_factory=AlpacaConfig, description="the Alpaca account (broker = alpaca)")
+    schwab: SchwabConfig | None = Field(default=None, description="the Schwab account (broker = schwab)")
     paper: PaperConfig = Field(default_factory=PaperConfig, description="the paper account (broker = paper)")
     socket_path: Path | None = Field(default=None, description="default: $RUNTIME_DIRECTORY or $XDG_RUNTIME_DIR")
     socket_group: str | None = Field(default=None, description="group whose members may use the socket")
@@ -106,6 +108,8 @@ def load_daemon_config(path: Path) -> DaemonConfig:
     problems = [f"{name}: invalid path {str(value)[:80]!r} (a NUL byte or an over-long name)"
                 for name in ("session_config", "socket_path", "data_dir")
                 if (value := getattr(config, name)) is not None and not _usable_path(value)]
+    if config.broker == "schwab" and config.schwab is None:
+        problems.append('schwab: broker = "schwab" needs a [schwab] table with account_number')
     if problems:
         raise ConfigError(problems, source=str(path))
     session_config = config.session_config

@@ -23,6 +23,7 @@ class VenueStatus:
     stalls: int = 0  # silent data streams forced to reconnect
     gaps_filled: int = 0  # missing minutes fetched over REST
     gaps_unfilled: int = 0  # missing minutes delivered around after the retries ran out
+    token_age_secs: float | None = None  # wall-clock seconds since the OAuth login (Schwab); None: none
 
     def reconnects(self, stream: str) -> int:
         return self.data_reconnects if stream == "data" else self.trading_reconnects

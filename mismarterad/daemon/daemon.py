@@ -234,8 +234,8 @@ class Daemon(DayRunsMixin):
         try:
             loaded = load_config(self.loaded.path)
             old = self.loaded.daemon
-            venue_changed = (loaded.daemon.broker, loaded.daemon.alpaca, loaded.daemon.paper) != (
-                old.broker, old.alpaca, old.paper)
+            venue_changed = (loaded.daemon.broker, loaded.daemon.alpaca, loaded.daemon.schwab, loaded.daemon.paper) != (
+                old.broker, old.alpaca, old.schwab, old.paper)
             venue = build_venue(loaded.daemon, self.app) if venue_changed else None
         except ConfigError as exc:
             log.error("reload_rejected", error=str(exc), path=str(self.loaded.path))

@@ -30,8 +30,8 @@ def load_config(path: Path) -> LoadedConfig:
         resolve_strategies(session, daemon.session_config.parent)  # unknown strategy/params: ConfigError now
     except ConfigError as exc:  # named by the file they are in (config check of a daemon TOML prints it)
         raise ConfigError(exc.problems, source=str(daemon.session_config)) from None
-    if daemon.broker == "alpaca" and session.flatten_minutes_before_close == 0:
-        raise ConfigError(["flatten_minutes_before_close: must be at least 1 with broker = \"alpaca\" (Alpaca "
-                           "rejects market-on-close orders after 15:50, so positions are closed by market orders "
-                           "N minutes before the close; 10 is a usual value)"], source=str(daemon.session_config))
+    if daemon.broker != "paper" and session.flatten_minutes_before_close == 0:
+        raise ConfigError([f"flatten_minutes_before_close: must be at least 1 with broker = \"{daemon.broker}\" (a "
+                           "venue rejects market-on-close orders after 15:50, so positions are closed by market "
+                           "orders N minutes before the close; 10 is a usual value)"], source=str(daemon.session_config))
     return LoadedConfig(path, daemon, session)

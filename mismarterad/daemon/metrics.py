@@ -155,6 +155,9 @@ class _ViewCollector(Collector):
                        {(): v.venue.stalls}, [])
         yield _counter("feed_gaps", "missing minutes of the live feed, by whether REST filled them",
                        {("filled",): v.venue.gaps_filled, ("unfilled",): v.venue.gaps_unfilled}, ["outcome"])
+        if v.venue.token_age_secs is not None:  # broker = schwab: its refresh token lasts 7 days from the login
+            yield _gauge("schwab_token_age_seconds", "wall-clock seconds since the Schwab login that made the refresh "
+                         "token (renew before 7 days: mismarterad auth schwab)", {}, v.venue.token_age_secs)
         yield _gauge("watchdog_healthy", "main loop and session threads make progress", {}, float(v.watchdog_healthy))
         yield _gauge("halted", "1 while the operator's halt (mismarterctl halt) is in force", {}, float(v.halted))
         yield _counter("risk_refusals", "orders refused by a pre-trade risk check", {

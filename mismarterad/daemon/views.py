@@ -166,9 +166,13 @@ def reconciliation_record(s: DaemonSnapshot) -> dict[str, Any]:
 
 
 def broker_record(venue: VenueStatus) -> dict[str, Any]:
-    return {"name": venue.broker, "connected": venue.connected,
-            "reconnects": {stream: venue.reconnects(stream) for stream in STREAMS}, "stalls": venue.stalls,
-            "gaps_filled": venue.gaps_filled, "gaps_unfilled": venue.gaps_unfilled}
+    record: dict[str, Any] = {
+        "name": venue.broker, "connected": venue.connected,
+        "reconnects": {stream: venue.reconnects(stream) for stream in STREAMS}, "stalls": venue.stalls,
+        "gaps_filled": venue.gaps_filled, "gaps_unfilled": venue.gaps_unfilled}
+    if venue.token_age_secs is not None:
+        record["token_age_days"] = round(venue.token_age_secs / 86_400, 2)
+    return record
 
 
 def status_line(s: DaemonSnapshot) -> str:

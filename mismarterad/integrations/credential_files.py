@@ -3,17 +3,75 @@
 Blank lines and `#` comments are allowed, spaces around `=` are syntax, a value may be quoted,
 and a CRLF line end counts as a line end. Errors name the file and line, never a value: a line
 that is not `NAME=...` may be a secret pasted without its name.
+
+A venue's key pair (`load_key_pair`) comes from two environment variables (read by us, once);
+else the `credentials_file` its config table names, which must be private (mode 0600: no group
+or other bits); else systemd's `$CREDENTIALS_DIRECTORY/<name>` (LoadCredential=), which systemd
+makes private itself, so its mode is not checked. A value holding whitespace or a control
+character (a trailing `\r` or space pasted with it) is refused, never stripped silently: an
+HTTP library would otherwise fail with an error quoting the header value.
 """
 
 from __future__ import annotations
 
 import stat
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from mismarterad.core.errors import ConfigError
 
-__all__ = ["is_clean", "read_named_values", "require_private"]
+__all__ = ["KeyPairSource", "is_clean", "load_key_pair", "read_named_values", "require_private"]
+
+
+@dataclass(frozen=True, slots=True)
+class KeyPairSource:
+    """Where one venue's key pair is looked for: `service` and `table` name it in messages."""
+
+    service: str  # "Alpaca"
+    table: str  # the daemon config's table: "alpaca"
+    names: tuple[str, str]  # the two variables / file keys, public one first
+    systemd_name: str  # $CREDENTIALS_DIRECTORY/<systemd_name>
+
+
+def load_key_pair(source: KeyPairSource, environ: Mapping[str, str], credentials_file: Path | None) -> tuple[str, str]:
+    """The pair from the environment, `credentials_file`, or systemd's credentials directory, in
+    that order; ConfigError (the daemon exits 78) when none has a complete, clean pair."""
+    first, second = source.names
+    values = environ.get(first, ""), environ.get(second, "")
+    if any(values):
+        return _pair(source, values, "the environment")
+    if credentials_file is not None:
+        require_private(credentials_file, source.service)
+        return _from_file(source, credentials_file)
+    directory = environ.get("CREDENTIALS_DIRECTORY", "")
+    if directory:
+        path = Path(directory) / source.systemd_name
+        if path.exists():
+            return _from_file(source, path)
+    raise ConfigError(f"no {source.service} credentials: set {first} and {second} in the environment, name a "
+                      f"credentials_file (mode 0600) in [{source.table}], or give the service a systemd credential "
+                      f"'{source.systemd_name}' (LoadCredential=)")
+
+
+def _pair(source: KeyPairSource, values: tuple[str, str], where: str,
+          lines: Mapping[str, int] | None = None) -> tuple[str, str]:
+    first, second = source.names
+    missing = [name for name, value in zip(source.names, values, strict=True) if not value]
+    if missing:
+        raise ConfigError(f"{source.service} credentials in {where}: {' and '.join(missing)} is missing or empty "
+                          f"(both {first} and {second} are needed)")
+    for name, value in zip(source.names, values, strict=True):
+        if not is_clean(value):
+            at = f" line {lines[name]}" if lines and name in lines else ""
+            raise ConfigError(f"{source.service} credentials in {where}{at}: {name} contains whitespace or a "
+                              f"control character (a trailing newline, carriage return or space?): remove it")
+    return values
+
+
+def _from_file(source: KeyPairSource, path: Path) -> tuple[str, str]:
+    values, lines = read_named_values(path, source.names, source.service)
+    return _pair(source, (values.get(source.names[0], ""), values.get(source.names[1], "")), f"file {path}", lines)
 
 
 def is_clean(value: str) -> bool:

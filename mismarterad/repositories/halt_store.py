@@ -17,6 +17,7 @@ from pathlib import Path
 
 import structlog
 
+from mismarterad.core.durable_files import fsync_dir
 from mismarterad.core.halt import MAX_REASON_CHARS, HaltState
 
 __all__ = ["HALT_FILE", "HaltStore"]
@@ -71,7 +72,7 @@ class HaltStore:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
             raise
-        _fsync_dir(directory)
+        fsync_dir(directory)
 
     def clear(self) -> None:
         """Remove the file (resume); no file is fine."""
@@ -79,12 +80,4 @@ class HaltStore:
             self.path.unlink()
         except FileNotFoundError:
             return
-        _fsync_dir(self.path.parent)
-
-
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+        fsync_dir(self.path.parent)

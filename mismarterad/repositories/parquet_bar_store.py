@@ -45,6 +45,7 @@ import numpy as np
 import pyarrow as pa
 import structlog
 
+from mismarterad.core.durable_files import fsync_dir
 from mismarterad.core.bar_store import (
     SeriesInfo,
     WriteResult,
@@ -61,7 +62,6 @@ from mismarterad.repositories.parquet_files import (
     StagedFile,
     commit_staged,
     discard_staged,
-    fsync_dir,
     from_us,
     keep_damaged_copy,
     month_bounds,

@@ -24,6 +24,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import structlog
 
+from mismarterad.core.durable_files import fsync_dir
 from mismarterad.core.errors import LockedError, StorageError
 
 __all__ = [
@@ -35,7 +36,6 @@ __all__ = [
     "commit_staged",
     "discard_staged",
     "from_us",
-    "fsync_dir",
     "keep_damaged_copy",
     "month_bounds",
     "month_name",
@@ -292,11 +292,3 @@ def _make_dirs(directory: Path) -> None:
     for d in reversed(missing):
         d.mkdir(exist_ok=True)
         fsync_dir(d.parent)  # make the new entry durable before files appear in it
-
-
-def fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

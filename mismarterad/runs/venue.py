@@ -4,23 +4,26 @@
   across days and restarts; each day-run gets a fresh paper broker opened at the day's opening
   balance, fed by the store replayed on the daemon's clock. A restart rebuilds the broker from
   the day's order journal (it is simulated); a day-run that traded the whole day saves its balance.
-* alpaca: the Alpaca account (paper or live) through `integrations/alpaca`, its data stream,
-  and its REST history for the days the store lacks. Each day-run gets its own broker and feed
-  (their threads end with it); the venue adds their counters up for the daemon's lifetime.
+* alpaca, schwab: the real account through `integrations/alpaca` or `integrations/schwab`, its
+  bar stream, and its REST history for the days the store lacks (a LiveVenue). Each day-run gets
+  its own broker and feed (their threads end with it); the venue adds their counters up for the
+  daemon's lifetime, and reports the Schwab token's age.
 
 The credentials are read once, when the daemon loads its config, so a missing variable or a
-world-readable file stops the start with exit 78 instead of failing the first session.
+world-readable file (or Schwab token file) stops the start with exit 78 instead of failing the
+first session.
 """
 
 from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from datetime import date
+from datetime import date, datetime
 from functools import cached_property
-from typing import Protocol
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
 
 import structlog
 
@@ -34,14 +37,6 @@ from mismarterad.core.errors import ConfigError
 from mismarterad.core.market_data_source import MarketDataSource
 from mismarterad.core.paper_account import PaperBalance
 from mismarterad.core.venue_status import VenueStatus
-from mismarterad.integrations.alpaca import (
-    AlpacaBarFeed,
-    AlpacaBroker,
-    AlpacaCredentials,
-    AlpacaEndpoints,
-    AlpacaSource,
-    load_alpaca_credentials,
-)
 from mismarterad.integrations.store_replay_feed import StoreReplayFeed
 from mismarterad.repositories.order_journal import SqlOrderJournal
 from mismarterad.runs.app import App
@@ -49,7 +44,12 @@ from mismarterad.runs.paper_account import PaperAccount
 from mismarterad.runs.session_pipeline import make_paper_broker
 from mismarterad.services.order_ids import day_prefix
 
-__all__ = ["DayVenue", "Venue", "build_venue"]
+if TYPE_CHECKING:  # a daemon imports only its own venue's adapter (start-up time: a restart resumes sooner)
+    from mismarterad.integrations.alpaca import AlpacaCredentials
+    from mismarterad.integrations.bar_delivery import FeedStats
+    from mismarterad.integrations.schwab import SchwabCredentials
+
+__all__ = ["DayVenue", "LiveConnection", "LiveVenue", "Venue", "build_venue"]
 
 log = structlog.get_logger(component="venue")
 
@@ -147,23 +147,59 @@ class PaperVenue:
         return VenueStatus()
 
 
-class AlpacaVenue:
-    """The Alpaca account. `status()` may be called from any thread (metrics, the socket)."""
+@dataclass(frozen=True)
+class LiveConnection:
+    """What a live adapter opened for one day-run: closed together by `close`."""
 
-    def __init__(self, daemon: DaemonConfig, credentials: AlpacaCredentials, clock: Clock) -> None:
-        settings = daemon.alpaca
-        self._credentials, self._clock, self._feed_name = credentials, clock, settings.feed
-        self._endpoints = AlpacaEndpoints.derive(settings.endpoint, settings.paper, settings.feed)
+    broker: LiveBroker
+    feed: LiveFeed
+    history: MarketDataSource
+    close: Callable[[], None]
+
+
+class LiveBroker(Broker, Protocol):
+    @property
+    def reconnects(self) -> int: ...
+
+
+class LiveFeed(BarFeed, Protocol):
+    def stats(self) -> FeedStats: ...
+
+
+@dataclass(frozen=True)
+class GapSettings:
+    """How a live feed fills gaps and watches stalls, from the session config and the day."""
+
+    max_retries: int
+    retry_interval_secs: float
+    stall_intervals: int
+    in_session: Callable[[datetime], bool]
+
+    @classmethod
+    def of(cls, config: SessionConfig, session: TradingSession) -> GapSettings:
+        gaps = config.session_data_config.gap_filler
+        opens, closes = session.regular_open, session.regular_close
+        return cls(gaps.max_retries, float(gaps.retry_interval_seconds), STALL_INTERVALS,
+                   # gaps and stalls count in the regular session only
+                   lambda t: opens is not None and closes is not None and opens <= t < closes)
+
+
+class LiveVenue:
+    """A real account through one adapter (`connect` opens it for a day-run). `status()` may be
+    called from any thread (metrics, the socket); `token_age()` is read at each call (an OAuth
+    login's age on the wall clock, None where credentials do not age), in and out of sessions."""
+
+    def __init__(self, name: str, account: str, connect: Callable[[SessionConfig, TradingSession], LiveConnection],
+                 token_age: Callable[[], float | None] = lambda: None) -> None:
+        self._name, self._account, self._connect, self._token_age = name, account, connect, token_age
         self._lock = threading.Lock()
-        self._broker: AlpacaBroker | None = None
-        self._feed: AlpacaBarFeed | None = None
-        self._before = VenueStatus(broker="alpaca")  # the counters of the day-runs already closed
+        self._day: LiveConnection | None = None
+        self._before = VenueStatus(broker=name)  # the counters of the day-runs already closed
         self._connected = True  # until a day-run says otherwise
-        self._account = "alpaca-paper" if settings.paper else "alpaca-live"
 
     @property
     def name(self) -> str:
-        return "alpaca"
+        return self._name
 
     @property
     def account(self) -> str:
@@ -178,61 +214,121 @@ class AlpacaVenue:
         return None
 
     def open_day(self, config: SessionConfig, session: TradingSession) -> DayVenue:
+        """An earlier day-run's orders are adopted by the resume, never canceled here."""
         self.close_day()
-        source = AlpacaSource(self._credentials, self._endpoints, feed=self._feed_name, clock=self._clock)
-        broker = AlpacaBroker(self._credentials, self._endpoints, self._clock)
         try:
-            broker.verify()  # wrong keys or no route: the start fails now, before any order exists
-            broker.start()  # an earlier day-run's orders are adopted by the resume, never canceled here
+            day = self._connect(config, session)  # wrong keys or no route: the start fails now, before any order
         except BaseException:
-            broker.close()
             with self._lock:
                 self._connected = False
             raise
-        gaps = config.session_data_config.gap_filler
-        opens, closes = session.regular_open, session.regular_close
-        feed = AlpacaBarFeed(self._credentials, self._endpoints, self._clock, source, feed=self._feed_name,
-                             gap_max_retries=gaps.max_retries, gap_retry_interval_secs=float(gaps.retry_interval_seconds),
-                             stall_intervals=STALL_INTERVALS,  # gaps and stalls count in the regular session only
-                             in_session=lambda t: opens is not None and closes is not None and opens <= t < closes)
         with self._lock:
-            self._broker, self._feed, self._connected = broker, feed, True
-        log.info("alpaca_connected", trading=self._endpoints.trading_rest, feed=self._feed_name)
-        return DayVenue(broker, feed, source)
+            self._day, self._connected = day, True
+        return DayVenue(day.broker, day.feed, day.history)
 
     def close_day(self, whole_day: bool = False) -> None:
         with self._lock:
-            broker = self._broker
-        if broker is None:
+            day = self._day
+        if day is None:
             return
         status = self.status()  # before the close: a closed stream is not a lost connection
-        broker.close()  # the feed's subscription ended with the day-run's coordinator
+        day.close()  # the feed's subscription ended with the day-run's coordinator
         with self._lock:
             self._before, self._connected = replace(status, connected=True), status.connected
-            self._broker = self._feed = None
+            self._day = None
 
     def status(self) -> VenueStatus:
         with self._lock:
-            broker, feed, before, connected = self._broker, self._feed, self._before, self._connected
-        if broker is None or feed is None:
-            return replace(before, connected=connected)
-        stats = feed.stats()
+            day, before, connected = self._day, self._before, self._connected
+        if day is None:
+            return replace(before, connected=connected, token_age_secs=self._token_age())
+        stats = day.feed.stats()
         return VenueStatus(
-            broker="alpaca", connected=broker.connected and stats.connected,
+            broker=self._name, connected=day.broker.connected and stats.connected,
             data_reconnects=before.data_reconnects + stats.reconnects,
-            trading_reconnects=before.trading_reconnects + broker.reconnects,
+            trading_reconnects=before.trading_reconnects + day.broker.reconnects,
             stalls=before.stalls + stats.stalls, gaps_filled=before.gaps_filled + stats.gaps_filled,
-            gaps_unfilled=before.gaps_unfilled + stats.gaps_unfilled)
+            gaps_unfilled=before.gaps_unfilled + stats.gaps_unfilled, token_age_secs=self._token_age())
+
+
+def alpaca_venue(daemon: DaemonConfig, credentials: AlpacaCredentials, clock: Clock) -> LiveVenue:
+    """The Alpaca account (paper or live): its trade-updates stream is started and its keys are
+    checked at each day-run's start."""
+    from mismarterad.integrations.alpaca import AlpacaBarFeed, AlpacaBroker, AlpacaEndpoints, AlpacaSource
+
+    settings = daemon.alpaca
+    endpoints = AlpacaEndpoints.derive(settings.endpoint, settings.paper, settings.feed)
+
+    def connect(config: SessionConfig, session: TradingSession) -> LiveConnection:
+        source = AlpacaSource(credentials, endpoints, feed=settings.feed, clock=clock)
+        broker = AlpacaBroker(credentials, endpoints, clock)
+        try:
+            broker.verify()
+            broker.start()
+        except BaseException:
+            broker.close()
+            raise
+        gaps = GapSettings.of(config, session)
+        feed = AlpacaBarFeed(credentials, endpoints, clock, source, feed=settings.feed,
+                             gap_max_retries=gaps.max_retries, gap_retry_interval_secs=gaps.retry_interval_secs,
+                             stall_intervals=gaps.stall_intervals, in_session=gaps.in_session)
+        log.info("alpaca_connected", trading=endpoints.trading_rest, feed=settings.feed)
+        return LiveConnection(broker, feed, source, broker.close)
+
+    return LiveVenue("alpaca", "alpaca-paper" if settings.paper else "alpaca-live", connect)
+
+
+def schwab_venue(daemon: DaemonConfig, credentials: SchwabCredentials, state_dir: Path, clock: Clock) -> LiveVenue:
+    """The Schwab account: at each day-run's start the token's age is checked (a 7-day-old one
+    is refused, saying what to run), the account's hash looked up and the account read."""
+    from mismarterad.integrations.schwab import LEDGER_FILE_NAME, TOKEN_FILE_NAME, SchwabEndpoint, SchwabSettings
+    from mismarterad.integrations.schwab import TokenFile
+    from mismarterad.integrations.schwab import connect as connect_schwab
+
+    settings = daemon.schwab
+    assert settings is not None
+    schwab = SchwabSettings(settings.account_number, TokenFile(settings.token_file or state_dir / TOKEN_FILE_NAME),
+                            state_dir / LEDGER_FILE_NAME, SchwabEndpoint.derive(settings.endpoint))
+
+    def connect(config: SessionConfig, session: TradingSession) -> LiveConnection:
+        opened = connect_schwab(credentials, schwab, clock)
+        gaps = GapSettings.of(config, session)
+        feed = opened.feed(clock, gap_max_retries=gaps.max_retries, gap_retry_interval_secs=gaps.retry_interval_secs,
+                           stall_intervals=gaps.stall_intervals, in_session=gaps.in_session)
+        log.info("schwab_connected", host=schwab.endpoint.host, token_age_days=round(
+            opened.session.token_age_secs() / 86_400, 2))
+        return LiveConnection(opened.broker, feed, opened.source, opened.close)
+
+    def token_age() -> float | None:
+        try:
+            return schwab.token_file.age_secs()
+        except ConfigError:  # gone or unreadable: no age to show (the next start says what to run)
+            return None
+
+    return LiveVenue("schwab", "schwab", connect, token_age)
 
 
 def build_venue(daemon: DaemonConfig, app: App, environ: Mapping[str, str] | None = None) -> Venue:
     """The daemon's venue on `app`'s clock, store and database; raises ConfigError (exit 78) for
-    credentials that are missing or readable by others."""
+    credentials that are missing or readable by others (and a Schwab token file likewise)."""
+    env = os.environ if environ is None else environ
     if daemon.broker == "alpaca":
-        credentials = load_alpaca_credentials(os.environ if environ is None else environ,
-                                              daemon.alpaca.credentials_file)
+        from mismarterad.integrations.alpaca import load_alpaca_credentials
+
+        credentials = load_alpaca_credentials(env, daemon.alpaca.credentials_file)
         try:
-            return AlpacaVenue(daemon, credentials, app.clock)
+            return alpaca_venue(daemon, credentials, app.clock)
         except ValueError as exc:  # an endpoint the adapter refuses (Alpaca's own hosts, clear text)
             raise ConfigError(f"alpaca.endpoint: {exc}") from None
+    if daemon.broker == "schwab":
+        from mismarterad.integrations.schwab import TOKEN_FILE_NAME, TokenFile, load_schwab_credentials
+
+        assert daemon.schwab is not None
+        schwab_credentials = load_schwab_credentials(env, daemon.schwab.credentials_file)
+        state_dir = app.settings.state_dir
+        TokenFile(daemon.schwab.token_file or state_dir / TOKEN_FILE_NAME).read()  # there, private, a token: or exit 78
+        try:
+            return schwab_venue(daemon, schwab_credentials, state_dir, app.clock)
+        except ValueError as exc:  # an endpoint the adapter refuses (Schwab's own hosts, clear text)
+            raise ConfigError(f"schwab.endpoint: {exc}") from None
     return PaperVenue(daemon, app)

@@ -1,12 +1,7 @@
-"""The Alpaca broker under the broker contract: an AlpacaBroker against a real emulator process.
-
-The contract drives a broker with synthetic bars. A live broker has no `on_bar` market of its
-own, so the rig plays the market too: `on_bar(bar)` first streams the bar from the emulator
-(`POST /_emulator/bars`: orders match, trade updates go out) and then calls
-`AlpacaBroker.on_bar`, which waits for those fills; `close_session` runs the emulator's session
-close (`POST /_emulator/close`) before `AlpacaBroker.close_session`. The emulator's replay
-clock starts inside the contract's session (2011-01-03, 09:30 New York) at real speed, so it
-takes orders as a regular session would.
+"""The Alpaca broker under the broker contract: an AlpacaBroker against a real emulator process
+(venue_rig.py: the emulator is the market). The emulator's replay clock starts inside the
+contract's session (2011-01-03, 09:30 New York) at real speed, so it takes orders as a regular
+session would.
 
 The venue's test controls the contract uses where a venue has them (a broker without them, the
 paper broker, skips or simplifies those cases): `fault` arms one of the emulator's faults,
@@ -17,31 +12,25 @@ restarted mid-session would make.
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
-from mismarterad.core.clock import ReplayClock
 from alpaca.trading.enums import OrderSide, TimeInForce
 from alpaca.trading.requests import LimitOrderRequest
 
-from mismarterad.core.market_data import Bar
+from mismarterad.core.clock import ReplayClock
 from mismarterad.core.orders import OrderRequest, OrderType, Side
 from mismarterad.integrations.alpaca import AlpacaBroker, AlpacaCredentials, AlpacaEndpoints
+from contract.venue_rig import VenueRig, start_rig
 from support.alpaca_emulator import AlpacaEmulator, start_emulator, trading_client
 
 SESSION_START = "2011-01-03T14:30:00+00:00"
 
 
-class AlpacaRig:
-    """A Broker: the AlpacaBroker's interface, with on_bar/close_session driving the emulator first."""
-
+class AlpacaRig(VenueRig):
     def __init__(self, emulator: AlpacaEmulator, root: Path | None) -> None:
-        """`root`: the emulator's directory, removed (and the emulator stopped) by `close`; None
-        for a rig that shares another's emulator."""
-        self.emulator, self._root = emulator, root
+        super().__init__(root)
+        self.emulator = emulator
         clock = ReplayClock(datetime.fromisoformat(SESSION_START), speed=1.0)
         endpoints = AlpacaEndpoints.derive(emulator.base_url, paper=True, feed="iex")
         # generous waits: a loaded test machine may take a while to carry an update over the socket
@@ -49,22 +38,6 @@ class AlpacaRig:
                                    fill_wait_secs=5.0, close_wait_secs=5.0, snapshot_ttl_secs=0.0)
         self.broker.verify()
         self.broker.start()
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.broker, name)
-
-    def on_bar(self, bar: Bar) -> None:
-        self.emulator.inject_bars([bar])
-        self.broker.on_bar(bar)
-
-    def close_session(self, last_bars: dict[str, Bar]) -> None:
-        self.emulator.close_session(list(last_bars.values()))
-        self.broker.close_session(last_bars)
-
-    def fault(self, kind: str, **params: Any) -> bool:
-        """Arm an emulator fault (see mismarterad/integrations/alpaca_emulator/faults.py); True: this venue has faults."""
-        self.emulator.fault(kind, **params)
-        return True
 
     def place_elsewhere(self, request: OrderRequest) -> str:
         """Place a limit order as another client of this account would (not through the broker)."""
@@ -79,21 +52,8 @@ class AlpacaRig:
         """A second broker on this account (its own book, its own stream); closing it leaves the emulator."""
         return AlpacaRig(self.emulator, None)
 
-    def close(self) -> None:
-        try:
-            self.broker.close()
-        finally:
-            if self._root is not None:
-                self.emulator.stop()
-                shutil.rmtree(self._root, ignore_errors=True)
-
 
 def start_alpaca_rig() -> AlpacaRig:
-    root = Path(tempfile.mkdtemp(prefix="alpaca-contract-"))
-    emulator = start_emulator(root / "data", root / "state", clock_start=SESSION_START, speed=1.0)
-    try:
-        return AlpacaRig(emulator, root)
-    except BaseException:
-        emulator.stop()
-        shutil.rmtree(root, ignore_errors=True)
-        raise
+    return start_rig("alpaca-contract-",
+                     lambda root: start_emulator(root / "data", root / "state", clock_start=SESSION_START, speed=1.0),
+                     AlpacaRig)

@@ -1,8 +1,8 @@
 """The bar feed contract (`core/bar_feed.py`): every BarFeed implementation must pass these.
 
 That is the store replay feed over each bar store, driven by a fast replay clock, and the
-Alpaca feed on its emulator (`alpaca_feed_rig.py`); other venue feeds join `FEEDS` with a local
-emulator of their stream. Each test drives the feed through the
+Alpaca and Schwab feeds on their emulators (`venue_feed_rig.py`); other venue feeds join `FEEDS`
+with a local emulator of their stream. Each test drives the feed through the
 interface alone: subscribe, receive bars on the feed's thread, stop.
 """
 
@@ -23,7 +23,7 @@ from mismarterad.core.market_data import Bar
 from mismarterad.integrations.store_replay_feed import StoreReplayFeed
 from mismarterad.repositories.memory_bar_store import MemoryBarStore
 from mismarterad.repositories.parquet_bar_store import ParquetBarStore
-from contract.alpaca_feed_rig import start_alpaca_feed
+from contract.venue_feed_rig import start_alpaca_feed, start_schwab_feed
 
 T0 = datetime(2011, 1, 4, 14, 30, tzinfo=UTC)  # 09:30 New York
 MINUTE = timedelta(minutes=1)
@@ -77,13 +77,14 @@ def started_in(first: datetime, before: datetime, after: datetime) -> bool:
     return before <= first <= after
 
 
-FEEDS = [*(f"store-replay-{name}" for name in sorted(STORES)), "alpaca-emulator"]
+VENUE_FEEDS = {"alpaca-emulator": start_alpaca_feed, "schwab-emulator": start_schwab_feed}
+FEEDS = [*(f"store-replay-{name}" for name in sorted(STORES)), *VENUE_FEEDS]
 
 
 @pytest.fixture(params=FEEDS)
 def rig(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Rig]:
-    if request.param == "alpaca-emulator":
-        venue = start_alpaca_feed([b for s in SYMBOLS for b in _bars(s)], T0)
+    if request.param in VENUE_FEEDS:
+        venue = VENUE_FEEDS[request.param]([b for s in SYMBOLS for b in _bars(s)], T0)
         r = Rig(venue.feed, venue.clock)
     else:
         venue = None

@@ -1,7 +1,7 @@
 """The broker contract: every Broker implementation must pass these.
 
-The paper broker, and the Alpaca adapter against its emulator (`alpaca_rig.py`); other live
-adapters join `BROKERS` with a local emulator of their protocol. Each test drives the broker
+The paper broker, and the Alpaca and Schwab adapters against their emulators (`alpaca_rig.py`,
+`schwab_rig.py`); other live adapters join `BROKERS` with a local emulator of their protocol. Each test drives the broker
 through the interface alone, plus the venue's test controls where a venue has them (see
 `alpaca_rig.py`: `fault`, `place_elsewhere`, `restarted`); a broker without one runs the case
 in the form its venue allows, or skips it saying why.
@@ -21,28 +21,31 @@ from mismarterad.core.market_data import Bar
 from mismarterad.core.orders import Order, OrderRequest, OrderStatus, OrderType, RejectCategory, Side
 from mismarterad.integrations.paper import PaperBroker
 from contract.alpaca_rig import start_alpaca_rig
+from contract.schwab_rig import start_schwab_rig
 
 T0 = datetime(2011, 1, 3, 14, 30, tzinfo=UTC)
 BROKERS: dict[str, Callable[[], Broker]] = {
     "paper": lambda: PaperBroker(initial_cash=100_000.0),
     "alpaca": start_alpaca_rig,  # an AlpacaBroker against the emulator (tests/contract/alpaca_rig.py)
+    "schwab": start_schwab_rig,  # a SchwabBroker against the emulator (tests/contract/schwab_rig.py)
 }
 
 
 # Cases where the emulated venue knows less than the contract's synthetic market: a difference
 # of the emulator's test controls, not of the broker. Skipped, not an expected failure: whether
 # the early fill's update is already in when the test drains is a race, so it could not fail.
+_ARRIVAL_TIME = ("a venue stamps an order with its own arrival time, not the request's submitted_utc, and the "
+                 "emulator's injected bars cannot follow the contract's synthetic minutes (its fill timing is "
+                 "checked in tests/protocol against its replay clock)")
 VENUE_DIFFERENCES = {
-    ("alpaca", "test_an_order_never_fills_on_a_bar_that_started_before_it"):
-        "a venue stamps an order with its own arrival time, not the request's submitted_utc, and the "
-        "emulator's injected bars cannot follow the contract's synthetic minutes (its fill timing is "
-        "checked in tests/protocol against its replay clock)",
+    ("alpaca", "test_an_order_never_fills_on_a_bar_that_started_before_it"): _ARRIVAL_TIME,
+    ("schwab", "test_an_order_never_fills_on_a_bar_that_started_before_it"): _ARRIVAL_TIME,
 }
 
 
-# How a day order left open at the close ends: the paper broker cancels it; Alpaca (the emulator
-# runs its close first, as the venue's own close comes before ours) expires it.
-CLOSE_STATUS = {"paper": OrderStatus.CANCELED, "alpaca": OrderStatus.EXPIRED}
+# How a day order left open at the close ends: the paper broker cancels it; the venues (the
+# emulators run their close first, as a venue's own close comes before ours) expire it.
+CLOSE_STATUS = {"paper": OrderStatus.CANCELED, "alpaca": OrderStatus.EXPIRED, "schwab": OrderStatus.EXPIRED}
 
 
 @pytest.fixture(params=sorted(BROKERS))

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from support.alpaca_day import alpaca_session_config, import_emulator_store
+from support.venue_day import VenueDay, import_emulator_store, venue_session_config
 from support.daemon_process import DAEMON_SESSION_CONFIG, DAY, SPY_JANUARY, DaemonProcess, base_env, executable
 
 CommandResult = subprocess.CompletedProcess[str]
@@ -76,7 +76,7 @@ def daemons(tmp_path: Path) -> Iterator[list[DaemonProcess]]:
         d.notify.close()
 
 
-# -- the Alpaca emulator's own store and the session config it trades with -------------------
+# -- the venue emulators' own store and the session config the daemon trades with there -------------------
 
 @pytest.fixture(scope="module")
 def emulator_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
@@ -85,4 +85,15 @@ def emulator_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def alpaca_session(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return alpaca_session_config(tmp_path_factory.mktemp("session"))
+    return venue_session_config(tmp_path_factory.mktemp("session"))
+
+
+@pytest.fixture
+def venue_days() -> Iterator[list[VenueDay]]:
+    """Replayed days (daemon + emulator) a test starts; each is killed and stopped at its end."""
+    started: list[VenueDay] = []
+    yield started
+    for day in started:
+        day.daemon.kill()
+        day.daemon.notify.close()
+        day.emulator.stop()

@@ -10,7 +10,6 @@ import re
 import signal
 import subprocess
 import time as time_module
-from collections.abc import Iterator
 from datetime import time
 from pathlib import Path
 
@@ -18,32 +17,23 @@ import pytest
 from support.alpaca_day import (
     AlpacaDay,
     backtest_trades,
-    regular_session_bars,
     start_alpaca_day,
 )
 from support.alpaca_emulator import KEY_ID, SECRET
 from support.daemon_process import DAY, free_port
+from support.venue_day import (
+    assert_flat_and_bars_kept,
+    everything_written,
+    final_outputs,
+    replay_whole_day,
+)
 
 PARITY_SPEED = 120.0
 
 
 @pytest.fixture
-def days() -> Iterator[list[AlpacaDay]]:
-    started: list[AlpacaDay] = []
-    yield started
-    for day in started:
-        day.daemon.kill()
-        day.daemon.notify.close()
-        day.emulator.stop()
-
-
-def everything_written(day: AlpacaDay, extra: list[str]) -> bytes:
-    """Every byte the daemon put anywhere a person or a scraper can read: its log, its state
-    directory (database, reports, halt file), its data directory, metrics, and ctl output."""
-    out = [day.daemon.log_text().encode(), *(t.encode() for t in extra)]
-    for root in (day.daemon.root / "state", day.daemon_data):
-        out += [p.read_bytes() for p in root.rglob("*") if p.is_file()]
-    return b"\n".join(out)
+def days(venue_days: list[AlpacaDay]) -> list[AlpacaDay]:
+    return venue_days
 
 
 @pytest.mark.slow
@@ -53,20 +43,11 @@ def test_a_replayed_day_through_the_emulator_trades_like_the_backtest(
     assert expected.count("\n") > 2, "the reference day trades"
     day = start_alpaca_day(tmp_path, emulator_data, alpaca_session, day=DAY, start=time(9, 20), speed=PARITY_SPEED)
     days.append(day)
-    d = day.daemon
-    d.start()
-    d.wait_ready()
-    # both streams authorize within moments of the threads starting
-    running = d.wait_for(lambda s: s["state"] == "RUNNING" and s["broker"]["connected"], 60,
-                         "the session to start, connected")
-    assert running["broker"]["name"] == "alpaca"
-    mid = d.wait_for(lambda s: s["bars_processed"] > 60, 120, "bars to flow from the emulator")
-    assert mid["error"] is None
-    metrics = d.metrics()
-    assert "mismarterad_broker_connected 1.0" in metrics
-    status_text = d.ctl("status").stdout
-    orders_text = d.ctl("--json", "orders").stdout
-    done = d.wait_for(lambda s: s["state"] == "STOPPED" and s["last_report"] is not None, 300, "the day to end")
+    replayed = replay_whole_day(day)
+    assert replayed.running["broker"]["name"] == "alpaca"
+    assert replayed.mid["error"] is None
+    assert "mismarterad_broker_connected 1.0" in replayed.metrics
+    done = replayed.done
     assert done["session_failures"] == 0 and done["broker"]["reconnects"] == {"data": 0, "trading": 0}
     assert (day.report(DAY) / "trades.csv").read_text() == expected
 
@@ -75,15 +56,10 @@ def test_a_replayed_day_through_the_emulator_trades_like_the_backtest(
     assert posted and len(posted) == len(set(posted)), "no client_order_id was POSTed twice"
     orders_csv = (day.report(DAY) / "orders.csv").read_text()
     assert all(cid in orders_csv for cid in posted)
-    state = day.emulator.state()
-    assert state["positions"] == [] and state["open_orders"] == []
-
-    # the live bars were kept: the daemon's store (empty at the start) holds the day's session
-    assert regular_session_bars(day.daemon_data, "SPY", DAY) == regular_session_bars(emulator_data, "SPY", DAY)
-    assert regular_session_bars(day.daemon_data, "SPY", "2011-01-03"), "history came over REST"
+    assert_flat_and_bars_kept(day, emulator_data, DAY)
 
     # the secret appears nowhere the daemon writes or answers
-    final = [d.metrics(), status_text, orders_text, d.ctl("--json", "config").stdout, d.ctl("status").stdout]
+    final = final_outputs(day, replayed)
     assert SECRET.encode() not in everything_written(day, final)
 
 
@@ -93,7 +69,7 @@ def test_wrong_keys_fail_the_session_start_within_seconds_and_send_nothing(
     day = start_alpaca_day(tmp_path, emulator_data, alpaca_session, day=DAY, start=time(10, 0), speed=60,
                            secret=wrong, max_session_restarts=0)
     days.append(day)
-    before = len(day.venue_requests())  # the test's own /v2/clock
+    before = len(day.venue_requests())
     day.daemon.start()
     day.daemon.wait_ready()
     failed = day.daemon.wait_for(lambda s: s["session_failures"] >= 1, 20, "the session start to fail")
@@ -118,7 +94,7 @@ def test_an_endpoint_nobody_answers_fails_the_start_naming_the_host_and_the_daem
     assert "127.0.0.1" in failed["error"], failed["error"]
     assert day.daemon.proc is not None and day.daemon.proc.poll() is None, "the daemon outlives its broker"
     assert day.daemon.request("hello")["ok"]
-    assert [r["path"] for r in day.venue_requests()] == ["/v2/clock"], "nothing but the test's own call"
+    assert day.venue_requests() == [], "nothing reached the venue"
 
 
 def test_a_credentials_file_others_can_read_stops_the_start_with_exit_78(
@@ -135,7 +111,7 @@ def test_a_credentials_file_others_can_read_stops_the_start_with_exit_78(
     [line] = [x for x in proc.stderr.splitlines() if "alpaca.credentials" in x]
     assert re.search(r"0o?644|-rw-r--r--", line) and "0600" in line, line
     assert SECRET not in proc.stderr + proc.stdout
-    assert [r["path"] for r in day.venue_requests()] == ["/v2/clock"], "nothing but the test's own call"
+    assert day.venue_requests() == [], "nothing reached the venue"
     os.chmod(secrets, 0o600)
     day.daemon.env = env
     day.daemon.start()

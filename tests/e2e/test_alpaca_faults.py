@@ -8,8 +8,6 @@ report files; the emulator through its Alpaca API and its own request log."""
 
 from __future__ import annotations
 
-import csv
-import time as real_time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, time
 from pathlib import Path
@@ -22,6 +20,8 @@ from support.alpaca_day import (
     start_alpaca_day,
 )
 from support.alpaca_emulator import NY
+from support.venue_day import market_time, report_rows
+from support.venue_day import run_with_faults as run_day
 from support.daemon_process import DAY
 
 SPEED = 600.0
@@ -41,35 +41,8 @@ def at(hh: int, mm: int) -> datetime:
     return datetime(2011, 1, 4, hh, mm, tzinfo=NY).astimezone(UTC)
 
 
-def wait_until(predicate: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = real_time.monotonic() + timeout
-    while not predicate():
-        assert real_time.monotonic() < deadline, f"timed out waiting for {what}"
-        real_time.sleep(0.01)
-
-
-def run_day(day: AlpacaDay, steps: list[tuple[Callable[[], bool], str, dict[str, Any]]]) -> dict[str, Any]:
-    """Start the daemon, arm each fault once its condition holds, and return the final status."""
-    day.daemon.start()
-    day.daemon.wait_ready()
-    for ready, kind, params in steps:
-        wait_until(ready, 60, f"the moment for {kind}")
-        day.emulator.fault(kind, **params)
-    return day.daemon.wait_for(lambda s: s["state"] == "STOPPED" and s["last_report"] is not None, 120,
-                               "the day to end")
-
-
-def market_time(day: AlpacaDay, t: datetime) -> Callable[[], bool]:
-    return lambda: day.emulator_now() >= t
-
-
 def orders_posted(day: AlpacaDay, n: int) -> Callable[[], bool]:
     return lambda: len(day.posted_ids()) >= n
-
-
-def report_rows(day: AlpacaDay, name: str) -> list[dict[str, str]]:
-    with (day.report(DAY) / name).open() as f:
-        return list(csv.DictReader(f))
 
 
 def emulator_orders(day: AlpacaDay) -> dict[str, Any]:
@@ -87,7 +60,7 @@ def assert_books_agree_and_flat(day: AlpacaDay, final: dict[str, Any]) -> None:
     assert final["session_failures"] == 0, final
     state = day.emulator.state()
     assert state["positions"] == [] and state["open_orders"] == [], state
-    ours = {row["client_order_id"]: row for row in report_rows(day, "orders.csv")}
+    ours = {row["client_order_id"]: row for row in report_rows(day, DAY, "orders.csv")}
     theirs = emulator_orders(day)
     assert set(theirs) <= set(ours), "every order at the broker is one of ours"
     for cid, order in theirs.items():
@@ -138,7 +111,7 @@ def test_order_update_faults_never_count_a_fill_twice(day: AlpacaDay) -> None:
         (orders_posted(day, 3), "out_of_order_updates", {}),
     ])
     assert_books_agree_and_flat(day, final)
-    ours = report_rows(day, "orders.csv")
+    ours = report_rows(day, DAY, "orders.csv")
     first = ours[0]
     assert first["status"] == "rejected" and first["filled_quantity"] in ("", "0"), first
     partial = emulator_orders(day)[ours[1]["client_order_id"]]

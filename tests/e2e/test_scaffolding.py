@@ -108,7 +108,7 @@ def test_config_check_takes_daemon_tomls_too(mismarterad, tmp_path) -> None:  # 
     assert checked.returncode == 0 and checked.stdout.count(": OK\n") == 2
     bad = mismarterad("config", "check", str(tmp_path / "daemon.conf"))  # TOML by content
     assert bad.returncode == 78
-    assert bad.stdout.splitlines() == ["broker: must be one of 'paper' or 'alpaca', got 'ib'",
+    assert bad.stdout.splitlines() == ["broker: must be one of 'paper', 'alpaca' or 'schwab', got 'ib'",
                                        "lead_minuts: unknown key (not part of the schema)"]
     session["strategies"][0]["params"]["fst"] = 3
     (tmp_path / "s.json").write_text(json.dumps(session))

@@ -1,4 +1,5 @@
-"""The crash rig: the real daemon trading through the real Alpaca emulator, killed and restarted.
+"""The crash rig: the real daemon trading through a real venue emulator (Alpaca's, or Schwab's:
+a `CrashVenue`), killed and restarted.
 
 One emulator account (one `--state-dir`) and one daemon state directory serve every day of a
 test. Each replayed day gets its own emulator process (its replay clock starting before that
@@ -7,7 +8,8 @@ often as the test likes, every time on a replay clock that starts at the emulato
 (`--start` = the emulator's /v2/clock), at the same speed.
 
 The checks read only what is outside the daemon: its SQLite database (`<state>/mismarterad.db`,
-read-only), its report folders, its socket, and the emulator's Alpaca API and request log.
+read-only), its report folders, its socket, its Schwab order ledger (a state file), and the
+emulator's venue API and request log.
 """
 
 from __future__ import annotations
@@ -31,8 +33,13 @@ from typing import Any
 from alpaca.trading.client import TradingClient
 from alpaca.trading.enums import QueryOrderStatus
 from alpaca.trading.requests import GetOrdersRequest
-from support.alpaca_emulator import KEY_ID, NY, SECRET, AlpacaEmulator, start_emulator
+from support.alpaca_emulator import KEY_ID, NY, SECRET, start_emulator
 from support.daemon_process import DAEMON_SESSION_CONFIG, DaemonProcess, make_daemon, write_daemon_config
+from support.emulator_process import EmulatorProcess
+from support.schwab_day import ledger_bindings
+from support.schwab_emulator import ACCOUNT_NUMBER, APP_KEY, APP_SECRET, SchwabEmulator, start_schwab_emulator
+
+from mismarterad.integrations.schwab import LEDGER_FILE_NAME, TOKEN_FILE_NAME
 
 CHURN_FILE = Path(__file__).with_name("churn_strategy.py")
 FINAL = frozenset({"filled", "canceled", "rejected", "expired", "refused"})
@@ -140,6 +147,107 @@ class Start:
     clock_behind_secs: float | None = None  # market seconds its clock trailed the emulator's, once up
 
 
+@dataclass(frozen=True)
+class CrashVenue:
+    """What differs between the venues the rig crashes a daemon on."""
+
+    name: str  # the daemon's broker and table
+    settings: dict[str, Any]  # the table's keys besides the endpoint
+    env: dict[str, str]  # the daemon's credentials
+    stream_paths: tuple[str, ...]  # websocket upgrades in the request log
+    start: Callable[[CrashRig, str], EmulatorProcess]  # this day's emulator, its clock from an ISO start
+    is_order_post: Callable[[dict[str, Any]], bool]
+    posted_ids: Callable[[CrashRig], list[str]]  # our client id of every order the venue holds or was sent
+    orders: Callable[[CrashRig], dict[str, tuple[str, int]]]  # its orders: id -> (status word, shares filled)
+    poke: Callable[[CrashRig], None]  # one cheap REST request (it uses up an armed delay)
+    # the fault that holds the daemon's next order POST: Alpaca's `delay` holds the request (its
+    # client id makes a POST processed after the restart's lookup recognizable); Schwab's
+    # `lost_response` makes the order at once and holds the answer (a POST made after the
+    # lookup that found nothing would be a second order nothing tells apart from the next one)
+    hold_post: dict[str, Any]
+
+
+def _alpaca_orders(rig: CrashRig) -> dict[str, tuple[str, int]]:
+    return {cid: (o.status.value, int(float(o.filled_qty or 0))) for cid, o in rig.broker_orders().items()}
+
+
+ALPACA = CrashVenue(
+    "alpaca", {}, {"APCA_API_KEY_ID": KEY_ID, "APCA_API_SECRET_KEY": SECRET}, ("/stream", "/v2/iex"),
+    lambda rig, clock_start: start_emulator(rig.emulator_data, rig.root / "emulator-state", clock_start=clock_start,
+                                            speed=rig.speed),
+    lambda r: r["method"] == "POST" and r["path"] == "/v2/orders",
+    lambda rig: [r["client_order_id"] for r in rig.posted()],
+    _alpaca_orders,
+    lambda rig: rig.client().get_clock(),
+    {"kind": "delay", "ms": 2500, "count": 2},
+)
+
+
+def _schwab_session(rig: CrashRig) -> Any:
+    assert isinstance(rig.emulator, SchwabEmulator)
+    return rig.emulator.session(rig.state_dir / TOKEN_FILE_NAME)
+
+
+def _schwab_orders(rig: CrashRig) -> dict[str, tuple[str, int]]:
+    """Every order of the account over the rig's days, by our client id (from the daemon's
+    ledger; an order it never bound is `schwab-<id>`), its status in the journal's words."""
+    assert isinstance(rig.emulator, SchwabEmulator)
+    bound = ledger_bindings(rig.state_dir / LEDGER_FILE_NAME)
+    session = _schwab_session(rig)
+    try:
+        now = rig.emulator_now()
+        listed = session.client.get_orders_for_account(
+            rig.emulator.account_hash(), from_entered_datetime=now - timedelta(days=7),
+            to_entered_datetime=now + timedelta(days=1)).json()
+    finally:
+        session.close()
+    out = {}
+    for o in listed:
+        filled = int(o["filledQuantity"])
+        word = {"FILLED": "filled", "CANCELED": "canceled", "EXPIRED": "expired", "REJECTED": "rejected"}.get(
+            o["status"], "partially_filled" if filled else "working")
+        out[bound.get(str(o["orderId"]), f"schwab-{o['orderId']}")] = (word, filled)
+    return out
+
+
+def _schwab_posted_ids(rig: CrashRig) -> list[str]:
+    """One id per order the venue made: the client id the daemon's ledger bound it to (an id
+    bound to two orders shows twice), or `schwab-<id>` for an order it never bound."""
+    path = rig.state_dir / LEDGER_FILE_NAME
+    client_of: dict[str, str] = {}
+    ids: list[str] = []
+    for line in path.read_text().splitlines() if path.exists() else []:
+        with contextlib.suppress(ValueError):
+            bound = json.loads(line).get("bound")
+            if bound and str(bound["order_id"]) not in client_of:
+                client_of[str(bound["order_id"])] = bound["client_order_id"]
+                ids.append(bound["client_order_id"])
+    made = {r["order_id"] for r in rig.posted() if r.get("order_id")}
+    if rig.emulator is not None:  # a POST whose answer was lost made an order the log has no id of
+        made |= {cid.removeprefix("schwab-") for cid in rig.venue.orders(rig) if cid.startswith("schwab-")}
+    return ids + [f"schwab-{order_id}" for order_id in sorted(made - set(client_of))]
+
+
+def _schwab_start(rig: CrashRig, clock_start: str) -> SchwabEmulator:
+    return start_schwab_emulator(rig.emulator_data, rig.root / "emulator-state", rig.state_dir / TOKEN_FILE_NAME,
+                                 clock_start=clock_start, speed=rig.speed)
+
+
+def _schwab_poke(rig: CrashRig) -> None:
+    session = _schwab_session(rig)
+    try:
+        session.client.get_account_numbers()
+    finally:
+        session.close()
+
+
+SCHWAB = CrashVenue(
+    "schwab", {"account_number": ACCOUNT_NUMBER}, {"SCHWAB_APP_KEY": APP_KEY, "SCHWAB_APP_SECRET": APP_SECRET},
+    ("/ws",), _schwab_start, lambda r: r["method"] == "POST" and r["path"].endswith("/orders"),
+    _schwab_posted_ids, _schwab_orders, _schwab_poke, {"kind": "lost_response", "hold_secs": 2.5},
+)
+
+
 @dataclass
 class CrashRig:
     root: Path
@@ -147,7 +255,8 @@ class CrashRig:
     session_config: Path
     speed: float
     daemon_config: dict[str, Any] = field(default_factory=dict)
-    emulator: AlpacaEmulator | None = None
+    venue: CrashVenue = ALPACA
+    emulator: Any = None  # this day's EmulatorProcess (AlpacaEmulator, SchwabEmulator)
     daemon: DaemonProcess | None = None
     day: str = ""
     kills: list[Kill] = field(default_factory=list)
@@ -170,14 +279,12 @@ class CrashRig:
     def report_dir(self, day: str) -> Path:
         return self.state_dir / "reports" / day
 
-    def start_emulator(self, day: str, at: dt_time) -> AlpacaEmulator:
+    def start_emulator(self, day: str, at: dt_time) -> Any:
         """This day's emulator process on the one account, its replay clock from `at` (New York)."""
         assert self.emulator is None, "stop the previous day's emulator first"
         self.day = day
         self.root.mkdir(parents=True, exist_ok=True)
-        self.emulator = start_emulator(self.emulator_data, self.root / "emulator-state",
-                                       clock_start=datetime.combine(date.fromisoformat(day), at, NY).isoformat(),
-                                       speed=self.speed)
+        self.emulator = self.venue.start(self, datetime.combine(date.fromisoformat(day), at, NY).isoformat())
         self._write_daemon_config()
         return self.emulator
 
@@ -190,12 +297,13 @@ class CrashRig:
 
     def _write_daemon_config(self) -> None:
         assert self.emulator is not None
-        config: dict[str, Any] = {"broker": "alpaca", "lead_minutes": 5, "lag_minutes": 2, **self.daemon_config}
-        config["alpaca"] = {"endpoint": self.emulator.base_url, **config.get("alpaca", {})}
+        name = self.venue.name
+        config: dict[str, Any] = {"broker": name, "lead_minutes": 5, "lag_minutes": 2, **self.daemon_config}
+        config[name] = {"endpoint": self.emulator.base_url, **self.venue.settings, **config.get(name, {})}
         if self.daemon is None:
             self.daemon = make_daemon(self.root / "daemon", self.root / "daemon-data", session_config=self.session_config,
                                       start=self.emulator_now().isoformat(), speed=self.speed, **config)
-            self.daemon.env.update(APCA_API_KEY_ID=KEY_ID, APCA_API_SECRET_KEY=SECRET)
+            self.daemon.env.update(self.venue.env)
         else:  # a new emulator (a new day) listens on a new port
             write_daemon_config(self.daemon.config_path, self.session_config, self.daemon.socket_path,
                                 self.daemon.metrics_port, **config)
@@ -206,7 +314,7 @@ class CrashRig:
 
     def emulator_now(self) -> datetime:
         assert self.emulator is not None
-        return datetime.fromisoformat(self.emulator.state()["now"]).astimezone(UTC)
+        return self.emulator.now()
 
     def elapsed(self) -> float:
         return round(time.monotonic() - self.t0, 3)
@@ -334,15 +442,17 @@ class CrashRig:
     # -- the emulator's side ---------------------------------------------------------------
 
     def venue_requests(self) -> list[dict[str, Any]]:
-        """Every Alpaca request the emulators received, the finished days' and today's."""
+        """Every venue request the emulators received, the finished days' and today's."""
         current = self.emulator.requests() if self.emulator is not None else []
         return [r for log in [*self.request_logs, current] for r in log if not r["path"].startswith("/_emulator")]
 
     def posted(self) -> list[dict[str, Any]]:
-        return [r for r in self.venue_requests() if r["method"] == "POST" and r["path"] == "/v2/orders"]
+        return [r for r in self.venue_requests() if self.venue.is_order_post(r)]
 
     def posted_ids(self) -> list[str]:
-        return [r["client_order_id"] for r in self.posted()]
+        """Our client order id of each order POSTed (Alpaca: as sent; Schwab: one per order the
+        venue made, by the daemon's ledger, `schwab-<id>` for one it never bound)."""
+        return self.venue.posted_ids(self)
 
     def broker_orders(self) -> dict[str, Any]:
         orders = self.client().get_orders(all_orders_request())
@@ -375,7 +485,7 @@ def rest_requests(rig: CrashRig, since: int) -> list[dict[str, Any]]:
     and the streams' upgrades left out)."""
     assert rig.emulator is not None
     return [r for r in rig.emulator.requests()[since:] if not r["path"].startswith("/_emulator")
-            and r["path"] not in ("/stream", "/v2/iex")]
+            and r["path"] not in rig.venue.stream_paths]
 
 
 def duplicates(ids: list[str]) -> dict[str, int]:
@@ -393,7 +503,7 @@ def check_books(rig: CrashRig, day: str) -> list[str]:
     if twice := duplicates(posted):
         problems.append(f"client_order_ids POSTed more than once: {twice}")
     journal = rig.db.orders()
-    broker = rig.broker_orders()
+    broker = rig.venue.orders(rig)
     if unknown := sorted(set(broker) - set(journal)):
         problems.append(f"orders at the emulator unknown to the database: {unknown}")
     if unknown_posted := sorted(set(posted) - set(journal)):
@@ -404,15 +514,14 @@ def check_books(rig: CrashRig, day: str) -> list[str]:
     open_ = {cid: row["status"] for cid, row in today.items() if row["status"] not in FINAL}
     if open_:
         problems.append(f"journaled orders of {day} without a final status after the close: {open_}")
-    for cid, order in broker.items():
+    for cid, (theirs, filled) in broker.items():
         row = journal.get(cid)
         if row is None:
             continue
-        theirs = order.status.value
         if theirs in AGREES and row["status"] not in AGREES[theirs]:
             problems.append(f"{cid}: the emulator says {theirs}, the database {row['status']}")
-        if int(float(order.filled_qty or 0)) != int(row["filled_quantity"] or 0):
-            problems.append(f"{cid}: filled {order.filled_qty} at the emulator, {row['filled_quantity']} in the database")
+        if filled != int(row["filled_quantity"] or 0):
+            problems.append(f"{cid}: filled {filled} at the emulator, {row['filled_quantity']} in the database")
     for cid, row in today.items():
         if cid not in broker and row["status"] not in ("refused", "rejected", "canceled", "expired"):
             problems.append(f"{cid} is {row['status']} in the database but the emulator never had it")
@@ -470,7 +579,7 @@ def burst_problems(rig: CrashRig, window_secs: float = 1.0, limit: int = 4) -> l
     """No more than `limit` orders POSTed within `window_secs` real seconds either side of a
     restart's resume (orders for bars that passed while the daemon was down are never sent
     late); the window must be short enough that the strategy's normal flow stays under `limit`."""
-    posts = [(datetime.fromisoformat(r["time"]), r["client_order_id"]) for r in rig.posted()]
+    posts = [(datetime.fromisoformat(r["time"]), r.get("client_order_id") or r.get("order_id")) for r in rig.posted()]
     problems = []
     for s in rig.starts:
         t = datetime.fromisoformat(s.emulator_start)

@@ -45,8 +45,10 @@ Input files: CSV or Parquet with columns timestamp,open,high,low,close,volume; t
 UTC offset, or are naive and --timezone names their zone. A bad row rejects the whole file
 unless --skip-bad-rows; every bad row is reported with its line number (header = line 1).
 import-api fetches from a historical data source (local: another data directory; alpaca: the
-Alpaca data API, keys from APCA_API_KEY_ID/APCA_API_SECRET_KEY or --credentials-file, mode 0600)
-and checks every bar the same way, per symbol; a bad bar is named by its position in the fetched
+Alpaca data API, keys from APCA_API_KEY_ID/APCA_API_SECRET_KEY or --credentials-file, mode 0600;
+schwab: Schwab's price history, about 48 days of minutes, the app's key and secret from
+SCHWAB_APP_KEY/SCHWAB_APP_SECRET or --credentials-file, the token from --token-file, default
+schwab-token.json in the state directory) and checks every bar the same way, per symbol; a bad bar is named by its position in the fetched
 series. A source that cannot be reached exits 74; keys it refuses, 78.
 Exports of a stored interval return the stored rows; other intervals (5m, 15m, 1h, 1d, any Nm)
 are built from the regular session's 1-minute bars, windows anchored at the open.
@@ -79,11 +81,15 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     api.add_argument("--source-data-dir", type=Path, default=None, metavar="DIR",
                      help="local: the data directory of the store to import from")
     api.add_argument("--endpoint", default=None, metavar="URL",
-                     help="alpaca: one base URL instead of Alpaca's hosts, e.g. the emulator's http://127.0.0.1:8700")
+                     help="alpaca, schwab: one base URL instead of the venue's hosts, e.g. an emulator's "
+                          "http://127.0.0.1:8700")
     api.add_argument("--feed", choices=["iex", "sip"], default="iex", help="alpaca: the data feed (default iex)")
     api.add_argument("--credentials-file", type=Path, default=None, metavar="FILE",
-                     help="alpaca: APCA_API_KEY_ID=… / APCA_API_SECRET_KEY=… lines, mode 0600 (default: the "
-                          "environment, then $CREDENTIALS_DIRECTORY/alpaca)")
+                     help="alpaca: APCA_API_KEY_ID=… / APCA_API_SECRET_KEY=… lines; schwab: SCHWAB_APP_KEY=… / "
+                          "SCHWAB_APP_SECRET=…; mode 0600 (default: the environment, then $CREDENTIALS_DIRECTORY)")
+    api.add_argument("--token-file", type=Path, default=None, metavar="FILE",
+                     help="schwab: the token file of `mismarterad auth schwab` (default: schwab-token.json in the "
+                          "state directory)")
     api.add_argument("--symbol", dest="symbols", action="append", required=True, metavar="SYM",
                      help="a symbol to import (repeat for several)")
     api.add_argument("--from", dest="start", type=arg_date, required=True, metavar="YYYY-MM-DD")
@@ -190,10 +196,35 @@ def _alpaca_source(args: argparse.Namespace, app: App) -> MarketDataSource:
     return AlpacaSource(credentials, endpoints, feed=args.feed, clock=app.clock)
 
 
+def _schwab_source(args: argparse.Namespace, app: App) -> MarketDataSource:
+    from mismarterad.integrations.schwab import (
+        TOKEN_FILE_NAME,
+        SchwabEndpoint,
+        SchwabSession,
+        SchwabSource,
+        TokenFile,
+        load_schwab_credentials,
+    )
+
+    try:
+        endpoint = SchwabEndpoint.derive(args.endpoint)
+    except ValueError as exc:
+        raise ConfigError(f"--endpoint: {exc}") from None
+    credentials = load_schwab_credentials(os.environ, args.credentials_file)
+    tokens = TokenFile(args.token_file or app.settings.state_dir / TOKEN_FILE_NAME)
+    wrapped = tokens.read()
+    try:
+        tokens.require_fresh(wrapped)
+    except BrokerError as exc:  # Schwab would refuse the refresh: say what to run, as for refused keys
+        raise ConfigError(str(exc)) from None
+    return SchwabSource(SchwabSession(credentials, tokens, endpoint, request_timeout_secs=10.0), app.clock)
+
+
 SOURCES: dict[str, SourceKind] = {
     "local": SourceKind("another data directory (needs --source-data-dir)", ("--source-data-dir",), _local_source),
     "alpaca": SourceKind("the Alpaca market-data API (keys from the environment or --credentials-file)", (),
                          _alpaca_source),
+    "schwab": SourceKind("Schwab's price history (the token of `mismarterad auth schwab`)", (), _schwab_source),
 }
 
 

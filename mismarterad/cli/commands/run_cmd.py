@@ -37,22 +37,26 @@ broker = "paper", bars come from the store as the clock passes their end, so a s
 replays through the real scheduler, threads and paper broker. With broker = "alpaca" they come
 from Alpaca's data stream (or the emulator's: `mismarterad emulate alpaca`), keys from
 APCA_API_KEY_ID/APCA_API_SECRET_KEY, [alpaca] credentials_file (mode 0600) or
-$CREDENTIALS_DIRECTORY/alpaca. SIGTERM/SIGINT stop it (exit 0), SIGHUP reloads the config.
+$CREDENTIALS_DIRECTORY/alpaca. With broker = "schwab" from Schwab's streamer (or `mismarterad
+emulate schwab`), the app's key and secret from SCHWAB_APP_KEY/SCHWAB_APP_SECRET, [schwab]
+credentials_file or $CREDENTIALS_DIRECTORY/schwab, its token from `mismarterad auth schwab`
+(renewed weekly). SIGTERM/SIGINT stop it (exit 0), SIGHUP reloads the config.
 One daemon per state directory: a second one exits 75 naming the first's pid (lock file
 <state>/mismarterad.lock).
 
-daemon config keys (TOML): session_config (required), broker = "paper"|"alpaca", socket_path,
+daemon config keys (TOML): session_config (required), broker = "paper"|"alpaca"|"schwab", socket_path,
 socket_group, metrics_address = "127.0.0.1:9108", lead_minutes = 30, lag_minutes = 5,
 max_session_restarts = 3, restart_backoff_seconds = 5, on_shutdown = "flatten"|"cancel"|"leave",
 database_url (or LoadCredential=database_url:FILE; docs/operations.md), data_dir, and a [risk] table (max_shares_per_symbol, max_notional_per_symbol,
 max_gross_exposure, max_open_orders, max_orders_per_minute, price_collar_pct, daily_loss_limit,
 no_entry_minutes_before_close, allow_short, pattern_day_trader; README "Risk limits"), and an
 [alpaca] table (paper = true, feed = "iex"|"sip", endpoint, credentials_file,
-live_trading_confirmed; docs/operations.md), and an [api] table for the REST API and web
+live_trading_confirmed; docs/operations.md), a [schwab] table (account_number, token_file,
+endpoint, credentials_file, live_trading_confirmed), and an [api] table for the REST API and web
 console (address = "127.0.0.1:8321", tls_cert, tls_key, allow_insecure_remote = false,
 token_ttl_minutes = 480, login_failures_per_user = 5, login_failures_per_address = 20,
-login_window_minutes = 15; users from `mismarterad user add`). broker = "alpaca" needs the session config's
-flatten_minutes_before_close of at least 1. A [paper] table: initial_cash = 1000000, what a
+login_window_minutes = 15; users from `mismarterad user add`). broker = "alpaca" or "schwab" needs the
+session config's flatten_minutes_before_close of at least 1. A [paper] table: initial_cash = 1000000, what a
 new paper account opens with (it keeps its cash and positions until mismarterctl paper reset).
 Errors exit 78 naming the key."""
 

@@ -1,7 +1,7 @@
 """The Alpaca adapter: broker, bar feed and historical source over alpaca-py, with credentials,
 endpoints and the errors the daemon acts on."""
 
-from mismarterad.integrations.alpaca.bar_feed import AlpacaBarFeed, FeedStats
+from mismarterad.integrations.alpaca.bar_feed import AlpacaBarFeed
 from mismarterad.integrations.alpaca.broker import AlpacaBroker
 from mismarterad.integrations.alpaca.credentials import AlpacaCredentials, load_alpaca_credentials
 from mismarterad.integrations.alpaca.endpoints import AlpacaEndpoints
@@ -17,7 +17,6 @@ __all__ = [
     "AlpacaSource",
     "BrokerAuthError",
     "BrokerUnavailableError",
-    "FeedStats",
     "RetryPolicy",
     "load_alpaca_credentials",
 ]

@@ -30,9 +30,6 @@ Alpaca, ours or not, without touching the book (reconciliation compares it with 
 from __future__ import annotations
 
 import threading
-import time
-from collections.abc import Callable
-from typing import Any, TypeVar
 
 import structlog
 from alpaca.trading.models import TradeUpdate
@@ -52,33 +49,33 @@ from mismarterad.core.orders import (
 )
 from mismarterad.integrations.alpaca.credentials import AlpacaCredentials
 from mismarterad.integrations.alpaca.endpoints import AlpacaEndpoints
-from mismarterad.integrations.alpaca.order_book import OrderBook
 from mismarterad.integrations.alpaca.order_resolution import OrderResolution
 from mismarterad.integrations.alpaca.parse import (
-    VenueOrder,
-    local_refusal,
     parse_account,
     parse_order,
     parse_position,
     parse_request,
     parse_trade_update,
 )
-from mismarterad.integrations.alpaca.rest import AUTH_HINT, operation_budget, remaining_secs
-from mismarterad.integrations.alpaca.streams import StreamRunner, StreamWatch, WatchedTradingStream
+from mismarterad.integrations.alpaca.rest import AUTH_HINT
+from mismarterad.integrations.op_budget import operation_budget, remaining_secs
+from mismarterad.integrations.alpaca.streams import StreamRunner, WatchedTradingStream
 from mismarterad.integrations.alpaca.venue_calls import TradingRest
 from mismarterad.integrations.broker_errors import BrokerAuthError, BrokerUnavailableError
 from mismarterad.integrations.retry_policy import RetryPolicy
+from mismarterad.integrations.stream_watch import StreamWatch
+from mismarterad.integrations.venue_broker import VenueBroker
+from mismarterad.integrations.venue_orders import VenueOrder
 
 __all__ = ["AlpacaBroker"]
 
 log = structlog.get_logger(component="alpaca_broker")
 
-T = TypeVar("T")
 _START_WAIT_SECS = 5.0
 _CANCEL_RESERVE_SECS = 2.0  # of close_session's budget, kept for the cancels after its wait
 
 
-class AlpacaBroker:
+class AlpacaBroker(VenueBroker):
     """An Alpaca account (paper or live, or the emulator) behind the Broker interface."""
 
     def __init__(self, credentials: AlpacaCredentials, endpoints: AlpacaEndpoints, clock: Clock, *,
@@ -95,17 +92,11 @@ class AlpacaBroker:
         self._rest = TradingRest(credentials, endpoints, clock, request_timeout_secs=request_timeout_secs,
                                  retry=retry or RetryPolicy(), stop=self._stop)
         self._fill_wait_secs, self._close_wait_secs = fill_wait_secs, close_wait_secs
-        self._ttl_secs = snapshot_ttl_secs
-        self._op_secs = op_deadline_secs
-        self._lock = threading.Condition()
-        self._book = OrderBook()
+        super().__init__("Alpaca", op_deadline_secs=op_deadline_secs, snapshot_ttl_secs=snapshot_ttl_secs,
+                         call=self._rest.call)
         self._resolution = OrderResolution(self._rest, self._lock, self._book, adopt=self._adopt,
                                            changed=self._changed, cancel=self._cancel,
                                            settle_secs=unresolved_settle_secs, op_secs=op_deadline_secs)
-        # moves on every event that may change cash or positions (every fill booked among them):
-        # a cached account/positions reading of an older version is never returned
-        self._version = 0
-        self._cache: dict[str, tuple[float, int, Any]] = {}
         self._watch = StreamWatch("trading")
         self._earlier_reconnects = 0
         self._reconciled_reconnects = 0  # the stream's reconnects already followed by a reconcile
@@ -126,7 +117,7 @@ class AlpacaBroker:
             return parse_account(raw)
 
         with operation_budget(self._op_secs):
-            self._snapshot("account", fetch, "GET /v2/account", stale_ok=False, fresh=True)
+            self._readings.read("account", fetch, "GET /v2/account", stale_ok=False, fresh=True)
         if self._endpoints.on_alpaca and self._endpoints.paper and numbers and not numbers[-1].startswith("PA"):
             raise BrokerAuthError("paper = true but these keys reach a live Alpaca account (its number does not "
                                   f"start with PA): {AUTH_HINT}")
@@ -175,37 +166,14 @@ class AlpacaBroker:
 
     # -- orders ----------------------------------------------------------------------------
 
-    def submit(self, request: OrderRequest) -> Order:
-        """Send the order; within `op_deadline_secs` of real time. REJECTED only for a refusal
-        (ours, or Alpaca's 4xx answer to the POST); an outcome still unknown comes back SUBMITTED
-        and unresolved (see order_resolution.py)."""
-        with self._lock:
-            if request.client_order_id in self._book:
-                raise ValueError(f"duplicate client_order_id {request.client_order_id}")
-            refusal = local_refusal(request)
-            if refusal is not None:
-                order = Order(request, OrderStatus.REJECTED, reason=refusal[1], reject_category=refusal[0])
-                self._book.add(order)
-                return order
-            self._book.add(Order(request, OrderStatus.SUBMITTED))  # before the POST: its updates may come first
-            self._version += 1
-        with operation_budget(self._op_secs):
-            return self._resolution.send(request)
-
-    def cancel(self, client_order_id: str) -> Order:
-        """Cancel the order; within `op_deadline_secs` of real time (BrokerError if Alpaca does
-        not answer in it). What it filled meanwhile is booked for `drain_fills()`."""
-        with operation_budget(self._op_secs):
-            return self._cancel(client_order_id)
+    def _send(self, request: OrderRequest) -> Order:
+        return self._resolution.send(request)
 
     def _cancel(self, client_order_id: str) -> Order:
         with self._lock:
-            order = self._book.get(client_order_id)
-            if order is None:
-                raise KeyError(f"no order {client_order_id}")
-            if not order.status.is_open:
-                return order
-            broker_id = self._book.broker_id(client_order_id)
+            order, broker_id = self._book.cancel_target(client_order_id)
+        if not order.status.is_open:
+            return order
         if broker_id is None:  # its submission's outcome is still unknown
             found = self._resolution.cancel_unresolved(client_order_id, order)
             if isinstance(found, Order):
@@ -229,10 +197,6 @@ class AlpacaBroker:
             current = self._book.get(client_order_id)
         assert current is not None
         return current
-
-    def orders(self) -> list[Order]:
-        with self._lock:
-            return self._book.orders()
 
     def lookup(self, client_order_id: str, counted: Order | None = None) -> Order | None:
         """Alpaca's current report of the order with our id `client_order_id` (GET by client id,
@@ -303,13 +267,13 @@ class AlpacaBroker:
         with ours right after fills (reconciliation), and a reading from before them would be
         a false difference."""
         with operation_budget(self._op_secs):
-            return self._snapshot("positions", lambda: sorted(
+            return self._readings.read("positions", lambda: sorted(
                 (parse_position(p) for p in self._rest.client.get_all_positions()), key=lambda p: p.symbol),
                 "GET /v2/positions", stale_after_events=False)
 
     def account(self) -> AccountSnapshot:
         with operation_budget(self._op_secs):
-            return self._snapshot("account", lambda: parse_account(self._rest.client.get_account()),
+            return self._readings.read("account", lambda: parse_account(self._rest.client.get_account()),
                                   "GET /v2/account")
 
     def drain_fills(self) -> list[Fill]:
@@ -404,7 +368,7 @@ class AlpacaBroker:
             return
         with self._lock:
             if self._book.apply_event(event) or event.execution is not None:  # another client's fill moves
-                self._version += 1  # positions too: no reading taken before it is returned after it
+                self._readings.moved()  # positions too: no reading taken before it is returned after it
                 self._lock.notify_all()
 
     def _is_open(self, client_order_id: str) -> bool:
@@ -413,34 +377,13 @@ class AlpacaBroker:
 
     def _changed(self) -> None:
         """Cash or positions may have moved: cached readings are not returned again (under the lock)."""
-        self._version += 1
+        self._readings.moved()
 
     def _adopt(self, venue: VenueOrder) -> Order:
         """Take a REST report of one of our orders, booking what it filled that no update told."""
         with self._lock:
             order = self._book.reconcile(venue, self._clock.now())
-            self._version += 1
+            self._readings.moved()
             self._lock.notify_all()
         assert order is not None
         return order
-
-    def _snapshot(self, kind: str, fetch: Callable[[], T], what: str, *, stale_ok: bool = True,
-                  fresh: bool = False, stale_after_events: bool = True) -> T:
-        """A reading reused while no event moved `_version` and its TTL lasts; on a failed
-        refresh the last one (`stale_ok`; `stale_after_events`: even if events came since)."""
-        with self._lock:
-            version = self._version
-            cached = self._cache.get(kind)
-        if not fresh and cached is not None and cached[1] == version and cached[0] > time.monotonic():
-            return cached[2]  # type: ignore[no-any-return]
-        try:
-            value = self._rest.call(fetch, what)
-        except BrokerError as exc:
-            if (not stale_ok or cached is None or isinstance(exc, BrokerAuthError)
-                    or (not stale_after_events and cached[1] != version)):
-                raise
-            log.warning("broker_snapshot_stale", what=what, error=str(exc))
-            return cached[2]  # type: ignore[no-any-return]
-        with self._lock:
-            self._cache[kind] = (time.monotonic() + self._ttl_secs, version, value)
-        return value

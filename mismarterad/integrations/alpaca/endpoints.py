@@ -11,9 +11,10 @@ localhost): the keys never cross a network in clear text.
 
 from __future__ import annotations
 
-import ipaddress
 from dataclasses import dataclass
 from urllib.parse import urlsplit
+
+from mismarterad.integrations.endpoint_urls import local_base_url
 
 __all__ = ["AlpacaEndpoints"]
 
@@ -59,33 +60,11 @@ class AlpacaEndpoints:
 
 
 def _base_url(endpoint: str) -> str:
-    parts = urlsplit(endpoint.strip())
-    if parts.scheme not in ("http", "https") or not parts.hostname or parts.path.strip("/") or parts.query \
-            or parts.fragment or parts.username or parts.password:
-        raise ValueError(f"an Alpaca endpoint must be http(s)://HOST[:PORT] with no path, such as "
-                         f"http://127.0.0.1:8700, got {endpoint[:80]!r}")
-    try:
-        _ = parts.port
-    except ValueError:
-        raise ValueError(f"the port of Alpaca endpoint {endpoint[:80]!r} is not a number from 0 to 65535") from None
-    host = parts.hostname
-    if _is_alpaca_host(host):
-        raise ValueError("leave endpoint unset for Alpaca's own hosts; paper = true/false picks the account")
-    if parts.scheme == "http" and not _is_loopback(host):
-        raise ValueError(f"an http:// Alpaca endpoint must be a loopback host (127.0.0.1, ::1, localhost): the "
-                         f"API keys are never sent in clear text over a network; use https:// for {host}")
-    return f"{parts.scheme}://{parts.netloc}"
+    return local_base_url(endpoint, "Alpaca", _is_alpaca_host, example="http://127.0.0.1:8700",
+                          own_host_hint="leave endpoint unset for Alpaca's own hosts; paper = true/false picks the "
+                                        "account", secret_name="the API keys")
 
 
 def _is_alpaca_host(host: str) -> bool:
     host = host.lower().rstrip(".")
     return host == "alpaca.markets" or host.endswith(".alpaca.markets")
-
-
-def _is_loopback(host: str) -> bool:
-    if host.lower().rstrip(".") == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False

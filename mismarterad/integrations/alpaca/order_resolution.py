@@ -25,18 +25,17 @@ import structlog
 
 from mismarterad.core.errors import BrokerError
 from mismarterad.core.orders import Order, OrderRequest, RejectCategory
-from mismarterad.integrations.alpaca.order_book import OrderBook
 from mismarterad.integrations.alpaca.parse import (
-    VenueOrder,
     is_duplicate_client_order_id,
     parse_order,
-    reject_category,
     to_alpaca_request,
 )
 from mismarterad.integrations.alpaca.rest import AUTH_HINT, api_message, api_status, is_connection_failure
-from mismarterad.integrations.alpaca.rest import operation_budget, remaining_secs
+from mismarterad.integrations.op_budget import operation_budget, remaining_secs
 from mismarterad.integrations.alpaca.venue_calls import TradingRest
 from mismarterad.integrations.broker_errors import BrokerAuthError
+from mismarterad.integrations.order_book import OrderBook
+from mismarterad.integrations.venue_orders import VenueOrder, reject_category
 
 __all__ = ["OrderResolution"]
 

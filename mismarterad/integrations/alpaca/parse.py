@@ -1,5 +1,5 @@
 """Pure translations between alpaca-py's models and ours: order requests out; orders, trade
-updates, bars, positions and the account in; Alpaca's refusal texts into RejectCategory.
+updates, bars, positions and the account in.
 
 Timestamps become aware UTC here and nowhere else. Enums are mapped with an explicit `match`: a
 status this module does not know is an error, never a default.
@@ -7,8 +7,6 @@ status this module does not know is an error, never a default.
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from alpaca.data.models import Bar as AlpacaBar
@@ -21,14 +19,11 @@ from alpaca.trading.requests import LimitOrderRequest, MarketOrderRequest, StopO
 from alpaca.trading.requests import OrderRequest as AlpacaOrderRequest
 
 from mismarterad.core.market_data import Bar
-from mismarterad.core.orders import AccountSnapshot, OrderRequest, OrderStatus, OrderType, Position, RejectCategory, Side
+from mismarterad.core.orders import AccountSnapshot, OrderRequest, OrderStatus, OrderType, Position, Side
+from mismarterad.integrations.venue_orders import Execution, TradeEvent, VenueOrder
 
 __all__ = [
-    "Execution",
-    "TradeEvent",
-    "VenueOrder",
     "is_duplicate_client_order_id",
-    "local_refusal",
     "order_status",
     "parse_account",
     "parse_bar",
@@ -36,61 +31,15 @@ __all__ = [
     "parse_position",
     "parse_request",
     "parse_trade_update",
-    "reject_category",
     "timeframe",
     "to_alpaca_request",
     "utc",
 ]
 
 
-@dataclass(frozen=True, slots=True)
-class VenueOrder:
-    """One order as the venue reported it at one moment (a REST answer, or a trade update's order)."""
-
-    broker_id: str
-    client_order_id: str
-    status: OrderStatus
-    filled_quantity: int
-    avg_fill_price: float | None
-    filled_utc: datetime | None
-    updated_utc: datetime
-    venue_status: str  # Alpaca's own word (partially_filled, expired, ...), for reasons and logs
-
-
-@dataclass(frozen=True, slots=True)
-class Execution:
-    """One fill the venue made: a `fill` or `partial_fill` event's own quantity and price."""
-
-    execution_id: str
-    quantity: int
-    price: float
-    ts_utc: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class TradeEvent:
-    """A trade update: the order after the event, and the execution if the event is one."""
-
-    event: str
-    order: VenueOrder
-    execution: Execution | None
-    ts_utc: datetime
-
-
 def utc(t: datetime) -> datetime:
     """Aware UTC; alpaca-py leaves a timestamp naive only when the venue sent no offset (UTC)."""
     return t.replace(tzinfo=UTC) if t.tzinfo is None else t.astimezone(UTC)
-
-
-def local_refusal(request: OrderRequest) -> tuple[RejectCategory, str] | None:
-    """What the venue would refuse anyway, refused before it reaches the wire."""
-    quantity = request.quantity
-    if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity <= 0:
-        return RejectCategory.INVALID_QUANTITY, f"quantity must be a positive whole number of shares, got {quantity}"
-    price = {OrderType.LIMIT: request.limit_price, OrderType.STOP: request.stop_price}.get(request.type, 1.0)
-    if price is None or not math.isfinite(price) or price <= 0:
-        return RejectCategory.INVALID_PRICE, f"a {request.type.value} order needs a positive price, got {price}"
-    return None
 
 
 def to_alpaca_request(request: OrderRequest) -> AlpacaOrderRequest:
@@ -225,22 +174,6 @@ def timeframe(interval: str) -> TimeFrame:
 
 def is_duplicate_client_order_id(status_code: int | None, message: str) -> bool:
     return status_code == 422 and "client_order_id" in message.lower() and "unique" in message.lower()
-
-
-def reject_category(status_code: int | None, message: str) -> RejectCategory:
-    """The category of an order Alpaca refused (403: buying power or shares; 422: a bad field)."""
-    text = message.lower()
-    if "buying power" in text or "insufficient funds" in text or "insufficient balance" in text:
-        return RejectCategory.INSUFFICIENT_FUNDS
-    if "short" in text or "position" in text or "insufficient qty" in text or "qty available" in text:
-        return RejectCategory.INSUFFICIENT_POSITION
-    if "price" in text:
-        return RejectCategory.INVALID_PRICE
-    if "qty" in text or "quantity" in text:
-        return RejectCategory.INVALID_QUANTITY
-    if status_code == 422 and ("order type" in text or "time_in_force" in text or "time in force" in text):
-        return RejectCategory.UNSUPPORTED_TYPE
-    return RejectCategory.OTHER
 
 
 def _shares(value: str | float | None) -> int:

@@ -1,11 +1,10 @@
 """alpaca-py's REST clients as the adapter needs them: a request timeout, and no retries of
 their own (ours are in RetryPolicy, and an order POST is never resent blindly).
 
-Budgets. `operation_budget(secs)` gives the calling thread one real-time deadline for
-everything inside it (nested budgets keep the earlier deadline): every request made in it
-times out after min(its own timeout, what is left), and one started with nothing left fails
-at once with requests.Timeout (a connection failure: the outcome of nothing is unknown, and
-nothing was sent). `remaining_secs()` tells retries and waits what is left.
+Budgets (integrations/op_budget.py): every request made inside an operation's budget times
+out after min(its own timeout, what is left), and one started with nothing left fails at once
+with requests.Timeout (a connection failure: the outcome of nothing is unknown, and nothing
+was sent).
 
 alpaca-py 0.44 has no timeout setting and retries 429/504 three times with a blocking
 `time.sleep(3)`, which could resend an order. `RESTClient` keeps its `requests.Session` in
@@ -17,10 +16,6 @@ alpaca-py is exact, so these private names are checked by the unit tests.
 from __future__ import annotations
 
 import json
-import threading
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import requests
@@ -29,6 +24,7 @@ from alpaca.data.historical.stock import StockHistoricalDataClient
 from alpaca.trading.client import TradingClient
 
 from mismarterad.integrations.alpaca.credentials import KEY_ID_VAR, SECRET_VAR, AlpacaCredentials
+from mismarterad.integrations.op_budget import remaining_secs
 
 __all__ = [
     "AUTH_HINT",
@@ -37,42 +33,12 @@ __all__ = [
     "is_connection_failure",
     "make_data_client",
     "make_trading_client",
-    "operation_budget",
-    "operation_deadline",
-    "remaining_secs",
 ]
 
 AUTH_HINT = f"check {KEY_ID_VAR} and {SECRET_VAR} (paper keys for the paper account, live keys for live)"
 
 
 _MIN_REQUEST_SECS = 0.05  # less than this left: the request is not started
-_budget = threading.local()
-
-
-@contextmanager
-def operation_budget(secs: float) -> Iterator[float]:
-    """A real-time deadline of `secs` from now for this thread's requests (the earlier one if
-    a budget is already running); yields the deadline (time.monotonic())."""
-    outer: float | None = getattr(_budget, "deadline", None)
-    deadline = time.monotonic() + secs
-    if outer is not None:
-        deadline = min(deadline, outer)
-    _budget.deadline = deadline
-    try:
-        yield deadline
-    finally:
-        _budget.deadline = outer
-
-
-def operation_deadline() -> float | None:
-    """The running budget's deadline (time.monotonic()), None outside any."""
-    return getattr(_budget, "deadline", None)
-
-
-def remaining_secs() -> float:
-    """Real seconds left of the running budget (inf outside any); never negative."""
-    deadline = operation_deadline()
-    return float("inf") if deadline is None else max(0.0, deadline - time.monotonic())
 
 
 class _TimeoutSession(requests.Session):

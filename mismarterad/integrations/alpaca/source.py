@@ -23,7 +23,8 @@ from mismarterad.integrations.alpaca.credentials import AlpacaCredentials
 from mismarterad.integrations.alpaca.endpoints import AlpacaEndpoints
 from mismarterad.integrations.alpaca.parse import parse_bar, timeframe
 from mismarterad.integrations.alpaca.rest import AUTH_HINT, api_message, api_status, is_connection_failure, \
-    make_data_client, operation_deadline
+    make_data_client
+from mismarterad.integrations.op_budget import operation_deadline
 from mismarterad.integrations.broker_errors import BrokerAuthError, BrokerUnavailableError, scrub
 from mismarterad.integrations.retry_policy import RetryPolicy
 

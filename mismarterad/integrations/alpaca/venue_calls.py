@@ -22,18 +22,18 @@ from mismarterad.core.clock import Clock
 from mismarterad.core.errors import BrokerError
 from mismarterad.integrations.alpaca.credentials import AlpacaCredentials
 from mismarterad.integrations.alpaca.endpoints import AlpacaEndpoints
-from mismarterad.integrations.alpaca.parse import VenueOrder, parse_order
+from mismarterad.integrations.alpaca.parse import parse_order
 from mismarterad.integrations.alpaca.rest import (
     AUTH_HINT,
     api_message,
     api_status,
     is_connection_failure,
     make_trading_client,
-    operation_deadline,
-    remaining_secs,
 )
+from mismarterad.integrations.op_budget import operation_deadline, remaining_secs
 from mismarterad.integrations.broker_errors import BrokerAuthError, BrokerUnavailableError, scrub
 from mismarterad.integrations.retry_policy import RetryPolicy
+from mismarterad.integrations.venue_orders import VenueOrder
 
 __all__ = ["OPEN_ORDERS_LIMIT", "TradingRest"]
 

@@ -1,10 +1,8 @@
 """Historical bars as `GET /v2/stocks/bars` serves them, from the emulator's own store.
 
-1Min comes from stored 1m bars (extended hours included, as Alpaca's). 1Day comes from stored
-1d bars where the store has them, else from the regular session's 1m bars. Other minute and
-hour frames are aggregated from the regular session's 1m bars (`services/bar_aggregation.py`:
-windows anchored at 09:30 New York, so 1Hour bars start at 09:30, 10:30, ...). A bar is served
-only once it has ended on the emulator's clock: there is no future data.
+The bars of each timeframe are the shared history's (`venue_emulator/history.py`: 1Min from
+stored 1m bars, extended hours included; 1Day from stored 1d bars or the session's minutes;
+other frames aggregated from the regular session; none that has not ended on the clock).
 
 Pages are ordered by symbol, then time; `next_page_token` names the first bar of the next page,
 so a page stays valid while the clock adds bars at the end.
@@ -16,21 +14,19 @@ import base64
 import binascii
 import re
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime
 
 from mismarterad.core.bar_store import BarStore
-from mismarterad.core.calendar import TradingSession
 from mismarterad.core.intervals import Interval, parse_interval
 from mismarterad.core.market_data import Bar
-from mismarterad.integrations.alpaca_emulator.sessions import NEW_YORK, Session, Sessions
-from mismarterad.integrations.alpaca_emulator.values import OrderError
-from mismarterad.services.bar_aggregation import aggregate_daily, aggregate_session
+from mismarterad.integrations.venue_emulator.history import ended_bars
+from mismarterad.integrations.venue_emulator.sessions import Sessions
+from mismarterad.integrations.venue_emulator.values import OrderError
 
 __all__ = ["BarQuery", "BarsPage", "bars_page", "parse_timeframe"]
 
 DEFAULT_LIMIT = 1000
 MAX_LIMIT = 10_000
-_ONE_MINUTE = timedelta(minutes=1)
 _TIMEFRAME = re.compile(r"^([1-9][0-9]?)(Min|T|Hour|H|Day|D)$")
 
 
@@ -73,7 +69,7 @@ def bars_page(store: BarStore, sessions: Sessions, query: BarQuery, now_utc: dat
     end = min(query.end_utc, now_utc)
     items: list[Bar] = []
     for symbol in sorted(set(query.symbols)):
-        series = [b for b in _series(store, sessions, symbol, query.interval, query.start_utc, end, now_utc)
+        series = [b for b in ended_bars(store, sessions, symbol, query.interval, query.start_utc, end, now_utc)
                   if query.start_utc <= b.start_utc <= query.end_utc]
         items += reversed(series) if query.descending else series
     first = 0
@@ -86,54 +82,6 @@ def bars_page(store: BarStore, sessions: Sessions, query: BarQuery, now_utc: dat
     for bar in page:
         grouped.setdefault(bar.symbol, []).append(bar)
     return BarsPage(grouped, _encode(rest[0]) if rest else None)
-
-
-def _series(store: BarStore, sessions: Sessions, symbol: str, interval: Interval, start: datetime,
-            end: datetime, now: datetime) -> list[Bar]:
-    if end < start:
-        return []
-    if interval.minutes == 1:
-        # a 1m bar has ended once its start is a minute before now
-        return store.read_bars(symbol, "1m", start, min(end + timedelta(microseconds=1), now - _ONE_MINUTE
-                                                        + timedelta(microseconds=1)))
-    days = sessions.between(start.astimezone(NEW_YORK).date() - timedelta(days=1), end.astimezone(NEW_YORK).date())
-    days = [s for s in days if s.open_utc < now]
-    if not days:
-        return []
-    out: list[Bar] = []
-    stored_daily: dict[date, Bar] = {}
-    if interval.daily:
-        stored = store.read_bars(symbol, "1d", days[0].open_utc - timedelta(days=1), days[-1].close_utc)
-        stored_daily = {b.start_utc.astimezone(NEW_YORK).date(): b for b in stored}
-    for session in days:
-        if interval.daily:
-            if session.close_utc > now:
-                continue
-            bar = stored_daily.get(session.day) or aggregate_daily(_regular_1m(store, symbol, session),
-                                                                   _trading_session(session))
-            if bar is not None:
-                out.append(bar)
-            continue
-        for bar in aggregate_session(_regular_1m(store, symbol, session), interval, _trading_session(session)):
-            if min(bar.start_utc + interval.length, session.close_utc) <= now:
-                out.append(bar)
-    return out
-
-
-def _regular_1m(store: BarStore, symbol: str, session: Session) -> list[Bar]:
-    return store.read_bars(symbol, "1m", session.open_utc, session.close_utc)
-
-
-def _trading_session(session: Session) -> TradingSession:
-    def local(t: datetime) -> datetime:
-        return t.astimezone(NEW_YORK)
-
-    return TradingSession(
-        day=session.day, timezone=str(NEW_YORK), is_trading_day=True, is_holiday=False, holiday_name=None,
-        is_early_close=session.is_early_close, pre_market_open=local(session.pre_open_utc),
-        regular_open=local(session.open_utc), regular_close=local(session.close_utc),
-        post_market_close=local(session.post_close_utc),
-    )
 
 
 def _encode(bar: Bar) -> str:

@@ -13,7 +13,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from mismarterad.core.orders import Side
-from mismarterad.integrations.alpaca_emulator.values import AlpacaOrderType, OrderError, OrderSpec, TimeInForce
+from mismarterad.integrations.venue_emulator.values import EmulatedOrderType, OrderError, OrderSpec, TimeInForce
 
 __all__ = ["OrderQuery", "parse_order_query", "parse_order_spec", "parse_time"]
 
@@ -27,7 +27,7 @@ class _OrderBody(BaseModel):
     qty: float | None = None
     notional: float | None = None
     side: Side
-    type: AlpacaOrderType
+    type: EmulatedOrderType
     time_in_force: TimeInForce
     limit_price: float | None = None
     stop_price: float | None = None
@@ -60,9 +60,9 @@ def parse_order_spec(body: Any) -> OrderSpec:
     if parsed.qty <= 0 or parsed.qty != int(parsed.qty):
         raise OrderError(422, 40010000, f"qty: must be a positive whole number of shares, got {parsed.qty:g}")
     kind = parsed.type
-    if kind in (AlpacaOrderType.LIMIT, AlpacaOrderType.STOP_LIMIT) and parsed.limit_price is None:
+    if kind in (EmulatedOrderType.LIMIT, EmulatedOrderType.STOP_LIMIT) and parsed.limit_price is None:
         raise OrderError(422, 40010000, "limit_price: required for limit and stop_limit orders")
-    if kind in (AlpacaOrderType.STOP, AlpacaOrderType.STOP_LIMIT) and parsed.stop_price is None:
+    if kind in (EmulatedOrderType.STOP, EmulatedOrderType.STOP_LIMIT) and parsed.stop_price is None:
         raise OrderError(422, 40010000, "stop_price: required for stop and stop_limit orders")
     for name in ("limit_price", "stop_price"):
         value = getattr(parsed, name)
@@ -74,8 +74,8 @@ def parse_order_spec(body: Any) -> OrderSpec:
     return OrderSpec(
         symbol=parsed.symbol, qty=int(parsed.qty), side=parsed.side, type=kind,
         time_in_force=parsed.time_in_force, client_order_id=client_id,
-        limit_price=parsed.limit_price if kind in (AlpacaOrderType.LIMIT, AlpacaOrderType.STOP_LIMIT) else None,
-        stop_price=parsed.stop_price if kind in (AlpacaOrderType.STOP, AlpacaOrderType.STOP_LIMIT) else None,
+        limit_price=parsed.limit_price if kind in (EmulatedOrderType.LIMIT, EmulatedOrderType.STOP_LIMIT) else None,
+        stop_price=parsed.stop_price if kind in (EmulatedOrderType.STOP, EmulatedOrderType.STOP_LIMIT) else None,
         extended_hours=parsed.extended_hours,
     )
 

@@ -15,12 +15,12 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-import structlog
 from aiohttp import web
 
-from mismarterad.integrations.alpaca_emulator.account import Account
-from mismarterad.integrations.alpaca_emulator.emulator_routes import RequestLog, add_emulator_routes
-from mismarterad.integrations.alpaca_emulator.exchange import Exchange
+from mismarterad.integrations.venue_emulator.account import Account
+from mismarterad.integrations.venue_emulator.control_routes import ControlHooks, RequestLog, add_emulator_routes
+from mismarterad.integrations.venue_emulator.exchange import Exchange
+from mismarterad.integrations.venue_emulator.http_faults import answer_with_faults
 from mismarterad.integrations.alpaca_emulator.history import (
     DEFAULT_LIMIT,
     MAX_LIMIT,
@@ -30,9 +30,9 @@ from mismarterad.integrations.alpaca_emulator.history import (
     parse_timeframe,
 )
 from mismarterad.integrations.alpaca_emulator.order_input import parse_order_query, parse_order_spec, parse_time
-from mismarterad.integrations.alpaca_emulator.sessions import NEW_YORK
+from mismarterad.integrations.venue_emulator.sessions import NEW_YORK
 from mismarterad.integrations.alpaca_emulator.streams import StreamHub
-from mismarterad.integrations.alpaca_emulator.values import OPEN_STATUSES, EmulatedOrder, OrderError
+from mismarterad.integrations.venue_emulator.values import OPEN_STATUSES, EmulatedOrder, OrderError
 from mismarterad.integrations.alpaca_emulator.wire import (
     account_json,
     bar_json,
@@ -44,8 +44,6 @@ from mismarterad.integrations.alpaca_emulator.wire import (
 )
 
 __all__ = ["Keys", "build_app"]
-
-log = structlog.get_logger(component="emulator_server")
 
 _STREAM_PATHS = ("/v2/iex", "/v2/sip", "/stream")
 _MAX_CALENDAR_DAYS = 3700
@@ -79,7 +77,7 @@ def build_app(exchange: Exchange, hub: StreamHub, keys: Keys, requests: RequestL
     for path in _STREAM_PATHS[:2]:
         app.router.add_get(path, hub.data_socket)
     app.router.add_get("/stream", hub.trading_socket)
-    add_emulator_routes(app, exchange, hub, requests)
+    add_emulator_routes(app, exchange, ControlHooks(order_json, hub.drop), requests)
     return app
 
 
@@ -95,29 +93,7 @@ def _middleware(exchange: Exchange, keys: Keys, requests: RequestLog) -> Any:
             return await handler(request)
         if not keys.match(request.headers.get("APCA-API-KEY-ID"), request.headers.get("APCA-API-SECRET-KEY")):
             return _error(401, 40110000, "request is not authorized")
-        fault = exchange.faults.take_http(is_order_post)
-        if fault.delay_secs:
-            await asyncio.sleep(fault.delay_secs)
-        if fault.status == 429:
-            return _error(429, 42910000, "rate limit exceeded")
-        try:
-            response = await handler(request)
-        except OrderError as exc:
-            response = _error(exc.http_status, exc.code, exc.message)
-        except web.HTTPException as exc:  # no such route or method: Alpaca's JSON error, not aiohttp's text
-            if exc.status < 400:
-                raise
-            response = _error(exc.status, exc.status * 100_000, str(exc.reason).lower())
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:  # a bug of ours: Alpaca's JSON 500, the traceback only in our log
-            log.exception("request_failed", method=request.method, path=request.path, error=str(exc))
-            response = _error(500, 50010000, "internal server error")
-        if fault.status == 500:
-            return _error(500, 50010000, "internal server error")  # after the handler: the order exists
-        if fault.lost_hold_secs is not None:
-            await _lose(request, fault.lost_hold_secs)
-        return response
+        return await answer_with_faults(request, handler, exchange.faults.take_http(is_order_post), _error)
 
     return middleware
 
@@ -133,17 +109,6 @@ async def _client_order_id(request: web.Request, is_order_post: bool) -> str | N
         return None
     value = body.get("client_order_id") if isinstance(body, dict) else None
     return value if isinstance(value, str) else None
-
-
-async def _lose(request: web.Request, hold_secs: float) -> None:
-    """Never answer: wait until the client gives up (or `hold_secs`), then drop the connection."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + hold_secs
-    while loop.time() < deadline and request.transport is not None and not request.transport.is_closing():
-        await asyncio.sleep(0.05)
-    if request.transport is not None:
-        request.transport.close()
-    raise asyncio.CancelledError  # aiohttp drops a cancelled handler's request without writing
 
 
 def _error(status: int, code: int, message: str) -> web.Response:

@@ -19,8 +19,8 @@ import structlog
 from aiohttp import WSMsgType, web
 
 from mismarterad.core.market_data import Bar
-from mismarterad.integrations.alpaca_emulator.faults import FaultBook
-from mismarterad.integrations.alpaca_emulator.values import TradeUpdate
+from mismarterad.integrations.venue_emulator.faults import FaultBook
+from mismarterad.integrations.venue_emulator.values import TradeUpdate
 from mismarterad.integrations.alpaca_emulator.wire import bar_message, trade_update_json
 
 __all__ = ["StreamHub"]

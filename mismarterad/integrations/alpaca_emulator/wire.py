@@ -13,9 +13,9 @@ from typing import Any
 import msgpack
 
 from mismarterad.core.market_data import Bar
-from mismarterad.integrations.alpaca_emulator.account import Account
-from mismarterad.integrations.alpaca_emulator.sessions import NEW_YORK, Session
-from mismarterad.integrations.alpaca_emulator.values import EmulatedOrder, Position, TradeUpdate
+from mismarterad.integrations.venue_emulator.account import Account
+from mismarterad.integrations.venue_emulator.sessions import NEW_YORK, Session
+from mismarterad.integrations.venue_emulator.values import EmulatedOrder, Position, TradeUpdate, money
 
 __all__ = [
     "account_json",
@@ -24,7 +24,6 @@ __all__ = [
     "calendar_json",
     "clock_json",
     "error_json",
-    "money",
     "order_json",
     "position_json",
     "rfc3339",
@@ -40,14 +39,6 @@ def rfc3339(t: datetime | None) -> str | None:
     if t is None:
         return None
     return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def money(value: float | None) -> str | None:
-    """A price or amount as Alpaca writes it: a decimal string, no float noise."""
-    if value is None:
-        return None
-    text = f"{round(value, 6):.6f}".rstrip("0").rstrip(".")
-    return "0" if text in ("-0", "") else text
 
 
 def error_json(code: int, message: str) -> dict[str, Any]:

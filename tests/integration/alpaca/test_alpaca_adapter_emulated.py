@@ -1,10 +1,11 @@
 """The Alpaca adapter against the emulator's faults: an order is never doubled, fills count
-once, refused keys and dead hosts say what to check, reconnects are counted, gaps are filled."""
+once, refused keys and dead hosts say what to check, reconnects are counted (the bar feed's:
+tests/integration/test_venue_feeds_emulated.py)."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -14,16 +15,15 @@ from mismarterad.core.clock import ReplayClock
 from mismarterad.core.market_data import Bar
 from mismarterad.core.orders import OrderRequest, OrderStatus, OrderType, Side
 from mismarterad.integrations.alpaca import (
-    AlpacaBarFeed,
     AlpacaBroker,
     AlpacaCredentials,
     AlpacaEndpoints,
-    AlpacaSource,
     BrokerAuthError,
     BrokerUnavailableError,
     RetryPolicy,
 )
-from support.alpaca_emulator import AlpacaEmulator, running_emulator, write_store
+from support.alpaca_emulator import AlpacaEmulator, running_emulator
+from support.emulator_process import wait_until
 
 T0 = datetime(2011, 1, 3, 14, 30, tzinfo=UTC)
 FAST = RetryPolicy(max_attempts=4, initial_backoff_secs=0.05, max_backoff_secs=0.2, jitter_secs=0.0,
@@ -107,7 +107,7 @@ def test_updates_out_of_order_never_move_an_order_backwards(emulator: AlpacaEmul
     broker.submit(_req("c5"))
     emulator.inject_bars([_bar(1)])
     broker.on_bar(_bar(1))
-    _wait(lambda: bool(broker.orders()) and broker.orders()[0].status is OrderStatus.FILLED)
+    wait_until(lambda: bool(broker.orders()) and broker.orders()[0].status is OrderStatus.FILLED)
     time.sleep(0.3)
     assert broker.orders()[0].status is OrderStatus.FILLED and len(broker.drain_fills()) == 1
 
@@ -148,7 +148,7 @@ def test_a_dead_host_is_unavailable_naming_it() -> None:
 def test_a_dropped_trade_stream_reconnects_and_is_counted(emulator: AlpacaEmulator, broker: AlpacaBroker) -> None:
     assert broker.connected and broker.reconnects == 0
     emulator.fault("drop_stream", stream="trading")
-    _wait(lambda: broker.reconnects == 1 and broker.connected, timeout=15)
+    wait_until(lambda: broker.reconnects == 1 and broker.connected, timeout=15)
     broker.submit(_req("c7"))
     emulator.inject_bars([_bar(1)])
     broker.on_bar(_bar(1))
@@ -160,84 +160,7 @@ def test_a_fill_made_while_the_trade_stream_was_down_is_booked_after_the_reconne
     broker.submit(_req("c8"))
     emulator.fault("drop_stream", stream="trading")
     emulator.inject_bars([_bar(1, 12.0)])  # filled while nobody listens: Alpaca never replays it
-    _wait(lambda: broker.reconnects == 1 and broker.connected, timeout=15)
+    wait_until(lambda: broker.reconnects == 1 and broker.connected, timeout=15)
     fills = broker.drain_fills()
     assert [(f.client_order_id, f.quantity, f.price) for f in fills] == [("c8", 10, 12.0)]
     assert broker.open_orders() == [] and broker.drain_fills() == []
-
-
-def _wait(predicate: Callable[[], bool], timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.02)
-
-
-# -- the bar feed ----------------------------------------------------------------------------
-
-FEED_START = datetime(2011, 1, 4, 14, 30, tzinfo=UTC)  # 09:30 New York, a Tuesday
-
-
-def _day_bars(symbols: tuple[str, ...], minutes: int) -> list[Bar]:
-    return [Bar(s, "1m", FEED_START + timedelta(minutes=i), 10 + i, 11 + i, 9 + i, 10.5 + i, 100)
-            for s in symbols for i in range(minutes)]
-
-
-@pytest.fixture
-def feed_emulator(tmp_path: Path) -> Iterator[AlpacaEmulator]:
-    write_store(tmp_path / "data", _day_bars(("SPY", "QQQ"), 30))
-    with running_emulator(tmp_path / "data", tmp_path / "state", clock_start=FEED_START.isoformat(),
-                          speed=30.0) as emu:
-        yield emu
-
-
-def _feed(emu: AlpacaEmulator) -> tuple[AlpacaBarFeed, ReplayClock]:
-    now = datetime.fromisoformat(emu.state()["now"]).astimezone(UTC)
-    clock = ReplayClock(now + timedelta(seconds=3), 30.0)  # a little ahead: bars never look early
-    endpoints = AlpacaEndpoints.derive(emu.base_url, paper=True, feed="iex")
-    creds = AlpacaCredentials(emu.key_id, emu.secret)
-    source = AlpacaSource(creds, endpoints, clock=clock, retry=FAST)
-    return AlpacaBarFeed(creds, endpoints, clock, source, gap_max_retries=1, gap_retry_interval_secs=1.0), clock
-
-
-def test_feed_delivers_in_order_and_fills_skipped_minutes_from_rest(feed_emulator: AlpacaEmulator) -> None:
-    feed, _clock = _feed(feed_emulator)
-    seen: list[Bar] = []
-    sub = feed.subscribe(("SPY", "QQQ"), seen.append)
-    try:
-        _wait(lambda: len(seen) >= 4, timeout=20)
-        feed_emulator.fault("skip_bars", count=2)  # two minutes never streamed
-        _wait(lambda: len(seen) >= 14, timeout=30)
-        keys = [(b.start_utc, b.symbol) for b in seen]
-        assert keys == sorted(keys) and len(set(keys)) == len(keys)
-        minutes = sorted({b.start_utc for b in seen})
-        assert minutes == [minutes[0] + timedelta(minutes=i) for i in range(len(minutes))], "no hole"
-        stats = feed.stats()
-        assert stats.gaps_filled == 4 and stats.gaps_unfilled == 0 and stats.connected
-        assert stats.last_bar_utc == seen[-1].start_utc
-    finally:
-        sub.stop()
-    assert not sub.active and sub.error is None
-
-
-def test_feed_counts_a_reconnect_after_a_dropped_stream(feed_emulator: AlpacaEmulator) -> None:
-    feed, _clock = _feed(feed_emulator)
-    seen: list[Bar] = []
-    sub = feed.subscribe(("SPY",), seen.append)
-    try:
-        _wait(lambda: feed.stats().connected, timeout=10)
-        feed_emulator.fault("drop_stream", stream="data")
-        _wait(lambda: feed.stats().reconnects == 1 and feed.stats().connected, timeout=20)
-    finally:
-        sub.stop()
-
-
-def test_feed_with_refused_keys_ends_its_subscription_with_the_reason(feed_emulator: AlpacaEmulator) -> None:
-    endpoints = AlpacaEndpoints.derive(feed_emulator.base_url, paper=True, feed="iex")
-    creds = AlpacaCredentials(feed_emulator.key_id, "not-the-secret")
-    clock = ReplayClock(FEED_START, 1.0)
-    feed = AlpacaBarFeed(creds, endpoints, clock, AlpacaSource(creds, endpoints, clock=clock))
-    sub = feed.subscribe(("SPY",), lambda bar: None)
-    _wait(lambda: not sub.active, timeout=10)
-    assert sub.error is not None and "APCA_API_KEY_ID" in sub.error and "not-the-secret" not in sub.error
-    sub.stop()

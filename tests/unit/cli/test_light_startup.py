@@ -11,7 +11,7 @@ import pytest
 
 HEAVY = ("sqlalchemy", "alembic", "pyarrow", "pandas", "numpy", "pydantic", "exchange_calendars", "alpaca",
          "anthropic", "rich", "structlog", "prometheus_client", "apscheduler", "matplotlib", "httpx", "fastapi",
-         "starlette", "uvicorn", "argon2", "jwt", "multipart")
+         "starlette", "uvicorn", "argon2", "jwt", "multipart", "schwab", "authlib", "httpx2", "aiohttp")
 WEB = ("fastapi", "starlette", "uvicorn", "argon2", "jwt", "multipart")
 
 

@@ -9,8 +9,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mismarterad.core.orders import Order, OrderRequest, OrderStatus, OrderType, Side
-from mismarterad.integrations.alpaca.order_book import OrderBook
-from mismarterad.integrations.alpaca.parse import TradeEvent, parse_trade_update
+from mismarterad.integrations.alpaca.parse import parse_trade_update
+from mismarterad.integrations.order_book import OrderBook
+from mismarterad.integrations.venue_orders import TradeEvent
 from alpaca_updates import alpaca_order, execution, trade_update
 
 T = datetime(2024, 3, 11, 13, 30, tzinfo=UTC)

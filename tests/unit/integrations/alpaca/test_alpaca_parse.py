@@ -12,17 +12,17 @@ from mismarterad.core.market_data import Bar
 from mismarterad.core.orders import OrderRequest, OrderStatus, OrderType, RejectCategory, Side
 from mismarterad.integrations.alpaca.parse import (
     is_duplicate_client_order_id,
-    local_refusal,
     order_status,
     parse_bar,
     parse_order,
     parse_request,
     parse_trade_update,
-    reject_category,
     timeframe,
     to_alpaca_request,
 )
 from alpaca_updates import alpaca_order, execution, trade_update
+
+from mismarterad.integrations.venue_orders import local_refusal, reject_category
 
 T = datetime(2024, 3, 11, 13, 30, tzinfo=UTC)
 

@@ -4,12 +4,8 @@ server echoes back."""
 
 from __future__ import annotations
 
-import json
-import threading
-import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -26,6 +22,7 @@ from mismarterad.integrations.alpaca import (
     RetryPolicy,
     load_alpaca_credentials,
 )
+from support.echoing_server import echoing_server, outcome_texts
 
 T = datetime(2024, 3, 11, 13, 30, tzinfo=UTC)
 FAST = RetryPolicy(max_attempts=2, initial_backoff_secs=0.01, max_backoff_secs=0.02, jitter_secs=0.0)
@@ -33,47 +30,16 @@ CORE = "Zq9-secret-core-77"
 SECRETS = [CORE + "\r", CORE + "\n", " " + CORE, CORE + " ", "Zq9 secret core 77", CORE + "\t", CORE]
 
 
-class _Echo(BaseHTTPRequestHandler):
-    """Refuses everything, quoting the key headers back (the worst a server could do)."""
-
-    def _answer(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        if length:
-            self.rfile.read(length)
-        echoed = f"{self.headers.get('APCA-API-KEY-ID')} {self.headers.get('APCA-API-SECRET-KEY')}"
-        body = json.dumps({"code": 40310000, "message": f"subscription refused for {echoed}"}).encode()
-        self.send_response(403)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    do_GET = do_POST = do_DELETE = _answer
-
-    def log_message(self, *args: Any) -> None:
-        pass
+def _refuse(path: str, headers: Any, body: str) -> tuple[int, dict[str, Any]]:
+    """Quotes the key headers back in every refusal."""
+    echoed = f"{headers.get('APCA-API-KEY-ID')} {headers.get('APCA-API-SECRET-KEY')}"
+    return 403, {"code": 40310000, "message": f"subscription refused for {echoed}"}
 
 
 @pytest.fixture(scope="module")
 def echo_server() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Echo)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
-
-
-def _texts(exc: BaseException) -> list[str]:
-    return [str(exc), repr(exc), "".join(traceback.format_exception(exc))]
-
-
-def _outcome(call: Callable[[], Any]) -> list[str]:
-    try:
-        result = call()
-    except Exception as exc:  # noqa: BLE001 - whatever it raises is inspected
-        return _texts(exc)
-    return [repr(result), str(result)]
+    with echoing_server(_refuse) as url:
+        yield url
 
 
 @pytest.mark.parametrize("secret", SECRETS, ids=repr)
@@ -85,9 +51,10 @@ def test_verify_submit_account_and_fetch_never_show_the_secret(echo_server: str,
     source = AlpacaSource(creds, endpoints, clock=clock, retry=FAST, request_timeout_secs=2.0)
     request = OrderRequest("o1", "AAPL", Side.BUY, 1, OrderType.MARKET, None, None, T, "s1")
     with structlog.testing.capture_logs() as logs:
-        texts = [*_outcome(broker.verify), *_outcome(lambda: broker.submit(request)), *_outcome(broker.account),
-                 *_outcome(broker.positions), *_outcome(lambda: broker.cancel("o1")),
-                 *_outcome(lambda: source.fetch_bars("AAPL", "1m", T, T + timedelta(minutes=5))),
+        texts = [*outcome_texts(broker.verify), *outcome_texts(lambda: broker.submit(request)),
+                 *outcome_texts(broker.account),
+                 *outcome_texts(broker.positions), *outcome_texts(lambda: broker.cancel("o1")),
+                 *outcome_texts(lambda: source.fetch_bars("AAPL", "1m", T, T + timedelta(minutes=5))),
                  *(repr(o) for o in broker.orders())]
     texts += [repr(entry) for entry in logs]
     for text in texts:

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from mismarterad.core.intervals import parse_interval
 from mismarterad.integrations.alpaca_emulator.history import BarQuery, bars_page
-from mismarterad.integrations.alpaca_emulator.sessions import Sessions
+from mismarterad.integrations.venue_emulator.sessions import Sessions
 from mismarterad.repositories.memory_bar_store import MemoryBarStore
 from support.bars import minute_bars, session
 

@@ -7,9 +7,9 @@ of one. Positions carry overnight and orders keep their history across restarts 
 
 from __future__ import annotations
 
-import contextlib
+import itertools
 import json
-import os
+from collections.abc import Callable
 from dataclasses import asdict
 from datetime import date, datetime
 from pathlib import Path
@@ -17,10 +17,12 @@ from typing import Any
 
 from mismarterad.core.errors import StorageError
 from mismarterad.core.orders import Side
-from mismarterad.integrations.alpaca_emulator.account import Account
-from mismarterad.integrations.alpaca_emulator.values import (
-    AlpacaOrderType,
+from mismarterad.core.durable_files import replace_file
+from mismarterad.integrations.venue_emulator.account import Account
+from mismarterad.integrations.venue_emulator.values import (
+    EmulatedOrderType,
     EmulatedOrder,
+    ExecutionRecord,
     OrderSpec,
     OrderStatus,
     Position,
@@ -30,6 +32,7 @@ from mismarterad.integrations.alpaca_emulator.values import (
 __all__ = ["StateStore"]
 
 _FORMAT = 1
+_FIRST_NUMBER = 1_000_000_001  # numeric ids look like a broker's, ten digits
 _TIMES = ("created_utc", "updated_utc", "filled_utc", "canceled_utc", "expired_utc", "failed_utc")
 
 
@@ -39,12 +42,20 @@ class StateStore:
     def __init__(self, state_dir: Path) -> None:
         self.path = Path(state_dir) / "account.json"
 
-    def load(self) -> Account:
-        """The saved account, or a fresh one (written at once, which proves the directory writable)."""
+    def load(self, numeric_ids: bool = False) -> Account:
+        """The saved account, or a fresh one (written at once, which proves the directory
+        writable). `numeric_ids`: later orders and executions are numbered (Schwab's ids), on
+        from the highest number it holds; else they are UUIDs (Alpaca's)."""
         if not self.path.exists():
             account = Account()
             self.save(account)
-            return account
+        else:
+            account = self._read()
+        if numeric_ids:
+            account.use_ids(_counter(account))
+        return account
+
+    def _read(self) -> Account:
         try:
             raw = json.loads(self.path.read_text())
             return _account(raw)
@@ -55,22 +66,9 @@ class StateStore:
 
     def save(self, account: Account) -> None:
         text = json.dumps(_raw(account), indent=1, sort_keys=True)
-        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            with open(tmp, "w") as f:
-                f.write(text)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, self.path)
-            fd = os.open(self.path.parent, os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
+            replace_file(self.path, text.encode())
         except OSError as exc:
-            with contextlib.suppress(OSError):
-                tmp.unlink(missing_ok=True)
             raise StorageError(f"{self.path}: cannot write the emulator account: {exc.strerror}") from exc
 
 
@@ -86,9 +84,16 @@ def _raw(account: Account) -> dict[str, Any]:
     }
 
 
+def _counter(account: Account) -> Callable[[], str]:
+    used = [o.id for o in account.orders.values()] + [e.id for o in account.orders.values() for e in o.executions]
+    numbers = itertools.count(max([_FIRST_NUMBER - 1, *(int(i) for i in used if i.isdigit())]) + 1)
+    return lambda: str(next(numbers))
+
+
 def _raw_order(order: EmulatedOrder) -> dict[str, Any]:
     raw = asdict(order)
     raw["session_day"] = order.session_day.isoformat()
+    raw["executions"] = [{**asdict(e), "ts_utc": e.ts_utc.isoformat()} for e in order.executions]
     for name in _TIMES:
         value = raw[name]
         raw[name] = None if value is None else value.isoformat()
@@ -111,11 +116,14 @@ def _account(raw: dict[str, Any]) -> Account:
 
 def _order(raw: dict[str, Any]) -> EmulatedOrder:
     spec = dict(raw["spec"])
-    spec.update(side=Side(spec["side"]), type=AlpacaOrderType(spec["type"]),
+    spec.update(side=Side(spec["side"]), type=EmulatedOrderType(spec["type"]),
                 time_in_force=TimeInForce(spec["time_in_force"]))
     fields = dict(raw)
     fields.update(spec=OrderSpec(**spec), status=OrderStatus(raw["status"]),
-                  session_day=date.fromisoformat(raw["session_day"]))
+                  session_day=date.fromisoformat(raw["session_day"]),
+                  executions=tuple(ExecutionRecord(str(e["id"]), int(e["qty"]), float(e["price"]),
+                                                   datetime.fromisoformat(e["ts_utc"]))
+                                   for e in raw.get("executions", ())))
     for name in _TIMES:
         value = raw[name]
         fields[name] = None if value is None else datetime.fromisoformat(value)

@@ -1,5 +1,6 @@
-"""The Alpaca broker's own book of this session's orders, kept from REST answers and trade
-updates, so the engine's frequent `orders()`/`open_orders()` never cost a request.
+"""A live broker's own book of this session's orders, kept from REST answers and order events
+(Alpaca's trade updates, Schwab's executions read over REST), so the engine's frequent
+`orders()`/`open_orders()` never cost a request.
 
 Two rules make it safe against a stream that repeats or reorders itself:
 
@@ -41,17 +42,19 @@ from datetime import datetime
 import structlog
 
 from mismarterad.core.orders import Fill, Order, OrderRequest, OrderStatus, OrderType, RejectCategory
-from mismarterad.integrations.alpaca.parse import TradeEvent, VenueOrder
+from mismarterad.integrations.venue_orders import TradeEvent, VenueOrder
 
 __all__ = ["OrderBook"]
 
-log = structlog.get_logger(component="alpaca_order_book")
+log = structlog.get_logger(component="order_book")
 
 _Rank = tuple[bool, int, datetime]
 
 
 class OrderBook:
-    def __init__(self) -> None:
+    def __init__(self, venue: str = "Alpaca") -> None:
+        """`venue` names the venue in reasons ("canceled at Alpaca")."""
+        self._venue = venue
         self._orders: dict[str, Order] = {}  # by client id, in submission order
         self._rank: dict[str, _Rank] = {}
         self._broker_id: dict[str, str] = {}
@@ -70,6 +73,27 @@ class OrderBook:
     def add(self, order: Order) -> None:
         """An order we are about to send (SUBMITTED) or refused ourselves (REJECTED)."""
         self._orders[order.client_order_id] = order
+
+    def take_new(self, request: OrderRequest, refusal: tuple[RejectCategory, str] | None) -> Order | None:
+        """A request about to be sent: ValueError if its id is held already; REJECTED (and held)
+        for a refusal of ours; else held as SUBMITTED before its POST (its updates may come
+        first), and None."""
+        if request.client_order_id in self._orders:
+            raise ValueError(f"duplicate client_order_id {request.client_order_id}")
+        if refusal is not None:
+            order = Order(request, OrderStatus.REJECTED, reason=refusal[1], reject_category=refusal[0])
+            self.add(order)
+            return order
+        self.add(Order(request, OrderStatus.SUBMITTED))
+        return None
+
+    def cancel_target(self, client_order_id: str) -> tuple[Order, str | None]:
+        """The order a cancel is asked for and its venue id (None while its outcome is unknown);
+        KeyError for an id never held."""
+        order = self._orders.get(client_order_id)
+        if order is None:
+            raise KeyError(f"no order {client_order_id}")
+        return order, self._broker_id.get(client_order_id)
 
     def adopt(self, order: Order, counted_shares: int = 0, counted_avg_price: float | None = None) -> None:
         """An order sent before this book existed (SUBMITTED until a report of it comes), of
@@ -161,9 +185,9 @@ class OrderBook:
         reason = order.reason
         category = order.reject_category
         if venue.status in (OrderStatus.CANCELED, OrderStatus.EXPIRED):
-            reason = f"{venue.venue_status} at Alpaca"
+            reason = f"{venue.venue_status} at {self._venue}"
         elif venue.status is OrderStatus.REJECTED:
-            reason, category = f"rejected by Alpaca ({venue.venue_status})", RejectCategory.OTHER
+            reason, category = f"rejected by {self._venue} ({venue.venue_status})", RejectCategory.OTHER
         filled_utc = venue.filled_utc or (at_utc if venue.filled_quantity else None)
         updated = replace(order, status=venue.status, filled_quantity=venue.filled_quantity,
                           avg_fill_price=venue.avg_fill_price, filled_utc=filled_utc, reason=reason,

@@ -22,9 +22,10 @@ from datetime import date, datetime
 
 from mismarterad.core.market_data import Bar
 from mismarterad.core.orders import OrderRequest, OrderType, Side
-from mismarterad.integrations.alpaca_emulator.values import (
-    AlpacaOrderType,
+from mismarterad.integrations.venue_emulator.values import (
+    EmulatedOrderType,
     EmulatedOrder,
+    ExecutionRecord,
     MarketPhase,
     OrderError,
     OrderSpec,
@@ -65,6 +66,10 @@ class Account:
         self.closed_through = closed_through  # last session whose close ran
         self.last_price: dict[str, float] = {}
         self.version = 0  # bumped on every change worth persisting
+        self._new_id = new_id
+
+    def use_ids(self, new_id: Callable[[], str]) -> None:
+        """Name later orders and executions with `new_id` (a venue's own id format)."""
         self._new_id = new_id
 
     # --- queries -----------------------------------------------------------------------
@@ -131,6 +136,8 @@ class Account:
                              "market-on-close orders are not accepted after 15:50 ET (10 minutes before the close)")
         if spec.time_in_force is TimeInForce.OPG and phase.is_open:
             raise OrderError(422, 42210000, "opg orders are accepted only while the market is closed")
+        if spec.closing_only:
+            self._check_closing(spec)
         reserve = _reserve_price(spec, reference_price)
         if spec.side is Side.BUY and reserve is not None and spec.qty * reserve > self.buying_power() + 1e-9:
             raise OrderError(403, 40310000, "insufficient buying power")
@@ -142,6 +149,18 @@ class Account:
         self._store(order)
         self._by_client[spec.client_order_id] = order.id
         return order, [self._update(str(status), order, now_utc)]
+
+    def _check_closing(self, spec: OrderSpec) -> None:
+        """A closing-only order must fit in the position less what other open ones close already."""
+        held = self.positions.get(spec.symbol)
+        signed = held.qty if held is not None else 0
+        available = max(0, -spec.side.sign * signed) - sum(
+            o.remaining_qty for o in self.open_orders()
+            if o.spec.closing_only and o.spec.symbol == spec.symbol and o.spec.side is spec.side)
+        if spec.qty > available:
+            side = "long" if spec.side is Side.SELL else "short"
+            raise OrderError(403, 40310000, f"insufficient shares: {available} {spec.symbol} {side} are not "
+                                            f"already being closed, {spec.qty} asked")
 
     def plan_partial(self, order_id: str, fraction: float) -> None:
         """Make the order's first fill take only floor(qty * fraction) shares (an injected fault)."""
@@ -233,7 +252,7 @@ class Account:
 
     def _price(self, order: EmulatedOrder, bar: Bar) -> tuple[EmulatedOrder, float | None]:
         spec = order.spec
-        if spec.type is not AlpacaOrderType.STOP_LIMIT:
+        if spec.type is not EmulatedOrderType.STOP_LIMIT:
             return order, fill_price(_request(spec, _CORE_TYPES[spec.type]), bar)
         if order.triggered:
             return order, fill_price(_request(spec, OrderType.LIMIT), bar)
@@ -255,9 +274,11 @@ class Account:
         avg = price if order.filled_avg_price is None else (
             (order.filled_avg_price * order.filled_qty + price * qty) / filled)
         done = filled == order.spec.qty
+        execution = ExecutionRecord(self._new_id(), qty, price, ts_utc)
         order = replace(
             order, filled_qty=filled, filled_avg_price=avg, filled_utc=ts_utc, updated_utc=ts_utc,
             status=OrderStatus.FILLED if done else OrderStatus.PARTIALLY_FILLED,
+            executions=(*order.executions, execution),
         )
         self._store(order)
         signed = order.spec.side.sign * qty
@@ -268,7 +289,7 @@ class Account:
         else:
             self.positions[position.symbol] = position
         return TradeUpdate("fill" if done else "partial_fill", order, ts_utc, position.qty,
-                           execution_id=self._new_id(), price=price, qty=qty)
+                           execution_id=execution.id, price=price, qty=qty)
 
     def _finish(self, order: EmulatedOrder, status: OrderStatus, now_utc: datetime) -> TradeUpdate:
         stamp = {
@@ -287,8 +308,8 @@ class Account:
         return TradeUpdate(event, order, now_utc, held.qty if held is not None else 0)
 
 
-_CORE_TYPES = {AlpacaOrderType.MARKET: OrderType.MARKET, AlpacaOrderType.LIMIT: OrderType.LIMIT,
-               AlpacaOrderType.STOP: OrderType.STOP}
+_CORE_TYPES = {EmulatedOrderType.MARKET: OrderType.MARKET, EmulatedOrderType.LIMIT: OrderType.LIMIT,
+               EmulatedOrderType.STOP: OrderType.STOP}
 
 
 def _request(spec: OrderSpec, kind: OrderType) -> OrderRequest:
@@ -305,9 +326,9 @@ def _limit_allows(spec: OrderSpec, price: float) -> bool:
 
 def _reserve_price(spec: OrderSpec, reference_price: float | None) -> float | None:
     match spec.type:
-        case AlpacaOrderType.LIMIT | AlpacaOrderType.STOP_LIMIT:
+        case EmulatedOrderType.LIMIT | EmulatedOrderType.STOP_LIMIT:
             return spec.limit_price
-        case AlpacaOrderType.STOP:
+        case EmulatedOrderType.STOP:
             return spec.stop_price
     return reference_price
 

@@ -15,8 +15,8 @@ import structlog
 
 from mismarterad.core.clock import Clock
 from mismarterad.core.market_data import Bar
-from mismarterad.integrations.alpaca_emulator.exchange import Exchange
-from mismarterad.integrations.alpaca_emulator.sessions import NEW_YORK, Session
+from mismarterad.integrations.venue_emulator.exchange import Exchange
+from mismarterad.integrations.venue_emulator.sessions import NEW_YORK, Session
 
 __all__ = ["MarketReplay"]
 

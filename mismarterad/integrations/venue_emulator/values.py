@@ -1,7 +1,8 @@
-"""Values of the emulated Alpaca account: order specs, orders, positions, trade updates.
+"""Values of an emulated account: order specs, orders, positions, trade updates.
 
-Frozen and slotted: every change to an order makes a new value, so a snapshot handed to a
-websocket sender or the state file can never change under it.
+The vocabulary is Alpaca's (the first emulator's); another venue's wire maps it to its own
+words. Frozen and slotted: every change to an order makes a new value, so a snapshot handed to
+a websocket sender or the state file can never change under it.
 """
 
 from __future__ import annotations
@@ -13,8 +14,9 @@ from datetime import date, datetime
 from mismarterad.core.orders import Side
 
 __all__ = [
-    "AlpacaOrderType",
+    "EmulatedOrderType",
     "EmulatedOrder",
+    "ExecutionRecord",
     "MarketPhase",
     "OPEN_STATUSES",
     "OrderError",
@@ -23,10 +25,19 @@ __all__ = [
     "Position",
     "TimeInForce",
     "TradeUpdate",
+    "money",
 ]
 
 
-class AlpacaOrderType(enum.StrEnum):
+def money(value: float | None) -> str | None:
+    """A price or amount as the venues write it in JSON strings: a decimal, no float noise."""
+    if value is None:
+        return None
+    text = f"{round(value, 6):.6f}".rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
+
+
+class EmulatedOrderType(enum.StrEnum):
     MARKET = "market"
     LIMIT = "limit"
     STOP = "stop"
@@ -72,12 +83,14 @@ class OrderSpec:
     symbol: str
     qty: int
     side: Side
-    type: AlpacaOrderType
+    type: EmulatedOrderType
     time_in_force: TimeInForce
     client_order_id: str
     limit_price: float | None = None
     stop_price: float | None = None
     extended_hours: bool = False
+    # the order may only bring the position toward zero (Schwab's SELL and BUY_TO_COVER)
+    closing_only: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +104,16 @@ class MarketPhase:
     is_open: bool
     session_day: date
     cls_cutoff_passed: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ExecutionRecord:
+    """One fill of an order, kept with it (a venue read over REST lists them)."""
+
+    id: str
+    qty: int
+    price: float
+    ts_utc: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +135,7 @@ class EmulatedOrder:
     reserve_price: float | None = None  # price a buy's buying power is held at
     partial_fraction: float | None = None  # injected fault: the first fill takes this share
     triggered: bool = False  # a stop_limit whose stop was reached works as a limit
+    executions: tuple[ExecutionRecord, ...] = ()
 
     @property
     def is_open(self) -> bool:

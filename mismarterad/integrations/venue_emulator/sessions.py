@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from mismarterad.core.calendar import CalendarDay, MarketHours
-from mismarterad.integrations.alpaca_emulator.values import MarketPhase
+from mismarterad.integrations.venue_emulator.values import MarketPhase
 from mismarterad.integrations.exchange_calendar import ExchangeCalendarSource
 
 __all__ = ["NEW_YORK", "Session", "Sessions", "US_EQUITY_HOURS"]

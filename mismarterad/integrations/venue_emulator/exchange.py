@@ -16,11 +16,11 @@ from typing import Protocol, TypeVar
 from mismarterad.core.bar_store import BarStore
 from mismarterad.core.clock import Clock
 from mismarterad.core.market_data import Bar
-from mismarterad.integrations.alpaca_emulator.account import Account
-from mismarterad.integrations.alpaca_emulator.faults import FaultBook
-from mismarterad.integrations.alpaca_emulator.sessions import Session, Sessions
-from mismarterad.integrations.alpaca_emulator.state_store import StateStore
-from mismarterad.integrations.alpaca_emulator.values import EmulatedOrder, OrderSpec, TradeUpdate
+from mismarterad.integrations.venue_emulator.account import Account
+from mismarterad.integrations.venue_emulator.faults import FaultBook
+from mismarterad.integrations.venue_emulator.sessions import Session, Sessions
+from mismarterad.integrations.venue_emulator.state_store import StateStore
+from mismarterad.integrations.venue_emulator.values import EmulatedOrder, OrderSpec, TradeUpdate
 
 __all__ = ["Exchange", "Publisher"]
 

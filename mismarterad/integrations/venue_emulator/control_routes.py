@@ -1,16 +1,19 @@
-"""`/_emulator/*`: the test and rehearsal controls (no keys needed).
+"""`/_emulator/*`: the test and rehearsal controls (no keys needed), the same on every emulator.
 
-`faults` arms a fault; `requests` lists every request received; `state` shows the account;
-`bars`, `open` and `close` drive the market by hand (the broker contract suite feeds synthetic
-bars instead of a clock): injected bars are matched and streamed exactly as the market thread
-does it, and count as regular-session bars; a close given bars is stamped at the end of the
-last of them.
+`faults` arms a fault; `requests` lists every request received; `state` shows the account (its
+open orders in the venue's own JSON); `clock` gives the replay time (`{"timestamp": ISO}`, so a
+daemon can be started at it); `bars`, `open` and `close` drive the market by hand (the broker
+contract suite feeds synthetic bars instead of a clock): injected bars are matched and streamed
+exactly as the market thread does it, and count as regular-session bars; a close given bars is
+stamped at the end of the last of them.
 """
 
 from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -18,13 +21,12 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from mismarterad.core.market_data import Bar
-from mismarterad.integrations.alpaca_emulator.exchange import Exchange
-from mismarterad.integrations.alpaca_emulator.faults import DropStream, FaultError, parse_fault
-from mismarterad.integrations.alpaca_emulator.sessions import NEW_YORK
-from mismarterad.integrations.alpaca_emulator.streams import StreamHub
-from mismarterad.integrations.alpaca_emulator.wire import money, order_json
+from mismarterad.integrations.venue_emulator.exchange import Exchange
+from mismarterad.integrations.venue_emulator.faults import DropStream, FaultError, parse_fault
+from mismarterad.integrations.venue_emulator.sessions import NEW_YORK
+from mismarterad.integrations.venue_emulator.values import EmulatedOrder, money
 
-__all__ = ["RequestLog", "add_emulator_routes"]
+__all__ = ["ControlHooks", "RequestLog", "add_emulator_routes"]
 
 
 class RequestLog:
@@ -61,14 +63,28 @@ class _BarsIn(BaseModel):
     bars: list[_BarIn]
 
 
-def add_emulator_routes(app: web.Application, exchange: Exchange, hub: StreamHub, requests: RequestLog) -> None:
+@dataclass(frozen=True)
+class ControlHooks:
+    """What differs between venues behind the same controls: how an open order is shown, how
+    a stream is dropped, and faults only this venue has (`venue_fault(body)`: True if it took
+    the fault, False to leave it to the shared kinds; FaultError for a bad one of its own)."""
+
+    order_json: Callable[[EmulatedOrder], dict[str, Any]]
+    drop: Callable[[str], Awaitable[None]]
+    venue_fault: Callable[[Any], bool] = lambda _body: False
+
+
+def add_emulator_routes(app: web.Application, exchange: Exchange, hooks: ControlHooks, requests: RequestLog) -> None:
     async def faults(request: web.Request) -> web.Response:
         try:
-            fault = parse_fault(json.loads(await request.read() or b"null"))
+            body = json.loads(await request.read() or b"null")
+            if hooks.venue_fault(body):
+                return web.json_response({"ok": True})
+            fault = parse_fault(body)
         except ValueError as exc:  # FaultError included
             return _bad(str(exc) if isinstance(exc, FaultError) else "body: not valid JSON")
         if isinstance(fault, DropStream):
-            await hub.drop(fault.stream)
+            await hooks.drop(fault.stream)
         else:
             exchange.faults.arm(fault)
         return web.json_response({"ok": True})
@@ -84,10 +100,13 @@ def add_emulator_routes(app: web.Application, exchange: Exchange, hub: StreamHub
                 "equity": money(a.equity()),
                 "positions": [{"symbol": p.symbol, "qty": p.qty, "avg_entry_price": money(p.avg_entry_price)}
                               for _, p in sorted(a.positions.items())],
-                "open_orders": [order_json(o) for o in a.open_orders()],
+                "open_orders": [hooks.order_json(o) for o in a.open_orders()],
             }
 
         return web.json_response(exchange.read(render))
+
+    async def clock(request: web.Request) -> web.Response:
+        return web.json_response({"timestamp": exchange.clock.now().astimezone(NEW_YORK).isoformat()})
 
     async def bars(request: web.Request) -> web.Response:
         parsed = await _bars(request)
@@ -114,6 +133,7 @@ def add_emulator_routes(app: web.Application, exchange: Exchange, hub: StreamHub
     app.router.add_post("/_emulator/faults", faults)
     app.router.add_get("/_emulator/requests", request_log)
     app.router.add_get("/_emulator/state", state)
+    app.router.add_get("/_emulator/clock", clock)
     app.router.add_post("/_emulator/bars", bars)
     app.router.add_post("/_emulator/open", open_session)
     app.router.add_post("/_emulator/close", close_session)

@@ -12,10 +12,10 @@ from hypothesis import strategies as st
 
 from mismarterad.core.market_data import Bar
 from mismarterad.core.orders import Side
-from mismarterad.integrations.alpaca_emulator.account import STARTING_CASH, Account
-from mismarterad.integrations.alpaca_emulator.state_store import StateStore
-from mismarterad.integrations.alpaca_emulator.values import (
-    AlpacaOrderType,
+from mismarterad.integrations.venue_emulator.account import STARTING_CASH, Account
+from mismarterad.integrations.venue_emulator.state_store import StateStore
+from mismarterad.integrations.venue_emulator.values import (
+    EmulatedOrderType,
     MarketPhase,
     OrderError,
     OrderSpec,
@@ -36,7 +36,7 @@ def account() -> Account:
     return Account(new_id=lambda: f"id-{next(ids)}")
 
 
-def spec(cid: str, qty: int = 10, side: Side = Side.BUY, kind: AlpacaOrderType = AlpacaOrderType.MARKET,
+def spec(cid: str, qty: int = 10, side: Side = Side.BUY, kind: EmulatedOrderType = EmulatedOrderType.MARKET,
          tif: TimeInForce = TimeInForce.DAY, limit: float | None = None, stop: float | None = None,
          extended: bool = False) -> OrderSpec:
     return OrderSpec("SPY", qty, side, kind, tif, cid, limit, stop, extended)
@@ -61,7 +61,7 @@ def test_market_order_fills_once_at_the_next_regular_bar_open() -> None:
 
 def test_extended_hours_orders_fill_on_extended_bars() -> None:
     a = account()
-    a.submit(spec("x1", kind=AlpacaOrderType.LIMIT, limit=101, extended=True), T0, OPEN, None)
+    a.submit(spec("x1", kind=EmulatedOrderType.LIMIT, limit=101, extended=True), T0, OPEN, None)
     assert [u.event for u in a.on_bars([bar(1, 100, 101, 99, 100)], regular=False)] == ["fill"]
 
 
@@ -92,7 +92,7 @@ def test_duplicate_client_order_id_and_cancel_of_a_done_order_are_422() -> None:
 
 def test_buying_power_is_cash_less_open_buys() -> None:
     a = account()
-    a.submit(spec("b1", qty=900, kind=AlpacaOrderType.LIMIT, limit=100), T0, OPEN, None)
+    a.submit(spec("b1", qty=900, kind=EmulatedOrderType.LIMIT, limit=100), T0, OPEN, None)
     assert a.buying_power() == STARTING_CASH - 90_000
     with pytest.raises(OrderError) as caught:
         a.submit(spec("b2", qty=101), T0, OPEN, 100.0)
@@ -103,8 +103,8 @@ def test_buying_power_is_cash_less_open_buys() -> None:
 def test_cls_orders_fill_at_the_close_day_orders_expire_gtc_stays() -> None:
     a = account()
     moc, _ = a.submit(spec("c1", tif=TimeInForce.CLS), T0, OPEN, 100.0)
-    day, _ = a.submit(spec("c2", kind=AlpacaOrderType.LIMIT, limit=50), T0, OPEN, None)
-    gtc, _ = a.submit(spec("c3", kind=AlpacaOrderType.LIMIT, limit=50, tif=TimeInForce.GTC), T0, OPEN, None)
+    day, _ = a.submit(spec("c2", kind=EmulatedOrderType.LIMIT, limit=50), T0, OPEN, None)
+    gtc, _ = a.submit(spec("c3", kind=EmulatedOrderType.LIMIT, limit=50, tif=TimeInForce.GTC), T0, OPEN, None)
     assert a.on_bars([bar(1, 100, 100, 100, 100)], regular=True) == []  # cls waits for the close
     updates = a.close_session(DAY, [bar(299, 101, 101, 101, 101.25)], CLOSE)
     assert [(u.order.id, u.event) for u in updates] == [(moc.id, "fill"), (day.id, "expired")]
@@ -118,8 +118,8 @@ def test_cls_orders_fill_at_the_close_day_orders_expire_gtc_stays() -> None:
 
 def test_ioc_is_canceled_and_opg_expires_after_their_one_bar() -> None:
     a = account()
-    ioc, _ = a.submit(spec("i1", kind=AlpacaOrderType.LIMIT, limit=50, tif=TimeInForce.IOC), T0, OPEN, None)
-    opg, _ = a.submit(spec("o1", kind=AlpacaOrderType.LIMIT, limit=50, tif=TimeInForce.OPG), T0, CLOSED, None)
+    ioc, _ = a.submit(spec("i1", kind=EmulatedOrderType.LIMIT, limit=50, tif=TimeInForce.IOC), T0, OPEN, None)
+    opg, _ = a.submit(spec("o1", kind=EmulatedOrderType.LIMIT, limit=50, tif=TimeInForce.OPG), T0, CLOSED, None)
     with pytest.raises(OrderError):
         a.submit(spec("o2", tif=TimeInForce.OPG), T0, OPEN, 100.0)
     a.open_session(DAY, T0)
@@ -129,7 +129,7 @@ def test_ioc_is_canceled_and_opg_expires_after_their_one_bar() -> None:
 
 def test_stop_limit_triggers_then_works_as_a_limit() -> None:
     a = account()
-    order, _ = a.submit(spec("sl", kind=AlpacaOrderType.STOP_LIMIT, stop=105, limit=105.5), T0, OPEN, None)
+    order, _ = a.submit(spec("sl", kind=EmulatedOrderType.STOP_LIMIT, stop=105, limit=105.5), T0, OPEN, None)
     assert a.on_bars([bar(1, 100, 104, 99, 103)], regular=True) == []
     assert a.on_bars([bar(2, 107, 108, 106, 107)], regular=True) == []  # gapped over the limit: triggered only
     assert a.order(order.id).triggered
@@ -196,7 +196,7 @@ def test_every_order_fills_exactly_once_and_cash_and_shares_balance(trades: list
 def test_the_state_file_round_trips_the_account(tmp_path: Path) -> None:
     a = account()
     a.submit(spec("s1"), T0, OPEN, 100.0)
-    a.submit(spec("s2", kind=AlpacaOrderType.STOP_LIMIT, stop=1, limit=1, side=Side.SELL, tif=TimeInForce.GTC),
+    a.submit(spec("s2", kind=EmulatedOrderType.STOP_LIMIT, stop=1, limit=1, side=Side.SELL, tif=TimeInForce.GTC),
              T0, OPEN, None)
     a.on_bars([bar(1, 100, 100, 100, 100.5)], regular=True)
     a.close_session(DAY, [], CLOSE)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from mismarterad.integrations.alpaca_emulator.sessions import Sessions
+from mismarterad.integrations.venue_emulator.sessions import Sessions
 
 NY = ZoneInfo("America/New_York")
 sessions = Sessions()

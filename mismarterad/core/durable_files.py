@@ -1,0 +1,58 @@
+"""Files written so that a crash leaves the old or the new content, never half: small state
+files replaced whole or appended to, and directory entries made durable.
+
+`replace_file` writes a temporary file in the same directory with the final mode, fsyncs it,
+renames it over the old one and fsyncs the directory: a crash leaves the old or the new file,
+never half of one. `append_line` adds one line and fsyncs it: a crash can leave at most a
+torn last line, which readers skip.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from pathlib import Path
+
+__all__ = ["append_line", "fsync_dir", "replace_file"]
+
+
+def replace_file(path: Path, data: bytes, mode: int = 0o644) -> None:
+    """Atomically make `path` hold `data` with permission bits `mode`; OSError as raised."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+        with os.fdopen(fd, "wb") as f:
+            os.fchmod(f.fileno(), mode)  # the umask does not loosen or narrow it
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except OSError:
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+        raise
+    fsync_dir(path.parent)
+
+
+def append_line(path: Path, line: str, mode: int = 0o600) -> None:
+    """Append `line` (a newline is added) and fsync it; OSError as raised."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    created = not path.exists()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, mode)
+    try:
+        os.write(fd, (line + "\n").encode())
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    if created:
+        fsync_dir(path.parent)
+
+
+def fsync_dir(directory: Path) -> None:
+    """Make `directory`'s entries (a file renamed or created in it) survive a power cut."""
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

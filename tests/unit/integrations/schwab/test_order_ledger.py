@@ -1,0 +1,51 @@
+"""The Schwab order ledger: what was POSTed and the ids it became survive a restart; a torn
+last line (a crash mid-append) is skipped; old lines go, other accounts' stay."""
+
+from __future__ import annotations
+
+import json
+import stat
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from mismarterad.core.orders import OrderRequest, OrderType, Side
+from mismarterad.integrations.schwab.order_ledger import OrderLedger
+from mismarterad.integrations.schwab.order_matching import Posted
+
+T = datetime(2024, 3, 11, 14, 0, tzinfo=UTC)
+
+
+def posted(cid: str, at: datetime = T) -> Posted:
+    return Posted(OrderRequest(cid, "SPY", Side.BUY, 10, OrderType.LIMIT, 9.5, None, at, "sma#0"), at)
+
+
+def test_posts_bindings_and_refusals_survive_a_restart(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.jsonl"
+    ledger = OrderLedger(path, "HASH")
+    for cid in ("a", "b", "c"):
+        ledger.post(posted(cid))
+    ledger.bind("a", "1001")
+    ledger.bind("a", "1001")  # idempotent
+    ledger.close("c")
+    again = OrderLedger(path, "HASH")
+    assert again.posted("b") == posted("b") and again.order_id("a") == "1001" and again.client_id("1001") == "a"
+    assert [p.client_order_id for p in again.unbound()] == ["b"] and again.closed("c")
+    assert again.bound_ids() == frozenset({"1001"})
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert len(path.read_text().splitlines()) == 5
+
+
+def test_a_torn_last_line_is_skipped_and_old_lines_go_but_other_accounts_stay(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.jsonl"
+    ledger = OrderLedger(path, "HASH")
+    ledger.post(posted("old", T - timedelta(days=30)))
+    ledger.post(posted("new"))
+    OrderLedger(path, "OTHER").post(posted("theirs"))
+    with path.open("a") as f:
+        f.write('{"account_hash": "HASH", "bound": {"client_')  # the crash
+    again = OrderLedger(path, "HASH")
+    assert again.posted("old") is None and again.posted("new") is not None
+    lines = [json.loads(line) for line in path.read_text().splitlines()]
+    assert [(e["account_hash"], e["posted"]["client_order_id"]) for e in lines] == [("OTHER", "theirs"),
+                                                                                    ("HASH", "new")]
+    assert OrderLedger(path, "OTHER").posted("theirs") is not None
