@@ -41,7 +41,18 @@ def _us(t: datetime) -> int:
     return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
 
 
-class EquityCurve(Sequence[EquityPoint]):
+class _EqualAsSequence:
+    """Equal to any sequence of equal elements (a list of points, or of prices, as before columns)."""
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Sequence):
+            return NotImplemented
+        return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+class EquityCurve(_EqualAsSequence, Sequence[EquityPoint]):
     """Equity points as columns: `ts_us` (int64 UTC microseconds of each step's end), `cash`,
     `positions_value`, `equity` (float64), `exposed` (0/1). Indexing makes an `EquityPoint`."""
 
@@ -75,13 +86,6 @@ class EquityCurve(Sequence[EquityPoint]):
         for i in range(len(self.ts_us)):
             yield self[i]
 
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, Sequence):
-            return NotImplemented
-        return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))
-
-    __hash__ = None  # type: ignore[assignment]
-
     def append(self, point: EquityPoint) -> None:
         self.ts_us.append(_us(point.ts_utc))
         self.cash.append(point.cash)
@@ -108,7 +112,7 @@ class EquityCurve(Sequence[EquityPoint]):
         return self[: min(len(getattr(self, name)) for name in EquityCurve.__slots__)]
 
 
-class PriceColumn(Sequence[float | None]):
+class PriceColumn(_EqualAsSequence, Sequence[float | None]):
     """One symbol's price at each step as float64 (NaN where no price was known yet: None)."""
 
     __slots__ = ("values",)
@@ -132,13 +136,6 @@ class PriceColumn(Sequence[float | None]):
             return out
         value = self.values[i]
         return None if value != value else value
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, Sequence):
-            return NotImplemented
-        return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))
-
-    __hash__ = None  # type: ignore[assignment]
 
     def fit(self, length: int) -> None:
         """Cut to `length` prices, or pad with None to it."""

@@ -44,17 +44,13 @@ def strategy_symbol_rows(fills: Sequence[Fill], trades: Sequence[Trade], step_en
     """One row per (strategy, symbol) that has fills, or is in `also` (e.g. orders that never
     filled), sorted. `closes[symbol][i]` is the symbol's price at the end of step i; a missing
     symbol or price is valued at the row's last fill price."""
-    steps = fill_steps(fills, step_ends)
-    by_row: dict[tuple[str, str], list[tuple[int, Fill]]] = {key: [] for key in also}
-    for step, fill in zip(steps, fills, strict=True):
-        by_row.setdefault((fill.strategy, fill.symbol), []).append((step, fill))
+    stepped = list(zip(fill_steps(fills, step_ends), fills, strict=True))
     rows = []
-    for strategy, symbol in sorted(by_row):
-        own = [t for t in trades if t.strategy == strategy and t.symbol == symbol]
-        # by step: a fill booked late (a live catch-up's) keeps its own minute
-        own_fills = sorted(by_row[strategy, symbol], key=lambda pair: pair[0])
-        pnl, drawdown, exposure = _curve_figures(own_fills, step_ends, closes.get(symbol, ()))
-        rows.append(Row(strategy, symbol, _figures(own, pnl, drawdown, exposure)))
+    for strategy, symbol in sorted({(f.strategy, f.symbol) for f in fills} | set(also)):
+        own = [t for t in trades if (t.strategy, t.symbol) == (strategy, symbol)]
+        mine = sorted((pair for pair in stepped if (pair[1].strategy, pair[1].symbol) == (strategy, symbol)),
+                      key=lambda pair: pair[0])  # by step, stable
+        rows.append(Row(strategy, symbol, _figures(own, *_curve_figures(mine, step_ends, closes.get(symbol, ())))))
     return rows
 
 
