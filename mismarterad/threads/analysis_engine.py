@@ -29,6 +29,7 @@ from mismarterad.managers.execution_manager import ExecutionManager
 from mismarterad.managers.session_data import SessionData
 from mismarterad.services.gap_detection import expected_starts
 from mismarterad.strategies.base import Strategy
+from mismarterad.strategies.column_signals import ColumnSignals
 from mismarterad.strategies.data_requests import IndicatorRequest, collect_requests
 from mismarterad.strategies.spec import StrategySpec
 from mismarterad.threads.engine_blocks import BlockWalkingMixin
@@ -80,6 +81,9 @@ class AnalysisEngine(BlockWalkingMixin, Worker):
                 for interval in context.requests.bar_intervals:
                     self._subscribers.setdefault((symbol, interval), []).append(strategy)
         self._by_id = {strategy.strategy_id: strategy for strategy in self.strategies}
+        # those with a vectorised signal path, found once: a Protocol's isinstance costs tens of µs,
+        # too much for every block of a live session (one per minute, bar-to-decision)
+        self._with_signals = frozenset(id(s) for s in self.strategies if isinstance(s, ColumnSignals))
         self._disabled: set[str] = set()
         self._run_started = False  # on_start called
         self._fills_told = 0  # execution.fills() told to the strategies so far

@@ -17,6 +17,7 @@ import time
 from bisect import bisect_left
 from collections.abc import Sequence
 from datetime import datetime
+from typing import cast
 
 import numpy as np
 
@@ -89,9 +90,9 @@ class BlockWalkingMixin:
                 continue  # no such bars in this block
             for strategy in strategies:
                 only = None
-                if isinstance(strategy, ColumnSignals):
+                if id(strategy) in self._with_signals:
                     last = starts >= to_us(self.last_bar_start(interval))
-                    only = strategy.column_signals(symbol, interval, closes, last)
+                    only = cast(ColumnSignals, strategy).column_signals(symbol, interval, closes, last)
                 out.append(Subscription(col, k, rank[id(strategy)], only))
         return out
 
