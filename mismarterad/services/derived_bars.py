@@ -121,6 +121,8 @@ class DerivedAggregator:
         """The bars the block's steps completed."""
         if not self._intervals:
             return _empty(self._names)
+        if block.steps == 1:
+            return self._add_step(block)
         cols, rows = np.nonzero(block.present.T)  # by symbol, then time
         minute = self._grid.minute_of(block.start_us)[rows]
         prices = [block.open[rows, cols], block.high[rows, cols], block.low[rows, cols], block.close[rows, cols]]
@@ -128,6 +130,43 @@ class DerivedAggregator:
         parts = [self._add_interval(k, cols.astype(_I), rows.astype(_I), minute, prices, volume)
                  for k in range(len(self._intervals))]
         return _ordered(self._names, parts, flush=False)
+
+    def _add_step(self, block: MinuteBlock) -> DerivedBars:
+        """`add` of a one-step block (live: one a minute) with Python scalars: the same bars in the
+        same order, without numpy's per-call cost on one-row arrays, which would be most of a
+        live step's time. Per symbol column, then interval: the carried window first (done when
+        this bar starts a later window), then the bar's own window (done at its last minute)."""
+        start = int(block.start_us[0])
+        minute = (start - self._grid.open_us) // US_PER_MINUTE
+        present = block.present[0].tolist()
+        o_, h_, l_, c_, v_ = (a[0].tolist() for a in (block.open, block.high, block.low, block.close, block.volume))
+        out: list[tuple[int, int, int, int, float, float, float, float, int]] = []
+        for col, here in enumerate(present):
+            if not here:
+                continue
+            for k, (interval, state) in enumerate(zip(self._intervals, self._open, strict=True)):
+                length = interval.minutes
+                w, carried = minute // length, int(state.w[col])
+                bar = [o_[col], h_[col], l_[col], c_[col], v_[col]]
+                if carried == w:  # the bar joins the carried window
+                    bar = [float(state.open[col]), max(float(state.high[col]), bar[1]),
+                           min(float(state.low[col]), bar[2]), bar[3], int(state.volume[col]) + bar[4]]
+                elif carried >= 0:  # a later window's bar completes the carried one
+                    out.append((0, col, k, self._grid.open_us + carried * length * US_PER_MINUTE,
+                                float(state.open[col]), float(state.high[col]), float(state.low[col]),
+                                float(state.close[col]), int(state.volume[col])))
+                if minute == min((w + 1) * length, self._grid.minutes) - 1:
+                    out.append((0, col, k, self._grid.open_us + w * length * US_PER_MINUTE, *bar))
+                    state.w[col] = -1
+                else:
+                    state.w[col], state.last_minute[col] = w, minute
+                    state.open[col], state.high[col], state.low[col], state.close[col], state.volume[col] = bar
+        if not out:
+            return _empty(self._names)
+        out.sort(key=lambda bar: bar[1:4])  # by column, interval, start, as `_ordered` sorts
+        columns = list(zip(*out, strict=True))
+        return DerivedBars(self._names, *(np.array(values, dtype=_F if 4 <= i <= 7 else _I)
+                                          for i, values in enumerate(columns)))
 
     def flush(self, last_row: int) -> DerivedBars:
         """The windows still open at the session's end, made visible at the block row `last_row`."""

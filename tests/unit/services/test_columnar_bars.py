@@ -53,8 +53,10 @@ def _reference(s, bars: dict[str, list[Bar]], intervals) -> list[tuple]:  # type
 
 
 @settings(max_examples=60, deadline=None)
-@given(data=sessions_bars(), intervals=INTERVALS, cuts=st.lists(st.integers(0, 400), max_size=6))
-def test_derived_bars_equal_bar_aggregator_step_by_step_whatever_the_blocks(data, intervals, cuts) -> None:  # type: ignore[no-untyped-def]
+@given(data=sessions_bars(), intervals=INTERVALS, cuts=st.lists(st.integers(0, 400), max_size=6),
+       one_step_blocks=st.booleans())
+def test_derived_bars_equal_bar_aggregator_step_by_step_whatever_the_blocks(data, intervals, cuts,  # type: ignore[no-untyped-def]
+                                                                            one_step_blocks) -> None:
     s, bars = data
     grid = SessionGrid.of(s)
     block = session_block(SYMBOLS, {sym: BarSeries.from_bars(sym, "1m", bs) for sym, bs in bars.items()},
@@ -62,6 +64,8 @@ def test_derived_bars_equal_bar_aggregator_step_by_step_whatever_the_blocks(data
     aggregator = DerivedAggregator(grid, len(SYMBOLS), intervals)
     got = []
     bounds = sorted({0, block.steps, *(c for c in cuts if c < block.steps)})
+    if one_step_blocks:  # live: one block a minute (DerivedAggregator's scalar path)
+        bounds = list(range(block.steps + 1))
     for lo, hi in zip(bounds, bounds[1:]):
         part = block.rows(lo, hi)
         derived = aggregator.add(part)
