@@ -126,7 +126,7 @@ class Fill:
     price: float
     commission: float
     ts_utc: datetime
-    strategy: str = ""  # the ordering strategy's id, stamped by ExecutionManager
+    strategy: str = ""  # the ordering strategy's id (the paper broker knows it; ExecutionManager stamps the others)
     # the broker's id of the execution (unique within the order): the journal books each once
     execution_id: str = ""
 

@@ -1,67 +1,14 @@
-"""Messages between the four session threads, and the Pipeline handle SystemManager holds.
+"""The Pipeline handle SystemManager holds: the running threads of one start.
 
-Flow: SessionCoordinator → DataProcessor → AnalysisEngine, and SessionCoordinator →
-DataQualityManager. Each session gets its own SessionData, carried by `SessionStart`, so the
-coordinator can prepare the next session while the engine finishes the current one.
+The messages the threads pass to each other carry column arrays and live with the threads
+(threads/messages.py); core keeps only this protocol.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Protocol
 
-from mismarterad.core.calendar import TradingSession
-from mismarterad.core.market_data import Bar
-from mismarterad.core.session_data import SessionData
-
-__all__ = [
-    "STOP",
-    "BarStep",
-    "Pipeline",
-    "SessionEnd",
-    "SessionStart",
-    "StepBatch",
-]
-
-
-@dataclass(frozen=True, slots=True)
-class SessionStart:
-    session: TradingSession
-    session_data: SessionData
-
-
-@dataclass(frozen=True, slots=True)
-class BarStep:
-    """The 1-minute bars that share one start instant (sorted by symbol), plus the derived
-    bars completed by them (filled in by the DataProcessor)."""
-
-    start_utc: datetime
-    bars: tuple[Bar, ...]
-    derived: tuple[Bar, ...] = ()
-    released_monotonic: float = 0.0  # live mode: when the coordinator let it go (for latency)
-    catch_up: bool = False  # live mode: taken from the store at the start, its minute already past
-
-
-@dataclass(frozen=True, slots=True)
-class StepBatch:
-    """Consecutive steps handed over together (one step in live or clock-driven runs)."""
-
-    steps: tuple[BarStep, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class SessionEnd:
-    session: TradingSession
-    skipped_reason: str | None = None  # set when the day had no data and was skipped
-
-
-class _Stop:
-    def __repr__(self) -> str:
-        return "STOP"
-
-
-STOP = _Stop()
+__all__ = ["Pipeline"]
 
 
 class Pipeline(Protocol):

@@ -6,26 +6,33 @@ beside the file, taken before the first connection. PostgreSQL: `pg_advisory_xac
 the migration transaction (released at its commit or rollback). Under the lock the revision is
 read again, so the second process finds the schema at head and applies nothing. A lock not
 granted within `MIGRATION_LOCK_TIMEOUT_SECS` raises LockedError (exit 75).
+
+A database already at head is told by one query of `alembic_version` against the newest
+revision of the shipped scripts (read from their files): alembic itself is imported only when a
+migration is due, which keeps it out of every command's start-up.
 """
 
 from __future__ import annotations
 
 import fcntl
 import os
+import re
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, text
+from sqlalchemy.exc import DBAPIError
 
 from mismarterad.core.errors import LockedError, StorageError
 
-__all__ = ["MIGRATION_LOCK_TIMEOUT_SECS", "current_revision", "head_revision", "upgrade"]
+if TYPE_CHECKING:
+    from alembic.config import Config
+
+__all__ = ["MIGRATION_LOCK_TIMEOUT_SECS", "current_revision", "head_revision", "shipped_head", "upgrade"]
 
 _MIGRATIONS = Path(__file__).with_name("migrations")
 MIGRATION_LOCK_TIMEOUT_SECS = 120.0
@@ -34,6 +41,8 @@ _PG_LOCK_KEY = int.from_bytes(b"mismarte", "big", signed=True)
 
 
 def _config() -> Config:
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(_MIGRATIONS))
     return cfg
@@ -41,6 +50,8 @@ def _config() -> Config:
 
 def head_revision() -> str:
     """The newest revision this version of the package knows."""
+    from alembic.script import ScriptDirectory
+
     head = ScriptDirectory.from_config(_config()).get_current_head()
     assert head is not None
     return head
@@ -48,13 +59,45 @@ def head_revision() -> str:
 
 def current_revision(engine: Engine) -> str | None:
     """The revision the database is at; None for an empty database."""
+    from alembic.runtime.migration import MigrationContext
+
     with engine.connect() as conn:
         return MigrationContext.configure(conn).get_current_revision()
+
+
+_REVISION = re.compile(r'^(down_revision|revision)\s*=\s*"([^"]*)"', re.MULTILINE)
+
+
+@lru_cache(maxsize=1)
+def shipped_head() -> str | None:
+    """The head of the shipped scripts read from their `revision`/`down_revision` lines without
+    alembic; None if they do not form one chain (then alembic decides)."""
+    revisions, parents = set(), set()
+    for script in (_MIGRATIONS / "versions").glob("*.py"):
+        found = dict((key, value) for key, value in _REVISION.findall(script.read_text()))
+        if "revision" in found:
+            revisions.add(found["revision"])
+            if found.get("down_revision"):
+                parents.add(found["down_revision"])
+    heads = revisions - parents
+    return heads.pop() if len(heads) == 1 else None
+
+
+def _stored_revisions(engine: Engine) -> list[str] | None:
+    """The revisions `alembic_version` holds; None when there is no such table yet."""
+    try:
+        with engine.connect() as conn:
+            return list(conn.execute(text("SELECT version_num FROM alembic_version")).scalars())
+    except DBAPIError:
+        return None
 
 
 def upgrade(engine: Engine) -> bool:
     """Migrate to head in one transaction, serialized across processes (see the module
     docstring); return True if anything was applied."""
+    shipped = shipped_head()
+    if shipped is not None and _stored_revisions(engine) == [shipped]:
+        return False  # at head: nothing to take a lock for, nor to import alembic for
     head = head_revision()
     backend = engine.url.get_backend_name()
     if backend == "sqlite":
@@ -69,6 +112,9 @@ def upgrade(engine: Engine) -> bool:
 
 
 def _upgrade(engine: Engine, head: str, lock=None) -> bool:  # type: ignore[no-untyped-def]
+    from alembic import command
+    from alembic.runtime.migration import MigrationContext
+
     cfg = _config()
     with engine.begin() as conn:
         if lock is not None:

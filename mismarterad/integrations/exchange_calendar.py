@@ -1,20 +1,24 @@
 """Trading days from the `exchange_calendars` library (XNYS for US equities).
 
 Holiday rules are the library's, never ours. We add what it leaves out: names for the
-unscheduled closures it lists without one, and extended-hours bounds from `MarketHours`.
+unscheduled closures it lists without one, and extended-hours bounds from `MarketHours`. The
+library (and pandas under it) is imported on the first sync: a calendar already stored in the
+database costs no import (about a second of every command's start-up).
 """
 
 from __future__ import annotations
 
 import functools
 from datetime import UTC, date, datetime, time, timedelta
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
-
-import exchange_calendars
-import pandas as pd
 
 from mismarterad.core.calendar import CalendarDay, MarketHours
 from mismarterad.core.errors import CalendarError
+
+if TYPE_CHECKING:
+    import exchange_calendars
+    import pandas as pd
 
 __all__ = ["ExchangeCalendarSource"]
 
@@ -69,6 +73,9 @@ class ExchangeCalendarSource:
 
 @functools.lru_cache(maxsize=8)
 def _calendar_for_decades(code: str, first_year: int, last_year: int) -> exchange_calendars.ExchangeCalendar:
+    import exchange_calendars
+    import pandas as pd
+
     start, end = pd.Timestamp(date(first_year, 1, 1)), pd.Timestamp(date(last_year, 12, 31))
     try:
         return exchange_calendars.get_calendar(code, start=start, end=end)
@@ -82,6 +89,8 @@ def _calendar(code: str, start: date, end: date) -> exchange_calendars.ExchangeC
 
 
 def _holiday_names(cal: exchange_calendars.ExchangeCalendar, start: date, end: date) -> dict[date, str]:
+    import pandas as pd
+
     names: dict[date, str] = {}
     regular = cal.regular_holidays
     if regular is not None:

@@ -8,12 +8,12 @@ converting to market time is the caller's edge (CLI, reports) through TimeManage
 
 from __future__ import annotations
 
-from bisect import bisect_left
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from pathlib import Path
 
+import numpy as np
 import structlog
 
 from mismarterad.core.bar_store import BarStore, SeriesInfo, WriteResult
@@ -26,6 +26,7 @@ from mismarterad.core.market_data_source import MarketDataSource
 from mismarterad.integrations.bar_files import open_bar_file
 from mismarterad.managers.time_manager import TimeManager
 from mismarterad.services.bar_aggregation import aggregate_daily, aggregate_session
+from mismarterad.services.bar_columns import BarSeries, to_us
 from mismarterad.services.bar_import import RowProblem, parse_rows, require_columns
 from mismarterad.services.gap_detection import Gap, detect_gaps
 from mismarterad.services.quality_scoring import Quality, score_quality
@@ -93,19 +94,23 @@ class DataManager:
                 out.extend(aggregate_session(minute_bars, interval, session))
         return out
 
-    def get_sessions_bars(self, symbol: str, sessions: Sequence[TradingSession]) -> dict[date, list[Bar]]:
-        """Stored 1m bars of several sessions' regular hours, read in one pass over the store."""
+    def get_sessions_columns(self, symbol: str, sessions: Sequence[TradingSession]) -> dict[date, BarSeries]:
+        """Stored 1m bars of several sessions' regular hours as columns, read in one pass over the store."""
         trading = [s for s in sessions if s.regular_open is not None and s.regular_close is not None]
-        out: dict[date, list[Bar]] = {s.day: [] for s in sessions}
+        out = {s.day: BarSeries(symbol, BASE_INTERVAL) for s in sessions}
         if not trading:
             return out
         first = min(s.regular_open for s in trading)  # type: ignore[type-var]
         last = max(s.regular_close for s in trading)  # type: ignore[type-var]
-        bars = self._store.read_bars(symbol, BASE_INTERVAL, first, last)
-        starts = [b.start_utc for b in bars]
+        read = getattr(self._store, "read_columns", None)  # the Parquet store reads columns without objects
+        if read is not None:
+            series = read(symbol, BASE_INTERVAL, first, last)
+        else:
+            series = BarSeries.from_bars(symbol, BASE_INTERVAL, self._store.read_bars(symbol, BASE_INTERVAL, first, last))
         for s in trading:
-            lo, hi = bisect_left(starts, s.regular_open), bisect_left(starts, s.regular_close)
-            out[s.day] = bars[lo:hi]
+            assert s.regular_open is not None and s.regular_close is not None
+            lo, hi = np.searchsorted(series.start_us, [to_us(s.regular_open), to_us(s.regular_close)])
+            out[s.day] = series.take(slice(int(lo), int(hi)))
         return out
 
     def get_session_bars(self, symbol: str, session: TradingSession) -> list[Bar]:

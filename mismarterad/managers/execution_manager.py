@@ -25,7 +25,7 @@ from __future__ import annotations
 import operator
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import date, datetime
 from typing import TypeVar
 
@@ -49,7 +49,9 @@ from mismarterad.core.orders import (
 from mismarterad.core.read_model import PositionMismatch
 from mismarterad.core.risk import LossHalt, Refusal, RiskCheck, RiskLimits
 from mismarterad.core.run_result import EquityPoint
+from mismarterad.managers.execution_blocks import BlockMixin
 from mismarterad.managers.execution_reconciling import ReconcilingMixin
+from mismarterad.managers.execution_record import ExecutionRecord
 from mismarterad.managers.execution_resuming import ResumingMixin
 from mismarterad.managers.execution_settling import SettlingMixin
 from mismarterad.managers.execution_shared import ACCOUNT_OWNER
@@ -68,17 +70,7 @@ T = TypeVar("T")
 log = structlog.get_logger(component="execution_manager")
 
 
-@dataclass
-class ExecutionRecord:
-    """Everything executed so far, in the order it happened."""
-
-    fills: list[Fill] = field(default_factory=list)
-    equity: list[EquityPoint] = field(default_factory=list)
-    # per symbol, the price each point of `equity` marked it at (None before its first price)
-    closes: dict[str, list[float | None]] = field(default_factory=dict)
-
-
-class ExecutionManager(ResumingMixin, SettlingMixin, ReconcilingMixin):
+class ExecutionManager(ResumingMixin, SettlingMixin, ReconcilingMixin, BlockMixin):
     """Orders, fills and positions of one run (its settling and reconciling in their own modules)."""
 
     def __init__(self, broker: Broker, risk: RiskGuard | None = None, ids: OrderIds | None = None,
@@ -100,6 +92,7 @@ class ExecutionManager(ResumingMixin, SettlingMixin, ReconcilingMixin):
         self._last_bar: dict[str, Bar] = {}
         self._prices: dict[str, float] = {}  # last close per symbol, kept across sessions
         self.record = ExecutionRecord()
+        self._order_changes = 0  # moves with every order sent, canceled or filled (BlockMixin)
         self._halted = False
         self._closed = False
         self._catching_up = False  # the current step's orders are the past's: a real account's catch-up,
@@ -163,6 +156,7 @@ class ExecutionManager(ResumingMixin, SettlingMixin, ReconcilingMixin):
                 order = self._send(request)
             if order.status in (OrderStatus.REFUSED, OrderStatus.REJECTED) and not risk_reducing:
                 self._unreported.setdefault(strategy_id, []).append(order)
+            self._order_changes += 1
         return order
 
     def _send(self, request: OrderRequest, closing: bool = False) -> Order:
@@ -237,6 +231,7 @@ class ExecutionManager(ResumingMixin, SettlingMixin, ReconcilingMixin):
     def _cancel(self, client_order_id: str) -> Order:
         """Every cancel goes here: a cancel we asked for is no reconciliation difference."""
         self._cancel_requested.add(client_order_id)
+        self._order_changes += 1
         order = self._broker.cancel(client_order_id)
         if self._journaling is not None:
             self._journaling.record([order])
@@ -343,6 +338,8 @@ class ExecutionManager(ResumingMixin, SettlingMixin, ReconcilingMixin):
                 self._cancel(request.client_order_id)
 
     def _watch_loss(self, now_utc: datetime) -> None:
+        if not self._risk.loss_watch_armed():  # no limit, or halted already: no account to value
+            return
         if self._risk.loss_breached(self._broker.account().equity, now_utc) is not None:
             self._flatten_all(now_utc)
 
@@ -381,24 +378,9 @@ class ExecutionManager(ResumingMixin, SettlingMixin, ReconcilingMixin):
         """Record the account at the end of a step (a second mark of the same step replaces the first)."""
         with self._book:
             account = self._broker.account()
-        exposed = self._holdings.exposed()
-        point = EquityPoint(step_end_utc, account.cash, account.positions_value, account.equity, exposed)
-        equity = self.record.equity
-        if equity and equity[-1].ts_utc == step_end_utc:
-            exposed = equity[-1].exposed or point.exposed
-            equity[-1] = EquityPoint(step_end_utc, point.cash, point.positions_value, point.equity, exposed)
-        else:
-            equity.append(point)
-        self._record_closes(len(equity))
-        return equity[-1]
-
-    def _record_closes(self, steps: int) -> None:
-        with self._book:
-            for symbol, price in self._prices.items():
-                column = self.record.closes.setdefault(symbol, [])
-                del column[steps - 1 :]  # a second mark of the step replaces its price
-                column.extend([None] * (steps - 1 - len(column)))
-                column.append(price)
+            point = EquityPoint(step_end_utc, account.cash, account.positions_value, account.equity,
+                                self._holdings.exposed())
+            return self.record.mark(point, self._prices)
 
     @property
     def halted(self) -> bool:
@@ -497,6 +479,7 @@ class ExecutionManager(ResumingMixin, SettlingMixin, ReconcilingMixin):
         earlier day-run of the day booked, and its log told already)."""
         if not fills:
             return
+        self._order_changes += 1
         for number, fill in enumerate(fills):
             strategy_id = self._strategy_of.get(fill.client_order_id, fill.strategy)
             if fill.strategy != strategy_id:

@@ -132,6 +132,18 @@ class RiskGuard:
         self._flattened = True
         return True
 
+    def next_rule_utc(self) -> datetime | None:
+        """The earliest instant at which `flatten_due` or `entries_to_cancel` can still be true
+        this session (None: neither can)."""
+        times = [t for t, done in ((self._flatten_at, self._flattened), (self.no_entry_utc, self._entries_canceled))
+                 if t is not None and not done]
+        return min(times) if times else None
+
+    def loss_watch_armed(self) -> bool:
+        """Whether `loss_breached` can still halt this session (a limit, no halt yet)."""
+        return (self.limits.daily_loss_limit is not None and self.start_equity is not None
+                and self.loss_halt is None and self.day is not None)
+
     def loss_breached(self, equity: float, now_utc: datetime) -> LossHalt | None:
         """The halt, the first time this session the loss passes the limit (else None)."""
         limit = self.limits.daily_loss_limit

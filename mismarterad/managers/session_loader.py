@@ -1,28 +1,32 @@
-"""Loads what a session needs from the store: its streamed bars and its history.
+"""Loads what a session needs from the store, as columns: its streamed bars and its history.
 
-Each trading day's regular-session 1m bars are read once and kept while they are inside the
-window [oldest history day, last prefetched day], so today's bars become tomorrow's history
-without a second read. Memory therefore depends on `prefetch_days` and `trailing_days`,
-not on the length of the backtest.
+Each trading day's regular-session 1m bars are read once (one store read per symbol for the
+days read ahead) and kept as columns while they are inside the window [oldest history day,
+last prefetched day], so today's bars become tomorrow's history without a second read; a day's
+derived history (5m, 1d, ...) is built from them once, by grouping, and kept as long. Memory
+therefore depends on `prefetch_days` and `trailing_days`, not on the length of the backtest.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import date
+from datetime import date, datetime, time
 
+import numpy as np
 import structlog
 
 from mismarterad.config.session_config import SessionConfig
 from mismarterad.core.errors import MismarteradError
-from mismarterad.core.intervals import Interval, parse_interval
+from mismarterad.core.intervals import parse_interval
 from mismarterad.core.market_data import Bar
 from mismarterad.core.market_data_source import MarketDataSource
-from mismarterad.core.session_data import SessionData
 from mismarterad.managers.data_manager import DataManager
+from mismarterad.managers.session_data import SessionData
 from mismarterad.managers.time_manager import TimeManager
-from mismarterad.services.bar_aggregation import aggregate_daily, aggregate_session
+from mismarterad.services.bar_columns import BarSeries, MinuteBlock, to_us
+from mismarterad.services.derived_bars import aggregate_columns, aggregate_day
 from mismarterad.services.indicators.trailing_average import trailing_average
+from mismarterad.services.session_grid import SessionGrid, session_block
 
 __all__ = ["SessionLoader"]
 
@@ -37,9 +41,10 @@ class SessionLoader:
         self._tm = time_manager
         self._config = config
         self._symbols = tuple(config.session_data_config.symbols)
-        self._cache: dict[date, dict[str, list[Bar]]] = {}
+        self._columns = tuple(sorted(self._symbols))  # a block's columns
+        self._cache: dict[date, dict[str, BarSeries]] = {}
         self._stored: set[tuple[str, str]] | None = None  # (symbol, interval) series in the store
-        self._derived: dict[tuple[date, str, str], list[Bar]] = {}  # history bars built from 1m, by day
+        self._derived: dict[tuple[date, str, str], BarSeries] = {}  # history built from 1m, by day
         history = config.session_data_config.historical
         self._max_trailing = max(
             [d.trailing_days for d in history.data]
@@ -51,14 +56,24 @@ class SessionLoader:
     def symbols(self) -> tuple[str, ...]:
         return self._symbols
 
-    def session_bars(self, day: date) -> dict[str, list[Bar]]:
-        """The day's regular-session 1m bars per symbol (empty lists where the store has none)."""
+    def session_columns(self, day: date) -> dict[str, BarSeries]:
+        """The day's regular-session 1m bars per symbol (empty where the store has none)."""
         cached = self._cache.get(day)
         if cached is None:
-            session = self._tm.get_trading_session(day)
-            cached = {s: self._dm.get_session_bars(s, session) for s in self._symbols}
-            self._cache[day] = cached
+            self.prefetch([day])
+            cached = self._cache[day]
         return cached
+
+    def session_block(self, day: date) -> MinuteBlock:
+        """The day's regular-session 1m bars of every symbol as one block (its steps)."""
+        session = self._tm.get_trading_session(day)
+        if session.regular_open is None or session.regular_close is None:
+            raise ValueError(f"{day} is not a trading day")
+        return session_block(self._columns, self.session_columns(day), session.regular_open, session.regular_close)
+
+    def session_bars(self, day: date) -> dict[str, list[Bar]]:
+        """The day's regular-session 1m bars per symbol as `Bar` objects (a live session's catch-up)."""
+        return {s: series.bars() for s, series in self.session_columns(day).items()}
 
     def fetch_missing(self, source: MarketDataSource, day: date, beat: Callable[[], None] = lambda: None) -> None:
         """Before a live session: import from `source` the 1m bars the store lacks for the
@@ -68,7 +83,7 @@ class SessionLoader:
         the store has (strategies then warm up on fewer bars)."""
         days = self._previous_days(day, self._max_trailing)
         for symbol in self._symbols:
-            missing = [d for d in days if not self.session_bars(d)[symbol]]
+            missing = [d for d in days if not len(self.session_columns(d)[symbol])]
             for start, end in ([(missing[0], missing[-1])] if missing else []) + [(day, day)]:
                 beat()  # each fetch is bounded by the source's retry policy; the watchdog hears between
                 try:
@@ -90,7 +105,7 @@ class SessionLoader:
         missing = [self._tm.get_trading_session(d) for d in days if d not in self._cache]
         if not missing:
             return
-        per_symbol = {s: self._dm.get_sessions_bars(s, missing) for s in self._symbols}
+        per_symbol = {s: self._dm.get_sessions_columns(s, missing) for s in self._symbols}
         for session in missing:
             self._cache[session.day] = {s: per_symbol[s][session.day] for s in self._symbols}
 
@@ -114,12 +129,14 @@ class SessionLoader:
             symbols = self._symbols if entry.apply_to == "all" else tuple(entry.apply_to)
             for symbol in symbols:
                 for interval in entry.intervals:
-                    session_data.append_bars(self._history_bars(symbol, interval, days))
+                    bars = self._history_bars(symbol, interval, days)
+                    if len(bars):
+                        session_data.append(bars)
         for name, indicator in history.indicators.items():
             days = self._previous_days(day, int(indicator.period[:-1]))
             for symbol in self._symbols:
                 daily = self._history_bars(symbol, "1d", days)
-                values = [float(getattr(b, indicator.field)) for b in daily]
+                values = getattr(daily, indicator.field).astype(np.float64).tolist()
                 average = trailing_average(values, len(days))[-1] if len(values) == len(days) and values else None
                 session_data.set_historical_indicator(name, symbol, average)
 
@@ -136,26 +153,29 @@ class SessionLoader:
             self._stored = {(s.symbol, s.interval) for s in self._dm.list_series()}
         return (symbol, interval) in self._stored
 
-    def _history_bars(self, symbol: str, interval: str, days: Sequence[date]) -> list[Bar]:
+    def _history_bars(self, symbol: str, interval: str, days: Sequence[date]) -> BarSeries:
         parsed = parse_interval(interval)
-        out: list[Bar] = []
+        parts: list[BarSeries] = []
         for d in days:
-            minute_bars = self.session_bars(d)[symbol]
+            minute_bars = self.session_columns(d)[symbol]
             if parsed.name == "1m":
-                out.extend(minute_bars)
+                parts.append(minute_bars)
             elif self._is_stored(symbol, parsed.name):
-                out.extend(self._dm.get_bars(symbol, parsed.name, d, d))
+                parts.append(BarSeries.from_bars(symbol, parsed.name, self._dm.get_bars(symbol, parsed.name, d, d)))
             else:
                 key = (d, symbol, parsed.name)
                 built = self._derived.get(key)
                 if built is None:
-                    built = self._derived[key] = self._derive(minute_bars, parsed, d)
-                out.extend(built)
-        return out
+                    built = self._derived[key] = self._derive(minute_bars, parsed.name, d)
+                parts.append(built)
+        return BarSeries.concat(symbol, parsed.name, parts)
 
-    def _derive(self, minute_bars: list[Bar], interval: Interval, day: date) -> list[Bar]:
+    def _derive(self, minute_bars: BarSeries, interval: str, day: date) -> BarSeries:
         session = self._tm.get_trading_session(day)
-        if interval.daily:
-            daily = aggregate_daily(minute_bars, session)
-            return [] if daily is None else [daily]
-        return aggregate_session(minute_bars, interval, session)
+        grid = SessionGrid.of(session)
+        parsed = parse_interval(interval)
+        if parsed.daily:
+            assert session.regular_open is not None
+            midnight = datetime.combine(session.day, time(0), tzinfo=session.regular_open.tzinfo)
+            return aggregate_day(minute_bars, grid, to_us(midnight))
+        return aggregate_columns(minute_bars, grid, parsed)

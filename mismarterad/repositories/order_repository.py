@@ -4,12 +4,15 @@ can run twice against one database.
 The strategy of an order is stored with it; a fill's strategy is its order's (read through the
 (run, client_order_id) join), and the positions table holds the broker's net position per symbol,
 with its average price. Per-strategy positions are a function of the stored fills
-(`strategy_positions`), so they need no table of their own."""
+(`strategy_positions`), so they need no table of their own. A run's orders and fills are
+inserted with `executemany` in chunks of CHUNK_ROWS rows: no ORM object per row, and the rows
+being written never more than a chunk, however long the run."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
+from itertools import islice
 
 from sqlalchemy import and_, insert, select, update
 
@@ -17,7 +20,9 @@ from mismarterad.core.orders import Fill, Order, OrderRequest, OrderStatus, Orde
 from mismarterad.db.engine import DbSessionFactory
 from mismarterad.db.tables import FillRow, OrderRow, PositionRow, RunRow
 
-__all__ = ["OrderRepository", "like_prefix", "order_row", "order_value"]
+__all__ = ["CHUNK_ROWS", "OrderRepository", "like_prefix", "order_row", "order_value"]
+
+CHUNK_ROWS = 2_000
 
 
 class OrderRepository:
@@ -30,9 +35,8 @@ class OrderRepository:
             return
         with self._db_sessions.begin() as db:
             existing = set(db.scalars(select(OrderRow.client_order_id).where(OrderRow.run_id == run_id)))
-            new = [order_row(run_id, o) for o in orders if o.client_order_id not in existing]
-            if new:
-                db.execute(insert(OrderRow), new)
+            for chunk in _chunks(o for o in orders if o.client_order_id not in existing):
+                db.execute(insert(OrderRow.__table__), [order_row(run_id, o) for o in chunk])
             for order in orders:
                 if order.client_order_id in existing:
                     values = order_row(run_id, order)
@@ -43,12 +47,13 @@ class OrderRepository:
         if not fills:
             return
         with self._db_sessions.begin() as db:
-            db.execute(insert(FillRow), [
-                {"run_id": run_id, "seq": first_seq + i, "client_order_id": f.client_order_id, "symbol": f.symbol,
-                 "side": f.side.value, "quantity": f.quantity, "price": f.price, "commission": f.commission,
-                 "ts_utc": f.ts_utc}
-                for i, f in enumerate(fills)
-            ])
+            for first in range(0, len(fills), CHUNK_ROWS):
+                db.execute(insert(FillRow.__table__), [
+                    {"run_id": run_id, "seq": first_seq + first + i, "client_order_id": f.client_order_id,
+                     "symbol": f.symbol, "side": f.side.value, "quantity": f.quantity, "price": f.price,
+                     "commission": f.commission, "ts_utc": f.ts_utc}
+                    for i, f in enumerate(fills[first : first + CHUNK_ROWS])
+                ])
 
     def save_positions(self, run_id: int, positions: Sequence[Position], traded: Iterable[str],
                        updated_utc: datetime) -> None:
@@ -120,6 +125,12 @@ class OrderRepository:
         for f in self.fills(run_id):
             held[(f.strategy, f.symbol)] = held.get((f.strategy, f.symbol), 0) + f.side.sign * f.quantity
         return {k: q for k, q in sorted(held.items()) if q != 0}
+
+
+def _chunks(orders: Iterable[Order]) -> Iterator[list[Order]]:
+    it = iter(orders)
+    while chunk := list(islice(it, CHUNK_ROWS)):
+        yield chunk
 
 
 def order_row(run_id: int, o: Order) -> dict[str, object]:

@@ -41,8 +41,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 import structlog
 
 from mismarterad.core.durable_files import fsync_dir
@@ -55,6 +55,7 @@ from mismarterad.core.bar_store import (
 )
 from mismarterad.core.intervals import parse_interval
 from mismarterad.core.market_data import Bar
+from mismarterad.services.bar_columns import BarSeries
 from mismarterad.repositories.parquet_files import (
     EPOCH,
     DamagedFileError,
@@ -178,6 +179,13 @@ class ParquetBarStore:
             for us, o, h, lo, c, v in zip(starts, *cols, strict=True)
         ]
 
+    def read_columns(self, symbol: str, interval: str, start_utc: datetime, end_utc: datetime) -> BarSeries:
+        """Like `read_bars` as columns (`BarSeries`): no object per bar, for the session threads."""
+        table = self.read_table(symbol, interval, start_utc, end_utc)
+        return BarSeries(symbol, interval, *(_numpy(table.column(name), kind) for name, kind in (
+            ("start_utc", np.int64), ("open", np.float64), ("high", np.float64), ("low", np.float64),
+            ("close", np.float64), ("volume", np.int64))))
+
     def read_table(
         self, symbol: str, interval: str, start_utc: datetime, end_utc: datetime
     ) -> pa.Table:
@@ -189,23 +197,20 @@ class ParquetBarStore:
         check_series_key(symbol, interval)
         check_range(start_utc, end_utc)
         if start_utc >= end_utc:
-            return BAR_SCHEMA.empty_table()
+            return _empty_table()
         lo_us, hi_us = to_us(start_utc), to_us(end_utc)
         tables: list[pa.Table] = []
         for path, (first, end) in self._partitions(self._series_dir(symbol, interval)):
             if end <= start_utc or first >= end_utc:
                 continue
             table = read_parquet(path, BAR_SCHEMA, self._what(symbol, interval, path))
-            if first < start_utc or end > end_utc:
-                col = table.column("start_utc")
-                mask = pc.and_(
-                    pc.greater_equal(col, pa.scalar(lo_us, _TS_TYPE)),
-                    pc.less(col, pa.scalar(hi_us, _TS_TYPE)),
-                )
-                table = table.filter(mask)
+            if first < start_utc or end > end_utc:  # rows are sorted: cut by position
+                starts = _numpy(table.column("start_utc"), np.int64)
+                lo, hi = np.searchsorted(starts, [lo_us, hi_us], side="left").tolist()
+                table = table.slice(lo, hi - lo)
             tables.append(table)
         if not tables:
-            return BAR_SCHEMA.empty_table()
+            return _empty_table()
         return pa.concat_tables(tables)
 
     def series(self) -> list[SeriesInfo]:
@@ -415,3 +420,21 @@ def _check_table(table: pa.Table, interval: str, bounds: tuple[datetime, datetim
         if not (lo_[i] <= o[i] <= h[i] and lo_[i] <= c[i] <= h[i]) or volume[i] < 0:
             return f"row {i}: prices outside [low, high] or negative volume"
     return None
+
+
+def _empty_table() -> pa.Table:
+    """`BAR_SCHEMA.empty_table()`, which imports pandas, made from empty buffers instead."""
+    return pa.Table.from_arrays([pa.Array.from_buffers(f.type, 0, [None, pa.py_buffer(b"")]) for f in BAR_SCHEMA],
+                                schema=BAR_SCHEMA)
+
+
+def _numpy(column: pa.ChunkedArray, kind: type[np.generic]) -> np.ndarray:
+    """A column of the bar schema (fixed width, never null) as a numpy array, straight from its
+    buffers: pyarrow's own `to_numpy` (and scalars made from Python values) import pandas, a
+    second of start-up that a backtest does not need."""
+    width = np.dtype(kind).itemsize
+    parts = [np.frombuffer(chunk.buffers()[1], dtype=kind, count=len(chunk), offset=chunk.offset * width)
+             for chunk in column.chunks]
+    if not parts:
+        return np.empty(0, dtype=kind)
+    return parts[0] if len(parts) == 1 else np.concatenate(parts)

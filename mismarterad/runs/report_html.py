@@ -17,14 +17,17 @@ from __future__ import annotations
 import html
 import json
 from collections.abc import Mapping, Sequence
-from bisect import bisect_left
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import numpy as np
+
 from mismarterad.core.run_result import RunResult
 from mismarterad.runs.report_table import final_equity_shown, table_cells
+from mismarterad.services.bar_columns import US_PER_MINUTE, to_datetime, to_us
+from mismarterad.services.curve_columns import curve_columns, price_array
 from mismarterad.services.decimation import decimate
 from mismarterad.services.trade_matching import Trade
 
@@ -34,7 +37,6 @@ BUCKETS = 1500  # per series: at most 4 points each (first, low, high, last)
 TRADE_ROWS = 500  # the trades table's length; trades.csv has them all
 CHARTS_ID = "charts"
 EPOCH = datetime(1970, 1, 1)
-STEP = timedelta(minutes=1)
 
 STYLE = """
 body { font: 14px/1.4 system-ui, -apple-system, "Segoe UI", Roboto, "DejaVu Sans", sans-serif; margin: 1.5em;
@@ -182,12 +184,9 @@ def _ms(ts: datetime, tz: ZoneInfo) -> float:
     return (ts.astimezone(tz).replace(tzinfo=None) - EPOCH).total_seconds() * 1000
 
 
-def _minute_runs(step_ends: Sequence[datetime], tz: ZoneInfo) -> list[list[float]]:
-    runs: list[list[float]] = []
-    for i, end in enumerate(step_ends):
-        if i == 0 or end - step_ends[i - 1] != STEP:
-            runs.append([i, _ms(end, tz)])
-    return runs
+def _minute_runs(step_ends_us: np.ndarray, tz: ZoneInfo) -> list[list[float]]:
+    firsts = np.flatnonzero(np.diff(step_ends_us, prepend=step_ends_us[:1] - 1) != US_PER_MINUTE)
+    return [[i, _ms(to_datetime(int(step_ends_us[i])), tz)] for i in firsts.tolist()]
 
 
 def _charts(result: RunResult, trades: Sequence[Trade], drawdown: Sequence[float],
@@ -198,7 +197,8 @@ def _charts(result: RunResult, trades: Sequence[Trade], drawdown: Sequence[float
     from bokeh.models import ColumnDataSource, CustomJSTickFormatter, DataRange1d, HoverTool, NumeralTickFormatter
     from bokeh.plotting import figure
 
-    ends = [p.ts_utc for p in result.equity]
+    columns = curve_columns(result.equity)
+    ends = columns.ts_us
     runs = _minute_runs(ends, tz)
     tools = "xpan,xwheel_zoom,box_zoom,reset,save"
 
@@ -209,34 +209,34 @@ def _charts(result: RunResult, trades: Sequence[Trade], drawdown: Sequence[float
         fig.xaxis.formatter = CustomJSTickFormatter(args={"runs": runs}, code=TICK_CODE)
         return fig
 
-    def thinned(ys: Sequence[float]) -> tuple[Any, Any]:
+    def thinned(ys: np.ndarray) -> tuple[Any, Any]:
         keep = decimate(ys, BUCKETS)  # float64 arrays travel as base64, half the size of JSON numbers
-        return np.array(keep, dtype=np.float64), np.array([ys[i] for i in keep], dtype=np.float64)
+        return np.array(keep, dtype=np.float64), np.asarray(ys, dtype=np.float64)[keep]
 
     equity = chart("equity", 300)
     equity.yaxis.formatter = NumeralTickFormatter(format="$0,0")
-    xs, ys = thinned([p.equity for p in result.equity])
+    xs, ys = thinned(columns.equity)
     equity.line(xs, ys, line_width=1.5, color="#1f77b4", legend_label="equity")
     if benchmark is not None and len(benchmark) == len(ends):
-        xs, ys = thinned(benchmark)
+        xs, ys = thinned(np.asarray(benchmark, dtype=np.float64))
         equity.line(xs, ys, line_width=1, color="#7f7f7f", legend_label="buy & hold")
     equity.legend.location = "top_left"
     equity.legend.click_policy = "hide"
     figures = [equity]
     fall = chart("drawdown", 150, x_range=equity.x_range)
     fall.yaxis.formatter = NumeralTickFormatter(format="0.00[00]%")
-    xs, ys = thinned([-d for d in drawdown])
+    xs, ys = thinned(-np.asarray(drawdown, dtype=np.float64))
     fall.varea(x=xs, y1=0.0, y2=ys, color="#d62728", alpha=0.6)
     figures.append(fall)
     for series in result.closes:
-        known = [(float(i), c) for i, c in enumerate(series.closes) if c is not None]
-        if not known:
+        prices = price_array(series.closes)
+        at = np.flatnonzero(~np.isnan(prices))
+        if not len(at):
             continue
         price = chart(f"{series.symbol}: price and trades", 260, x_range=equity.x_range)
         price.yaxis.formatter = NumeralTickFormatter(format="$0,0.00")
-        keep = decimate([c for _, c in known], BUCKETS)
-        price.line(np.array([known[k][0] for k in keep]), np.array([known[k][1] for k in keep]), color="#444",
-                   line_width=1)
+        keep = decimate(prices[at], BUCKETS)
+        price.line(at[keep].astype(np.float64), prices[at][keep], color="#444", line_width=1)
         own = [t for t in trades if t.symbol == series.symbol]
         markers = []
         for end, marker in (("entry", "triangle"), ("exit", "inverted_triangle")):
@@ -251,16 +251,16 @@ def _charts(result: RunResult, trades: Sequence[Trade], drawdown: Sequence[float
     return _renumbered(json_item(column(*figures, sizing_mode="stretch_width"), target=CHARTS_ID))
 
 
-def _trade_marks(trades: Sequence[Trade], end: str, step_ends: Sequence[datetime],
+def _trade_marks(trades: Sequence[Trade], end: str, step_ends: np.ndarray,
                  tz: ZoneInfo) -> dict[str, list[Any]]:
     def describe(ts: datetime, price: float) -> str:
         return f"{_time(ts, tz)} at {price:,.4f}".rstrip("0").rstrip(".")
 
-    def step(ts: datetime) -> float:  # the point of the step ending at or after the fill
-        return float(min(bisect_left(step_ends, ts), max(len(step_ends) - 1, 0)))
-
+    at = np.array([to_us(t.entry_utc if end == "entry" else t.exit_utc) for t in trades], dtype=np.int64)
+    # the point of the step ending at or after the fill
+    steps = np.minimum(np.searchsorted(step_ends, at, side="left"), max(len(step_ends) - 1, 0)).astype(np.float64)
     return {
-        "x": [step(t.entry_utc if end == "entry" else t.exit_utc) for t in trades],
+        "x": steps.tolist(),
         "y": [t.entry_price if end == "entry" else t.exit_price for t in trades],
         "color": ["#2ca02c" if t.pnl > 0 else "#d62728" for t in trades],
         "what": [f"{'long' if t.direction > 0 else 'short'} {t.quantity} {t.symbol}" for t in trades],

@@ -2,7 +2,9 @@
 
 The x axis is the step number, so nights and weekends take no room; its ticks carry the dates
 (the hours for a one-day run). Money is printed in full, never as an offset (`+1e6`). The PNG
-is written without software or date metadata: the same data give the same bytes.
+is written without software or date metadata: the same data give the same bytes. At most
+PLOT_POINTS points are drawn (each stretch of steps shows its last equity and its deepest
+drawdown), picked from the run's columns, so the drawing costs the same for a day or a year.
 """
 
 from __future__ import annotations
@@ -12,7 +14,11 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import numpy as np
+
 from mismarterad.core.run_result import RunResult
+from mismarterad.runs.report_clock import local_offsets, local_wall_us
+from mismarterad.services.curve_columns import curve_columns
 
 __all__ = ["PLOT_POINTS", "plot_equity", "step_ticks"]
 
@@ -41,17 +47,19 @@ def plot_equity(path: Path, result: RunResult, drawdown: Sequence[float], tz: Zo
     from matplotlib.figure import Figure
     from matplotlib.ticker import FuncFormatter, PercentFormatter
 
-    n = len(result.equity)
+    columns = curve_columns(result.equity)
+    n = len(columns)
     step = max(1, -(-n // PLOT_POINTS))
     x = list(range(0, n, step))
-    equity = [result.equity[min(i + step, n) - 1].equity for i in x]
-    worst = [max(drawdown[i : i + step]) for i in x]
+    last_of_stretch = np.minimum(np.arange(0, n, step) + step, n) - 1
+    equity = columns.equity[last_of_stretch].tolist()
+    worst = np.maximum.reduceat(np.asarray(drawdown, dtype=np.float64), x).tolist() if n else []
     fig = Figure(figsize=(10, 6), dpi=100)
     top, bottom = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 1]})
     top.plot(x, equity, linewidth=0.8, color="tab:blue", label="equity")
     if benchmark is not None and len(benchmark) == n:
-        top.plot(x, [benchmark[min(i + step, n) - 1] for i in x], linewidth=0.8, color="tab:gray",
-                 label="buy & hold")
+        top.plot(x, np.asarray(benchmark, dtype=np.float64)[last_of_stretch].tolist(), linewidth=0.8,
+                 color="tab:gray", label="buy & hold")
         top.legend(loc="best", frameon=False)
     top.set_title(f"{result.session_name}: {result.first_day} to {result.last_day}")
     top.set_ylabel("equity")
@@ -62,7 +70,8 @@ def plot_equity(path: Path, result: RunResult, drawdown: Sequence[float], tz: Zo
     bottom.yaxis.set_major_formatter(PercentFormatter(100))  # as many decimals as the range needs
     bottom.grid(True, linewidth=0.3)
     if n:
-        local = [p.ts_utc.astimezone(tz) for p in result.equity]
+        wall = local_wall_us(columns.ts_us, local_offsets(columns.ts_us, tz))
+        local = wall.astype("datetime64[us]").astype(object).tolist()  # naive wall-clock datetimes
         ticks, labels = step_ticks(local)
         bottom.set_xticks(ticks, labels)
         bottom.set_xlabel(f"{result.first_day} ({tz.key} time)" if len({t.date() for t in local}) == 1

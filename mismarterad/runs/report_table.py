@@ -14,6 +14,7 @@ from typing import Any
 from mismarterad.core.run_result import RunResult
 from mismarterad.services.benchmark import Benchmark, buy_and_hold
 from mismarterad.services.breakdown import Figures, account_figures, strategy_symbol_rows
+from mismarterad.services.curve_columns import curve_columns
 from mismarterad.services.trade_matching import Trade
 
 __all__ = ["WIDTH", "benchmark_of", "final_equity_shown", "performance_figures", "render_edge", "render_table",
@@ -35,10 +36,10 @@ def benchmark_of(result: RunResult) -> Benchmark | None:
 def performance_figures(result: RunResult, trades: Sequence[Trade], benchmark: Benchmark | None) -> dict[str, Any]:
     """summary.json's `performance`: `rows` per (strategy, symbol), `account`, `buy_and_hold`."""
     ordered = {(o.request.strategy, o.request.symbol) for o in result.orders}
-    rows = strategy_symbol_rows(result.matched_fills(), trades, [p.ts_utc for p in result.equity],
+    columns = curve_columns(result.equity)
+    rows = strategy_symbol_rows(result.matched_fills(), trades, columns.ts_us,
                                 {c.symbol: c.closes for c in result.closes}, ordered)
-    account = account_figures(result.initial_cash, [p.equity for p in result.equity],
-                              [p.exposed for p in result.equity], trades)
+    account = account_figures(result.initial_cash, columns.equity, columns.exposed, trades)
     out: dict[str, Any] = {
         "rows": [{"strategy": r.strategy, "symbol": r.symbol, **_figures(r.figures)} for r in rows],
         "account": {**_figures(account), "return": _return(account.pnl, result.initial_cash)},

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import errno
+from functools import lru_cache
 import json
 import os
 import re
@@ -19,11 +20,13 @@ import shutil
 import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import structlog
+
+import numpy as np
 
 from mismarterad.core.failpoints import failpoint
 from mismarterad.core.errors import StorageError
@@ -31,10 +34,13 @@ from mismarterad.core.market_data import format_price
 from mismarterad.core.redaction import redact
 from mismarterad.core.risk import RiskCheck
 from mismarterad.core.run_result import RunResult
+from mismarterad.runs.report_clock import first_offsets_of_utc_dates, iso_local, local_offsets, local_wall_us
 from mismarterad.runs.report_html import write_html
 from mismarterad.runs.report_plots import plot_equity
 from mismarterad.runs.report_table import benchmark_of, performance_figures
-from mismarterad.services.performance import Summary, daily_returns, drawdowns, summarize
+from mismarterad.services.bar_columns import US_PER_MINUTE
+from mismarterad.services.curve_columns import CurveColumns, curve_columns
+from mismarterad.services.performance import Summary, daily_returns, drawdown_array, summarize
 from mismarterad.services.probability_engine import deflated_sharpe, p_positive_edge, wilson_interval
 from mismarterad.services.trade_matching import Trade, match_trades
 
@@ -59,11 +65,12 @@ def write_backtest_report(out_dir: Path, result: RunResult, tz: ZoneInfo, run_in
     with staged_folder(out_dir) as staging:
         trades = match_trades(result.matched_fills())
         _write_trades_and_orders(staging, result, trades, tz)
-        peaks = drawdowns([result.initial_cash, *(p.equity for p in result.equity)])[1:]
-        _write_equity(staging / "equity.csv", result, peaks, tz)
+        columns = curve_columns(result.equity)
+        peaks = drawdown_array(np.concatenate(([result.initial_cash], columns.equity)))[1:]
+        _write_equity(staging / "equity.csv", columns, peaks, tz)
         failpoint("report_writing")  # a crash test's kill, half-way through the folder
         benchmark = benchmark_of(result)
-        summary = backtest_summary(result, trades, tz)
+        summary = backtest_summary(result, trades, tz, columns)
         summary["performance"] = performance_figures(result, trades, benchmark)
         (staging / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
         _write_validation(staging / "validation.csv", result, tz)
@@ -167,7 +174,12 @@ def _swap_into_place(staging: Path, out_dir: Path) -> None:
 
 
 def _local(ts: datetime | None, tz: ZoneInfo) -> str:
-    return "" if ts is None else ts.astimezone(tz).isoformat()
+    return "" if ts is None else _iso(ts, tz)
+
+
+@lru_cache(maxsize=4096)  # orders and fills share their steps' instants
+def _iso(ts: datetime, tz: ZoneInfo) -> str:
+    return ts.astimezone(tz).isoformat()
 
 
 def _number(value: float | None) -> str:
@@ -185,24 +197,27 @@ def _write_csv(path: Path, header: Sequence[str], rows: Sequence[Sequence[object
         out.writerows(rows)
 
 
-def _write_equity(path: Path, result: RunResult, drawdown: Sequence[float], tz: ZoneInfo) -> None:
-    """One row per step. Flat stretches repeat the same values, so their text is reused."""
-    lines = ["timestamp,cash,positions_value,equity,drawdown\n"]
-    last_values: tuple[float, float, float, float] | None = None
-    text = ""
-    offset_day: date | None = None
-    offset = timedelta(0)
-    for p, dd in zip(result.equity, drawdown, strict=True):
-        values = (p.cash, p.positions_value, p.equity, dd)
-        if values != last_values:
-            text = f"{_money(p.cash)},{_money(p.positions_value)},{_money(p.equity)},{_number(dd)}\n"
-            last_values = values
-        if p.ts_utc.date() != offset_day:  # the UTC offset is fixed within a session
-            offset_day = p.ts_utc.date()
-            offset = p.ts_utc.astimezone(tz).utcoffset() or timedelta(0)
-        local = (p.ts_utc + offset).replace(tzinfo=timezone(offset))
-        lines.append(f"{local.isoformat()},{text}")
-    path.write_text("".join(lines))
+def _write_equity(path: Path, columns: CurveColumns, drawdown: np.ndarray, tz: ZoneInfo) -> None:
+    """One row per step, written in chunks. Flat stretches repeat the same values, so their text
+    is made once; the UTC offset is the one of the first step of each UTC date (fixed within a
+    session)."""
+    n = len(columns)
+    values = (columns.cash, columns.positions_value, columns.equity, drawdown)
+    changed = np.ones(n, dtype=bool)
+    for column in values:
+        changed[1:] |= column[1:] != column[:-1]
+    texts = [f"{_money(c)},{_money(v)},{_money(e)},{_number(d)}\n"
+             for c, v, e, d in zip(*(column[changed].tolist() for column in values), strict=True)]
+    text_of = np.cumsum(changed) - 1
+    stamps = iso_local(columns.ts_us, first_offsets_of_utc_dates(columns.ts_us, tz))
+    with path.open("w") as handle:
+        handle.write("timestamp,cash,positions_value,equity,drawdown\n")
+        for first in range(0, n, _CHUNK_LINES):
+            rows = range(first, min(first + _CHUNK_LINES, n))
+            handle.write("".join(f"{stamps[i]},{texts[j]}" for i, j in zip(rows, text_of[rows].tolist(), strict=True)))
+
+
+_CHUNK_LINES = 20_000
 
 
 def _trade_rows(trades: Sequence[Trade], tz: ZoneInfo) -> list[list[object]]:
@@ -223,23 +238,33 @@ def _order_rows(result: RunResult, tz: ZoneInfo) -> list[list[object]]:
     return rows
 
 
-def _session_end_equity(result: RunResult, tz: ZoneInfo) -> list[float]:
-    last: dict[date, float] = {}
-    for p in result.equity:
-        last[(p.ts_utc - timedelta(minutes=1)).astimezone(tz).date()] = p.equity
-    return [last[d] for d in result.sessions_run if d in last]
+def _session_end_equity(result: RunResult, tz: ZoneInfo, columns: CurveColumns) -> list[float]:
+    """Each run session's equity at its last step (the step ending at t counts in the market date
+    of t − 1 minute)."""
+    before = columns.ts_us - US_PER_MINUTE
+    dates = local_wall_us(before, local_offsets(before, tz)) // 86_400_000_000  # market dates, as days
+    out = []
+    for day in result.sessions_run:
+        number = (day - date(1970, 1, 1)).days
+        i = int(np.searchsorted(dates, number, side="right")) - 1
+        if i >= 0 and dates[i] == number:
+            out.append(float(columns.equity[i]))
+    return out
 
 
 def session_returns(result: RunResult, tz: ZoneInfo) -> list[float]:
     """The run's daily returns (each session's, on the equity it started from)."""
-    return daily_returns(result.initial_cash, _session_end_equity(result, tz))
+    return daily_returns(result.initial_cash, _session_end_equity(result, tz, curve_columns(result.equity)))
 
 
-def backtest_summary(result: RunResult, trades: Sequence[Trade], tz: ZoneInfo) -> dict[str, object]:
-    """summary.json without its `performance` table: what a sweep's row repeats."""
-    s = summarize(result.initial_cash, result.equity, result.sessions_run, _session_end_equity(result, tz),
-                  trades, result.bars_processed, len(result.sessions_skipped))
-    return _summary_json(result, s, trades, session_returns(result, tz), tz)
+def backtest_summary(result: RunResult, trades: Sequence[Trade], tz: ZoneInfo,
+                     columns: CurveColumns | None = None) -> dict[str, object]:
+    """summary.json without its `performance` table: what a sweep's row repeats. `columns`: the
+    run's equity curve as columns, when the caller has them already."""
+    ends = _session_end_equity(result, tz, curve_columns(result.equity) if columns is None else columns)
+    s = summarize(result.initial_cash, result.equity, result.sessions_run, ends, trades, result.bars_processed,
+                  len(result.sessions_skipped))
+    return _summary_json(result, s, trades, daily_returns(result.initial_cash, ends), tz)
 
 
 def probability_figures(returns: Sequence[float], trades: Sequence[Trade], trials: int = 1,

@@ -26,7 +26,7 @@ from mismarterad.core.market_data_source import MarketDataSource
 from mismarterad.core.paper_account import PaperBalance
 from mismarterad.core.read_model import PipelineSnapshot, ReadModel
 from mismarterad.core.risk import PDT_WINDOW_SESSIONS, RiskLimits
-from mismarterad.core.run_result import RunResult, SymbolCloses
+from mismarterad.core.run_result import PriceColumn, RunResult, SymbolCloses
 from mismarterad.integrations.paper import PaperBroker
 from mismarterad.integrations.paper.fill_models import CommissionModel
 from mismarterad.managers.data_manager import DataManager
@@ -230,7 +230,7 @@ def collect_result(config: SessionConfig, mode: str, days: Sequence[date], pipel
     it is not the session config's (a day of the daemon's kept paper account)."""
     bt = config.backtest_config
     engine, execution = pipeline.engine, pipeline.execution
-    equity = tuple(execution.record.equity)
+    equity = execution.record.equity.copy()
     return RunResult(
         session_name=config.session_name,
         mode=mode,
@@ -251,7 +251,11 @@ def collect_result(config: SessionConfig, mode: str, days: Sequence[date], pipel
     )
 
 
-def _closes(columns: dict[str, list[float | None]], steps: int) -> tuple[SymbolCloses, ...]:
-    # cut to the equity points taken: a thread that did not stop in time may have marked one more
-    return tuple(SymbolCloses(symbol, tuple(column[:steps]) + (None,) * (steps - len(column)))
-                 for symbol, column in sorted(columns.items()))
+def _closes(columns: dict[str, PriceColumn], steps: int) -> tuple[SymbolCloses, ...]:
+    out = []
+    for symbol, column in sorted(columns.items()):
+        # cut to the equity points taken: a thread that did not stop in time may have marked one more
+        fitted = column[:steps]
+        fitted.fit(steps)
+        out.append(SymbolCloses(symbol, fitted))
+    return tuple(out)

@@ -13,8 +13,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
 from mismarterad.services.breakdown import max_drawdown_usd
-from mismarterad.services.performance import drawdowns
+from mismarterad.services.curve_columns import price_array
+from mismarterad.services.performance import drawdown_array
 
 __all__ = ["Benchmark", "Holding", "buy_and_hold"]
 
@@ -46,27 +49,27 @@ def buy_and_hold(initial_cash: float, closes: Mapping[str, Sequence[float | None
     (None: no price yet)."""
     symbols = sorted(closes)
     share = initial_cash / len(symbols) if symbols else initial_cash
-    holdings, curves, first_held = [], [], steps
+    holdings, first_held = [], steps
+    total = np.zeros(steps) if symbols else np.full(steps, initial_cash)
     for symbol in symbols:
-        prices = [p if p is not None and p > 0 else None for p in closes[symbol][:steps]]
-        prices += [None] * (steps - len(prices))
-        bought = next((i for i, p in enumerate(prices) if p is not None), steps)  # steps: never
-        entry = prices[bought] if bought < steps else None
+        prices = price_array(closes[symbol], steps)
+        valid = prices > 0  # NaN (no price) and non-positive prices are no price
+        bought = int(np.argmax(valid)) if valid.any() else steps  # steps: never
+        entry = float(prices[bought]) if bought < steps else None
         shares = share / entry if entry is not None else 0.0
-        curve, last = [share] * bought, entry
-        for price in prices[bought:]:
-            last = last if price is None else price
-            curve.append(shares * last)
-        curves.append(curve)
+        known = np.where(valid, np.arange(steps), -1)
+        np.maximum.accumulate(known, out=known)
+        curve = np.where(np.arange(steps) < bought, share, shares * prices[np.clip(known, 0, None)])
+        last = float(prices[known[-1]]) if bought < steps else entry
+        total = total + curve  # 0.0 + the first symbol, then the others in order, as a sum would add them
         first_held = min(first_held, bought)
-        holdings.append(Holding(symbol, share, shares, entry, last, (curve[-1] if curve else share) - share,
+        holdings.append(Holding(symbol, share, shares, entry, last, (float(curve[-1]) if steps else share) - share,
                                 max_drawdown_usd(share, curve), (steps - bought) / steps if steps else 0.0))
-    total = [sum(values) for values in zip(*curves, strict=True)] if curves else [initial_cash] * steps
     return Benchmark(
         holdings=tuple(holdings),
-        curve=tuple(total),
-        pnl=(total[-1] if total else initial_cash) - initial_cash,
+        curve=tuple(total.tolist()),
+        pnl=(float(total[-1]) if steps else initial_cash) - initial_cash,
         max_drawdown_usd=max_drawdown_usd(initial_cash, total),
-        max_drawdown=max(drawdowns([initial_cash, *total]), default=0.0),
+        max_drawdown=float(drawdown_array(np.concatenate(([initial_cash], total))).max()),
         exposure=(steps - first_held) / steps if steps else 0.0,
     )

@@ -16,21 +16,27 @@ definitions, also in docs/decisions.md ("Report figures"):
   step's fills before its end (a fill at the close ends the holding with the step) is not 0.
 - Win rate: the share of closed trades with a P&L above 0. Profit factor: the winning trades'
   P&L over the losing trades' loss; None without a losing trade.
+
+Fills are few and taken one by one; the curves over every step are numpy columns computed
+with the same float operations, step for step, as a loop over the steps would.
 """
 
 from __future__ import annotations
 
-from bisect import bisect_right
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
+
+import numpy as np
 
 from mismarterad.core.orders import Fill
+from mismarterad.services.bar_columns import US_PER_MINUTE, to_us
+from mismarterad.services.curve_columns import price_array
 from mismarterad.services.trade_matching import Trade
 
 __all__ = ["Figures", "Row", "account_figures", "fill_steps", "max_drawdown_usd", "strategy_symbol_rows"]
 
-STEP = timedelta(minutes=1)
+StepEnds = Sequence[datetime] | np.ndarray  # datetimes, or int64 UTC microseconds
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,26 +58,30 @@ class Row:
     figures: Figures
 
 
-def fill_steps(fills: Sequence[Fill], step_ends: Sequence[datetime]) -> list[int]:
+def _ends_us(step_ends: StepEnds) -> np.ndarray:
+    if isinstance(step_ends, np.ndarray):
+        return step_ends.astype(np.int64, copy=False)
+    return np.array([to_us(t) for t in step_ends], dtype=np.int64)
+
+
+def fill_steps(fills: Sequence[Fill], step_ends: StepEnds) -> list[int]:
     """The index of the step each fill counts in (the last step for a fill after every step)."""
-    out = []
-    last = len(step_ends) - 1
-    for fill in fills:
-        i = bisect_right(step_ends, fill.ts_utc)  # the first step ending after the fill
-        inside = i <= last and step_ends[i] - STEP <= fill.ts_utc
-        if not inside and i > 0 and step_ends[i - 1] == fill.ts_utc:
-            i -= 1  # at a close, with no step starting there
-        out.append(min(i, last))
-    return out
+    ends = _ends_us(step_ends)
+    at = np.array([to_us(f.ts_utc) for f in fills], dtype=np.int64)
+    last = len(ends) - 1
+    i = np.searchsorted(ends, at, side="right")  # the first step ending after the fill
+    inside = (i <= last) & (ends[np.clip(i, 0, max(last, 0))] - US_PER_MINUTE <= at) if last >= 0 else i < 0
+    at_close = ~inside & (i > 0) & (ends[np.clip(i - 1, 0, max(last, 0))] == at) if last >= 0 else i < 0
+    return np.minimum(np.where(at_close, i - 1, i), last).tolist()
 
 
-def max_drawdown_usd(start: float, curve: Iterable[float]) -> float:
+def max_drawdown_usd(start: float, curve: Iterable[float] | np.ndarray) -> float:
     """The largest fall of `curve` below its running high (which starts at `start`)."""
-    peak, worst = start, 0.0
-    for value in curve:
-        peak = max(peak, value)
-        worst = max(worst, peak - value)
-    return worst
+    values = np.asarray(curve if isinstance(curve, np.ndarray) else list(curve), dtype=np.float64)
+    if not len(values):
+        return 0.0
+    peak = np.maximum.accumulate(np.concatenate(([start], values)))[1:]
+    return max(0.0, float((peak - values).max()))
 
 
 def strategy_symbol_rows(fills: Sequence[Fill], trades: Sequence[Trade], step_ends: Sequence[datetime],
@@ -80,7 +90,8 @@ def strategy_symbol_rows(fills: Sequence[Fill], trades: Sequence[Trade], step_en
     """One row per (strategy, symbol) that has fills, or is in `also` (e.g. orders that never
     filled), sorted. `closes[symbol][i]` is the symbol's price at the end of step i; a missing
     symbol or price is valued at the row's last fill price."""
-    steps = fill_steps(fills, step_ends)
+    ends = _ends_us(step_ends)
+    steps = fill_steps(fills, ends)
     by_row: dict[tuple[str, str], list[tuple[int, Fill]]] = {key: [] for key in also}
     for step, fill in zip(steps, fills, strict=True):
         by_row.setdefault((fill.strategy, fill.symbol), []).append((step, fill))
@@ -89,17 +100,18 @@ def strategy_symbol_rows(fills: Sequence[Fill], trades: Sequence[Trade], step_en
         own = [t for t in trades if t.strategy == strategy and t.symbol == symbol]
         # by step: a fill booked late (a live catch-up's) keeps its own minute
         own_fills = sorted(by_row[strategy, symbol], key=lambda pair: pair[0])
-        pnl, drawdown, exposure = _curve_figures(own_fills, step_ends, closes.get(symbol, ()))
+        pnl, drawdown, exposure = _curve_figures(own_fills, ends, price_array(closes.get(symbol, ()), len(ends)))
         rows.append(Row(strategy, symbol, _figures(own, pnl, drawdown, exposure)))
     return rows
 
 
-def account_figures(initial_equity: float, equity: Sequence[float], exposed: Sequence[bool],
+def account_figures(initial_equity: float, equity: Sequence[float] | np.ndarray, exposed: Sequence[bool] | np.ndarray,
                     trades: Sequence[Trade]) -> Figures:
     """The whole account's row: P&L and drawdown from its equity curve, exposure from the steps
     with any position open, trade figures from every trade."""
-    pnl = equity[-1] - initial_equity if equity else 0.0
-    exposure = sum(exposed) / len(exposed) if exposed else 0.0
+    equity = np.asarray(equity, dtype=np.float64)
+    pnl = float(equity[-1]) - initial_equity if len(equity) else 0.0
+    exposure = int(np.count_nonzero(exposed)) / len(exposed) if len(exposed) else 0.0
     return _figures(trades, pnl, max_drawdown_usd(initial_equity, equity), exposure)
 
 
@@ -119,31 +131,45 @@ def _figures(trades: Sequence[Trade], pnl: float, drawdown: float, exposure: flo
     )
 
 
-def _curve_figures(fills: Sequence[tuple[int, Fill]], step_ends: Sequence[datetime],
-                   closes: Sequence[float | None]) -> tuple[float, float, float]:
-    """P&L, max drawdown and exposure of one row's curve."""
+def _curve_figures(fills: Sequence[tuple[int, Fill]], step_ends: np.ndarray,
+                   closes: np.ndarray) -> tuple[float, float, float]:
+    """P&L, max drawdown and exposure of one row's curve: the fills taken one by one, the steps
+    as columns (position, cash and the price carried from step to step)."""
+    steps = len(step_ends)
     position, cash, price = 0, 0.0, 0.0
-    peak, worst, held = 0.0, 0.0, 0
-    j = 0
-    for i, end in enumerate(step_ends):
-        holding: int | None = None  # the position held through the step
-        while j < len(fills) and fills[j][0] == i:
-            fill = fills[j][1]
-            if holding is None and fill.ts_utc >= end:
-                holding = position  # a fill at the close: the shares were held until then
-            position += fill.side.sign * fill.quantity
-            cash -= fill.side.sign * fill.quantity * fill.price + fill.commission
-            price = fill.price
-            j += 1
-        held += (position if holding is None else holding) != 0
-        close = closes[i] if i < len(closes) else None
-        price = price if close is None else close
-        value = cash + position * price
-        peak = max(peak, value)
-        worst = max(worst, peak - value)
-    for _, fill in fills[j:]:  # only without any step
+    # per step with fills: its position, cash and last fill price after them, and the position
+    # held through it (before a fill at its close; None: no such fill, the position after them)
+    at: list[int] = []
+    after: list[tuple[int, float, float, int | None]] = []
+    for step, fill in fills:
+        if step >= 0 and (not at or at[-1] != step):
+            at.append(step)
+            after.append((0, 0.0, 0.0, None))
+        if step >= 0 and after[-1][3] is None and to_us(fill.ts_utc) >= int(step_ends[step]):
+            after[-1] = (*after[-1][:3], position)  # a fill at the close: the shares were held until then
         position += fill.side.sign * fill.quantity
         cash -= fill.side.sign * fill.quantity * fill.price + fill.commission
         price = fill.price
-    pnl = cash + position * price
-    return pnl, worst, held / len(step_ends) if step_ends else 0.0
+        if step >= 0:
+            after[-1] = (position, cash, price, after[-1][3])
+    if steps == 0:  # only fills without any step
+        return cash + position * price, 0.0, 0.0
+    rows = np.array(at, dtype=np.int64)
+    index = np.searchsorted(rows, np.arange(steps), side="right") - 1
+    filled, pick = index >= 0, np.clip(index, 0, None)
+    position_at = np.where(filled, np.array([a[0] for a in after] or [0], dtype=np.int64)[pick], 0)
+    cash_at = np.where(filled, np.array([a[1] for a in after] or [0.0])[pick], 0.0)
+    source = closes.copy()  # the price: the step's close, else its last fill's, else the one before
+    no_close = np.isnan(source[rows])
+    source[rows[no_close]] = np.array([a[2] for a in after])[no_close]
+    known = np.where(np.isnan(source), -1, np.arange(steps))
+    np.maximum.accumulate(known, out=known)
+    price_at = np.where(known >= 0, source[np.clip(known, 0, None)], 0.0)
+    value = cash_at + position_at * price_at
+    peak = np.maximum.accumulate(np.concatenate(([0.0], value)))[1:]
+    worst = max(0.0, float((peak - value).max()))
+    through = position_at.copy()
+    for row, (_, _, _, held_through) in zip(at, after, strict=True):
+        if held_through is not None:
+            through[row] = held_through
+    return float(value[-1]), worst, int(np.count_nonzero(through)) / steps

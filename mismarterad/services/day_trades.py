@@ -24,7 +24,7 @@ class DayTradeTally:
 
     by_day: dict[date, int] = field(default_factory=dict)
     _net: dict[str, int] = field(default_factory=dict)
-    _added_today: set[tuple[date, str]] = field(default_factory=set)
+    _added: dict[date, set[str]] = field(default_factory=dict)  # symbols opened or increased, by day
     _counted: set[str] = field(default_factory=set)  # order ids already counted
 
     def add(self, fill: Fill, day: date) -> None:
@@ -32,16 +32,16 @@ class DayTradeTally:
         after = before + fill.side.sign * fill.quantity
         self._net[fill.symbol] = after
         shrank = abs(after) < abs(before) or (before and (before > 0) != (after > 0))
-        if shrank and (day, fill.symbol) in self._added_today and fill.client_order_id not in self._counted:
+        if shrank and fill.symbol in self._added.get(day, ()) and fill.client_order_id not in self._counted:
             self._counted.add(fill.client_order_id)
             self.by_day[day] = self.by_day.get(day, 0) + 1
         # after the count: the part of a flip that opens the other side is opened by this fill
         if abs(after) > abs(before) or (before and after and (before > 0) != (after > 0)):
-            self._added_today.add((day, fill.symbol))  # opened, increased, or flipped through zero
+            self._added.setdefault(day, set()).add(fill.symbol)  # opened, increased, or flipped through zero
 
     def open_from(self, day: date) -> set[str]:
         """Symbols opened or increased on `day` and still held: each is a day trade to come."""
-        return {symbol for (d, symbol) in self._added_today if d == day and self._net.get(symbol, 0)}
+        return {symbol for symbol in self._added.get(day, ()) if self._net.get(symbol, 0)}
 
     def count(self, days: Iterable[date]) -> int:
         return sum(self.by_day.get(d, 0) for d in set(days))

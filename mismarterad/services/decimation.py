@@ -10,20 +10,27 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
+
 __all__ = ["decimate"]
 
 
-def decimate(ys: Sequence[float], buckets: int) -> list[int]:
+def decimate(ys: Sequence[float] | np.ndarray, buckets: int) -> list[int]:
     """The indexes of the points to keep, ascending; all of them when `ys` has at most
     4 × `buckets` points."""
-    n = len(ys)
+    values = np.asarray(ys)
+    n = len(values)
     if n <= 4 * buckets:
         return list(range(n))
-    keep: list[int] = []
-    for b in range(buckets):
-        lo, hi = n * b // buckets, n * (b + 1) // buckets
-        stretch = range(lo, hi)
-        low = min(stretch, key=lambda i: (ys[i], i))
-        high = max(stretch, key=lambda i: (ys[i], -i))
-        keep.extend(sorted({lo, low, high, hi - 1}))
-    return keep
+    starts = np.arange(buckets, dtype=np.int64) * n // buckets
+    ends = np.append(starts[1:], n)
+    sizes = ends - starts
+    low = _first(values == np.repeat(np.minimum.reduceat(values, starts), sizes), starts)
+    high = _first(values == np.repeat(np.maximum.reduceat(values, starts), sizes), starts)
+    return np.unique(np.concatenate((starts, low, high, ends - 1))).tolist()
+
+
+def _first(hit: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """Per stretch, the index of its first hit (each stretch has one)."""
+    at = np.flatnonzero(hit)
+    return at[np.searchsorted(at, starts)]

@@ -28,6 +28,7 @@ from __future__ import annotations
 import hashlib
 import re
 from datetime import date
+from functools import lru_cache
 from typing import Protocol
 
 __all__ = ["OrderIds", "SessionOrderIds", "day_prefix", "is_closing"]
@@ -43,6 +44,7 @@ def _tag(text: str, length: int) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:length]
 
 
+@lru_cache(maxsize=4096)  # a run names its strategies and symbols over and over
 def _part(text: str, length: int) -> str:
     safe = _SAFE.sub("_", text)
     if safe == text and 0 < len(text) <= length:

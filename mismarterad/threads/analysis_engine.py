@@ -13,7 +13,6 @@ comes once, before the first session's set-up.
 from __future__ import annotations
 
 import queue
-import time
 from bisect import bisect_right
 from collections.abc import Callable, Sequence
 from datetime import date, datetime, timedelta
@@ -25,15 +24,17 @@ from mismarterad.core.errors import ConfigError, StrategyError
 from mismarterad.core.intervals import parse_interval
 from mismarterad.core.market_data import Bar
 from mismarterad.core.orders import AccountSnapshot, Fill, Order
-from mismarterad.core.pipeline import SessionEnd, SessionStart, StepBatch
 from mismarterad.core.read_model import ReadModel, StrategyPosition, TradingSnapshot
-from mismarterad.core.session_data import SessionData
 from mismarterad.managers.execution_manager import ExecutionManager
+from mismarterad.managers.session_data import SessionData
 from mismarterad.services.gap_detection import expected_starts
 from mismarterad.strategies.base import Strategy
+from mismarterad.strategies.column_signals import ColumnSignals
 from mismarterad.strategies.data_requests import IndicatorRequest, collect_requests
 from mismarterad.strategies.spec import StrategySpec
+from mismarterad.threads.engine_blocks import BlockWalkingMixin
 from mismarterad.threads.engine_context import EngineContext
+from mismarterad.threads.messages import ProcessedBlock, SessionEnd, SessionStart
 from mismarterad.threads.worker import PipelineFailure, Worker
 
 __all__ = ["AnalysisEngine"]
@@ -42,7 +43,7 @@ ONE_MINUTE = timedelta(minutes=1)
 _BASE = parse_interval("1m")
 
 
-class AnalysisEngine(Worker):
+class AnalysisEngine(BlockWalkingMixin, Worker):
     def __init__(
         self,
         inbox: queue.Queue[Any],
@@ -80,6 +81,9 @@ class AnalysisEngine(Worker):
                 for interval in context.requests.bar_intervals:
                     self._subscribers.setdefault((symbol, interval), []).append(strategy)
         self._by_id = {strategy.strategy_id: strategy for strategy in self.strategies}
+        # those with a vectorised signal path, found once: a Protocol's isinstance costs tens of µs,
+        # too much for every block of a live session (one per minute, bar-to-decision)
+        self._with_signals = frozenset(id(s) for s in self.strategies if isinstance(s, ColumnSignals))
         self._disabled: set[str] = set()
         self._run_started = False  # on_start called
         self._fills_told = 0  # execution.fills() told to the strategies so far
@@ -100,15 +104,8 @@ class AnalysisEngine(Worker):
         self._in_session = False
 
     def handle(self, item: object) -> None:
-        if isinstance(item, StepBatch):
-            stop = self.failure.stop_event
-            for step in item.steps:
-                if stop.is_set():
-                    return  # stopping: the rest of the batch is dropped, as the stop asked
-                self.beat()
-                self._step(step.start_utc, step.bars, step.derived, step.catch_up)
-                if step.released_monotonic and self.observe_decision is not None:
-                    self.observe_decision(time.monotonic() - step.released_monotonic)
+        if isinstance(item, ProcessedBlock):
+            self._run_block(item)
         elif isinstance(item, SessionStart):
             self._start(item)
         elif isinstance(item, SessionEnd):
@@ -189,29 +186,6 @@ class AnalysisEngine(Worker):
         for strategy in self.strategies:
             self._call(strategy, "on_session_start", None)
 
-    def _step(self, start: datetime, bars: Sequence[Bar], derived: Sequence[Bar], catch_up: bool = False) -> None:
-        if not self._in_session:
-            self._begin_strategies()
-        self.as_of, self.step_end = start, start + ONE_MINUTE
-        self.execution.start_step(self.step_end, catch_up=catch_up)
-        for bar in bars:
-            self.execution.on_bar(bar)
-        self.execution.begin_step(self.step_end, catch_up=catch_up)
-        self._account = None
-        self._tell_fills()
-        counts, newest = self.bars_by_series, self._last_bars
-        for group in (bars, derived):
-            for bar in group:
-                key = (bar.symbol, bar.interval)
-                counts[key] = counts.get(key, 0) + 1
-                newest[key] = bar
-                for strategy in self._subscribers.get(key, ()):
-                    self._call(strategy, "on_bar", bar)
-        if bars:
-            self.bars_processed += len(bars)
-            self.last_bar_end = self.step_end
-            self.execution.mark(self.step_end)
-
     def _end(self, end: SessionEnd) -> None:
         day = end.session.day
         if end.skipped_reason is not None:
@@ -241,18 +215,21 @@ class AnalysisEngine(Worker):
             if strategy is not None:
                 self._call(strategy, "on_fill", fill)
 
-    def _call(self, strategy: Strategy, hook: str, item: Bar | Fill | None) -> None:
+    def _call(self, strategy: Strategy, hook: str, item: Bar | Fill | None, *, signal: bool = False) -> None:
         """Run one hook, then tell the strategy of the orders it had refused, after the hook
         returns. Orders it sends from `on_order_refused` are checked like any other, but their
         refusals are not told again: a strategy that reorders on every refusal cannot feed itself.
-        A read the strategy was refused fails it even if the hook caught the StrategyError."""
+        A read the strategy was refused fails it even if the hook caught the StrategyError.
+        `signal`: the bar is one of a signal path's (strategies/column_signals.py): `on_signal`
+        acts for `on_bar` there."""
         if strategy.strategy_id in self._disabled:
             return
         told: Order | None = None
         context = self._contexts[strategy.strategy_id]
         try:
             if isinstance(item, Bar):
-                strategy.on_bar(item.symbol, item.interval, item)
+                act = strategy.on_signal if signal else strategy.on_bar  # type: ignore[attr-defined]
+                act(item.symbol, item.interval, item)
             elif item is None:
                 getattr(strategy, hook)()
             else:

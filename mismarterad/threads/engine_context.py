@@ -16,7 +16,7 @@ from mismarterad.core.errors import StrategyError
 from mismarterad.core.intervals import parse_interval
 from mismarterad.core.market_data import Bar
 from mismarterad.core.orders import Order, Side
-from mismarterad.core.session_data import SessionData
+from mismarterad.managers.session_data import SessionData
 from mismarterad.strategies.data_requests import IndicatorRequest, StrategyRequests, interval_name
 
 if TYPE_CHECKING:

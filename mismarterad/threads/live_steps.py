@@ -1,11 +1,12 @@
 """The steps of a live session: the store's catch-up and the feed's bars joined, and when each
-1-minute step may go out. Used by the SessionCoordinator's live mode; `group_steps` is also how
-backtests group a day's bars, so both modes build identical steps."""
+1-minute step may go out. Used by the SessionCoordinator's live mode, which sends the steps on
+as blocks (`MinuteBlock.from_steps`); `group_steps` groups bars into steps exactly as a
+backtest's block has them (one row per distinct start, bars sorted by symbol)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -14,13 +15,21 @@ import structlog
 from mismarterad.core.calendar import TradingSession
 from mismarterad.core.clock import Clock
 from mismarterad.core.market_data import Bar
-from mismarterad.core.pipeline import BarStep
 
-__all__ = ["STEP_GRACE", "STEP_GRACE_REAL_SECS", "LiveSteps", "group_steps"]
+__all__ = ["STEP_GRACE", "STEP_GRACE_REAL_SECS", "BarStep", "LiveSteps", "group_steps"]
 
 ONE_MINUTE = timedelta(minutes=1)
 STEP_GRACE = timedelta(seconds=2)  # clock time past a step's end before it goes out incomplete
 STEP_GRACE_REAL_SECS = 0.1  # ...plus this much real time, so a fast replay never splits a step on thread jitter
+
+
+@dataclass(frozen=True, slots=True)
+class BarStep:
+    """The 1-minute bars that share one start instant, sorted by symbol."""
+
+    start_utc: datetime
+    bars: tuple[Bar, ...]
+    catch_up: bool = False  # taken from the store at the start, its minute already past
 
 
 class LiveSteps:

@@ -2,7 +2,7 @@
 
 1 init (a fresh SessionData), 2 history and historical indicators, 3 queue loading (the next
 `prefetch_days` sessions read ahead), 4 activation (SessionStart downstream), 5 streaming
-(bars grouped into 1-minute steps, batched when data-driven, one step at a time and paced by
+(the session's 1-minute steps as one column block when data-driven, one step per block paced by
 the clock when speed > 0), 6 end of session (SessionEnd) and on to the next trading day.
 A day with no bars in the store is announced as skipped, not an error.
 
@@ -20,29 +20,27 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import replace
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
 import structlog
 
 from mismarterad.core.bar_feed import BarFeed, FeedSubscription
 from mismarterad.core.market_data_source import MarketDataSource
-from mismarterad.core.calendar import TradingSession
 from mismarterad.core.market_data import Bar
-from mismarterad.core.pipeline import STOP, BarStep, SessionEnd, SessionStart, StepBatch
 from mismarterad.core.read_model import ReadModel
-from mismarterad.core.session_data import SessionData
+from mismarterad.managers.session_data import SessionData
 from mismarterad.managers.session_loader import SessionLoader
 from mismarterad.managers.time_manager import TimeManager
-from mismarterad.threads.live_steps import LiveSteps, group_steps
+from mismarterad.services.bar_columns import US_PER_MINUTE, MinuteBlock, to_datetime
+from mismarterad.threads.live_steps import BarStep, LiveSteps
+from mismarterad.threads.messages import STOP, SessionEnd, SessionStart
 from mismarterad.threads.worker import PipelineFailure, put_or_stop
 
 __all__ = ["SessionCoordinator"]
 
-STEPS_PER_BATCH = 400
+STEPS_PER_BATCH = 400  # live: a long catch-up goes out in blocks of at most this many steps
 READ_AHEAD_SESSIONS = 5  # store reads are grouped this many sessions at a time (memory stays bounded)
-ONE_MINUTE = timedelta(minutes=1)
 _HEARTBEAT_SECS = 0.25
 DRAIN_WAIT_REAL_SECS = 0.5  # a drain waits at most this long for the feed's bars already due
 SKIPPED_NO_BARS = "no 1m bars in the store for any symbol"
@@ -82,6 +80,7 @@ class SessionCoordinator(threading.Thread):
         self._failure = failure
         self._board = board
         board.register_thread(self.name)
+        self._columns = tuple(sorted(loader.symbols))
         self._live = live
         self._feed = feed
         self._history = history  # live: where the minutes and days the store lacks come from
@@ -123,11 +122,11 @@ class SessionCoordinator(threading.Thread):
 
     def _run_session(self, day: date) -> None:
         session = self._tm.get_trading_session(day)
-        bars = self._loader.session_bars(day)
+        block = self._loader.session_block(day)
         data = SessionData()  # phase 1
         assert session.regular_open is not None
         data.mark_session_start(session.regular_open)
-        if not any(bars.values()):
+        if not block.steps:
             self.log.warning("session_skipped", day=day.isoformat(), reason="no bars in the store")
             self._send(SessionStart(session, data))
             self._send(SessionEnd(session, skipped_reason=SKIPPED_NO_BARS))
@@ -135,26 +134,23 @@ class SessionCoordinator(threading.Thread):
         if self._tm.clock.now() < session.regular_open:
             self._tm.set_backtest_time(session.regular_open)  # overnight passes at once, even clock-driven
         self._loader.load_history(day, data)  # phase 2
-        self.log.info("session_started", day=day.isoformat(), bars=sum(len(b) for b in bars.values()))
+        self.log.info("session_started", day=day.isoformat(), bars=int(block.present.sum()))
         self._send(SessionStart(session, data))  # phase 4
-        self._stream(session, group_steps(bars))  # phase 5
+        self._stream(block)  # phase 5
         self._send(SessionEnd(session))  # phase 6
 
-    def _stream(self, session: TradingSession, steps: list[BarStep]) -> None:
+    def _stream(self, block: MinuteBlock) -> None:
         if self._speed > 0:
-            for step in steps:
-                if not self._advance_clock(step):
+            for row in range(block.steps):
+                if not self._advance_clock(int(block.start_us[row])):
                     return
-                if not self._send(StepBatch((step,))):
+                if not self._send(block.rows(row, row + 1)):
                     return
                 self.items_processed += 1
             return
-        for first in range(0, len(steps), STEPS_PER_BATCH):
-            batch = tuple(steps[first : first + STEPS_PER_BATCH])
-            self._tm.set_backtest_time(batch[-1].start_utc + ONE_MINUTE)
-            if not self._send(StepBatch(batch)):
-                return
-            self.items_processed += len(batch)
+        self._tm.set_backtest_time(to_datetime(int(block.start_us[-1]) + US_PER_MINUTE))
+        if self._send(block):
+            self.items_processed += block.steps
 
     # -- live ------------------------------------------------------------------------------
 
@@ -230,16 +226,16 @@ class SessionCoordinator(threading.Thread):
         return True
 
     def _release(self, steps: list[BarStep], *, timed: bool = True) -> bool:
-        """Send steps downstream, in several batches for a long catch-up. `timed` steps carry their
+        """Send steps downstream as blocks, several for a long catch-up. `timed` blocks carry their
         release time for the bar-to-decision histogram; the catch-up's do not (they waited in the
         store, not in the pipeline, and would only measure queueing)."""
         for first in range(0, len(steps), STEPS_PER_BATCH):
             chunk = steps[first : first + STEPS_PER_BATCH]
-            released = time.monotonic()
-            batch = tuple(replace(s, released_monotonic=released) for s in chunk) if timed else tuple(chunk)
-            if not self._send(StepBatch(batch)):
+            block = MinuteBlock.from_steps(self._columns, [(s.start_utc, s.bars) for s in chunk],
+                                           [s.catch_up for s in chunk], time.monotonic() if timed else 0.0)
+            if not self._send(block):
                 return False
-            self.items_processed += len(batch)
+            self.items_processed += len(chunk)
         return True
 
     def drain(self) -> None:
@@ -252,9 +248,9 @@ class SessionCoordinator(threading.Thread):
         while not stop.is_set() and not self._draining.wait(_HEARTBEAT_SECS):
             self._beat()
 
-    def _advance_clock(self, step: BarStep) -> bool:
+    def _advance_clock(self, start_us: int) -> bool:
         """Clock-driven pacing: wait (step gap / speed) real seconds, then move simulated time."""
-        target = step.start_utc + ONE_MINUTE
+        target = to_datetime(start_us + US_PER_MINUTE)
         delay = (target - self._tm.clock.now()).total_seconds() / self._speed
         if delay > 0 and self._failure.stop_event.wait(delay):
             return False

@@ -16,8 +16,8 @@ from typing import Any
 
 import structlog
 
-from mismarterad.core.pipeline import STOP
 from mismarterad.core.read_model import ReadModel
+from mismarterad.threads.messages import STOP
 
 __all__ = ["PipelineFailure", "Worker", "put_or_stop"]
 

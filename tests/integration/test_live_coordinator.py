@@ -15,7 +15,6 @@ import pytest
 from mismarterad.config.session_config import SessionConfig
 from mismarterad.core.clock import ReplayClock
 from mismarterad.core.market_data import Bar
-from mismarterad.core.pipeline import STOP, SessionEnd, SessionStart, StepBatch
 from mismarterad.core.read_model import ReadModel
 from mismarterad.db.engine import DbSessionFactory
 from mismarterad.integrations.exchange_calendar import ExchangeCalendarSource
@@ -26,7 +25,9 @@ from mismarterad.managers.time_manager import TimeManager
 from mismarterad.repositories.calendar_repository import CalendarRepository
 from mismarterad.repositories.memory_bar_store import MemoryBarStore
 from mismarterad.repositories.memory_event_store import MemoryEventStore
+from mismarterad.services.bar_columns import MinuteBlock, to_datetime
 from mismarterad.threads.live_steps import group_steps
+from mismarterad.threads.messages import STOP, SessionEnd, SessionStart
 from mismarterad.threads.session_coordinator import SKIPPED_NO_BARS, SessionCoordinator
 from mismarterad.threads.worker import PipelineFailure
 
@@ -136,7 +137,8 @@ class Run:
         raise AssertionError(f"timed out; got {[type(i).__name__ for i in self.items]}")
 
     def steps(self) -> list[tuple[datetime, tuple[Bar, ...]]]:
-        return [(s.start_utc, s.bars) for i in self.items if isinstance(i, StepBatch) for s in i.steps]
+        return [(to_datetime(int(i.start_us[row])), i.step_bars(row)) for i in self.items if isinstance(i, MinuteBlock)
+                for row in range(i.steps)]
 
     def finish(self) -> None:
         self.coordinator.drain()
@@ -160,13 +162,14 @@ def test_a_late_start_catches_up_then_follows_the_feed_with_no_hole_and_no_dupli
     store = day_store(skip=lambda s, i: s == "QQQ" and i in (3, 385))  # two holes in the data itself
     run = Run(calendar, store, at(15, 52, 30), late_minutes, speed=TIMING_SPEED)
     assert isinstance(run.until(lambda i: isinstance(i, SessionStart)), SessionStart)
-    first = run.until(lambda i: isinstance(i, StepBatch))
-    assert first.steps[0].start_utc == OPEN and len(first.steps) > 1, "the due steps go out at once"
+    first = run.until(lambda i: isinstance(i, MinuteBlock))
+    assert to_datetime(int(first.start_us[0])) == OPEN and first.steps > 1, "the due steps go out at once"
     end = run.until(lambda i: isinstance(i, SessionEnd))
     ended_at = run.processor.put_at[id(end)]
     assert end.skipped_reason is None
     assert run.steps() == expected(store, calendar)
-    flags = [(s.start_utc, s.catch_up) for i in run.items if isinstance(i, StepBatch) for s in i.steps]
+    flags = [(to_datetime(int(i.start_us[row])), bool(i.catch_up[row])) for i in run.items
+             if isinstance(i, MinuteBlock) for row in range(i.steps)]
     passed = [start for start, catch_up in flags if catch_up]
     assert [c for _, c in flags] == [True] * len(passed) + [False] * (len(flags) - len(passed)), \
         "the store's steps (their minute passed before the start) come first, and only they are catch-up steps"
@@ -183,17 +186,16 @@ def test_steps_go_out_when_complete_and_the_session_waits_for_the_open(calendar:
     # before the open: nothing is due, ext-hours bars are not streamed
     run = Run(calendar, store, at(9, 29), speed=TIMING_SPEED)
     run.until(lambda i: isinstance(i, SessionStart))
-    batch = run.until(lambda i: isinstance(i, StepBatch))
-    step = batch.steps[0]
-    assert step.start_utc == OPEN and [b.symbol for b in step.bars] == ["QQQ", "SPY"]
+    batch = run.until(lambda i: isinstance(i, MinuteBlock))
+    assert to_datetime(int(batch.start_us[0])) == OPEN and [b.symbol for b in batch.step_bars(0)] == ["QQQ", "SPY"]
     released = run.processor.put_at[id(batch)]
     assert released - (OPEN + MINUTE) < timedelta(seconds=6), "released when complete, not at a grace (8 s)"
-    run.until(lambda i: isinstance(i, StepBatch) and i.steps[-1].start_utc >= OPEN + 3 * MINUTE)
+    run.until(lambda i: isinstance(i, MinuteBlock) and to_datetime(int(i.start_us[-1])) >= OPEN + 3 * MINUTE)
     run.coordinator.drain()
     run.until(lambda i: i is STOP)
     assert run.steps() == expected(store, calendar)[: len(run.steps())]
     # each pass that released live steps is observed once (the drain's last release is not a loop pass)
-    batches = [i for i in run.items if isinstance(i, StepBatch)]
+    batches = [i for i in run.items if isinstance(i, MinuteBlock)]
     assert 1 <= len(run.observed) <= len(batches)
     assert {thread for thread, _ in run.observed} == {"SessionCoordinator"}
     assert all(secs >= 0 for _, secs in run.observed)
@@ -223,7 +225,7 @@ def test_heartbeats_while_waiting_and_drain_before_the_close(calendar: CalendarR
     store = MemoryBarStore()
     store.write_bars("SPY", "1m", [Bar("SPY", "1m", OPEN + i * MINUTE, 1, 2, 0.5, 1.5, 10) for i in range(10)])
     run = Run(calendar, store, at(11, 0))  # SPY's bars are all past, QQQ has none: hours of waiting
-    run.until(lambda i: isinstance(i, StepBatch))
+    run.until(lambda i: isinstance(i, MinuteBlock))
     ages = []
     for _ in range(8):
         time.sleep(0.1)
@@ -240,7 +242,7 @@ def test_heartbeats_while_waiting_and_drain_before_the_close(calendar: CalendarR
 
 def test_a_hard_stop_ends_at_once_and_stops_the_subscription(calendar: CalendarRepository) -> None:
     run = Run(calendar, day_store(), at(10, 0))
-    run.until(lambda i: isinstance(i, StepBatch))
+    run.until(lambda i: isinstance(i, MinuteBlock))
     stopping = time.monotonic()
     run.failure.stop_event.set()
     run.coordinator.join(5)

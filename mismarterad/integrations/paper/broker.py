@@ -25,7 +25,7 @@ it) and books fills with the same arithmetic that rebuilds a day from its journa
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import timedelta
 
@@ -170,6 +170,19 @@ class PaperBroker:
                 self._fill(request, slipped(price, request, self._slippage_bps), bar.start_utc)
         self._last_price[bar.symbol] = bar.close
 
+    def mark_prices(self, closes: Mapping[str, float]) -> None:
+        """The last closes of bars shown in bulk, on which no order could fill (core/bulk_marking.py)."""
+        self._last_price.update(closes)
+
+    def holdings(self) -> tuple[float, tuple[tuple[str, int], ...]]:
+        return self._cash, tuple((s, p.quantity) for s, p in self._positions.items())
+
+    def valuation_price(self, symbol: str) -> float | None:
+        price = self._last_price.get(symbol)
+        if price is None and symbol in self._positions:
+            return self._positions[symbol].avg_price
+        return price
+
     def close_session(self, last_bars: dict[str, Bar]) -> None:
         """Fill market-on-close orders at each symbol's last close (stamped with that bar's end),
         then cancel every order still open: orders are day orders."""
@@ -225,7 +238,7 @@ class PaperBroker:
         number = self._fill_count.get(request.client_order_id, 0) + 1
         self._fill_count[request.client_order_id] = number
         fill = Fill(request.client_order_id, request.symbol, request.side, request.quantity, price, commission,
-                    ts_utc, execution_id=f"p{number}")  # type: ignore[arg-type]
+                    ts_utc, request.strategy, execution_id=f"p{number}")  # type: ignore[arg-type]
         self._fills.append(fill)
         order = self._orders[request.client_order_id]
         self._orders[request.client_order_id] = replace(

@@ -4,6 +4,11 @@ true ranges, then smoothed with alpha = 1/n."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from itertools import accumulate
+
+import numpy as np
+
+from mismarterad.services.indicators.feeding import feed_until
 
 __all__ = ["Atr", "atr"]
 
@@ -33,6 +38,22 @@ class Atr:
             return self._value
         self._value = (self._value * (self.period - 1) + true_range) / self.period
         return self._value
+
+    def update_many(self, highs: Sequence[float], lows: Sequence[float], closes: Sequence[float]) -> np.ndarray:
+        """`update` for each bar (None as NaN), the smoothing as one accumulation."""
+        head, fed = feed_until(self.update, list(zip(highs, lows, closes, strict=True)),
+                               lambda: self._value is not None)
+        if fed == len(highs):
+            return np.array(head, dtype=np.float64)
+        assert self._previous_close is not None
+        h, lo, c = (np.array(x[fed:], dtype=np.float64) for x in (highs, lows, closes))
+        previous = np.concatenate(([self._previous_close], c[:-1]))
+        true_range = np.maximum(np.maximum(h - lo, np.abs(h - previous)), np.abs(lo - previous)).tolist()
+        n, m = self.period, self.period - 1
+        tail = list(accumulate(true_range, lambda v, tr: (v * m + tr) / n, initial=self._value))[1:]
+        self._value, self._previous_close = tail[-1], float(c[-1])
+        head.extend(tail)
+        return np.array(head, dtype=np.float64)
 
 
 def atr(highs: Sequence[float], lows: Sequence[float], closes: Sequence[float], period: int = 14) -> list[float | None]:

@@ -8,6 +8,8 @@ from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
 __all__ = ["Bands", "Bollinger", "bollinger"]
 
 
@@ -34,6 +36,15 @@ class Bollinger:
         mean = math.fsum(self._window) / self.period
         std = math.sqrt(math.fsum((v - mean) ** 2 for v in self._window) / self.period)
         return Bands(mean - self.num_std * std, mean, mean + self.num_std * std)
+
+    def update_many(self, values: Sequence[float]) -> np.ndarray:
+        """`update` for each value as rows (lower, middle, upper), NaN while undefined."""
+        out = np.full((len(values), 3), np.nan)
+        for i, value in enumerate(values):
+            bands = self.update(value)
+            if bands is not None:
+                out[i] = (bands.lower, bands.middle, bands.upper)
+        return out
 
 
 def bollinger(values: Sequence[float], period: int = 20, num_std: float = 2.0) -> list[Bands | None]:

@@ -1,10 +1,17 @@
-"""Build an incremental indicator that takes whole bars, from a strategy's request."""
+"""Build an incremental indicator that takes whole bars, from a strategy's request.
+
+Each takes one bar (`update`) or a `BarSeries` of many (`update_series`, a kernel with the very
+same results, None as NaN), and keeps its state between calls either way.
+"""
 
 from __future__ import annotations
 
 from typing import Protocol
 
+import numpy as np
+
 from mismarterad.core.market_data import Bar
+from mismarterad.services.bar_columns import BarSeries, to_us
 from mismarterad.services.indicators.atr import Atr
 from mismarterad.services.indicators.bollinger import Bollinger
 from mismarterad.services.indicators.moving_averages import Ema, Sma
@@ -14,6 +21,7 @@ from mismarterad.services.indicators.vwap import Vwap
 __all__ = ["KINDS", "IncrementalIndicator", "IndicatorSpec", "make_indicator"]
 
 KINDS = ("sma", "ema", "rsi", "atr", "vwap", "bollinger_upper", "bollinger_middle", "bollinger_lower")
+_US_PER_DAY = 86_400_000_000
 
 
 class IndicatorSpec(Protocol):
@@ -25,6 +33,10 @@ class IndicatorSpec(Protocol):
 class IncrementalIndicator(Protocol):
     def update(self, bar: Bar) -> float | None: ...
 
+    def update_series(self, bars: BarSeries) -> np.ndarray:
+        """`update` of each bar, oldest first, as float64 with NaN for None."""
+        ...
+
 
 class _OnClose:
     __slots__ = ("_ind",)
@@ -35,6 +47,9 @@ class _OnClose:
     def update(self, bar: Bar) -> float | None:
         return self._ind.update(bar.close)
 
+    def update_series(self, bars: BarSeries) -> np.ndarray:
+        return self._ind.update_many(bars.close.tolist())
+
 
 class _OnRange:
     __slots__ = ("_ind",)
@@ -44,6 +59,9 @@ class _OnRange:
 
     def update(self, bar: Bar) -> float | None:
         return self._ind.update(bar.high, bar.low, bar.close)
+
+    def update_series(self, bars: BarSeries) -> np.ndarray:
+        return self._ind.update_many(bars.high.tolist(), bars.low.tolist(), bars.close.tolist())
 
 
 class _SessionVwap:
@@ -56,11 +74,25 @@ class _SessionVwap:
         self._day: object = None
 
     def update(self, bar: Bar) -> float | None:
-        day = bar.start_utc.date()
+        day = to_us(bar.start_utc) // _US_PER_DAY  # the date of its start (UTC)
         if day != self._day:
             self._ind.reset()
             self._day = day
         return self._ind.update(bar.high, bar.low, bar.close, bar.volume)
+
+    def update_series(self, bars: BarSeries) -> np.ndarray:
+        days = bars.start_us // _US_PER_DAY
+        cuts = np.flatnonzero(np.diff(days)) + 1
+        out = []
+        for part in np.split(np.arange(len(days)), cuts):
+            if len(part) == 0:
+                continue
+            day = int(days[part[0]])
+            if day != self._day:
+                self._ind.reset()
+                self._day = day
+            out.append(self._ind.update_many(bars.high[part], bars.low[part], bars.close[part], bars.volume[part]))
+        return np.concatenate(out) if out else np.empty(0)
 
 
 class _Band:
@@ -72,6 +104,9 @@ class _Band:
     def update(self, bar: Bar) -> float | None:
         bands = self._ind.update(bar.close)
         return None if bands is None else getattr(bands, self._which)
+
+    def update_series(self, bars: BarSeries) -> np.ndarray:
+        return self._ind.update_many(bars.close.tolist())[:, ("lower", "middle", "upper").index(self._which)]
 
 
 def make_indicator(spec: IndicatorSpec) -> IncrementalIndicator:

@@ -9,6 +9,11 @@ decimals (all real quotes) are summed as integers in millionths, which is the sa
 arithmetic without the cost of Decimal. On a cross-up while flat it
 buys `quantity` at market; on a cross-down while long it sells the position at market. Signals
 on the session's last bar are ignored; the engine flattens at the session's last close.
+
+In a backtest the crosses of a whole session are found at once over the closes as integer
+columns (`column_signals`, strategies/column_signals.py): the same exact sums, so the same
+signs; the engine calls `on_signal` at the crosses only. Prices with more than six decimals,
+or sums too large for 64-bit integers, take `on_bar` as before.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from __future__ import annotations
 from collections import deque
 from decimal import Decimal
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from mismarterad.core.intervals import parse_intraday_interval
@@ -26,7 +32,8 @@ __all__ = ["SmaCross"]
 
 
 _SCALE = 1_000_000
-
+_EXACT = 2**53  # integer-valued floats below this are exact
+_SAFE = 2**62  # int64 products and sums stay below this
 
 def exact_millionths(price: float) -> int | Decimal:
     """The price's own decimal digits times 10**6: an int when it has at most six decimals."""
@@ -52,6 +59,11 @@ class _Window:
         if len(self.values) > self.size:
             self.total -= self.values.popleft()
 
+    def refill(self, values: list[int]) -> None:
+        """The window after pushing a run of values whose last `size` are these."""
+        self.values = deque(values[-self.size :])
+        self.total = sum(self.values)
+
     @property
     def full(self) -> bool:
         return len(self.values) == self.size
@@ -76,6 +88,37 @@ class _CrossState:
         # fast_sum/fast − slow_sum/slow has the sign of fast_sum·slow − slow_sum·fast
         diff = self.fast.total * self.slow.size - self.slow.total * self.fast.size
         return (diff > 0) - (diff < 0)
+
+    def crosses(self, closes: np.ndarray) -> np.ndarray | None:
+        """Push many closes at once: per close +1 (a cross-up), -1 (a cross-down) or 0, as `push`
+        would judge each; None (nothing pushed) unless every value is an exact integer of
+        millionths and every sum fits in 64-bit integers."""
+        if not all(type(v) is int for v in self.slow.values):
+            return None
+        scaled = np.round(closes * _SCALE)
+        if len(scaled) and (np.abs(scaled).max() >= _EXACT or not np.array_equal(scaled / _SCALE, closes)):
+            return None
+        carried = list(self.slow.values)
+        values = np.concatenate((np.array(carried, dtype=np.int64), scaled.astype(np.int64)))
+        fast, slow = self.fast.size, self.slow.size
+        if len(values) and int(np.abs(values).max()) * len(values) * slow * 2 >= _SAFE:
+            return None
+        sums = np.concatenate(([0], np.cumsum(values)))
+        ends = np.arange(len(carried) + 1, len(values) + 1)  # each new value's window end
+        full = ends >= slow
+        fast_sum = sums[ends] - sums[np.maximum(ends - fast, 0)]
+        slow_sum = sums[ends] - sums[np.maximum(ends - slow, 0)]
+        diff = fast_sum * slow - slow_sum * fast
+        sign = np.where(full, np.sign(diff), 2)  # 2: not defined yet
+        before = np.concatenate(([2 if self.previous_sign is None else self.previous_sign], sign[:-1]))
+        defined = (sign != 2) & (before != 2)
+        cross = np.where(defined & (sign > 0) & (before <= 0), 1, np.where(defined & (sign < 0) & (before >= 0), -1, 0))
+        tail = values.tolist()
+        self.fast.refill(tail)
+        self.slow.refill(tail)
+        if len(sign):
+            self.previous_sign = None if sign[-1] == 2 else int(sign[-1])
+        return cross
 
 
 class SmaCross(Strategy):
@@ -107,6 +150,7 @@ class SmaCross(Strategy):
         super().__init__(*args, **kwargs)
         self.intervals = (self.params.interval,)
         self._state: dict[str, _CrossState] = {}
+        self._signals: dict[str, deque[int]] = {}  # per symbol, the crosses still to act on
 
     def on_session_start(self) -> None:
         p = self.params
@@ -122,8 +166,24 @@ class SmaCross(Strategy):
         previous, state.previous_sign = state.previous_sign, sign
         if sign is None or previous is None or self.is_last_bar(bar):
             return
+        self._act(symbol, 1 if sign > 0 and previous <= 0 else -1 if sign < 0 and previous >= 0 else 0)
+
+    def column_signals(self, symbol: str, interval: str, closes: np.ndarray, last_bar: np.ndarray) -> np.ndarray | None:
+        if type(self).on_bar is not SmaCross.on_bar:  # a subclass deciding otherwise: its own on_bar
+            return None
+        crosses = self._state[symbol].crosses(closes)
+        if crosses is None:
+            return None
+        at = np.flatnonzero((crosses != 0) & ~last_bar)
+        self._signals[symbol] = deque(crosses[at].tolist())
+        return at
+
+    def on_signal(self, symbol: str, interval: str, bar: Bar) -> None:
+        self._act(symbol, self._signals[symbol].popleft())
+
+    def _act(self, symbol: str, cross: int) -> None:
         held = self.position(symbol)
-        if sign > 0 and previous <= 0 and held == 0:
+        if cross > 0 and held == 0:
             self.buy(symbol, self.params.quantity)
-        elif sign < 0 and previous >= 0 and held > 0:
+        elif cross < 0 and held > 0:
             self.sell(symbol, held)
