@@ -329,10 +329,11 @@ def test_with_no_lag_the_scheduled_stop_still_lets_the_day_end_in_order(
 @pytest.mark.slow
 def test_a_window_missed_while_the_daemon_was_frozen_is_not_run_late(
         data_dir: Path, tmp_path: Path, daemons: list[DaemonProcess]) -> None:
-    d = launch(daemons, tmp_path / "d", data_dir, start=f"{DAY}T07:00:00-05:00", speed=3000)
+    # 04:00 at 3000x: 6 s of real time before the 09:00 start, for a start-up on a busy machine
+    d = launch(daemons, tmp_path / "d", data_dir, start=f"{DAY}T04:00:00-05:00", speed=3000)
     assert d.status()["state"] == "STOPPED"
-    d.signal(signal.SIGSTOP)  # frozen from before 09:00 until after 16:05 (10.9 s of replay at 3000x)
-    time.sleep(12)
+    d.signal(signal.SIGSTOP)  # frozen from before 09:00 until after 16:05 (16 s: 13.3 h of replay at 3000x)
+    time.sleep(16)
     d.signal(signal.SIGCONT)
     d.wait_for(lambda s: s["next_start"] == "2011-01-05T09:00:00-05:00", 20, "the next day's plan")
     # status shows the next day as soon as the thaw makes today's start a past one; the missed
