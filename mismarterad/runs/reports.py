@@ -44,9 +44,9 @@ from mismarterad.services.performance import Summary, daily_returns, drawdown_ar
 from mismarterad.services.probability_engine import deflated_sharpe, p_positive_edge, wilson_interval
 from mismarterad.services.trade_matching import Trade, match_trades
 
-__all__ = ["REPORT_FILES", "backtest_summary", "probability_figures", "remove_stale_staging", "risk_figures",
-           "session_returns", "staged_folder", "strategy_figures", "write_backtest_report", "write_failure_report",
-           "write_rebuilt_report"]
+__all__ = ["REPORT_FILES", "backtest_summary", "probability_figures", "probe_out_dir", "remove_stale_staging",
+           "risk_figures", "session_returns", "staged_folder", "strategy_figures", "write_backtest_report",
+           "write_failure_report", "write_rebuilt_report"]
 
 # what `staged_folder` leaves when its process dies: `.<date>.` + mkdtemp's suffix, or `.<date>.old`
 _STAGING = re.compile(r"^\.\d{4}-\d{2}-\d{2}\.[^./]+$")
@@ -121,11 +121,7 @@ def staged_folder(out_dir: Path) -> Iterator[Path]:
     """A folder beside `out_dir` to write into; renamed into place (replacing an older one) only
     when the block completes, removed when it fails."""
     out_dir = out_dir.resolve()
-    try:
-        out_dir.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
-    except OSError as exc:
-        raise _storage_error(out_dir, exc) from exc
+    staging = _new_staging(out_dir)
     try:
         yield staging
         for f in staging.iterdir():
@@ -138,6 +134,21 @@ def staged_folder(out_dir: Path) -> Iterator[Path]:
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+
+
+def probe_out_dir(out_dir: Path) -> None:
+    """Raise StorageError now when a folder could not be written at `out_dir` (its parent cannot
+    be made, is a file, is read-only or not ours): for a command whose report comes only after
+    a long run, so the run is not lost to a bad path found at its end."""
+    shutil.rmtree(_new_staging(out_dir.resolve()), ignore_errors=True)
+
+
+def _new_staging(out_dir: Path) -> Path:
+    try:
+        out_dir.parent.mkdir(parents=True, exist_ok=True)
+        return Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+    except OSError as exc:
+        raise _storage_error(out_dir, exc) from exc
 
 
 def remove_stale_staging(reports_dir: Path) -> list[Path]:

@@ -44,3 +44,13 @@ def test_a_ray_head_that_does_not_answer_exits_69_at_once(mismarterad, tmp_path)
     [line] = [x for x in result.stderr.splitlines() if x.startswith("mismarterad:")]
     assert line.startswith(f"mismarterad: cannot join the Ray cluster at {address}: its head does not answer")
     assert not (tmp_path / "out").exists()
+
+
+def test_an_out_folder_that_cannot_be_made_exits_74_before_any_sweep(mismarterad, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "file.txt").write_text("a file, not a folder")
+    out = tmp_path / "file.txt" / "sweep"
+    result = mismarterad("sweep", str(CONFIG), "--param", "fast=5,10", *RANGE, "--out", str(out))
+    assert result.returncode == 74, result.stderr
+    [line] = [x for x in result.stderr.splitlines() if x.startswith("mismarterad:")]
+    assert line.startswith(f"mismarterad: --out {out}: cannot write the report folder"), line
+    assert result.stdout == ""  # no sweep ran

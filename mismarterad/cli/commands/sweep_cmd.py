@@ -7,7 +7,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from mismarterad.cli.support import EX_UNAVAILABLE, EX_USAGE, arg_date, reversed_range, terminal_progress
+from mismarterad.cli.support import EX_IOERR, EX_UNAVAILABLE, EX_USAGE, arg_date, reversed_range, terminal_progress
 
 __all__ = ["register"]
 
@@ -71,7 +71,9 @@ def _sweep(args: argparse.Namespace) -> int:
     from mismarterad.cli.logging import print_error
     from mismarterad.config.session_config import load_session_config
     from mismarterad.core.clock import SimClock
+    from mismarterad.core.errors import StorageError
     from mismarterad.runs.app import App
+    from mismarterad.runs.reports import probe_out_dir
     from mismarterad.runs.sweep_grid import check_axes, parse_param
     from mismarterad.runs.sweep_ray import RayPool, RayUnavailableError
     from mismarterad.runs.sweep_report import write_sweep_report
@@ -100,6 +102,11 @@ def _sweep(args: argparse.Namespace) -> int:
     if walk is not None and len(sessions) < sum(walk):
         return _usage_error(f"--walk-forward {args.walk_forward} needs at least {sum(walk)} sessions; "
                             f"--from {args.start} --to {args.end} holds {len(sessions)}")
+    try:  # before the sweep, not after it: a bad --out found at the end would lose every result
+        probe_out_dir(args.out)
+    except StorageError as exc:
+        print_error(f"mismarterad: --out {args.out}: {exc}")
+        return EX_IOERR
     plan = SweepPlan(config, config_dir, app.settings.data_dir, args.strategy, axes, args.start, args.end,
                      args.objective, walk, sessions)
     try:
