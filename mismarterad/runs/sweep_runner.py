@@ -19,9 +19,10 @@ from pathlib import Path
 from typing import Any
 
 from mismarterad.config.session_config import SessionConfig
+from mismarterad.runs.reports import deflated_sharpe_figure
 from mismarterad.runs.sweep_grid import ParamAxis, combination_config, expand_grid
 from mismarterad.runs.sweep_task import BacktestTask, TaskOutcome
-from mismarterad.services.probability_engine import deflated_sharpe, per_period_sharpe
+from mismarterad.services.probability_engine import per_period_sharpe
 from mismarterad.services.walk_forward import WalkForwardWindow, walk_forward_windows
 
 __all__ = ["FIGURES", "OBJECTIVES", "SUMMARY_FIGURES", "SweepPlan", "SweepProgress", "SweepResult", "SweepRow",
@@ -142,8 +143,7 @@ def grid_rows(grid: Sequence[dict[str, Any]], outcomes: Sequence[TaskOutcome]) -
             rows.append(SweepRow(params, {}, outcome.error))
             continue
         figures = {name: outcome.summary.get(name) for name in FIGURES}
-        dsr = deflated_sharpe(outcome.returns, max(1, len(completed)), variance)
-        figures["deflated_sharpe"] = None if dsr is None else round(dsr, 10)
+        figures["deflated_sharpe"] = deflated_sharpe_figure(outcome.returns, max(1, len(completed)), variance)
         rows.append(SweepRow(params, figures, None))
     return rows
 
