@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
+from support.probability_reference import scipy_deflated_sharpe
 
 from mismarterad.services.probability_engine import (
     _stationary_resample_sums,
@@ -21,7 +22,6 @@ from mismarterad.services.probability_engine import (
     wilson_interval,
 )
 
-EULER_GAMMA = 0.5772156649015329
 returns_lists = st.lists(st.floats(min_value=-0.05, max_value=0.05, allow_nan=False), min_size=2, max_size=40)
 
 
@@ -35,21 +35,12 @@ def test_deflated_sharpe_ratio_reproduces_the_papers_worked_example() -> None:
     assert dsr == pytest.approx(0.9004, abs=5e-4)
 
 
-def _scipy_deflated_sharpe(returns: np.ndarray, trials: int, variance: float) -> float:
-    sr = returns.mean() / returns.std(ddof=1)
-    sr0 = 0.0 if trials == 1 else math.sqrt(variance) * (
-        (1 - EULER_GAMMA) * stats.norm.ppf(1 - 1 / trials) + EULER_GAMMA * stats.norm.ppf(1 - 1 / (trials * math.e)))
-    skew, kurt = stats.skew(returns), stats.kurtosis(returns, fisher=False)
-    z = (sr - sr0) * math.sqrt(len(returns) - 1) / math.sqrt(1 - skew * sr + (kurt - 1) / 4 * sr**2)
-    return float(stats.norm.cdf(z))
-
-
 @pytest.mark.parametrize(("trials", "variance"), [(1, 0.0), (4, 0.01), (100, 0.002), (1000, 0.05)])
 def test_deflated_sharpe_matches_an_independent_scipy_computation(trials: int, variance: float) -> None:
     rng = np.random.default_rng(7)
     returns = rng.standard_t(5, size=250) * 0.01 + 0.002
     assert deflated_sharpe(list(returns), trials, variance) == pytest.approx(
-        _scipy_deflated_sharpe(returns, trials, variance), abs=1e-9)
+        scipy_deflated_sharpe(returns, trials, variance), abs=1e-9)
 
 
 def test_wilson_interval_reproduces_newcombes_example_and_matches_scipy() -> None:
