@@ -77,7 +77,7 @@ def _sweep(args: argparse.Namespace) -> int:
     from mismarterad.runs.sweep_grid import check_axes, parse_param
     from mismarterad.runs.sweep_ray import RayPool, RayUnavailableError
     from mismarterad.runs.sweep_report import write_sweep_report
-    from mismarterad.runs.sweep_runner import OBJECTIVES, SweepPlan, SweepProgress, run_sweep
+    from mismarterad.runs.sweep_runner import OBJECTIVES, SweepPlan, SweepProgress, out_of_sample_totals, run_sweep
     from mismarterad.services.walk_forward import parse_walk_forward
 
     if (err := reversed_range(args.start, args.end)) is not None:
@@ -130,7 +130,9 @@ def _sweep(args: argparse.Namespace) -> int:
     print(f"{result.wall_secs:.1f} s on {pool.workers} Ray workers ({engine['address']})")
     if result.best is not None:
         f = result.best.figures
-        print(f"best by {args.objective}: {_params(result.best.params)}")
+        # with walk-forward this choice saw every test window: say so, the windows are the answer
+        where = " over the whole range (in sample)" if walk is not None else ""
+        print(f"best by {args.objective}{where}: {_params(result.best.params)}")
         print(f"  {_figure('total_return', f, '+.2%')}, {_figure('sharpe', f, '.2f')}, "
               f"{_figure('max_drawdown', f, '.2%')}, {_figure('trades', f, 'd')}, "
               f"{_figure('p_positive_edge', f, '.1%')}, {_figure('deflated_sharpe', f, '.1%')}")
@@ -139,6 +141,10 @@ def _sweep(args: argparse.Namespace) -> int:
         print(f"window {w.window.index}: test {w.window.test[0]}..{w.window.test[-1]} {chosen}: "
               f"{args.objective} in {_value(w.in_sample.get(args.objective))} "
               f"out {_value(w.out_of_sample.get(args.objective))}")
+    if walk is not None:
+        totals = out_of_sample_totals(result.windows)
+        print(f"out of sample, {totals['windows_measured']} test windows chained: "
+              f"{_figure('total_return', totals, '+.4%')}, {_figure('mean_sharpe', totals, '.2f')}")
     print(f"report: {out}")
     return 0 if len(failed) < len(result.rows) else 1
 

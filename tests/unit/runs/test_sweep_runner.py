@@ -4,6 +4,7 @@ Sharpe ratio counts the completed combinations as trials."""
 
 from __future__ import annotations
 
+import json
 import random
 import statistics
 from collections.abc import Callable, Sequence
@@ -107,3 +108,21 @@ def test_each_rows_deflated_sharpe_counts_the_completed_combinations_as_trials()
         assert row.figures["deflated_sharpe"] == pytest.approx(
             scipy_deflated_sharpe(np.array(returns), len(completed), variance), abs=1e-9)
     assert result.rows[-1].figures == {} and result.rows[-1].error is not None
+
+
+def test_with_walk_forward_best_json_leads_with_the_out_of_sample_figures(tmp_path: Path) -> None:
+    result = _sweep(lambda ids: ids)
+    best = json.loads((write_sweep_report(tmp_path / "wf", _plan(), result, {}, CONFIG) / "best.json").read_text())
+    # the whole range's best saw the test windows: labelled, after them, never the top-level answer
+    assert list(best) == ["objective", "walk_forward", "full_range"]
+    assert best["full_range"] == {"params": result.best.params, "figures": result.best.figures,  # type: ignore[union-attr]
+                                  "in_sample": True}
+    windows = best["walk_forward"]["windows"]
+    assert [(w["params"], w["out_of_sample"]) for w in windows] == [(w.params, w.out_of_sample)
+                                                                    for w in result.windows]
+    chained = (1 + result.windows[0].out_of_sample["total_return"]) * (
+        1 + result.windows[1].out_of_sample["total_return"]) - 1
+    assert best["walk_forward"]["out_of_sample"]["total_return"] == pytest.approx(chained, abs=1e-9)
+    lone = run_sweep(_plan(None), _fake_runner(lambda ids: ids, []))
+    best = json.loads((write_sweep_report(tmp_path / "lone", _plan(None), lone, {}, CONFIG) / "best.json").read_text())
+    assert best == {"objective": "total_return", "params": {"fast": 3, "slow": 30}, "figures": lone.rows[2].figures}
