@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from mismarterad.core.json_values import finite_json
 from mismarterad.runs.reports import staged_folder
 from mismarterad.runs.sweep_runner import (
     FIGURES,
@@ -74,17 +75,7 @@ def _write_csv(path: Path, header: Sequence[str], rows: Sequence[Sequence[str]])
 
 def _write_json(path: Path, value: dict[str, Any]) -> None:
     # strict JSON (jq, JSON.parse): a figure without a finite value is null, as an absent one
-    path.write_text(json.dumps(_finite(value), indent=2, allow_nan=False) + "\n")
-
-
-def _finite(value: Any) -> Any:
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_finite(v) for v in value]
-    return value
+    path.write_text(json.dumps(finite_json(value), indent=2, allow_nan=False) + "\n")
 
 
 def _window_header(names: Sequence[str]) -> list[str]:

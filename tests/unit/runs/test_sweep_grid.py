@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -74,16 +75,17 @@ def test_a_value_that_is_not_a_finite_number_is_refused(text: str) -> None:
         parse_param(text)
 
 
-@pytest.mark.parametrize(("text", "says"), [
-    ("fast=5,abc", "invalid --param fast=\"abc\": input should be a valid integer"),
-    ("fast=5,1O", "invalid --param fast=\"1O\": input should be a valid integer"),
-    ("fast=5.5", "invalid --param fast=5.5: input should be a valid integer, got a number with a fractional part"),
-    ("fast=0", "invalid --param fast=0: input should be greater than or equal to 1"),
-])
-def test_a_value_its_field_refuses_on_its_own_is_a_usage_error(text: str, says: str) -> None:
-    with pytest.raises(ValueError) as caught:
+FIELD_REFUSALS = {"fast=5,abc": 'invalid --param fast="abc": input should be a valid integer',
+                  "fast=5,1O": 'invalid --param fast="1O": input should be a valid integer',
+                  "fast=5.5": "invalid --param fast=5.5: input should be a valid integer, got a number with a "
+                              "fractional part",
+                  "fast=0": "invalid --param fast=0: input should be greater than or equal to 1"}
+
+
+@pytest.mark.parametrize("text", FIELD_REFUSALS)
+def test_a_value_its_field_refuses_on_its_own_is_a_usage_error(text: str) -> None:
+    with pytest.raises(ValueError, match=f"^{re.escape(FIELD_REFUSALS[text])}"):
         check_axes([parse_param(text)], load_session_config(CONFIG), 0, CONFIG.parent)
-    assert str(caught.value) == says or str(caught.value).startswith(says), str(caught.value)
 
 
 def test_a_float_field_that_reads_nan_text_is_refused(tmp_path: Path) -> None:
