@@ -28,9 +28,7 @@ from mismarterad.runs.sweep_runner import (
     out_of_sample_totals,
 )
 
-__all__ = ["SWEEP_FILES", "write_sweep_report"]
-
-SWEEP_FILES = ("results.csv", "heatmap.png", "best.json", "sweep.json")
+__all__ = ["write_sweep_report"]
 
 
 def write_sweep_report(out_dir: Path, plan: SweepPlan, result: SweepResult, engine: dict[str, Any],
