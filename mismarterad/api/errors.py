@@ -20,7 +20,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from mismarterad.daemon.control_server import CommandError, finite_json
+from mismarterad.core.json_values import finite_json
+from mismarterad.daemon.control_server import CommandError
 
 __all__ = ["ApiError", "ApiJSONResponse", "error_response", "failure_response", "from_command_error",
            "install_error_handlers", "retry_after_header", "validation_error"]

@@ -33,9 +33,10 @@ from typing import Any, Protocol
 import structlog
 
 from mismarterad.core.errors import ConfigError
+from mismarterad.core.json_values import finite_json
 
 __all__ = ["LINE_DEADLINE_SECS", "MAX_CLIENTS", "MAX_LINE_BYTES", "PROTOCOL_VERSION", "CommandError",
-           "ControlServer", "Handler", "Peer", "Requester", "encode_reply", "finite_json"]
+           "ControlServer", "Handler", "Peer", "Requester", "encode_reply"]
 
 log = structlog.get_logger(component="control_socket")
 
@@ -325,15 +326,6 @@ def _encode_failure(reply: dict[str, Any]) -> bytes:
     return (json.dumps(failure, allow_nan=False) + "\n").encode()
 
 
-def finite_json(value: Any) -> Any:
-    """`value` with every NaN or infinity (nested too) replaced by None: standard JSON has neither."""
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {k: finite_json(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [finite_json(v) for v in value]
-    return value
 
 
 def _reply(client: socket.socket, reply: dict[str, Any]) -> None:

@@ -44,9 +44,9 @@ from mismarterad.services.performance import Summary, daily_returns, drawdown_ar
 from mismarterad.services.probability_engine import deflated_sharpe, p_positive_edge, wilson_interval
 from mismarterad.services.trade_matching import Trade, match_trades
 
-__all__ = ["REPORT_FILES", "backtest_summary", "probability_figures", "remove_stale_staging", "risk_figures",
-           "session_returns", "staged_folder", "strategy_figures", "write_backtest_report", "write_failure_report",
-           "write_rebuilt_report"]
+__all__ = ["REPORT_FILES", "backtest_summary", "deflated_sharpe_figure", "probability_figures", "probe_out_dir",
+           "remove_stale_staging", "risk_figures", "session_returns", "staged_folder", "strategy_figures",
+           "write_backtest_report", "write_failure_report", "write_rebuilt_report"]
 
 # what `staged_folder` leaves when its process dies: `.<date>.` + mkdtemp's suffix, or `.<date>.old`
 _STAGING = re.compile(r"^\.\d{4}-\d{2}-\d{2}\.[^./]+$")
@@ -121,11 +121,7 @@ def staged_folder(out_dir: Path) -> Iterator[Path]:
     """A folder beside `out_dir` to write into; renamed into place (replacing an older one) only
     when the block completes, removed when it fails."""
     out_dir = out_dir.resolve()
-    try:
-        out_dir.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
-    except OSError as exc:
-        raise _storage_error(out_dir, exc) from exc
+    staging = _new_staging(out_dir)
     try:
         yield staging
         for f in staging.iterdir():
@@ -138,6 +134,21 @@ def staged_folder(out_dir: Path) -> Iterator[Path]:
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+
+
+def probe_out_dir(out_dir: Path) -> None:
+    """Raise StorageError now when a folder could not be written at `out_dir` (its parent cannot
+    be made, is a file, is read-only or not ours): for a command whose report comes only after
+    a long run, so the run is not lost to a bad path found at its end."""
+    shutil.rmtree(_new_staging(out_dir.resolve()), ignore_errors=True)
+
+
+def _new_staging(out_dir: Path) -> Path:
+    try:
+        out_dir.parent.mkdir(parents=True, exist_ok=True)
+        return Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+    except OSError as exc:
+        raise _storage_error(out_dir, exc) from exc
 
 
 def remove_stale_staging(reports_dir: Path) -> list[Path]:
@@ -267,22 +278,24 @@ def backtest_summary(result: RunResult, trades: Sequence[Trade], tz: ZoneInfo,
     return _summary_json(result, s, trades, daily_returns(result.initial_cash, ends), tz)
 
 
-def probability_figures(returns: Sequence[float], trades: Sequence[Trade], trials: int = 1,
-                        trials_sharpe_variance: float = 0.0) -> dict[str, float | None]:
-    """The probability engine's figures of a run (services/probability_engine.py): the Wilson
-    interval of its win rate, `p_positive_edge` of its daily returns, and its deflated Sharpe
-    ratio among `trials` tries (1 for a lone backtest: the probability its Sharpe ratio is
-    above zero)."""
+def probability_figures(returns: Sequence[float], trades: Sequence[Trade]) -> dict[str, float | None]:
+    """The probability engine's figures of a lone run (services/probability_engine.py): the
+    Wilson interval of its win rate, `p_positive_edge` of its daily returns, and its deflated
+    Sharpe ratio as one trial (the probability its Sharpe ratio is above zero)."""
     interval = wilson_interval(sum(1 for t in trades if t.pnl > 0), len(trades))
     return {
         "win_rate_low": None if interval is None else round(interval[0], 10),
         "win_rate_high": None if interval is None else round(interval[1], 10),
         "p_positive_edge": p_positive_edge(returns),
-        "deflated_sharpe": _fraction(deflated_sharpe(returns, trials, trials_sharpe_variance)),
+        "deflated_sharpe": deflated_sharpe_figure(returns),
     }
 
 
-def _fraction(value: float | None) -> float | None:
+def deflated_sharpe_figure(returns: Sequence[float], trials: int = 1,
+                           trials_sharpe_variance: float = 0.0) -> float | None:
+    """`deflated_sharpe` among `trials` tries as the reports print it (summary.json, a sweep's
+    rows): one rounding for both, so they cannot drift apart."""
+    value = deflated_sharpe(returns, trials, trials_sharpe_variance)
     return None if value is None else round(value, 10)
 
 

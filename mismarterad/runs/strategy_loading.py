@@ -17,7 +17,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from mismarterad.config.errors import format_validation_error
 from mismarterad.config.session_config import SessionConfig, StrategyEntry
@@ -27,7 +27,7 @@ from mismarterad.strategies.builtin import BUILTIN_STRATEGIES
 from mismarterad.strategies.data_requests import collect_requests
 from mismarterad.strategies.spec import StrategySpec, strategy_id
 
-__all__ = ["load_strategy_file", "resolve_strategies", "strategy_param_names"]
+__all__ = ["load_strategy_file", "resolve_strategies", "strategy_params_model"]
 
 #: The packages a strategy file may import from mismarterad: its API, core values, pure services.
 STRATEGY_PACKAGES = frozenset({"strategies", "core", "services"})
@@ -59,10 +59,9 @@ def resolve_strategies(cfg: SessionConfig, config_dir: Path) -> list[StrategySpe
     return specs
 
 
-def strategy_param_names(cfg: SessionConfig, index: int, config_dir: Path) -> tuple[str, ...]:
-    """The parameters the config's `index`-th strategy class declares (its `Params` fields)."""
-    cls = _strategy_class(cfg.strategies[index], config_dir, f"strategies[{index}]")
-    return tuple(cls.Params.model_fields)
+def strategy_params_model(cfg: SessionConfig, index: int, config_dir: Path) -> type[BaseModel]:
+    """The `Params` model of the config's `index`-th strategy class (its fields are its parameters)."""
+    return _strategy_class(cfg.strategies[index], config_dir, f"strategies[{index}]").Params
 
 
 def _request_problems(spec: StrategySpec, cfg: SessionConfig) -> list[str]:

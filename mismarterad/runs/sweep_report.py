@@ -16,12 +16,19 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from mismarterad.core.json_values import finite_json
 from mismarterad.runs.reports import staged_folder
-from mismarterad.runs.sweep_runner import FIGURES, OBJECTIVES, SweepPlan, SweepResult, SweepRow, WindowResult
+from mismarterad.runs.sweep_runner import (
+    FIGURES,
+    OBJECTIVES,
+    SweepPlan,
+    SweepResult,
+    SweepRow,
+    WindowResult,
+    out_of_sample_totals,
+)
 
-__all__ = ["SWEEP_FILES", "write_sweep_report"]
-
-SWEEP_FILES = ("results.csv", "heatmap.png", "best.json", "sweep.json")
+__all__ = ["write_sweep_report"]
 
 
 def write_sweep_report(out_dir: Path, plan: SweepPlan, result: SweepResult, engine: dict[str, Any],
@@ -65,7 +72,8 @@ def _write_csv(path: Path, header: Sequence[str], rows: Sequence[Sequence[str]])
 
 
 def _write_json(path: Path, value: dict[str, Any]) -> None:
-    path.write_text(json.dumps(value, indent=2) + "\n")
+    # strict JSON (jq, JSON.parse): a figure without a finite value is null, as an absent one
+    path.write_text(json.dumps(finite_json(value), indent=2, allow_nan=False) + "\n")
 
 
 def _window_header(names: Sequence[str]) -> list[str]:
@@ -82,24 +90,25 @@ def _window_row(w: WindowResult, names: Sequence[str]) -> list[str]:
 
 
 def _best(plan: SweepPlan, result: SweepResult) -> dict[str, Any]:
+    """The best combination over the whole range, and with walk-forward each window's choice
+    with its out-of-sample figures. With walk-forward the whole range's best is chosen and
+    measured on the same sessions, test windows included: it comes after the windows, under
+    `full_range` with `in_sample: true`, never at the top where a reader looks for the answer."""
     best = result.best
-    out: dict[str, Any] = {"objective": plan.objective, "params": None if best is None else best.params,
-                           "figures": None if best is None else best.figures}
-    if plan.walk_forward is not None:
-        measured = [w for w in result.windows if w.error is None]
-        returns = [w.out_of_sample["total_return"] for w in measured if w.out_of_sample.get("total_return") is not None]
-        sharpes = [w.out_of_sample["sharpe"] for w in measured if w.out_of_sample.get("sharpe") is not None]
+    chosen = {"params": None if best is None else best.params, "figures": None if best is None else best.figures}
+    out: dict[str, Any] = {"objective": plan.objective}
+    if plan.walk_forward is None:
+        out.update(chosen)
+    else:
         out["walk_forward"] = {
             "windows": [{"window": w.window.index, "train": [w.window.train[0].isoformat(),
                                                               w.window.train[-1].isoformat()],
                          "test": [w.window.test[0].isoformat(), w.window.test[-1].isoformat()],
                          "params": w.params, "in_sample": w.in_sample or None,
                          "out_of_sample": w.out_of_sample or None, "error": w.error} for w in result.windows],
-            # each test window starts from the same cash: compounding their returns chains them
-            "out_of_sample": {"windows_measured": len(measured),
-                              "total_return": round(math.prod(1 + r for r in returns) - 1, 10) if returns else None,
-                              "mean_sharpe": round(sum(sharpes) / len(sharpes), 10) if sharpes else None},
+            "out_of_sample": out_of_sample_totals(result.windows),
         }
+        out["full_range"] = {**chosen, "in_sample": True}
     return out
 
 

@@ -10,6 +10,7 @@ its phase as a trial, with the spread of their Sharpe ratios (services/probabili
 
 from __future__ import annotations
 
+import math
 import statistics
 import time
 from collections.abc import Callable, Sequence
@@ -19,13 +20,15 @@ from pathlib import Path
 from typing import Any
 
 from mismarterad.config.session_config import SessionConfig
+from mismarterad.runs.reports import deflated_sharpe_figure
 from mismarterad.runs.sweep_grid import ParamAxis, combination_config, expand_grid
 from mismarterad.runs.sweep_task import BacktestTask, TaskOutcome
-from mismarterad.services.probability_engine import deflated_sharpe, per_period_sharpe
+from mismarterad.services.probability_engine import per_period_sharpe
 from mismarterad.services.walk_forward import WalkForwardWindow, walk_forward_windows
 
 __all__ = ["FIGURES", "OBJECTIVES", "SUMMARY_FIGURES", "SweepPlan", "SweepProgress", "SweepResult", "SweepRow",
-           "TaskRunner", "WindowResult", "choose", "combination_task", "grid_rows", "run_sweep"]
+           "TaskRunner", "WindowResult", "choose", "combination_task", "grid_rows", "out_of_sample_totals",
+           "run_sweep"]
 
 SUMMARY_FIGURES = ("total_return", "sharpe", "max_drawdown", "trades", "win_rate")
 PROBABILITY_FIGURES = ("p_positive_edge", "deflated_sharpe", "win_rate_low", "win_rate_high")
@@ -142,8 +145,7 @@ def grid_rows(grid: Sequence[dict[str, Any]], outcomes: Sequence[TaskOutcome]) -
             rows.append(SweepRow(params, {}, outcome.error))
             continue
         figures = {name: outcome.summary.get(name) for name in FIGURES}
-        dsr = deflated_sharpe(outcome.returns, max(1, len(completed)), variance)
-        figures["deflated_sharpe"] = None if dsr is None else round(dsr, 10)
+        figures["deflated_sharpe"] = deflated_sharpe_figure(outcome.returns, max(1, len(completed)), variance)
         rows.append(SweepRow(params, figures, None))
     return rows
 
@@ -159,3 +161,15 @@ def choose(rows: Sequence[SweepRow], objective: str) -> SweepRow | None:
         if best is None or (value > best.figures[objective] if higher else value < best.figures[objective]):
             best = row
     return best
+
+
+def out_of_sample_totals(windows: Sequence[WindowResult]) -> dict[str, Any]:
+    """The walk-forward's answer: its test windows' figures taken together (each window measured
+    the combination chosen on its own train window)."""
+    measured = [w for w in windows if w.error is None]
+    returns = [w.out_of_sample["total_return"] for w in measured if w.out_of_sample.get("total_return") is not None]
+    sharpes = [w.out_of_sample["sharpe"] for w in measured if w.out_of_sample.get("sharpe") is not None]
+    # each test window starts from the same cash: compounding their returns chains them
+    return {"windows_measured": len(measured),
+            "total_return": round(math.prod(1 + r for r in returns) - 1, 10) if returns else None,
+            "mean_sharpe": round(sum(sharpes) / len(sharpes), 10) if sharpes else None}

@@ -1,5 +1,5 @@
 """`mismarterad sweep` refuses a bad command line with one line and exit 2, a bad config with 78,
-before any Ray starts (tests/integration/test_sweep_ray.py runs sweeps)."""
+an --out it cannot write with 74, before any Ray starts (tests/integration/test_sweep_ray.py runs sweeps)."""
 
 from __future__ import annotations
 
@@ -16,6 +16,10 @@ RANGE = ("--from", "2011-01-03", "--to", "2011-01-07")
 @pytest.mark.parametrize(("args", "expected"), [
     (("--param", "fast"), "invalid --param 'fast': expected NAME=V1,V2,..."),
     (("--param", "speed=1,2"), "--param speed: strategies[0] has no such parameter (its parameters: fast, slow,"),
+    (("--param", "fast=abc"), 'invalid --param fast="abc": input should be a valid integer'),
+    (("--param", "fast=5.5"), "invalid --param fast=5.5: input should be a valid integer, got a number with a "
+                              "fractional part"),
+    (("--param", "fast=NaN,10"), "invalid --param 'fast=NaN,10': values must be finite numbers"),
     (("--param", "fast=5,10", "--walk-forward", "4:2"), "--walk-forward 4:2 needs at least 6 sessions; "
                                                         "--from 2011-01-03 --to 2011-01-07 holds 5"),
 ])
@@ -44,3 +48,13 @@ def test_a_ray_head_that_does_not_answer_exits_69_at_once(mismarterad, tmp_path)
     [line] = [x for x in result.stderr.splitlines() if x.startswith("mismarterad:")]
     assert line.startswith(f"mismarterad: cannot join the Ray cluster at {address}: its head does not answer")
     assert not (tmp_path / "out").exists()
+
+
+def test_an_out_folder_that_cannot_be_made_exits_74_before_any_sweep(mismarterad, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "file.txt").write_text("a file, not a folder")
+    out = tmp_path / "file.txt" / "sweep"
+    result = mismarterad("sweep", str(CONFIG), "--param", "fast=5,10", *RANGE, "--out", str(out))
+    assert result.returncode == 74, result.stderr
+    [line] = [x for x in result.stderr.splitlines() if x.startswith("mismarterad:")]
+    assert line.startswith(f"mismarterad: --out {out}: cannot write the report folder"), line
+    assert result.stdout == ""  # no sweep ran

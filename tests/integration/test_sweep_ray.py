@@ -127,6 +127,19 @@ def test_every_row_of_a_sweep_on_two_workers_equals_its_single_backtest(ray_addr
     assert best["objective"] == "sharpe" and best["params"] == {"fast": int(top["fast"]), "slow": int(top["slow"])}
 
 
+def test_without_address_the_command_runs_on_a_local_ray_of_the_workers_asked(store: Path,
+                                                                           tmp_path: Path) -> None:
+    out = tmp_path / "sweep"
+    run = subprocess.run([executable("mismarterad"), "sweep", str(CONFIG), "--param", "fast=5,10", "--from",
+                          FIRST.isoformat(), "--to", FIRST.isoformat(), "--out", str(out), "--workers", "1"],
+                         env=base_env(tmp_path / "state", store), capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    assert " on 1 Ray workers (local)" in run.stdout
+    sweep = json.loads((out / "sweep.json").read_text())
+    assert sweep["engine"] == {"name": "ray", "version": ray.__version__, "address": "local", "workers": 1}
+    assert (sweep["combinations"], sweep["completed"]) == (2, 2)
+
+
 def test_a_combination_that_raises_is_reported_while_the_rest_complete(ray_address: str, store: Path,
                                                                        tmp_path: Path) -> None:
     (tmp_path / "fragile.py").write_text(FRAGILE)

@@ -24,7 +24,7 @@ from starlette.concurrency import run_in_threadpool
 from mismarterad.api.auth_service import NotAuthenticated
 from mismarterad.api.context import ApiContext, context
 from mismarterad.api.security import SignedIn
-from mismarterad.daemon.control_server import finite_json
+from mismarterad.core.json_values import finite_json
 
 __all__ = ["router"]
 

@@ -7,7 +7,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from mismarterad.cli.support import EX_UNAVAILABLE, EX_USAGE, arg_date, reversed_range, terminal_progress
+from mismarterad.cli.support import EX_IOERR, EX_UNAVAILABLE, EX_USAGE, arg_date, reversed_range, terminal_progress
 
 __all__ = ["register"]
 
@@ -71,11 +71,13 @@ def _sweep(args: argparse.Namespace) -> int:
     from mismarterad.cli.logging import print_error
     from mismarterad.config.session_config import load_session_config
     from mismarterad.core.clock import SimClock
+    from mismarterad.core.errors import StorageError
     from mismarterad.runs.app import App
+    from mismarterad.runs.reports import probe_out_dir
     from mismarterad.runs.sweep_grid import check_axes, parse_param
     from mismarterad.runs.sweep_ray import RayPool, RayUnavailableError
     from mismarterad.runs.sweep_report import write_sweep_report
-    from mismarterad.runs.sweep_runner import OBJECTIVES, SweepPlan, SweepProgress, run_sweep
+    from mismarterad.runs.sweep_runner import OBJECTIVES, SweepPlan, SweepProgress, out_of_sample_totals, run_sweep
     from mismarterad.services.walk_forward import parse_walk_forward
 
     if (err := reversed_range(args.start, args.end)) is not None:
@@ -100,6 +102,11 @@ def _sweep(args: argparse.Namespace) -> int:
     if walk is not None and len(sessions) < sum(walk):
         return _usage_error(f"--walk-forward {args.walk_forward} needs at least {sum(walk)} sessions; "
                             f"--from {args.start} --to {args.end} holds {len(sessions)}")
+    try:  # before the sweep, not after it: a bad --out found at the end would lose every result
+        probe_out_dir(args.out)
+    except StorageError as exc:
+        print_error(f"mismarterad: --out {args.out}: {exc}")
+        return EX_IOERR
     plan = SweepPlan(config, config_dir, app.settings.data_dir, args.strategy, axes, args.start, args.end,
                      args.objective, walk, sessions)
     try:
@@ -123,7 +130,9 @@ def _sweep(args: argparse.Namespace) -> int:
     print(f"{result.wall_secs:.1f} s on {pool.workers} Ray workers ({engine['address']})")
     if result.best is not None:
         f = result.best.figures
-        print(f"best by {args.objective}: {_params(result.best.params)}")
+        # with walk-forward this choice saw every test window: say so, the windows are the answer
+        where = " over the whole range (in sample)" if walk is not None else ""
+        print(f"best by {args.objective}{where}: {_params(result.best.params)}")
         print(f"  {_figure('total_return', f, '+.2%')}, {_figure('sharpe', f, '.2f')}, "
               f"{_figure('max_drawdown', f, '.2%')}, {_figure('trades', f, 'd')}, "
               f"{_figure('p_positive_edge', f, '.1%')}, {_figure('deflated_sharpe', f, '.1%')}")
@@ -132,6 +141,10 @@ def _sweep(args: argparse.Namespace) -> int:
         print(f"window {w.window.index}: test {w.window.test[0]}..{w.window.test[-1]} {chosen}: "
               f"{args.objective} in {_value(w.in_sample.get(args.objective))} "
               f"out {_value(w.out_of_sample.get(args.objective))}")
+    if walk is not None:
+        totals = out_of_sample_totals(result.windows)
+        print(f"out of sample, {totals['windows_measured']} test windows chained: "
+              f"{_figure('total_return', totals, '+.4%')}, {_figure('mean_sharpe', totals, '.2f')}")
     print(f"report: {out}")
     return 0 if len(failed) < len(result.rows) else 1
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
 
 import pytest
@@ -11,6 +13,20 @@ from mismarterad.runs.sweep_grid import ParamAxis, check_axes, combination_confi
 from mismarterad.runs.sweep_runner import SweepRow, choose
 
 CONFIG = Path(__file__).resolve().parents[3] / "session_configs" / "spy_2011_backtest.json"
+
+RATIO_STRATEGY = """
+from pydantic import BaseModel, ConfigDict
+from mismarterad.strategies import Strategy
+
+
+class Ratio(Strategy):
+    class Params(BaseModel):
+        model_config = ConfigDict(extra="forbid", frozen=True)
+        ratio: float = 1.0
+
+    def on_bar(self, symbol, interval, bar):
+        pass
+"""
 
 
 def test_values_are_read_as_json_scalars_else_as_text() -> None:
@@ -51,6 +67,40 @@ def test_axes_are_checked_against_the_strategys_params() -> None:
                               ([ParamAxis("fast", (1,))], 1, "the config has 1 strategy"), ([], 0, "no --param")]:
         with pytest.raises(ValueError, match=says):
             check_axes(axes, config, index, CONFIG.parent)
+
+
+@pytest.mark.parametrize("text", ["fast=NaN", "fast=5,Infinity", "fast=-Infinity", "fast=1e999"])
+def test_a_value_that_is_not_a_finite_number_is_refused(text: str) -> None:
+    with pytest.raises(ValueError, match="values must be finite numbers"):
+        parse_param(text)
+
+
+FIELD_REFUSALS = {"fast=5,abc": 'invalid --param fast="abc": input should be a valid integer',
+                  "fast=5,1O": 'invalid --param fast="1O": input should be a valid integer',
+                  "fast=5.5": "invalid --param fast=5.5: input should be a valid integer, got a number with a "
+                              "fractional part",
+                  "fast=0": "invalid --param fast=0: input should be greater than or equal to 1"}
+
+
+@pytest.mark.parametrize("text", FIELD_REFUSALS)
+def test_a_value_its_field_refuses_on_its_own_is_a_usage_error(text: str) -> None:
+    with pytest.raises(ValueError, match=f"^{re.escape(FIELD_REFUSALS[text])}"):
+        check_axes([parse_param(text)], load_session_config(CONFIG), 0, CONFIG.parent)
+
+
+def test_a_float_field_that_reads_nan_text_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "ratio.py").write_text(RATIO_STRATEGY)
+    raw = json.loads(CONFIG.read_text())
+    raw["strategies"] = [{"file": "ratio.py", "class": "Ratio", "params": {}}]
+    config = parse_session_config(raw)
+    check_axes([parse_param("ratio=0.5,2")], config, 0, tmp_path)
+    with pytest.raises(ValueError, match="invalid --param ratio=\"nan\": must be a finite number"):
+        check_axes([parse_param("ratio=0.5,nan")], config, 0, tmp_path)
+
+
+def test_a_combination_only_its_whole_grid_point_refuses_is_left_to_its_backtest() -> None:
+    # fast >= slow is the strategy's check of the combination, not of either value
+    check_axes([parse_param("fast=5,50"), parse_param("slow=20,30")], load_session_config(CONFIG), 0, CONFIG.parent)
 
 
 def _row(n: int, **figures: float | None) -> SweepRow:
