@@ -324,6 +324,11 @@ class ExecutionManager(ResumingMixin, SettlingMixin, ReconcilingMixin, BlockMixi
             if self._risk.flatten_due(step_end_utc):
                 self._trade_log.flatten("pre_close_flatten", step_end_utc, self._holdings.net())
                 self._flatten_all(step_end_utc)
+            elif not self._simulated and self._risk.flattened() and any(self._uncovered_positions()):
+                # a real account's fill of an order sent before the flatten can be read after it
+                # (its cancel came too late; Schwab's fills are polled): close what it opened too
+                self._trade_log.flatten("late_fill_flatten", step_end_utc, self._holdings.net())
+                self.flatten(step_end_utc)
             if self._risk.entries_to_cancel(step_end_utc):
                 self._cancel_entries()
             self._watch_loss(step_end_utc)

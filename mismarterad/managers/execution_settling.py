@@ -8,6 +8,7 @@ real account's close cancels everything first, then closes what is left held, tw
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime
 
 import structlog
@@ -105,16 +106,22 @@ class SettlingMixin:
             self._apply(self._broker.drain_fills())  # what filled while it was canceled is held no more
             if real:
                 self._absorb_differences()
-            for symbol, held in self._holdings.held_by_symbol().items():
-                closing = [o.request for o in self._working(symbol) if o.client_order_id in self._closing]
-                for strategy_id, qty in held:
-                    side = Side.SELL if qty > 0 else Side.BUY
-                    covered = sum(r.quantity for r in closing if r.strategy == strategy_id and r.side is side)
-                    if abs(qty) > covered:
-                        failpoint("flatten_order")
-                        orders.append(self.submit(strategy_id, symbol, side, abs(qty) - covered, None, None, now_utc,
-                                                  risk_reducing=True))
+            for strategy_id, symbol, side, quantity in list(self._uncovered_positions()):
+                failpoint("flatten_order")
+                orders.append(self.submit(strategy_id, symbol, side, quantity, None, None, now_utc,
+                                          risk_reducing=True))
             return orders
+
+    def _uncovered_positions(self) -> Iterator[tuple[str, str, Side, int]]:
+        """(strategy, symbol, closing side, shares) of each position the flatten orders working
+        do not close."""
+        for symbol, held in self._holdings.held_by_symbol().items():
+            closing = [o.request for o in self._working(symbol) if o.client_order_id in self._closing]
+            for strategy_id, qty in held:
+                side = Side.SELL if qty > 0 else Side.BUY
+                covered = sum(r.quantity for r in closing if r.strategy == strategy_id and r.side is side)
+                if abs(qty) > covered:
+                    yield strategy_id, symbol, side, abs(qty) - covered
 
     def _cancel_open(self, symbol: str) -> None:
         """Cancel the symbol's open orders but the flatten orders working."""

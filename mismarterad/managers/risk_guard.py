@@ -132,6 +132,10 @@ class RiskGuard:
         self._flattened = True
         return True
 
+    def flattened(self) -> bool:
+        """Whether this session's pre-close flatten has been made."""
+        return self._flattened
+
     def next_rule_utc(self) -> datetime | None:
         """The earliest instant at which `flatten_due` or `entries_to_cancel` can still be true
         this session (None: neither can)."""

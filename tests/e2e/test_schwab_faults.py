@@ -99,6 +99,8 @@ def test_rest_and_order_faults_never_place_an_order_twice_nor_count_a_fill_twice
     assert len(made) == len(set(made)) and len(theirs) == len(day.ledger()), "each order made once, bound once"
     retried = len(day.posted()) - len(theirs)
     assert retried <= 2, f"only the 429s (never made) may be sent again: {retried}"
-    ours = report_rows(day, DAY, "orders.csv")
+    # a start-up slower than the venue refuses the decisions of bars that passed before it (never
+    # sent late): the first order sent is the one the venue rejected
+    ours = [row for row in report_rows(day, DAY, "orders.csv") if row["status"] != "refused"]
     assert ours[0]["status"] == "rejected" and ours[0]["filled_quantity"] in ("", "0"), ours[0]
     assert all(o["status"] in ("FILLED", "REJECTED", "CANCELED", "EXPIRED") for o in theirs.values())

@@ -3,10 +3,11 @@ past a limit: kept as tests so they stay closed."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 from mismarterad.core.market_data import Bar
-from mismarterad.core.orders import OrderStatus, RejectCategory, Side
+from mismarterad.core.orders import Fill, OrderStatus, Position, RejectCategory, Side
 from mismarterad.core.risk import RiskLimits
 from mismarterad.integrations.paper import PaperBroker
 from unit.managers.test_risk_guard import A, B, CLOSE, DAY, T0, at, bar, holding, manager, status
@@ -149,3 +150,50 @@ def test_numpy_whole_numbers_are_quantities_and_a_strategy_cannot_cancel_a_flatt
     assert execution.cancel(closing.client_order_id).status is OrderStatus.NEW  # A's name, the engine's order
     execution.on_bar(bar(3, 98.0))
     assert execution.positions() == {}
+
+
+class _LateFillBroker(PaperBroker):
+    """A real account's view of a paper account whose readings lag while `hold` is on: its fills
+    and positions as they were, as Schwab's polled ones can reach the daemon after it moved on."""
+
+    def __init__(self) -> None:
+        super().__init__(initial_cash=100_000.0)
+        self._capabilities = replace(self._capabilities, simulated=False)
+        self._held: list[Fill] = []
+        self._shown: list[Position] | None = None
+
+    def hold(self, on: bool) -> None:
+        self._shown = super().positions() if on else None
+
+    def positions(self) -> list[Position]:
+        return super().positions() if self._shown is None else list(self._shown)
+
+    def drain_fills(self) -> list[Fill]:
+        self._held += super().drain_fills()
+        if self._shown is not None:
+            return []
+        fills, self._held = self._held, []
+        return fills
+
+
+def test_a_fill_read_after_the_pre_close_flatten_is_closed_before_the_close() -> None:
+    broker = _LateFillBroker()
+    execution = manager(flatten=15, broker=broker)
+    execution.begin_session(DAY, CLOSE)
+    execution.on_bar(bar(372))
+    entry = execution.submit(A, "SPY", Side.BUY, 100, None, None, at(373))
+    assert entry.status is OrderStatus.NEW
+    broker.hold(True)
+    execution.on_bar(bar(373))  # filled at the venue, not yet read
+    execution.begin_step(at(375))  # the pre-close flatten: nothing held that the daemon knows of
+    assert execution.positions() == {} and not execution.open_orders()
+    broker.hold(False)
+    execution.on_bar(bar(375))  # the fill is read now
+    assert execution.position(A, "SPY") == 100
+    execution.begin_step(at(376))
+    [closing] = execution.open_orders()
+    assert closing.request.side is Side.SELL and closing.request.quantity == 100
+    execution.begin_step(at(377))  # covered by the working flatten order: nothing more
+    assert len(execution.open_orders()) == 1
+    execution.on_bar(bar(377))
+    assert execution.positions() == {} and not broker.positions()
