@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import threading
 from pathlib import Path
 
 __all__ = ["append_line", "fsync_dir", "replace_file"]
@@ -19,7 +20,8 @@ __all__ = ["append_line", "fsync_dir", "replace_file"]
 def replace_file(path: Path, data: bytes, mode: int = 0o644) -> None:
     """Atomically make `path` hold `data` with permission bits `mode`; OSError as raised."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    # a name of this thread's own: two threads replacing one file never write the same temporary
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
         with os.fdopen(fd, "wb") as f:
@@ -41,7 +43,9 @@ def append_line(path: Path, line: str, mode: int = 0o600) -> None:
     created = not path.exists()
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, mode)
     try:
-        os.write(fd, (line + "\n").encode())
+        rest = memoryview((line + "\n").encode())
+        while rest:  # a write may take part of the line (a full disk); the rest follows or raises
+            rest = rest[os.write(fd, rest):]
         os.fsync(fd)
     finally:
         os.close(fd)

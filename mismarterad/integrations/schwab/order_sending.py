@@ -109,7 +109,12 @@ class OrderSending:
                 continue  # refused before it was made
             if status == 401 and not refreshed:
                 refreshed = True
-                self._rest.refresh("POST orders")  # BrokerAuthError if refused: nothing was sent
+                try:
+                    self._rest.refresh("POST orders")
+                except BrokerError:  # refused or unreachable: the 401 made nothing, and nothing more is sent
+                    self._closed(cid, "the token refresh after a 401 failed")
+                    self._reject(cid, RejectCategory.OTHER, "Schwab refused the token: not sent")
+                    raise
                 continue
             if status >= 500 or 200 <= status < 300:
                 order_id = self._order_id(response) if 200 <= status < 300 else None

@@ -62,8 +62,10 @@ class PlacedOrder:
         shares = sum(e.quantity for e in self.executions)
         avg = sum(e.quantity * e.price for e in self.executions) / shares if shares else None
         filled_utc = self.executions[-1].ts_utc if self.executions else None
-        return VenueOrder(self.order_id, client_order_id, self.status, filled, avg if filled else None,
-                          filled_utc, self.updated_utc, self.venue_status)
+        # an average of fewer shares than the filled quantity would price the missing ones wrong:
+        # none, until the executions listed cover every filled share
+        return VenueOrder(self.order_id, client_order_id, self.status, filled, avg if filled and shares >= filled
+                          else None, filled_utc, self.updated_utc, self.venue_status)
 
 
 def price_text(price: float) -> str | None:

@@ -10,6 +10,9 @@ feed and history source, so one refresh serves them all.
 
 from __future__ import annotations
 
+import threading
+from typing import Any
+
 from authlib.integrations.httpx_client import OAuth2Client
 from schwab.auth import TOKEN_ENDPOINT, TokenMetadata
 from schwab.client import Client
@@ -23,6 +26,25 @@ __all__ = ["TOKEN_ENDPOINT", "SchwabSession"]
 _LEEWAY_SECS = 300  # schwab-py's: the access token is refreshed 5 minutes before it expires
 
 
+class _SerialRefreshClient(OAuth2Client):
+    """authlib's sync client checks and refreshes the token with no lock (its async client has
+    one), and the broker, the gap fills and the streamer share this session from their own
+    threads: two refreshes at once sent two refresh requests and wrote the token file together.
+    Here one thread refreshes; the others wait and then use its token."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._refreshing = threading.RLock()
+
+    def ensure_active_token(self, token: Any = None) -> Any:
+        with self._refreshing:  # the token as it is now, after another thread's refresh
+            return super().ensure_active_token(None)
+
+    def refresh_token(self, url: Any = None, **kwargs: Any) -> Any:
+        with self._refreshing:
+            return super().refresh_token(url, **kwargs)
+
+
 class SchwabSession:
     """schwab-py's `client` over our transport, from the token in `token_file` (ConfigError if
     there is none usable). `credentials` scrub messages; `endpoint` names the host in them."""
@@ -32,10 +54,10 @@ class SchwabSession:
         self.credentials, self.token_file, self.endpoint = credentials, token_file, endpoint
         wrapped = token_file.read()
         self.metadata = TokenMetadata.from_loaded_token(wrapped, token_file.write)
-        self.oauth = OAuth2Client(credentials.app_key, client_secret=credentials.app_secret, token=self.metadata.token,
-                                  token_endpoint=TOKEN_ENDPOINT, update_token=self.metadata.wrapped_token_write_func(),
-                                  leeway=_LEEWAY_SECS, transport=VenueTransport(endpoint),
-                                  timeout=request_timeout_secs)
+        self.oauth = _SerialRefreshClient(
+            credentials.app_key, client_secret=credentials.app_secret, token=self.metadata.token,
+            token_endpoint=TOKEN_ENDPOINT, update_token=self.metadata.wrapped_token_write_func(), leeway=_LEEWAY_SECS,
+            transport=VenueTransport(endpoint), timeout=request_timeout_secs)
         self.client = Client(credentials.app_key, self.oauth, token_metadata=self.metadata, enforce_enums=True)
         self.client.set_timeout(request_timeout_secs)  # schwab-py sets 30 s
 

@@ -77,6 +77,16 @@ def test_executions_are_read_once_each_oldest_first_whatever_the_list_says() -> 
     assert report.filled_utc == datetime(2024, 3, 11, 13, 33, tzinfo=UTC) == report.updated_utc
 
 
+def test_a_filled_quantity_ahead_of_the_executions_listed_has_no_average_price_yet() -> None:
+    """Priced only once the executions cover every filled share: 5 @ 10 listed of 8 filled must
+    not book the other 3 at 10 (the order book waits for their executions)."""
+    ahead = parse_order(_order("WORKING", 8, [_fill(5, 5, 10.0, "2024-03-11T13:32:00+0000")])).report("c1")
+    assert (ahead.filled_quantity, ahead.avg_fill_price) == (8, None)
+    caught_up = parse_order(_order("WORKING", 8, [_fill(5, 5, 10.0, "2024-03-11T13:32:00+0000"),
+                                                 _fill(6, 3, 11.0, "2024-03-11T13:33:00+0000")])).report("c1")
+    assert caught_up.avg_fill_price == pytest.approx(83.0 / 8)
+
+
 def test_a_working_order_with_shares_filled_is_partially_filled_and_the_request_is_what_it_stands_for() -> None:
     placed = parse_order(_order("WORKING", 4, [_fill(5, 4, 10.0, "2024-03-11T13:32:00+0000")]))
     assert placed.status is OrderStatus.PARTIALLY_FILLED

@@ -82,3 +82,54 @@ def test_credentials_come_from_the_environment_a_private_file_or_systemd_and_nev
         load_schwab_credentials({"SCHWAB_APP_KEY": "only"}, None)
     with pytest.raises(ConfigError, match=r"\[schwab\]"):
         load_schwab_credentials({}, None)
+
+
+def test_two_threads_rewriting_the_token_file_leave_one_whole_token(tmp_path: Path) -> None:
+    """The broker's and the streamer's refreshes can write at once: each write is whole."""
+    import threading
+
+    token_file = _file(tmp_path, timedelta(days=1))
+    errors: list[BaseException] = []
+
+    def rewrite(n: int) -> None:
+        try:
+            for i in range(150):
+                token_file.write({"creation_timestamp": int(NOW.timestamp()), "token": {**TOKEN, "n": n * 1000 + i}})
+        except BaseException as exc:  # noqa: BLE001 - collected for the assertion
+            errors.append(exc)
+
+    threads = [threading.Thread(target=rewrite, args=(n,)) for n in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert token_file.read()["token"]["access_token"] == "a.tok"
+    assert list(tmp_path.glob(".*.tmp")) == []
+
+
+def test_threads_sharing_a_session_refresh_an_expired_token_once(tmp_path: Path) -> None:
+    import threading
+    import time
+
+    from mismarterad.integrations.schwab.session import SchwabSession
+    from mismarterad.integrations.schwab.transport import SchwabEndpoint
+
+    session = SchwabSession(SchwabCredentials("app-key-123", "app-secret-456"), _file(tmp_path, timedelta(days=1)),
+                            SchwabEndpoint.derive(None))
+    refreshed: list[str] = []
+
+    def slow_refresh(url: str, **kwargs: object) -> dict[str, object]:  # the token endpoint, answered here
+        refreshed.append(threading.current_thread().name)
+        time.sleep(0.2)
+        session.oauth.token = {**TOKEN, "access_token": "b.tok", "expires_at": int(time.time()) + 1800}
+        return session.oauth.token
+
+    session.oauth._refresh_token = slow_refresh  # type: ignore[method-assign]
+    threads = [threading.Thread(target=session.oauth.ensure_active_token, name=f"t{n}") for n in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    session.close()
+    assert len(refreshed) == 1, refreshed
