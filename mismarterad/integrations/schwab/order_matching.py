@@ -71,9 +71,10 @@ class Match:
 
 
 def same_order(posted: Posted, placed: PlacedOrder) -> bool:
-    """Rule 1: the same symbol, side, quantity, type and prices."""
+    """Rule 1: of the shape this adapter sends, with the same symbol, side, quantity, type and
+    prices."""
     ours, theirs = posted.request, placed.spec
-    return (ours.symbol == theirs.symbol and ours.side is theirs.side and ours.quantity == theirs.quantity
+    return (placed.sendable and ours.symbol == theirs.symbol and ours.side is theirs.side and ours.quantity == theirs.quantity
             and ours.type is theirs.type and _same_price(ours.limit_price, theirs.limit_price)
             and _same_price(ours.stop_price, theirs.stop_price))
 

@@ -197,15 +197,25 @@ class OrderSending:
     # -- finding orders whose answer was lost ------------------------------------------------
 
     def listing(self, since_utc: datetime, until_utc: datetime) -> list[PlacedOrder]:
-        """Every order entered at Schwab between the two instants (its clock), readable ones."""
+        """Every order entered at Schwab between the two instants (its clock), readable ones.
+        BrokerError if the answer is not a list, or an order it cannot read could be one of our
+        POSTs whose answer was lost (its symbol is theirs): "not found" would then be a guess, and
+        after `settle_secs` it would take a live order for one never made."""
         raw = self._rest.json(lambda: self._rest.client.get_orders_for_account(
             self._hash, from_entered_datetime=since_utc, to_entered_datetime=until_utc), "GET orders")
+        if not isinstance(raw, list):
+            raise BrokerError(f"Schwab's order list is a {type(raw).__name__}, not a list: nothing is read from it")
+        lost_symbols = {p.request.symbol for p in self._ledger.unbound()}
         out = []
-        for item in raw if isinstance(raw, list) else ():
+        for item in raw:
             try:
                 out.append(parse_order(item))
-            except ValueError as exc:  # another client's order of a kind we do not read: not ours
-                log.info("schwab_order_unreadable", error=str(exc))
+            except ValueError as exc:
+                symbol = _leg_symbol(item)
+                if symbol is None or symbol in lost_symbols:
+                    raise BrokerError(f"an order at Schwab ({symbol or 'no symbol'}) is unreadable ({exc}), and a "
+                                      f"lost order of ours could be it: its outcome stays unknown") from None
+                log.info("schwab_order_unreadable", error=str(exc))  # another client's order of a kind we do not read
         return out
 
     def find(self, wanted: Sequence[Posted]) -> dict[str, Order]:
@@ -269,6 +279,14 @@ class OrderSending:
                         self._book.settle_unsent(
                             cid, f"never reached Schwab (not found {self._settle_secs:g} s after it was sent)")
                         self._changed()
+
+
+def _leg_symbol(item: object) -> str | None:
+    """The symbol of a listed order's first leg, if it has one."""
+    try:
+        return str(item["orderLegCollection"][0]["instrument"]["symbol"])  # type: ignore[index]
+    except (KeyError, IndexError, TypeError):
+        return None
 
 
 def _json(response: httpx2.Response) -> object:

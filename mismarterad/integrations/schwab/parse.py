@@ -55,6 +55,9 @@ class PlacedOrder:
     filled_quantity: int
     executions: tuple[Execution, ...]
     updated_utc: datetime
+    # of the one shape to_schwab_order sends (BUY/SELL, MARKET/MARKET_ON_CLOSE/LIMIT/STOP, DAY,
+    # NORMAL): an order of another shape (SELL_SHORT, GTC, a trailing stop...) is never one of ours
+    sendable: bool = True
 
     def report(self, client_order_id: str) -> VenueOrder:
         """The order's state as the order book takes it, under our id."""
@@ -178,7 +181,13 @@ def parse_order(raw: Mapping[str, Any]) -> PlacedOrder:
     if raw.get("closeTime"):
         times.append(utc(str(raw["closeTime"])))
     spec = OrderRequest("", symbol, side, quantity, type_, limit, stop, entered)
-    return PlacedOrder(order_id, spec, status, venue_status, filled, executions, max(times))
+    sendable = (leg.get("instruction") in _SENT_INSTRUCTIONS and raw.get("orderType") in _SENT_TYPES
+                and raw.get("duration", "DAY") == "DAY" and raw.get("session", "NORMAL") == "NORMAL")  # absent: unknown
+    return PlacedOrder(order_id, spec, status, venue_status, filled, executions, max(times), sendable)
+
+
+_SENT_INSTRUCTIONS = frozenset({"BUY", "SELL"})
+_SENT_TYPES = frozenset({"MARKET", "MARKET_ON_CLOSE", "LIMIT", "STOP"})
 
 
 def _executions(activities: Any) -> tuple[Execution, ...]:

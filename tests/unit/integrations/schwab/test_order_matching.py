@@ -42,6 +42,29 @@ def test_what_differs_or_lies_outside_the_window_or_is_bound_is_no_candidate() -
     assert same_order(posted("c2", limit=10.0), placed("7", limit=10.00001))
 
 
+def test_an_order_of_a_shape_this_adapter_never_sends_is_no_candidate() -> None:
+    """An operator's SELL_SHORT, GTC or trailing stop in the window is never bound as our lost POST."""
+    from dataclasses import replace
+
+    from mismarterad.integrations.schwab.parse import parse_order
+
+    def listed(**changes: str) -> PlacedOrder:
+        raw = {"orderId": 1, "status": "WORKING", "orderType": "MARKET", "duration": "DAY", "session": "NORMAL",
+               "quantity": 10.0, "filledQuantity": 0, "enteredTime": "2024-03-11T14:00:01+0000",
+               "orderLegCollection": [{"instruction": "SELL", "instrument": {"assetType": "EQUITY", "symbol": "SPY"},
+                                       "quantity": 10.0}]}
+        leg = {"instruction": changes.pop("instruction")} if "instruction" in changes else {}
+        raw["orderLegCollection"][0].update(leg)  # type: ignore[index]
+        return parse_order({**raw, **changes})
+
+    ours = posted("c1", side=Side.SELL)
+    assert match_posted(ours, [listed()], bound=set(), rivals=[], window=WINDOW).outcome is Outcome.FOUND
+    for other in (listed(instruction="SELL_SHORT"), listed(duration="GOOD_TILL_CANCEL"), listed(session="SEAMLESS")):
+        assert not other.sendable and not same_order(ours, other)
+        assert match_posted(ours, [other], bound=set(), rivals=[], window=WINDOW).outcome is Outcome.NONE
+    assert not same_order(posted("c2", side=Side.SELL), replace(placed("9", side=Side.SELL), sendable=False))
+
+
 def test_two_candidates_are_never_a_guess() -> None:
     found = match_posted(posted("c1"), [placed("1"), placed("2", at=timedelta(seconds=30))], bound=set(), rivals=[],
                          window=WINDOW)
