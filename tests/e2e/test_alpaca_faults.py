@@ -111,7 +111,9 @@ def test_order_update_faults_never_count_a_fill_twice(day: AlpacaDay) -> None:
         (orders_posted(day, 3), "out_of_order_updates", {}),
     ])
     assert_books_agree_and_flat(day, final)
-    ours = report_rows(day, DAY, "orders.csv")
+    # a start-up slower than the venue refuses the decisions of bars that passed before it (never
+    # sent late): the first order sent is the one the venue rejected
+    ours = [row for row in report_rows(day, DAY, "orders.csv") if row["status"] != "refused"]
     first = ours[0]
     assert first["status"] == "rejected" and first["filled_quantity"] in ("", "0"), first
     partial = emulator_orders(day)[ours[1]["client_order_id"]]
