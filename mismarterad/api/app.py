@@ -1,10 +1,19 @@
 """The FastAPI application: the routes under /api/v1, the OpenAPI docs at /api/docs and the web
 console at /, all served from package files (no CDN, no network at run time), behind the
-request guard (api/request_guard.py)."""
+request guard (integrations/http_server/request_guard.py) with the API's rules:
+
+- a body over MAX_BODY_BYTES is refused (413). Nothing the API takes is more than a few
+  kilobytes, and no client, signed in or not, may make the daemon hold megabytes.
+- on a loopback address, a Host that is neither an IP address nor `localhost` is refused (421)
+  unless a trusted proxy (`api.trusted_proxies`) passed the request on: DNS rebinding.
+- the console's Content-Security-Policy and the other security headers on every response, and
+  no caching of answers under /api/.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from importlib import resources
 
 from fastapi import FastAPI
@@ -14,12 +23,23 @@ from starlette.types import ASGIApp
 
 from mismarterad import __version__
 from mismarterad.api.context import ApiContext
-from mismarterad.api.errors import ApiJSONResponse, install_error_handlers
-from mismarterad.api.request_guard import RequestGuard
+from mismarterad.api.errors import ApiJSONResponse, error_response, failure_response, install_error_handlers
+from mismarterad.api.lanes import default_lanes
 from mismarterad.api.routes import auth, events, market_data, session, system
-from mismarterad.api.thread_lanes import default_lanes
+from mismarterad.integrations.http_server.request_guard import GuardRules, RequestGuard
 
-__all__ = ["DOCS_CSP", "build_app"]
+__all__ = ["CONSOLE_CSP", "DOCS_CSP", "MAX_BODY_BYTES", "build_app"]
+
+MAX_BODY_BYTES = 64 * 1024
+# the console: its own files only; uPlot sets element styles from script, which CSP allows
+CONSOLE_CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; "
+               "connect-src 'self'; font-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+_GUARD = GuardRules(MAX_BODY_BYTES, ((b"content-security-policy", CONSOLE_CSP.encode()),
+                                     (b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"no-referrer"),
+                                     (b"x-frame-options", b"DENY")),
+                    no_store_prefix="/api/",
+                    wrong_host="this API answers on a loopback address to localhost or an IP address; behind a "
+                               "reverse proxy, list the proxy in api.trusted_proxies")
 
 # the docs page: Swagger UI's own files; it styles elements from script, so inline styles are allowed
 DOCS_CSP = ("default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
@@ -52,4 +72,5 @@ def build_app(ctx: ApiContext, trusted_proxies: Sequence[str] = (), loopback_onl
     def docs() -> HTMLResponse:
         return HTMLResponse(docs_page, headers={"Content-Security-Policy": DOCS_CSP})
 
-    return RequestGuard(app, trusted_proxies, loopback_only)
+    rules = replace(_GUARD, trusted_proxies=tuple(trusted_proxies), loopback_only=loopback_only)
+    return RequestGuard(app, rules, error_response, failure_response)

@@ -70,5 +70,5 @@ def context(request: Request) -> ApiContext:
 
 
 def client_address(request: Request) -> str:
-    """The client's address: the peer's, or a trusted proxy's X-Forwarded-For (api/request_guard.py)."""
+    """The client's address: the peer's, or a trusted proxy's X-Forwarded-For (the request guard)."""
     return request.client.host if request.client is not None else "unknown"

@@ -7,6 +7,9 @@ thing; 409: the daemon refused a command (its reason is the message); 413: a bod
 limit; 421: a Host the API does not answer for; 422: bad input, `field` naming it; 429: too
 many failed logins (with `Retry-After`); 500: a failure, logged in full in the daemon's log,
 answered in one line; 503: too busy for now (with `Retry-After`).
+
+The handlers are plain functions; the HTTP adapter (integrations/http_server) calls them on its
+event loop.
 """
 
 from __future__ import annotations
@@ -22,12 +25,15 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from mismarterad.core.json_values import finite_json
 from mismarterad.daemon.control_server import CommandError
+from mismarterad.integrations.http_server.error_handlers import install_exception_handlers
+from mismarterad.integrations.http_server.lanes import LaneFull
 
 __all__ = ["ApiError", "ApiJSONResponse", "error_response", "failure_response", "from_command_error",
            "install_error_handlers", "retry_after_header", "validation_error"]
 
 log = structlog.get_logger(component="api")
 
+BUSY_RETRY_SECS = 2.0  # a full lane's Retry-After
 # the control socket's refusal codes as HTTP statuses (cli/control_api.py raises them)
 _COMMAND_STATUS = {"bad_request": 422, "refused": 409, "config_invalid": 409, "not_found": 404,
                    "unknown_command": 404, "budget": 429, "assistant_unavailable": 503, "not_saved": 500}
@@ -69,23 +75,31 @@ def validation_error(errors: list[Any]) -> ApiError:
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    @app.exception_handler(ApiError)
-    async def _api_error(_request: Request, exc: ApiError) -> ApiJSONResponse:
-        return error_response(exc.status, exc.code, exc.message, exc.field, exc.headers)
+    install_exception_handlers(app, {ApiError: _api_error, RequestValidationError: _invalid, LaneFull: _busy,
+                                     StarletteHTTPException: _http, Exception: _failed})
 
-    @app.exception_handler(RequestValidationError)
-    async def _invalid(_request: Request, exc: RequestValidationError) -> ApiJSONResponse:
-        invalid = validation_error(list(exc.errors()))
-        return error_response(422, invalid.code, invalid.message, invalid.field)
 
-    @app.exception_handler(Exception)
-    async def _failed(request: Request, exc: Exception) -> ApiJSONResponse:
-        return failure_response(request.url.path, exc)
+def _api_error(_request: Request, exc: ApiError) -> ApiJSONResponse:
+    return error_response(exc.status, exc.code, exc.message, exc.field, exc.headers)
 
-    @app.exception_handler(StarletteHTTPException)
-    async def _http(_request: Request, exc: StarletteHTTPException) -> ApiJSONResponse:
-        code = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}.get(exc.status_code, "http_error")
-        return error_response(exc.status_code, code, str(exc.detail), headers=getattr(exc, "headers", None))
+
+def _invalid(_request: Request, exc: RequestValidationError) -> ApiJSONResponse:
+    invalid = validation_error(list(exc.errors()))
+    return error_response(422, invalid.code, invalid.message, invalid.field)
+
+
+def _busy(_request: Request, exc: LaneFull) -> ApiJSONResponse:
+    return error_response(503, "busy", f"too many {exc.lane} requests at once; try again in a few seconds",
+                          headers=retry_after_header(BUSY_RETRY_SECS))
+
+
+def _failed(request: Request, exc: Exception) -> ApiJSONResponse:
+    return failure_response(request.url.path, exc)
+
+
+def _http(_request: Request, exc: StarletteHTTPException) -> ApiJSONResponse:
+    code = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}.get(exc.status_code, "http_error")
+    return error_response(exc.status_code, code, str(exc.detail), headers=getattr(exc, "headers", None))
 
 
 def failure_response(path: str, exc: Exception) -> ApiJSONResponse:

@@ -11,21 +11,16 @@ from __future__ import annotations
 
 from typing import Annotated, TypeVar
 
-from fastapi import Depends, Request
+from fastapi import Depends
 from pydantic import BaseModel, ValidationError
 
 from mismarterad.api.errors import ApiError, validation_error
+from mismarterad.integrations.http_server.request_body import body_bytes
 
 __all__ = ["RawBody", "parsed"]
 
 M = TypeVar("M", bound=BaseModel)
-
-
-async def _raw_body(request: Request) -> bytes:
-    return await request.body()  # the request guard has capped its size
-
-
-RawBody = Annotated[bytes, Depends(_raw_body)]
+RawBody = Annotated[bytes, Depends(body_bytes)]
 
 
 def parsed(model: type[M], raw: bytes, required: bool) -> M:

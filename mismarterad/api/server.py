@@ -1,25 +1,20 @@
-"""The API served by the daemon: uvicorn in a thread of its own, and the factory the CLI hands the daemon.
+"""The API served by the daemon, and the factory the CLI hands the daemon.
 
-uvicorn runs its asyncio loop in that one thread (the library's asyncio, as the Alpaca stream
-adapter's); the routes call our synchronous code in worker threads (api/thread_lanes.py). The
-listening socket is bound here, before the thread starts, so a busy port or a bad certificate
-stops the daemon's start with exit 78 naming the key instead of failing in the background.
-Connections are capped and must send their requests in time (api/http_protocol.py); uvicorn's
-websocket support is off (the API has none).
+The HTTP half is the adapter in integrations/http_server: uvicorn in a thread of its own, whose
+loop calls our synchronous routes in worker threads. The listening socket is bound here and the
+TLS context made before that thread starts, so a busy port, a bad certificate or a key anyone
+may read stops the daemon's start with exit 78 naming the key instead of failing in the
+background.
 """
 
 from __future__ import annotations
 
 import socket
-import ssl
 import stat
-import threading
-import time
 from datetime import timedelta
 from pathlib import Path
 
 import structlog
-import uvicorn
 from sqlalchemy.orm import sessionmaker
 
 from mismarterad.api.app import build_app
@@ -27,7 +22,6 @@ from mismarterad.api.auth_service import AuthService
 from mismarterad.api.context import ApiContext, api_status
 from mismarterad.api.event_hub import EventHub
 from mismarterad.api.file_links import FileLinks
-from mismarterad.api.http_protocol import ConnectionLimits, limited_protocol
 from mismarterad.api.login_throttle import LoginThrottle
 from mismarterad.api.signing_key import load_signing_key
 from mismarterad.api.snapshot_watch import SnapshotWatch
@@ -39,6 +33,8 @@ from mismarterad.core.errors import ConfigError
 from mismarterad.daemon.control import DaemonControl
 from mismarterad.daemon.control_server import Handler
 from mismarterad.db.engine import make_engine
+from mismarterad.integrations.http_server.http_protocol import ConnectionLimits
+from mismarterad.integrations.http_server.uvicorn_thread import HttpServer, NotServing, TlsFiles
 from mismarterad.repositories.access_repository import TokenRepository, UserRepository
 from mismarterad.repositories.audit_repository import AuditRepository
 
@@ -55,38 +51,26 @@ class ApiServer:
 
     def __init__(self, context: ApiContext, config: ApiConfig, limits: ConnectionLimits | None = None) -> None:
         self._context, self._config, self._limits = context, config, limits or ConnectionLimits()
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
+        self._http: HttpServer | None = None
         self.port = 0
 
     def start(self) -> None:
         host, port = self._config.host_port
-        tls = self._config.tls_cert is not None
-        if self._config.tls_key is not None:
-            _check_key_mode(self._config.tls_key)
+        cert, key = self._config.tls_cert, self._config.tls_key
+        if key is not None:
+            _check_key_mode(key)
         sock = _listen(host, port)
         self.port = int(sock.getsockname()[1])
         app = build_app(self._context, self._config.trusted_proxies, loopback_only=is_loopback(host))
-        config = uvicorn.Config(app, log_config=None, access_log=False, log_level="warning", lifespan="off",
-                                server_header=False, proxy_headers=False,  # the request guard does it
-                                http=limited_protocol(self._limits), ws="none", timeout_graceful_shutdown=3,
-                                ssl_certfile=str(self._config.tls_cert) if tls else None,
-                                ssl_keyfile=str(self._config.tls_key) if tls else None)
+        tls = TlsFiles(cert, key) if cert is not None and key is not None else None
+        self._http = HttpServer(app, sock, self._limits, tls, thread_name="api-http")
         try:
-            config.load()  # the TLS context is made here: a bad certificate or key fails the start
-        except (ssl.SSLError, OSError) as exc:
-            sock.close()
-            raise ConfigError(f"api.tls_cert: cannot use {self._config.tls_cert} with {self._config.tls_key}: "
+            self._http.start(START_TIMEOUT_SECS)
+        except NotServing:
+            raise ConfigError(f"api.address: the API did not start on {host}:{self.port}") from None
+        except OSError as exc:  # the TLS context: ssl.SSLError, or a file it cannot read
+            raise ConfigError(f"api.tls_cert: cannot use {cert} with {key}: "
                               f"{getattr(exc, 'reason', None) or exc}") from None
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [sock]}, name="api-http",
-                                        daemon=True)
-        self._thread.start()
-        deadline = time.monotonic() + START_TIMEOUT_SECS
-        while not self._server.started:
-            if not self._thread.is_alive() or time.monotonic() > deadline:
-                raise ConfigError(f"api.address: the API did not start on {host}:{self.port}")
-            time.sleep(0.01)
         self._context.watch.start()
         log.info("api_listening", url=f"{'https' if tls else 'http'}://{host}:{self.port}/",
                  docs="/api/docs", lifetime_minutes=self._config.token_ttl_minutes)
@@ -94,13 +78,12 @@ class ApiServer:
     def stop(self) -> None:
         self._context.hub.close()  # ends the event streams, so the server need not wait for them
         self._context.watch.stop()
-        if self._server is not None and self._thread is not None:
-            self._server.should_exit = True
-            self._thread.join(STOP_TIMEOUT_SECS)
+        if self._http is not None:
+            self._http.stop(STOP_TIMEOUT_SECS)
 
     @property
     def alive(self) -> bool:
-        return self._thread is not None and self._thread.is_alive() and self._context.watch.alive
+        return self._http is not None and self._http.alive and self._context.watch.alive
 
 
 def _check_key_mode(key: Path) -> None:

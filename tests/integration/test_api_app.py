@@ -17,8 +17,7 @@ from starlette.testclient import TestClient
 from structlog.testing import capture_logs
 from support.api_rig import PASSWORDS, ApiRig, FailingAuditLog
 
-from mismarterad.api.app import DOCS_CSP
-from mismarterad.api.request_guard import MAX_BODY_BYTES
+from mismarterad.api.app import DOCS_CSP, MAX_BODY_BYTES
 from mismarterad.api.routes.session import PAGE_CSP
 
 DAY = "2011-01-04"

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from support.api_rig import ApiRig
 
-from mismarterad.api.http_protocol import ConnectionLimits
+from mismarterad.integrations.http_server.http_protocol import ConnectionLimits
 from mismarterad.core.errors import ConfigError
 
 WAIT_SECS = 20.0  # a bound on waiting for the server, never a measured time

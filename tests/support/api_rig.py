@@ -23,7 +23,7 @@ from mismarterad.api.auth_service import AuthService
 from mismarterad.api.context import ApiContext, api_status
 from mismarterad.api.event_hub import EventHub
 from mismarterad.api.file_links import FileLinks
-from mismarterad.api.http_protocol import ConnectionLimits
+from mismarterad.integrations.http_server.http_protocol import ConnectionLimits
 from mismarterad.api.login_throttle import LoginThrottle
 from mismarterad.api.passwords import hash_password
 from mismarterad.api.server import ApiServer

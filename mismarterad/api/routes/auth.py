@@ -14,7 +14,7 @@ from mismarterad.api.context import client_address, context
 from mismarterad.api.errors import ApiError, retry_after_header
 from mismarterad.api.request_body import RawBody, parsed
 from mismarterad.api.security import Admin, SignedIn
-from mismarterad.api.thread_lanes import in_lane
+from mismarterad.integrations.http_server.lanes import in_lane
 from mismarterad.api.user_admin import Actor, UserAdminError
 
 __all__ = ["audit_record", "router"]

@@ -2,7 +2,7 @@
 
 At most MAX_BAR_ROWS rows a request, counted before anything is read (a trading day has at
 most 16 hours of bars, extended hours included): a year of minute bars is `data export`'s job.
-Reads run in a lane of two threads (api/thread_lanes.py), so they never crowd out control.
+Reads run in a lane of two threads (api/lanes.py), so they never crowd out control.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from fastapi import APIRouter, Query, Request
 from mismarterad.api.context import context
 from mismarterad.api.errors import ApiError
 from mismarterad.api.security import SignedIn
-from mismarterad.api.thread_lanes import in_lane
+from mismarterad.integrations.http_server.lanes import in_lane
 from mismarterad.core.errors import DataError
 from mismarterad.core.intervals import Interval, parse_interval
 from mismarterad.services.bar_export import export_record

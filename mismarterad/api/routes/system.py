@@ -4,7 +4,7 @@ Operators and admins only. Every request, granted or not, is written to the audi
 logged at INFO (user, action, result, address) and published to the console's events; the role
 is checked before a body is read, so a viewer's request is recorded whatever it sent. A command
 the daemon refuses answers 409 with the daemon's reason. The routes run in their own lane of
-threads (api/thread_lanes.py): a halt never waits behind logins or market-data reads.
+threads (api/lanes.py): a halt never waits behind logins or market-data reads.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from mismarterad.api.errors import ApiError, from_command_error
 from mismarterad.api.request_body import RawBody, parsed
 from mismarterad.api.routes.auth import audit_record
 from mismarterad.api.security import SignedIn, forbidden
-from mismarterad.api.thread_lanes import in_lane
+from mismarterad.integrations.http_server.lanes import in_lane
 from mismarterad.core.access import Role
 from mismarterad.core.audit import AuditEntry
 from mismarterad.daemon.control_server import CommandError

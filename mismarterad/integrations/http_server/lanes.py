@@ -1,13 +1,10 @@
-"""The worker threads the routes run in, split in lanes so that no kind of work crowds out another.
+"""The worker threads plain route functions run in, split in lanes so that no kind of work crowds
+out another.
 
-Plain route functions run in anyio's worker threads, all sharing one limiter of 40 by default.
-Three kinds of work get a lane of their own:
-
-- `login`: each password check is argon2id (64 MiB and about a quarter of a second); two run at
-  once with up to 16 waiting, and past that a login is answered 503 at once. An operator's
-  login waits its turn under a flood of guesses, and the daemon's memory stays bounded.
-- `bars`: a market-data read is up to MAX_BAR_ROWS rows; two at once, four waiting.
-- `control`: start, stop, halt, resume, flatten, reload never wait behind reads or logins.
+A lane is a number of threads and a bound on the requests that may wait for one; past that
+bound a request is refused at once with `LaneFull` (the application's handler answers it), without
+taking a thread. Routes not in a lane run in anyio's worker threads, all sharing one limiter
+of 40 by default. The application keeps its lanes by name on `app.state.lanes`.
 
 A route joins a lane with `@in_lane("login")` (FastAPI then sees an async endpoint with the
 route function's own signature). A waiting request is a coroutine in uvicorn's event loop, not a
@@ -22,14 +19,20 @@ from typing import Any, ParamSpec, TypeVar
 
 import anyio
 import anyio.to_thread
+from starlette.requests import Request
 
-from mismarterad.api.errors import ApiError, retry_after_header
-
-__all__ = ["Lane", "default_lanes", "in_lane"]
+__all__ = ["Lane", "LaneFull", "in_lane", "lane_of"]
 
 P = ParamSpec("P")
 T = TypeVar("T")
-BUSY_RETRY_SECS = 2.0
+
+
+class LaneFull(Exception):
+    """Every thread of the lane `lane` is busy and as many requests as it lets wait already do."""
+
+    def __init__(self, lane: str) -> None:
+        super().__init__(f"the {lane} lane is full")
+        self.lane = lane
 
 
 class Lane:
@@ -39,17 +42,17 @@ class Lane:
         self._limiter: anyio.CapacityLimiter | None = None
 
     async def run(self, work: Callable[[], T]) -> T:
-        """`work` in one of this lane's threads; 503 when the lane is full."""
+        """`work` in one of this lane's threads; LaneFull when the lane is full."""
         if self._limiter is None:
             self._limiter = anyio.CapacityLimiter(self._threads)
         if self._waiting is not None and self._limiter.statistics().tasks_waiting >= self._waiting:
-            raise ApiError(503, "busy", f"too many {self.name} requests at once; try again in a few seconds",
-                           headers=retry_after_header(BUSY_RETRY_SECS))
+            raise LaneFull(self.name)
         return await anyio.to_thread.run_sync(work, limiter=self._limiter)
 
 
-def default_lanes() -> dict[str, Lane]:
-    return {"login": Lane("login", 2, 16), "bars": Lane("bars", 2, 4), "control": Lane("control", 4, None)}
+def lane_of(request: Request, name: str) -> Lane:
+    """The lane `name` of the app serving `request`."""
+    return request.app.state.lanes[name]  # type: ignore[no-any-return]
 
 
 def in_lane(name: str) -> Callable[[Callable[P, T]], Callable[P, Awaitable[T]]]:
@@ -59,8 +62,7 @@ def in_lane(name: str) -> Callable[[Callable[P, T]], Callable[P, Awaitable[T]]]:
         @functools.wraps(route)
         async def endpoint(*args: P.args, **kwargs: P.kwargs) -> T:
             request: Any = kwargs["request"]
-            lane: Lane = request.app.state.lanes[name]
-            return await lane.run(functools.partial(route, *args, **kwargs))
+            return await lane_of(request, name).run(functools.partial(route, *args, **kwargs))
 
         return endpoint
 

@@ -1,6 +1,6 @@
 """uvicorn's HTTP/1.1 protocol (h11) with the two limits it lacks, so that idle or half-sent
-connections cannot use up the file descriptors the daemon shares with its database, broker
-connections and journal:
+connections cannot use up the file descriptors the process shares with its other work (a
+database, broker connections, a journal):
 
 - at most `max_connections` connections are open: one more is closed as soon as it is accepted;
 - a request must arrive whole, headers and body, within `request_timeout_secs` of the
