@@ -49,16 +49,25 @@ class SystemClock:
 
 
 class ReplayClock:
-    """Starts at `start_utc` and runs `speed` times faster than the machine's monotonic clock."""
+    """Reads `start_utc` at its `anchor` and runs `speed` times faster than the machine's
+    monotonic clock.
 
-    def __init__(self, start_utc: datetime, speed: float, monotonic: Callable[[], float] = time.monotonic) -> None:
+    The anchor is a wall-clock instant (Unix seconds); without one it is the clock's creation.
+    Two processes given the same start, speed and anchor read the same time however long each
+    took to start: a daemon rehearsing against an emulator then trades in the emulator's
+    minute, as a live daemon trades in the broker's, instead of trailing it by its own start-up
+    (which at 600x is minutes of market time)."""
+
+    def __init__(self, start_utc: datetime, speed: float, *, anchor: float | None = None,
+                 monotonic: Callable[[], float] = time.monotonic, wall: Callable[[], float] = time.time) -> None:
         _require_aware(start_utc)
         if speed <= 0:
             raise ValueError(f"replay speed must be > 0, got {speed}")
         self._start = start_utc.astimezone(UTC)
         self._speed = speed
         self._monotonic = monotonic
-        self._t0 = monotonic()
+        # the monotonic reading the anchor stands for: wall and monotonic are read once, here
+        self._t0 = monotonic() - (0.0 if anchor is None else wall() - anchor)
 
     @property
     def speed(self) -> float:

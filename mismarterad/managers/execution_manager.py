@@ -54,7 +54,7 @@ from mismarterad.managers.execution_reconciling import ReconcilingMixin
 from mismarterad.managers.execution_record import ExecutionRecord
 from mismarterad.managers.execution_resuming import ResumingMixin
 from mismarterad.managers.execution_settling import SettlingMixin
-from mismarterad.managers.execution_shared import ACCOUNT_OWNER
+from mismarterad.managers.execution_shared import ACCOUNT_OWNER, guarded
 from mismarterad.managers.order_journaling import OrderJournaling
 from mismarterad.managers.position_book import PositionBook
 from mismarterad.managers.reconciler import Reconciler, ReconcileSettings
@@ -494,7 +494,12 @@ class ExecutionManager(ResumingMixin, SettlingMixin, ReconcilingMixin, BlockMixi
             self._risk.filled(fill)
             self._trade_log.filled(fill, replayed=number < replayed)
         if not self._catching_up:  # a replayed step's positions are the past's, the broker's are now
-            self._holdings.mismatches(self._broker.positions())
+            # a check, not the booking: a broker that cannot list its positions now (after its
+            # retries) is logged and compared at the next fill or reconciliation, and the step
+            # goes on; raised here it failed the whole day-run over a GET
+            positions = guarded(self._broker.positions)
+            if positions is not None:
+                self._holdings.mismatches(positions)
 
 
 def _whole(quantity: object) -> object:

@@ -110,6 +110,24 @@ def test_replay_sleep_until_waits_the_clock_gap_divided_by_the_speed() -> None:
     assert clock.real_delay(target) <= 0
 
 
+def test_replay_clocks_with_one_anchor_read_the_same_time_whenever_each_was_made() -> None:
+    """The anchor is a wall instant: a clock made 3 real seconds after it (a slow start-up)
+    reads start + 3 s x speed, the time an earlier-made twin reads, not `start`."""
+    monotonic = [100.0]
+    wall = [1_000_000.0]
+    early = ReplayClock(T0, 600.0, anchor=1_000_000.0, monotonic=lambda: monotonic[0], wall=lambda: wall[0])
+    monotonic[0] += 3.0
+    wall[0] += 3.0
+    late = ReplayClock(T0, 600.0, anchor=1_000_000.0, monotonic=lambda: monotonic[0], wall=lambda: wall[0])
+    unanchored = ReplayClock(T0, 600.0, monotonic=lambda: monotonic[0], wall=lambda: wall[0])
+    assert late.now() == early.now() == T0 + timedelta(minutes=30)
+    assert unanchored.now() == T0
+    monotonic[0] += 1.0  # both run on from there
+    assert late.now() == early.now() == T0 + timedelta(minutes=40)
+    future = ReplayClock(T0, 600.0, anchor=wall[0] + 2.0, monotonic=lambda: monotonic[0], wall=lambda: wall[0])
+    assert future.now() == T0 - timedelta(minutes=20)  # before its anchor it reads before its start
+
+
 def test_replay_and_sim_refuse_naive_instants() -> None:
     naive = datetime(2011, 1, 4, 9, 30)
     with pytest.raises(ValueError, match="aware"):

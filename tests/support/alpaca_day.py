@@ -33,13 +33,14 @@ class AlpacaDay(VenueDay):
 
 
 def start_alpaca_day(root: Path, emulator_data: Path, session_config: Path, *, day: str, start: time,
-                     speed: float, secret: str = SECRET, daemon_speed: float | None = None,
+                     speed: float, secret: str = SECRET,
                      **daemon_config: Any) -> AlpacaDay:
-    """The emulator, running on its replay clock from `start` (New York) of `day`, and the daemon
-    (not started yet) on its own replay clock from the emulator's time."""
+    """The emulator on its replay clock (running early enough for the daemon to be up by `start`,
+    New York, of `day`: venue_day.emulator_start), and the daemon (not started yet) on a clock
+    anchored to the emulator's."""
     root.mkdir(parents=True, exist_ok=True)
-    emulator = start_emulator(emulator_data, root / "emulator-state", clock_start=emulator_start(day, start),
+    emulator = start_emulator(emulator_data, root / "emulator-state", clock_start=emulator_start(day, start, speed),
                               speed=speed)
-    daemon = daemon_at(emulator, root, session_config, daemon_speed or speed, "alpaca", {},
+    daemon = daemon_at(emulator, root, session_config, speed, "alpaca", {},
                        {"APCA_API_KEY_ID": KEY_ID, "APCA_API_SECRET_KEY": secret}, **daemon_config)
     return AlpacaDay(emulator, daemon, root / "daemon-data")

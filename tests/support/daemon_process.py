@@ -186,7 +186,10 @@ def write_daemon_config(path: Path, session_config: Path, socket_path: Path, met
 
 
 def make_daemon(root: Path, data_dir: Path, session_config: Path = DAEMON_SESSION_CONFIG,
-                start: str = f"{DAY}T08:50:00-05:00", speed: float = 1200, **config: object) -> DaemonProcess:
+                start: str = f"{DAY}T08:50:00-05:00", speed: float = 1200, anchor: float | None = None,
+                **config: object) -> DaemonProcess:
+    """A daemon (not started) on a replay clock reading `start` at the wall instant `anchor`
+    (Unix seconds), or when its process makes the clock."""
     root.mkdir(parents=True, exist_ok=True)
     socket_path, port = root / "ctl.sock", free_port()
     write_daemon_config(root / "daemon.toml", session_config, socket_path, port, **config)
@@ -195,7 +198,8 @@ def make_daemon(root: Path, data_dir: Path, session_config: Path = DAEMON_SESSIO
     env["NOTIFY_SOCKET"] = str(notify.path)
     env["WATCHDOG_USEC"] = str(WATCHDOG_USEC)  # as systemd sets it for WatchdogSec=2
     return DaemonProcess(root, root / "daemon.toml", socket_path, port, env, notify,
-                         ["--clock", "replay", "--start", start, "--speed", str(speed)])
+                         ["--clock", "replay", "--start", start, "--speed", str(speed)]
+                         + ([] if anchor is None else ["--anchor", repr(anchor)]))
 
 
 def launch(daemons: list[DaemonProcess], root: Path, data_dir: Path, **options: object) -> DaemonProcess:

@@ -58,6 +58,13 @@ class EmulatorProcess:
         """The emulator's clock (`/_emulator/clock`)."""
         return datetime.fromisoformat(self.get("/_emulator/clock")["timestamp"]).astimezone(UTC)
 
+    def anchored_now(self) -> tuple[datetime, float]:
+        """The emulator's clock and the wall instant (Unix seconds) it read that: the middle of
+        the request, off by at most half its round trip (milliseconds)."""
+        before = time.time()
+        now = self.now()
+        return now, (before + time.time()) / 2
+
     def inject_bars(self, bars: Sequence[Bar]) -> None:
         """Stream these 1m bars now, as the market thread would (orders match first)."""
         status, body = self.post("/_emulator/bars", {"bars": [_bar_body(b) for b in bars]})

@@ -45,15 +45,16 @@ def ledger_bindings(path: Path) -> dict[str, str]:
 
 
 def start_schwab_day(root: Path, emulator_data: Path, session_config: Path, *, day: str, start: time,
-                     speed: float, app_secret: str = APP_SECRET, daemon_speed: float | None = None,
+                     speed: float, app_secret: str = APP_SECRET,
                      **daemon_config: Any) -> SchwabDay:
-    """The emulator, running on its replay clock from `start` (New York) of `day`, its token
-    written where the daemon reads it, and the daemon (not started yet) at the emulator's time."""
+    """The emulator on its replay clock (running early enough for the daemon to be up by `start`,
+    New York, of `day`: venue_day.emulator_start), its token written where the daemon reads it,
+    and the daemon (not started yet) on a clock anchored to the emulator's."""
     root.mkdir(parents=True, exist_ok=True)
     token_file = root / "daemon" / "state" / TOKEN_FILE_NAME
     emulator = start_schwab_emulator(emulator_data, root / "emulator-state", token_file,
-                                     clock_start=emulator_start(day, start), speed=speed)
-    daemon = daemon_at(emulator, root, session_config, daemon_speed or speed, "schwab",
+                                     clock_start=emulator_start(day, start, speed), speed=speed)
+    daemon = daemon_at(emulator, root, session_config, speed, "schwab",
                        {"account_number": ACCOUNT_NUMBER},
                        {"SCHWAB_APP_KEY": APP_KEY, "SCHWAB_APP_SECRET": app_secret}, **daemon_config)
     return SchwabDay(emulator, daemon, root / "daemon-data")

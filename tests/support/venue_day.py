@@ -14,7 +14,7 @@ import json
 import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,8 @@ from mismarterad.core.market_data import Bar
 from mismarterad.repositories.parquet_bar_store import ParquetBarStore
 
 FLATTEN_MINUTES = 10
+# real seconds the emulator runs before a day's `start`, for the daemon's start-up (emulator_start)
+STARTUP_ALLOWANCE_SECS = 6.0
 
 
 def import_emulator_store(data_dir: Path) -> Path:
@@ -39,7 +41,7 @@ def venue_session_config(root: Path, **overrides: Any) -> Path:
     """The daemon tests' SPY config, closing positions FLATTEN_MINUTES before the close (the
     venues refuse market-on-close orders after 15:50)."""
     config = json.loads(DAEMON_SESSION_CONFIG.read_text())
-    config.update(flatten_minutes_before_close=FLATTEN_MINUTES, **overrides)
+    config.update({"flatten_minutes_before_close": FLATTEN_MINUTES, **overrides})
     root.mkdir(parents=True, exist_ok=True)
     path = root / "alpaca_session.json"
     path.write_text(json.dumps(config))
@@ -145,21 +147,27 @@ def report_rows(day: VenueDay, trading_day: str, name: str) -> list[dict[str, st
         return list(csv.DictReader(f))
 
 
-def emulator_start(day: str, start: time) -> str:
-    """The `--start` of an emulator's replay clock: `start` (New York) of `day`."""
-    return datetime.combine(date.fromisoformat(day), start, NY).isoformat()
+def emulator_start(day: str, start: time, speed: float) -> str:
+    """The `--start` of an emulator's replay clock: STARTUP_ALLOWANCE_SECS of real time before
+    `start` (New York) of `day`, the daemon's start-up (its clock runs in the emulator's time
+    from its spawn: `daemon_at`), so it is up by `start` unless this machine is very slow."""
+    at = datetime.combine(date.fromisoformat(day), start, NY) - timedelta(seconds=STARTUP_ALLOWANCE_SECS * speed)
+    return at.isoformat()
 
 
 def daemon_at(emulator: EmulatorProcess, root: Path, session_config: Path, speed: float, table: str,
               settings: dict[str, Any], env: dict[str, str], **daemon_config: Any) -> DaemonProcess:
-    """The daemon (not started yet) on its own replay clock from the emulator's time now: it
-    trails the emulator by its own start-up, as a daemon started at the emulator's time does.
-    `table` ("alpaca", "schwab") gets `settings` with the emulator as its endpoint."""
-    now = emulator.now().astimezone(UTC)
+    """The daemon (not started yet) on a replay clock anchored to the emulator's: whenever it is
+    spawned and however long it takes to start, it reads the emulator's time, as a live daemon
+    and its broker read the same wall clock. (A clock started at the emulator's time by the
+    daemon's process trailed the emulator by that process's start-up: 14 minutes at 600x on a
+    loaded machine, so the pre-close flatten reached the emulator after its close.) `table`
+    ("alpaca", "schwab") gets `settings` with the emulator as its endpoint."""
+    now, anchor = emulator.anchored_now()
     config: dict[str, Any] = {"broker": table, "lead_minutes": 5, "lag_minutes": 2, **daemon_config}
     config[table] = {"endpoint": emulator.base_url, **settings, **config.get(table, {})}
     daemon = make_daemon(root / "daemon", root / "daemon-data", session_config=session_config,
-                         start=now.isoformat(), speed=speed, **config)
+                         start=now.isoformat(), speed=speed, anchor=anchor, **config)
     daemon.env.update(env)
     return daemon
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from typing import TYPE_CHECKING
 
-from mismarterad.cli.commands.run_cmd import _clock as clock_from_args
+from mismarterad.cli.commands.run_cmd import add_clock_arguments, clock_from_args
 from mismarterad.core.errors import ConfigError
 
 if TYPE_CHECKING:  # the handlers import these themselves, so `--help` stays light
@@ -72,9 +72,7 @@ def _venue(venues: argparse._SubParsersAction, name: str, help_: str,  # type: i
     v.add_argument("--port", type=_port, required=True, metavar="P", help="TCP port; 0 = any free port")
     v.add_argument("--data-dir", type=Path, required=True, metavar="D", help="bar store to serve and replay")
     v.add_argument("--state-dir", type=Path, required=True, metavar="S", help="where the account persists")
-    v.add_argument("--clock", choices=("system", "replay"), default="system")
-    v.add_argument("--start", default=None, metavar="ISO", help="replay clock start, e.g. 2011-01-04T09:29:50-05:00")
-    v.add_argument("--speed", type=float, default=None, metavar="N", help="replay speed (default 60)")
+    add_clock_arguments(v)
     return v
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import os
 from collections.abc import Callable
 from datetime import datetime
@@ -32,7 +33,8 @@ elsewhere --config is required and a relative one is taken in the current direct
 
 The daemon runs the config's session every trading day from open - lead_minutes to close +
 lag_minutes, in live mode whatever the session config's `mode` says. With --clock replay its
-clock starts at --start (an ISO time with its UTC offset) and runs --speed times faster; with
+clock starts at --start (an ISO time with its UTC offset) and runs --speed times faster (with
+--anchor UNIX_SECS it reads --start at that real instant: give an emulator the same three); with
 broker = "paper", bars come from the store as the clock passes their end, so a stored day
 replays through the real scheduler, threads and paper broker. With broker = "alpaca" they come
 from Alpaca's data stream (or the emulator's: `mismarterad emulate alpaca`), keys from
@@ -65,10 +67,19 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("run", help="run the daemon", epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--config", type=Path, default=None, metavar="FILE",
                    help="daemon config (TOML); default under systemd: $CONFIGURATION_DIRECTORY/mismarterad.toml")
+    add_clock_arguments(p)
+    p.set_defaults(func=_run, needs_app=False)
+
+
+def add_clock_arguments(p: argparse.ArgumentParser) -> None:
+    """--clock, --start, --speed, --anchor: the daemon's and the emulators' (read by `_clock`)."""
     p.add_argument("--clock", choices=("system", "replay"), default="system")
     p.add_argument("--start", default=None, metavar="ISO", help="replay clock start, e.g. 2011-01-04T09:00:00-05:00")
     p.add_argument("--speed", type=float, default=None, metavar="N", help="replay speed (default 60)")
-    p.set_defaults(func=_run, needs_app=False)
+    p.add_argument("--anchor", type=float, default=None, metavar="UNIX_SECS",
+                   help="the real instant (Unix seconds) at which the replay clock reads --start (default: when "
+                        "the process starts it); processes given the same --start, --speed and --anchor keep "
+                        "the same time")
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -87,7 +98,7 @@ def _run(args: argparse.Namespace) -> int:
         return EX_USAGE
     loaded = load_config(config_path)
     settings = daemon_settings(loaded.daemon)
-    clock = _clock(args)
+    clock = clock_from_args(args)
     socket_path = loaded.daemon.socket_path or _default_socket(settings.state_dir)
     daemon: Daemon | None = None
 
@@ -149,10 +160,10 @@ def _api(config: ApiConfig | None, settings: Settings) -> Callable[[DaemonContro
     return build
 
 
-def _clock(args: argparse.Namespace) -> Clock:
+def clock_from_args(args: argparse.Namespace) -> Clock:
     if args.clock == "system":
-        if args.start is not None or args.speed is not None:
-            raise ConfigError("--start and --speed need --clock replay")
+        if args.start is not None or args.speed is not None or args.anchor is not None:
+            raise ConfigError("--start, --speed and --anchor need --clock replay")
         return SystemClock()
     if args.start is None:
         raise ConfigError("--clock replay needs --start (an ISO time with its offset, e.g. 2011-01-04T09:00:00-05:00)")
@@ -165,7 +176,9 @@ def _clock(args: argparse.Namespace) -> Clock:
     speed = 60.0 if args.speed is None else args.speed
     if not 0 < speed <= 100_000:
         raise ConfigError(f"--speed: must be > 0 and <= 100000, got {speed}")
-    return ReplayClock(start, speed)
+    if args.anchor is not None and not math.isfinite(args.anchor):
+        raise ConfigError(f"--anchor: expected Unix seconds (a finite number), got {args.anchor}")
+    return ReplayClock(start, speed, anchor=args.anchor)
 
 
 def _default_socket(state_dir: Path) -> Path:

@@ -8,8 +8,10 @@ import structlog
 import structlog.testing
 
 from mismarterad.core.market_data import Bar
+
 from mismarterad.core.orders import OrderStatus, OrderType, Position, Side
 from mismarterad.core.risk import RiskLimits
+from mismarterad.integrations.broker_errors import BrokerUnavailableError
 from mismarterad.integrations.paper import PaperBroker
 from mismarterad.managers.execution_manager import ExecutionManager, PositionMismatch
 from mismarterad.managers.risk_guard import RiskGuard
@@ -135,3 +137,20 @@ def test_after_close_no_strategy_order_reaches_the_broker_but_the_settling_flatt
     execution.on_bar(bar(2))
     execution.close_session(at(3))
     assert execution.strategy_positions() == {} and execution.positions() == {}
+
+
+class _PositionsDownBroker(PaperBroker):
+    """Fills orders but cannot list its positions (a venue answering 500 after the retries)."""
+
+    def positions(self) -> list[Position]:
+        raise BrokerUnavailableError("the venue kept failing GET positions (HTTP 500)", "127.0.0.1")
+
+
+def test_a_positions_listing_that_fails_after_a_fill_is_logged_and_the_step_goes_on() -> None:
+    with structlog.testing.capture_logs() as logs:
+        execution = two_holders(_PositionsDownBroker(initial_cash=100_000.0))  # fills, each then compared
+        execution.submit(A, "SPY", Side.SELL, 100, None, None, at(2))
+        execution.on_bar(bar(2))
+    assert execution.strategy_positions() == {(B, "SPY"): 30}  # the fills are booked all the same
+    failed = [e for e in logs if e["event"] == "broker_call_failed"]
+    assert failed and all("HTTP 500" in e["error"] for e in failed)
