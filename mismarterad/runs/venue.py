@@ -279,8 +279,9 @@ def alpaca_venue(daemon: DaemonConfig, credentials: AlpacaCredentials, clock: Cl
 
 
 def schwab_venue(daemon: DaemonConfig, credentials: SchwabCredentials, state_dir: Path, clock: Clock) -> LiveVenue:
-    """The Schwab account: at each day-run's start the token's age is checked (a 7-day-old one
-    is refused, saying what to run), the account's hash looked up and the account read."""
+    """The Schwab account: at each day-run's start the token's age is checked (one that expires
+    before the session's close, plus a margin, is refused, saying what to run), the account's
+    hash looked up and the account read."""
     from mismarterad.integrations.schwab import LEDGER_FILE_NAME, TOKEN_FILE_NAME, SchwabEndpoint, SchwabSettings
     from mismarterad.integrations.schwab import TokenFile
     from mismarterad.integrations.schwab import connect as connect_schwab
@@ -291,7 +292,7 @@ def schwab_venue(daemon: DaemonConfig, credentials: SchwabCredentials, state_dir
                             state_dir / LEDGER_FILE_NAME, SchwabEndpoint.derive(settings.endpoint))
 
     def connect(config: SessionConfig, session: TradingSession) -> LiveConnection:
-        opened = connect_schwab(credentials, schwab, clock)
+        opened = connect_schwab(credentials, schwab, clock, close=session.regular_close)
         gaps = GapSettings.of(config, session)
         feed = opened.feed(clock, gap_max_retries=gaps.max_retries, gap_retry_interval_secs=gaps.retry_interval_secs,
                            stall_intervals=gaps.stall_intervals, in_session=gaps.in_session)

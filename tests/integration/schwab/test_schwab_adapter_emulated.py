@@ -10,6 +10,7 @@ import os
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from schwab.orders.equities import equity_buy_market
@@ -179,6 +180,30 @@ def test_a_token_seven_days_old_is_refused_before_anything_is_sent(emulator: Sch
     with pytest.raises(ConfigError, match="0600"):
         connect(emulator.credentials, settings, ReplayClock(T0, 1.0))
     assert len(_venue_requests(emulator)) == before
+
+
+@pytest.mark.parametrize(("days_old", "refused"), [(6.8, True), (6.5, False)])
+def test_a_token_that_expires_before_the_close_is_refused_before_anything_is_sent(
+        emulator: SchwabEmulator, tmp_path: Path, days_old: float, refused: bool) -> None:
+    """A day-run opened at 09:25 runs until 16:00 and then settles: a token of 6.8 days dies
+    4.8 hours later, mid-day, when the daemon could not even flatten; one of 6.5 days lasts."""
+    aged = json.loads(emulator.token_file.read_text())
+    aged["creation_timestamp"] -= int(days_old * 86_400)
+    path = tmp_path / "aged-token.json"
+    path.write_text(json.dumps(aged))
+    os.chmod(path, 0o600)
+    before = len(_venue_requests(emulator))
+    settings = SchwabSettings(ACCOUNT_NUMBER, TokenFile(path), tmp_path / "ledger.jsonl", emulator.endpoint)
+    clock = ReplayClock(datetime(2011, 1, 3, 14, 25, tzinfo=UTC), 1.0)  # 09:25 New York
+    close = datetime(2011, 1, 3, 16, 0, tzinfo=ZoneInfo("America/New_York"))
+    if refused:
+        with pytest.raises(BrokerAuthError, match=r"expires at .* UTC, in 4\.8 h, before this session's close at "
+                                                  r"16:00 exchange time \(6\.6 h away\) plus 30 minutes: .*"
+                                                  r"run `mismarterad auth schwab`"):
+            connect(emulator.credentials, settings, clock, close=close)
+        assert len(_venue_requests(emulator)) == before, "nothing was sent"
+    else:
+        connect(emulator.credentials, settings, clock, close=close).close()
 
 
 def test_an_unknown_account_number_names_the_ones_reached(emulator: SchwabEmulator, tmp_path: Path) -> None:
