@@ -66,20 +66,36 @@ def build_app(exchange: Exchange, hub: StreamerHub, issuer: TokenIssuer, account
     app.router.add_get("/v1/oauth/authorize", api.authorize)
     app.router.add_post("/v1/oauth/token", api.token)
     app.router.add_get("/ws", hub.socket)
-    add_emulator_routes(app, exchange, ControlHooks(api.render, hub.drop, _expire_fault(issuer)), requests)
+    add_emulator_routes(app, exchange, ControlHooks(api.render, hub.drop, _schwab_faults(issuer, hub)), requests)
     return app
 
 
-def _expire_fault(issuer: TokenIssuer) -> Callable[[Any], bool]:
+def _schwab_faults(issuer: TokenIssuer, hub: StreamerHub) -> Callable[[Any], bool]:
+    """The faults only Schwab's emulator has: `expire_refresh_token`, and `streamer_login_code`
+    (the next `count` streamer logins are answered with response code `code`)."""
     def take(body: Any) -> bool:
-        if not (isinstance(body, dict) and body.get("kind") == "expire_refresh_token"):
-            return False
-        if set(body) != {"kind"}:
-            raise FaultError(f"{sorted(set(body) - {'kind'})[0]}: extra inputs are not permitted")
-        issuer.expire_all()
-        return True
+        kind = body.get("kind") if isinstance(body, dict) else None
+        if kind == "expire_refresh_token":
+            _only(body, set())
+            issuer.expire_all()
+            return True
+        if kind == "streamer_login_code":
+            _only(body, {"code", "count"})
+            code, count = body.get("code"), body.get("count", 1)
+            for name, value, low in (("code", code, 1), ("count", count, 1)):
+                if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= 1000:
+                    raise FaultError(f"{name}: an integer from {low} to 1000 is expected")
+            hub.login_codes += [code] * count
+            return True
+        return False
 
     return take
+
+
+def _only(body: dict[str, Any], allowed: set[str]) -> None:
+    extra = sorted(set(body) - allowed - {"kind"})
+    if extra:
+        raise FaultError(f"{extra[0]}: extra inputs are not permitted")
 
 
 def _middleware(exchange: Exchange, issuer: TokenIssuer, requests: RequestLog) -> Any:
