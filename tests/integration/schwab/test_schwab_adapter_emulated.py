@@ -133,6 +133,47 @@ def test_an_intent_never_posted_is_none_at_once_and_a_crash_s_lost_order_is_foun
         later.close()
 
 
+def test_a_binding_the_ledger_cannot_write_after_the_201_keeps_the_order_tracked_and_a_restart_finds_it(
+        emulator: SchwabEmulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The disk fails between Schwab's 201 and the `bound` line: submit answers with the order
+    (no StorageError ends the day-run), this broker manages it by its id (it is ours in the
+    venue's list, it can be canceled), nothing is sent twice, and a restart matches it from
+    its `posted` line."""
+    import errno
+
+    from mismarterad.integrations.schwab import order_ledger
+
+    written = order_ledger.append_line
+
+    def disk_full_for_bindings(path: Path, line: str) -> None:
+        if '"bound"' in line:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        written(path, line)
+
+    ledger_path = tmp_path / "ledger.jsonl"
+    first = _connect(emulator, ledger_path)
+    try:
+        monkeypatch.setattr(order_ledger, "append_line", disk_full_for_bindings)
+        order = first.broker.submit(_req("c8", qty=3))
+        assert order.status is OrderStatus.ACCEPTED
+        assert [o.client_order_id for o in first.broker.venue_open_orders()] == ["c8"], "ours, not another's"
+        assert first.broker.cancel("c8").status is OrderStatus.CANCELED
+        monkeypatch.undo()
+    finally:
+        first.close()
+    [post] = emulator.posted()
+    assert "bound" not in ledger_path.read_text()
+    later = _connect(emulator, ledger_path)
+    try:
+        journaled = Order(_req("c8", qty=3), OrderStatus.SUBMITTED)
+        found = later.broker.lookup("c8", journaled)
+        assert found is not None and found.status is OrderStatus.CANCELED
+        assert OrderLedger(ledger_path, emulator.account_hash()).order_id("c8") == post["order_id"]
+        assert len(emulator.posted()) == 1, "never sent again"
+    finally:
+        later.close()
+
+
 def test_duplicated_and_partial_fills_count_each_execution_once(emulator: SchwabEmulator,
                                                                 broker: SchwabBroker) -> None:
     emulator.fault("partial_fill", fraction=0.4)
