@@ -1,14 +1,14 @@
 """A day-run's link to one Schwab account: the session, the account's hash, the order ledger,
 and the broker, history source and bar feed built on them.
 
-`connect` refuses, before anything is sent, a token Schwab will refuse before the day-run is done
-with the account: 7 days after its login Schwab refuses the refresh token, and a day-run whose
-token died mid-day could not reach the account, not even to flatten; so the token must outlive
-the session's close by `AFTER_CLOSE_SECS` (BrokerAuthError saying to run `mismarterad auth
-schwab`, naming the expiry and the close). The time to the close is read on the session's clock
-and taken as that much wall time: a replay at speed needs less, never more. Then it looks the configured
-account number up among those the token reaches (Schwab addresses accounts by a hash) and
-reads the account once. Nothing is left open when it fails.
+`connect` refuses, before anything is sent, a token Schwab will refuse before the day-run is
+done with the account: 7 days after its login Schwab refuses the refresh token, and a day-run
+whose token died mid-day could not reach the account, not even to flatten; so the token must
+outlive the session's close by `AFTER_CLOSE_SECS` (BrokerAuthError saying to run `mismarterad
+auth schwab`, naming the expiry and the close). The time to the close is read on the session's
+clock and taken as that much wall time: a replay at speed needs less, never more. Then it looks
+the configured account number up among those the token reaches (Schwab addresses accounts by a
+hash) and reads the account once. Nothing is left open when it fails.
 """
 
 from __future__ import annotations
