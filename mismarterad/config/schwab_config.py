@@ -5,7 +5,9 @@ The app's key and secret are never config keys: they come from the environment, 
 file, or systemd's credentials directory (`integrations/schwab/credentials.py`). The OAuth
 tokens live in `token_file` (written by `mismarterad auth schwab`, rewritten by every refresh),
 by default in the state directory. Schwab has no paper account: trading through Schwab itself
-is real money, so it needs `live_trading_confirmed = true`; an `endpoint` (the emulator's) does not.
+is real money, so it needs `live_trading_confirmed = true`; only an `endpoint` on a loopback
+host (where the shipped emulator listens) does not: any other host may be a proxy to the real
+account.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from pathlib import Path
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, Strict, model_validator
+
+from mismarterad.core.hosts import is_loopback_url
 
 __all__ = ["SchwabConfig"]
 
@@ -33,11 +37,12 @@ class SchwabConfig(BaseModel):
     credentials_file: Path | None = Field(
         default=None, description="file with SCHWAB_APP_KEY=… and SCHWAB_APP_SECRET=… lines, mode 0600")
     live_trading_confirmed: StrictBool = Field(
-        default=False, description="must be true without an endpoint: Schwab has no paper account, it is real money")
+        default=False, description="must be true unless the endpoint is a loopback host (the emulator): "
+                                    "Schwab has no paper account, it is real money")
 
     @model_validator(mode="after")
     def _live_needs_confirmation(self) -> SchwabConfig:
-        if self.endpoint is None and not self.live_trading_confirmed:
+        if not self.live_trading_confirmed and not (self.endpoint is not None and is_loopback_url(self.endpoint)):
             raise ValueError("Schwab has no paper account and trades real money: set live_trading_confirmed = true "
-                             "(or an endpoint, for the emulator)")
+                             "(only an endpoint on a loopback host, the emulator's, runs without it)")
         return self

@@ -7,11 +7,12 @@ credentials never cross a network in clear text.
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
-__all__ = ["is_loopback", "local_base_url"]
+from mismarterad.core.hosts import is_loopback
+
+__all__ = ["local_base_url"]
 
 
 def local_base_url(endpoint: str, venue: str, is_own_host: Callable[[str], bool], *, example: str,
@@ -34,11 +35,3 @@ def local_base_url(endpoint: str, venue: str, is_own_host: Callable[[str], bool]
                          f"{secret_name} are never sent in clear text over a network; use https:// for {host}")
     return f"{parts.scheme}://{parts.netloc}"
 
-
-def is_loopback(host: str) -> bool:
-    if host.lower().rstrip(".") == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False

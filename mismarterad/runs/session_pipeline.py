@@ -28,7 +28,7 @@ from mismarterad.core.read_model import PipelineSnapshot, ReadModel
 from mismarterad.core.risk import PDT_WINDOW_SESSIONS, RiskLimits
 from mismarterad.core.run_result import PriceColumn, RunResult, SymbolCloses
 from mismarterad.integrations.paper import PaperBroker
-from mismarterad.integrations.paper.fill_models import CommissionModel
+from mismarterad.services.fill_models import CommissionModel
 from mismarterad.managers.data_manager import DataManager
 from mismarterad.managers.execution_manager import ExecutionManager
 from mismarterad.managers.order_journaling import OrderJournaling

@@ -260,18 +260,18 @@ def alpaca_venue(daemon: DaemonConfig, credentials: AlpacaCredentials, clock: Cl
     endpoints = AlpacaEndpoints.derive(settings.endpoint, settings.paper, settings.feed)
 
     def connect(config: SessionConfig, session: TradingSession) -> LiveConnection:
+        gaps = GapSettings.of(config, session)
         source = AlpacaSource(credentials, endpoints, feed=settings.feed, clock=clock)
         broker = AlpacaBroker(credentials, endpoints, clock)
-        try:
+        try:  # what is opened is closed again if anything after it fails: the trade stream's thread
             broker.verify()
             broker.start()
+            feed = AlpacaBarFeed(credentials, endpoints, clock, source, feed=settings.feed,
+                                 gap_max_retries=gaps.max_retries, gap_retry_interval_secs=gaps.retry_interval_secs,
+                                 stall_intervals=gaps.stall_intervals, in_session=gaps.in_session)
         except BaseException:
             broker.close()
             raise
-        gaps = GapSettings.of(config, session)
-        feed = AlpacaBarFeed(credentials, endpoints, clock, source, feed=settings.feed,
-                             gap_max_retries=gaps.max_retries, gap_retry_interval_secs=gaps.retry_interval_secs,
-                             stall_intervals=gaps.stall_intervals, in_session=gaps.in_session)
         log.info("alpaca_connected", trading=endpoints.trading_rest, feed=settings.feed)
         return LiveConnection(broker, feed, source, broker.close)
 
@@ -279,8 +279,9 @@ def alpaca_venue(daemon: DaemonConfig, credentials: AlpacaCredentials, clock: Cl
 
 
 def schwab_venue(daemon: DaemonConfig, credentials: SchwabCredentials, state_dir: Path, clock: Clock) -> LiveVenue:
-    """The Schwab account: at each day-run's start the token's age is checked (a 7-day-old one
-    is refused, saying what to run), the account's hash looked up and the account read."""
+    """The Schwab account: at each day-run's start the token's age is checked (one that expires
+    before the session's close, plus a margin, is refused, saying what to run), the account's
+    hash looked up and the account read."""
     from mismarterad.integrations.schwab import LEDGER_FILE_NAME, TOKEN_FILE_NAME, SchwabEndpoint, SchwabSettings
     from mismarterad.integrations.schwab import TokenFile
     from mismarterad.integrations.schwab import connect as connect_schwab
@@ -291,10 +292,15 @@ def schwab_venue(daemon: DaemonConfig, credentials: SchwabCredentials, state_dir
                             state_dir / LEDGER_FILE_NAME, SchwabEndpoint.derive(settings.endpoint))
 
     def connect(config: SessionConfig, session: TradingSession) -> LiveConnection:
-        opened = connect_schwab(credentials, schwab, clock)
         gaps = GapSettings.of(config, session)
-        feed = opened.feed(clock, gap_max_retries=gaps.max_retries, gap_retry_interval_secs=gaps.retry_interval_secs,
-                           stall_intervals=gaps.stall_intervals, in_session=gaps.in_session)
+        opened = connect_schwab(credentials, schwab, clock, close=session.regular_close)
+        try:  # what is opened is closed again if anything after it fails: the session's HTTP client
+            feed = opened.feed(clock, gap_max_retries=gaps.max_retries,
+                               gap_retry_interval_secs=gaps.retry_interval_secs,
+                               stall_intervals=gaps.stall_intervals, in_session=gaps.in_session)
+        except BaseException:
+            opened.close()
+            raise
         log.info("schwab_connected", host=schwab.endpoint.host, token_age_days=round(
             opened.session.token_age_secs() / 86_400, 2))
         return LiveConnection(opened.broker, feed, opened.source, opened.close)

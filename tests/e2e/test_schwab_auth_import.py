@@ -110,6 +110,29 @@ def test_auth_refusals_are_one_line_and_write_nothing(emulator: SchwabEmulator, 
         assert refused.returncode == 78 and "Traceback" not in refused.stderr, refused.stderr
 
 
+@pytest.mark.parametrize(("status", "body", "content_type", "said"), [
+    (500, '{"message": "internal error"}', "application/json", "answered HTTP 500"),
+    (502, "<html><body><h1>502 Bad Gateway</h1></body></html>", "text/html", "answered HTTP 502"),
+    (503, "", "text/plain", "answered HTTP 503"),
+    (200, "<html>maintenance</html>", "text/html", "not JSON"),
+    (200, "[1, 2]", "application/json", "not JSON"),
+    (200, '{"token_type": "Bearer", "expires_in": 1800}', "application/json", "without access_token or refresh_token"),
+    (200, '{"access_token": "a-tok", "expires_in": 1800}', "application/json", "without refresh_token"),
+    (403, "<html>denied</html>", "text/html", "answered HTTP 403"),
+])
+def test_a_token_endpoint_answer_that_is_no_token_is_one_line_with_exit_69(
+        emulator: SchwabEmulator, cli_env: dict[str, str], tmp_path: Path, status: int, body: str,
+        content_type: str, said: str) -> None:
+    token = tmp_path / "token.json"
+    emulator.fault("token_answer", status=status, body=body, content_type=content_type)
+    done = auth(app_keys(cli_env), "--endpoint", emulator.base_url, "--token-file", str(token))
+    assert done.returncode == 69 and "Traceback" not in done.stderr, done.stderr
+    [line] = done.stderr.strip().splitlines()
+    assert said in line and "nothing written" in line and emulator.base_url.split("//")[1] in line, line
+    assert APP_SECRET not in line and "a-tok" not in line
+    assert not token.exists()
+
+
 def test_import_api_refusals_are_one_line_with_their_exit_code(
         emulator: SchwabEmulator, mismarterad: Callable[..., Any], cli_env: dict[str, str], tmp_path: Path) -> None:
     token = tmp_path / "token.json"

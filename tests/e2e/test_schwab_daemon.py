@@ -77,19 +77,26 @@ def _age_token(day: SchwabDay, days: float) -> None:
     path.write_text(json.dumps(wrapped))
 
 
-def test_a_token_seven_days_old_stops_the_session_start_saying_what_to_run_and_sends_nothing(
-        tmp_path: Path, emulator_data: Path, alpaca_session: Path, days: list[SchwabDay]) -> None:
+@pytest.mark.parametrize(("days_old", "said"), [(7.01, "refuses it after 7"),
+                                                 (6.8, "before this session's close at 16:00")])
+def test_a_token_that_dies_before_the_close_stops_the_session_start_saying_what_to_run_and_sends_nothing(
+        tmp_path: Path, emulator_data: Path, alpaca_session: Path, days: list[SchwabDay], days_old: float,
+        said: str) -> None:
+    """7 days old, or 6.8 at 10:00 (it would die at 14:48, mid-day, and leave the day-run
+    unable to reach the account, not even to flatten): the same refusal."""
     day = start_schwab_day(tmp_path, emulator_data, alpaca_session, day=DAY, start=time(10, 0), speed=60,
                            max_session_restarts=0)
     days.append(day)
-    _age_token(day, 7.01)
+    _age_token(day, days_old)
     day.daemon.start()
     day.daemon.wait_ready()
     failed = day.daemon.wait_for(lambda s: s["session_failures"] >= 1, 20, "the session start to fail")
-    assert "mismarterad auth schwab" in failed["error"] and "7" in failed["error"], failed["error"]
+    assert "mismarterad auth schwab" in failed["error"] and said in failed["error"], failed["error"]
     assert day.venue_requests() == [], "nothing reached Schwab"
-    assert failed["broker"]["token_age_days"] > 7
-    assert 'mismarterad_schwab_token_age_seconds 6' in day.daemon.metrics()  # 6.05e+05 seconds and more
+    assert failed["broker"]["token_age_days"] > days_old - 0.01
+    [age] = [float(line.split()[1]) for line in day.daemon.metrics().splitlines()
+             if line.startswith("mismarterad_schwab_token_age_seconds ")]
+    assert days_old * 86_400 <= age < days_old * 86_400 + 600
 
 
 def test_a_refresh_token_schwab_refuses_stops_the_session_start_saying_what_to_run(

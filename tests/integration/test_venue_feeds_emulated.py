@@ -129,3 +129,47 @@ def test_feed_with_refused_credentials_ends_its_subscription_saying_what_to_chec
     finally:
         sub.stop()
         close()
+
+
+@pytest.fixture
+def schwab_emulator(tmp_path: Path) -> Iterator[EmulatorProcess]:
+    write_store(tmp_path / "data", [Bar("SPY", "1m", FEED_START + timedelta(minutes=i), 10 + i, 11 + i, 9 + i,
+                                        10.5 + i, 100) for i in range(30)])
+    emu = VENUES["schwab"].start(tmp_path / "data", tmp_path / "state")
+    yield emu
+    emu.stop()
+
+
+@pytest.mark.parametrize("code", [11, 12])
+def test_schwab_streamer_codes_meaning_not_now_are_logged_in_again_after_the_backoff(
+        schwab_emulator: EmulatorProcess, code: int) -> None:
+    """11 SERVICE_NOT_AVAILABLE, 12 CLOSE_CONNECTION: schwab-py raises for them as for a refusal;
+    the stream backs off and logs in again instead of failing the day-run."""
+    schwab_emulator.fault("streamer_login_code", code=code, count=2)
+    feed, close = _feed(VENUES["schwab"], schwab_emulator)
+    seen: list[Bar] = []
+    sub = feed.subscribe(("SPY",), seen.append)
+    try:
+        wait_until(lambda: len(seen) >= 2, timeout=20)
+        assert sub.active and sub.error is None
+        logins = [r for r in schwab_emulator.requests() if r["path"] == "/trader/v1/userPreference"]
+        assert len(logins) == 3, "two answered with the code, the third logged in"
+    finally:
+        sub.stop()
+        close()
+
+
+def test_schwab_streamer_login_denied_ends_the_subscription_saying_what_to_run(
+        schwab_emulator: EmulatorProcess) -> None:
+    schwab_emulator.fault("streamer_login_code", code=3)
+    feed, close = _feed(VENUES["schwab"], schwab_emulator)
+    sub = feed.subscribe(("SPY",), lambda bar: None)
+    try:
+        wait_until(lambda: not sub.active, timeout=15)
+        assert sub.error is not None and "code 3 LOGIN_DENIED" in sub.error, sub.error
+        assert "mismarterad auth schwab" in sub.error
+        logins = [r for r in schwab_emulator.requests() if r["path"] == "/trader/v1/userPreference"]
+        assert len(logins) == 1, "a login denied is not asked again"
+    finally:
+        sub.stop()
+        close()

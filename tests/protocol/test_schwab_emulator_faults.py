@@ -1,5 +1,5 @@
-"""Every fault of the Schwab emulator (the Alpaca emulator's kinds plus expire_refresh_token,
-tests/protocol/test_schwab_emulator_protocol.py), its request log, its controls and its CLI,
+"""Every fault of the Schwab emulator (the Alpaca emulator's kinds plus streamer_login_code here,
+expire_refresh_token in tests/protocol/test_schwab_emulator_protocol.py), its request log, its controls and its CLI,
 seen through the real schwab-py Client and StreamClient."""
 
 from __future__ import annotations
@@ -179,6 +179,29 @@ def test_skip_bars_silences_the_streamer_and_drop_stream_closes_it(schwab_inject
     bars = [i["CHART_TIME_MILLIS"] for i in items if isinstance(i, dict)]
     assert bars == [int(sent.start_utc.timestamp() * 1000)]
     assert isinstance(items[-1], Exception), "the dropped socket ends schwab-py's handle_message"
+
+
+def test_streamer_login_code_answers_the_next_logins_with_the_code_and_closes_the_socket(
+        schwab_injected: SchwabEmulator, session: SchwabSession) -> None:
+    from schwab.streaming import UnexpectedResponseCode
+
+    schwab_injected.fault("streamer_login_code", code=12, count=1)
+    answers: list[Any] = []
+
+    async def login() -> None:
+        client = StreamClient(session.client)
+        try:
+            await client.login()
+            answers.append("logged in")
+        except UnexpectedResponseCode as exc:
+            answers.append(exc.response["response"][0]["content"]["code"])
+        await client._socket.close()
+
+    asyncio.run(login())
+    asyncio.run(login())
+    assert answers == [12, "logged in"]
+    status, body = schwab_injected.post("/_emulator/faults", {"kind": "streamer_login_code", "code": "x"})
+    assert status == 400 and "code" in json.dumps(body)
 
 
 def test_the_request_log_names_each_order_post_with_what_it_asked_and_the_id_it_became(

@@ -36,8 +36,9 @@ token file is --token-file, else [schwab] token_file of --config, else schwab-to
 state directory. --callback-url must be exactly the one registered for the app on
 developer.schwab.com (default {DEFAULT_CALLBACK}); nothing needs to listen there: copy the
 address the browser ends on, even if the page does not load. Exit codes: 0 written, 65 the
-pasted address is not this login's redirect, 69 Schwab could not be reached, 78 a refused app
-key or secret, or bad options."""
+pasted address is not this login's redirect, 69 Schwab gave no usable token (not reached, an
+HTTP error such as a 5xx, or an answer that is not a token: log in again later), 78 a refused
+app key or secret, or bad options."""
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -58,7 +59,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 def _auth_schwab(args: argparse.Namespace) -> int:
     from authlib.common.errors import AuthlibBaseError
     from authlib.integrations.httpx_client import OAuth2Client
-    from httpx2 import TransportError
+    from authlib.oauth2.rfc6749.parameters import parse_authorization_code_response
+    from httpx2 import HTTPStatusError, TransportError
     from schwab.auth import TOKEN_ENDPOINT, TokenMetadata, get_auth_context
 
     from mismarterad.config.daemon_config import load_daemon_config
@@ -92,28 +94,31 @@ def _auth_schwab(args: argparse.Namespace) -> int:
     except EOFError:
         print("mismarterad: no redirect URL was given (nothing written)", file=sys.stderr)
         return EX_DATAERR
+    try:  # the pasted address first, so that nothing the token endpoint answers is taken for it
+        code = parse_authorization_code_response(received, state=context.state)["code"]
+    except AuthlibBaseError as exc:  # mismatching_state, missing_code
+        return _bad_paste(f"the pasted address is not this login's redirect ({_oauth_code(exc)})")
+    except (ValueError, KeyError):
+        return _bad_paste("the pasted text is not a redirect URL with a code")
     oauth = OAuth2Client(credentials.app_key, redirect_uri=callback, transport=VenueTransport(endpoint), timeout=30.0)
     try:
-        token: Any = oauth.fetch_token(TOKEN_ENDPOINT, authorization_response=received, client_id=credentials.app_key,
-                                       auth=(credentials.app_key, credentials.app_secret), state=context.state)
+        token: Any = oauth.fetch_token(TOKEN_ENDPOINT, grant_type="authorization_code", code=code,
+                                       client_id=credentials.app_key, auth=(credentials.app_key,
+                                                                            credentials.app_secret))
     except TransportError as exc:
-        print(f"mismarterad: Schwab at {endpoint.host} did not answer ({type(exc).__name__}); nothing written",
-              file=sys.stderr)
-        return EX_UNAVAILABLE
+        return _unavailable(f"Schwab at {endpoint.host} did not answer ({type(exc).__name__})")
+    except HTTPStatusError as exc:  # a 5xx, or an error page that is not JSON
+        return _unavailable(f"Schwab's token endpoint at {endpoint.host} answered HTTP {exc.response.status_code}")
     except AuthlibBaseError as exc:
-        code = str(getattr(exc, "error", "") or type(exc).__name__)[:40]
-        if code in ("mismatching_state", "missing_code"):
-            print(f"mismarterad: the pasted address is not this login's redirect ({code}): start again; nothing "
-                  "written", file=sys.stderr)
-            return EX_DATAERR
-        raise ConfigError(f"Schwab refused the login ({code}): check SCHWAB_APP_KEY, SCHWAB_APP_SECRET and "
-                          f"--callback-url (it must equal the app's registered one); nothing written") from None
-    except ValueError:  # not a URL with a code at all
-        print("mismarterad: the pasted text is not a redirect URL with a code: start again; nothing written",
-              file=sys.stderr)
-        return EX_DATAERR
+        raise ConfigError(f"Schwab refused the login ({_oauth_code(exc)}): check SCHWAB_APP_KEY, SCHWAB_APP_SECRET "
+                          f"and --callback-url (it must equal the app's registered one); nothing written") from None
+    except ValueError:  # authlib: a 2xx whose body is not a JSON object
+        return _unavailable(f"Schwab's token endpoint at {endpoint.host} answered something that is not JSON")
     finally:
         oauth.close()
+    missing = [k for k in ("access_token", "refresh_token") if not (isinstance(token.get(k), str) and token.get(k))]
+    if missing:
+        return _unavailable(f"Schwab's token endpoint at {endpoint.host} answered without {' or '.join(missing)}")
     tokens = TokenFile(token_path)
     metadata = TokenMetadata(token, int(tokens.wall.now().timestamp()), tokens.write)
     try:
@@ -122,3 +127,20 @@ def _auth_schwab(args: argparse.Namespace) -> int:
         raise ConfigError(f"--token-file {token_path}: cannot write it ({exc.strerror})") from None
     print(f"token written to {token_path} (mode 0600); the refresh token lasts 7 days: run this again before")
     return 0
+
+
+def _bad_paste(what: str) -> int:
+    print(f"mismarterad: {what}: start again; nothing written", file=sys.stderr)
+    return EX_DATAERR
+
+
+def _unavailable(what: str) -> int:
+    """Schwab gave no usable token (down, an error page, an answer that is not one): exit 69,
+    the login may be tried again later."""
+    print(f"mismarterad: {what}; nothing written: try again later (a new login)", file=sys.stderr)
+    return EX_UNAVAILABLE
+
+
+def _oauth_code(exc: Exception) -> str:
+    """The OAuth error code of authlib's exception (never its description: Schwab's text)."""
+    return str(getattr(exc, "error", "") or type(exc).__name__)[:40]

@@ -45,7 +45,8 @@ file; the account number is 12345678 (--account-number). Bars come from the --da
 stream at each bar's end on the clock; the account ($100,000 to start) persists in
 --state-dir/account.json. Once listening it prints {"listening": "http://HOST:PORT"} on stdout.
 Controls without tokens under /_emulator (faults, requests, state, clock, bars, open, close),
-the Alpaca emulator's fault kinds plus expire_refresh_token; see docs/emulator.md."""
+the Alpaca emulator's fault kinds plus expire_refresh_token and streamer_login_code;
+see docs/emulator.md."""
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

@@ -44,7 +44,7 @@ from mismarterad.core.orders import (
     Side,
 )
 from mismarterad.core.paper_account import cash_after, position_after
-from mismarterad.integrations.paper.fill_models import CommissionModel, fill_price, slipped
+from mismarterad.services.fill_models import CommissionModel, fill_price, slipped
 
 __all__ = ["PaperBroker"]
 

@@ -39,7 +39,7 @@ from mismarterad.core.market_data import Bar
 from mismarterad.core.orders import AccountSnapshot, Fill, Order, OrderRequest, OrderStatus, OrderType, Position
 from mismarterad.core.orders import RejectCategory
 from mismarterad.integrations.op_budget import operation_budget, remaining_secs
-from mismarterad.integrations.paper.fill_models import fill_price
+from mismarterad.services.fill_models import fill_price
 from mismarterad.integrations.schwab.order_ledger import OrderLedger
 from mismarterad.integrations.schwab.order_sending import OrderSending
 from mismarterad.integrations.schwab.parse import (

@@ -42,7 +42,8 @@ LEDGER_FILE_NAME = "schwab-orders.jsonl"  # in the state directory
 
 class OrderLedger:
     """The ledger of one account (`account_hash`) at `path`; thread-safe. Writes raise
-    StorageError: an order whose POST cannot be recorded is not POSTed."""
+    StorageError: an order whose POST cannot be recorded is not POSTed; see `bind` for a
+    binding that cannot be."""
 
     def __init__(self, path: Path, account_hash: str, keep_days: int = 14) -> None:
         self.path, self._account = path, account_hash
@@ -66,14 +67,16 @@ class OrderLedger:
             self._posted[posted.client_order_id] = posted
 
     def bind(self, client_order_id: str, order_id: str) -> None:
-        """Record that our order is Schwab's `order_id` (fsynced before it returns); idempotent."""
+        """Record that our order is Schwab's `order_id` (fsynced before it returns); idempotent.
+        The link holds for this process even if the write fails (StorageError): the order is
+        Schwab's `order_id` whatever the disk says, and a restart that finds only the `posted`
+        line matches the order by the rule, as after a lost answer."""
         with self._lock:
             if self._order_of.get(client_order_id) == order_id:
                 return
-        self._append({"bound": {"client_order_id": client_order_id, "order_id": order_id}})
-        with self._lock:
             self._order_of[client_order_id] = order_id
             self._client_of[order_id] = client_order_id
+        self._append({"bound": {"client_order_id": client_order_id, "order_id": order_id}})
 
     def close(self, client_order_id: str) -> None:
         """Record that the POST made no order (Schwab refused it)."""

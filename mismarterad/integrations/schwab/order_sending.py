@@ -4,7 +4,12 @@ The POST is recorded in the ledger first (order_ledger.py); the journal already 
 intent. Schwab's answer decides:
 
 * 201 with a `Location` naming the order (schwab-py's `Utils.extract_order_id`, which accepts
-  only Schwab's own host): the id is bound in the ledger, then the order is read once.
+  only Schwab's own host): the id is bound in the ledger, then the order is read once. A
+  binding the ledger cannot write (a StorageError: the disk is full or failing) is logged
+  (`schwab_binding_not_recorded`) and changes nothing else: the order exists at Schwab, this
+  broker tracks it by its id (fills, cancels, the flatten, the reconciliation), it is never sent
+  again, and a restart finds it from its `posted` line by the matching rule. The same holds for
+  an order found by the rule.
 * 429: the order was not made; sent again after the policy's backoff, within the budget.
 * 401: the access token is refreshed once and the order sent again (a 401 made nothing).
 * any other 4xx: Schwab refused it (REJECTED, with its message and a category).
@@ -121,7 +126,7 @@ class OrderSending:
                 if order_id is None:
                     log.warning("order_outcome_unknown", client_order_id=cid, status=status)
                     return self._lost(posted)
-                self._ledger.bind(cid, order_id)
+                self._bind(cid, order_id)
                 return self._read(cid, order_id)
             message = self._rest.scrub(reject_message(_json(response)))
             self._closed(cid, f"refused ({status})")
@@ -181,6 +186,13 @@ class OrderSending:
         with self._lock:
             return self._book.reject(cid, category, reason)
 
+    def _bind(self, cid: str, order_id: str) -> None:
+        try:
+            self._ledger.bind(cid, order_id)
+        except StorageError as exc:  # the order exists at Schwab: tracked by its id, never resent
+            log.error("schwab_binding_not_recorded", client_order_id=cid, order_id=order_id, error=str(exc),
+                      note="tracked by this day-run; a restart finds it by the matching rule")
+
     def _closed(self, cid: str, why: str) -> None:
         try:
             self._ledger.close(cid)
@@ -236,7 +248,7 @@ class OrderSending:
                                  window=self.window)
             if match.outcome is Outcome.FOUND:
                 assert match.order_id is not None
-                self._ledger.bind(cid, match.order_id)
+                self._bind(cid, match.order_id)
                 self._ambiguous.discard(cid)
                 log.info("schwab_order_matched", client_order_id=cid, order_id=match.order_id)
                 [report] = [p for p in placed if p.order_id == match.order_id]

@@ -7,8 +7,11 @@ schwab-py's StreamClient is asyncio only and never reconnects: a closed socket r
 the current access token), `chart_equity_subs(symbols)`, then `handle_message()` until the
 socket closes, whatever the reason; then a backoff with jitter (RECONNECT_BACKOFF) and again.
 Every authorized connection after the first counts as a reconnect (the StreamWatch). A login
-Schwab refuses (a response code other than 0, or a refused token) is recorded as a refusal and
-ends the thread: asking again with the same token gets the same answer.
+or subscription Schwab refuses (a refused token, or a response code that means "no", such as 3
+LOGIN_DENIED) is recorded as a refusal and ends the thread: asking again gets the same answer.
+The codes that mean "not now" (`TRANSIENT_CODES`: 11 SERVICE_NOT_AVAILABLE, 12
+CLOSE_CONNECTION, 20 STREAM_CONN_NOT_FOUND, 30 STOP_STREAMING) are a failed connection like a
+dropped socket: the loop backs off and logs in again.
 
 The handler only converts each bar to ours and hands it on (`on_bar`, the delivery's queue).
 A stall (no bar for minutes while the socket looks fine, see bar_delivery.py) closes the
@@ -34,13 +37,20 @@ from mismarterad.integrations.schwab.parse import parse_chart_bar
 from mismarterad.integrations.schwab.session import SchwabSession
 from mismarterad.integrations.stream_watch import RECONNECT_BACKOFF, StreamWatch
 
-__all__ = ["ChartStream"]
+__all__ = ["TRANSIENT_CODES", "ChartStream"]
 
 log = structlog.get_logger(component="schwab_streams")
 
 _STOP_WAIT_SECS = 3.0
 # websockets' own keepalive: Schwab's streamer answers pings; a dead socket is noticed in 20 s
 _CONNECT_ARGS = {"open_timeout": 10, "ping_interval": 10, "ping_timeout": 10, "close_timeout": 1}
+# The streamer's response codes (Schwab's Streamer API guide; schwab-py 1.5.1 raises
+# UnexpectedResponseCode for any but 0 and names none): these are "not now", worth a new login
+# after the backoff; any other is a "no" that the same login would meet again.
+TRANSIENT_CODES = {11: "SERVICE_NOT_AVAILABLE", 12: "CLOSE_CONNECTION", 20: "STREAM_CONN_NOT_FOUND",
+                   30: "STOP_STREAMING"}
+_REFUSAL_CODES = {3: "LOGIN_DENIED", 19: "REACHED_SYMBOL_LIMIT", 21: "BAD_COMMAND_FORMAT",
+                  22: "FAILED_COMMAND_SUBS"}
 
 
 class ChartStream:
@@ -111,7 +121,7 @@ class ChartStream:
                     return
                 failures += 1
                 log.warning("stream_connect_failed", stream=self._watch.name, error=type(exc).__name__,
-                            attempt=failures)
+                            code=_code(exc), attempt=failures)
                 await self._backoff(failures)
                 continue
             failures, refreshed = 0, False
@@ -162,18 +172,32 @@ class ChartStream:
 def _refusal(exc: BaseException) -> str | None:
     """Why Schwab refused the login (to say it once, not ask again), None for a failure worth retrying."""
     if isinstance(exc, UnexpectedResponseCode):
-        response = getattr(exc, "response", None) or {}
+        code = _code(exc)
+        if code in TRANSIENT_CODES:
+            return None
         try:
-            content = response["response"][0]["content"]
-            return f"login refused (code {content.get('code')}: authorization)"
+            command = str(exc.response["response"][0]["command"])
         except (KeyError, IndexError, TypeError):
-            return "login refused (authorization)"
+            command = "LOGIN"
+        what = "login" if command == "LOGIN" else f"subscription ({command})"
+        name = _REFUSAL_CODES.get(code, "") if isinstance(code, int) else ""
+        cause = "authorization" if code == 3 or command == "LOGIN" else "the request"
+        return f"{what} refused (code {code}{' ' + name if name else ''}: {cause})"
     if isinstance(exc, AuthlibBaseError):
         return "the refresh token was refused (authorization)"
     status = _status(exc)
     if status in (401, 403):
         return f"user preferences refused ({status}: authorization)"
     return None
+
+
+def _code(exc: BaseException) -> int | None:
+    """The streamer's response code in a refusal schwab-py raised, if any."""
+    try:
+        code = exc.response["response"][0]["content"]["code"]  # type: ignore[attr-defined]
+    except (AttributeError, KeyError, IndexError, TypeError):
+        return None
+    return code if isinstance(code, int) and not isinstance(code, bool) else None
 
 
 def _status(exc: BaseException) -> int | None:

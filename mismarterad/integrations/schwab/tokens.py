@@ -7,7 +7,7 @@ and rewritten by every refresh of the 30-minute access token (schwab-py keeps it
 and Schwab refuses it about 7 days after that login: its age is read from `creation_timestamp`
 on the machine's wall clock (a replayed day's clock never ages a real token), exported as
 `mismarterad_schwab_token_age_seconds`, alerted on from day 5, and a session does not start on
-a token 7 days old.
+a token that expires before the session's close (plus a margin): see `require_fresh`.
 
 The file holds bearer credentials: it is written with mode 0600 (atomically, so a crash
 mid-refresh never leaves half a token), a file others can read is refused, and no message
@@ -20,7 +20,7 @@ import json
 import os
 import stat
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -99,11 +99,20 @@ class TokenFile:
         created = float((wrapped or self.read())["creation_timestamp"])
         return self.wall.now().timestamp() - created
 
-    def require_fresh(self, wrapped: dict[str, Any]) -> None:
-        """BrokerAuthError saying what to run if the refresh token is 7 days old: a session is
-        not started on a token Schwab will refuse at the next refresh."""
-        age = self.age_secs(wrapped)
+    def require_fresh(self, wrapped: dict[str, Any], *, lasting_secs: float = 0.0, needed_for: str = "") -> None:
+        """BrokerAuthError saying what to run if the refresh token is 7 days old, or will be
+        within `lasting_secs` (wall time) of now: a day-run is not started on a token that dies
+        before the day-run is done with the account (`needed_for` says until when, for the
+        message), since without it the daemon cannot even flatten."""
+        created = float(wrapped["creation_timestamp"])
+        now = self.wall.now().timestamp()
+        age, expires = now - created, created + REFRESH_TOKEN_SECS
         if age >= REFRESH_TOKEN_SECS:
-            created = datetime.fromtimestamp(float(wrapped["creation_timestamp"]), tz=self.wall.now().tzinfo)
+            made = datetime.fromtimestamp(created, tz=UTC)
             raise BrokerAuthError(f"the Schwab refresh token in {self.path} was made {age / 86_400:.1f} days ago "
-                                  f"({created:%Y-%m-%d %H:%M} UTC) and Schwab refuses it after 7: {AUTH_HINT}")
+                                  f"({made:%Y-%m-%d %H:%M} UTC) and Schwab refuses it after 7: {AUTH_HINT}")
+        if now + lasting_secs > expires:
+            ends = datetime.fromtimestamp(expires, tz=UTC)
+            raise BrokerAuthError(f"the Schwab refresh token in {self.path} expires at {ends:%Y-%m-%d %H:%M} UTC, "
+                                  f"in {(expires - now) / 3600:.1f} h, before {needed_for or 'it is needed'}: "
+                                  f"the day-run is not started on it; {AUTH_HINT}")

@@ -66,20 +66,21 @@ def build_app(exchange: Exchange, hub: StreamerHub, issuer: TokenIssuer, account
     app.router.add_get("/v1/oauth/authorize", api.authorize)
     app.router.add_post("/v1/oauth/token", api.token)
     app.router.add_get("/ws", hub.socket)
-    add_emulator_routes(app, exchange, ControlHooks(api.render, hub.drop, _expire_fault(issuer)), requests)
+    add_emulator_routes(app, exchange, ControlHooks(api.render, hub.drop, api.venue_fault), requests)
     return app
 
 
-def _expire_fault(issuer: TokenIssuer) -> Callable[[Any], bool]:
-    def take(body: Any) -> bool:
-        if not (isinstance(body, dict) and body.get("kind") == "expire_refresh_token"):
-            return False
-        if set(body) != {"kind"}:
-            raise FaultError(f"{sorted(set(body) - {'kind'})[0]}: extra inputs are not permitted")
-        issuer.expire_all()
-        return True
+def _only(body: dict[str, Any], allowed: set[str]) -> None:
+    extra = sorted(set(body) - allowed - {"kind"})
+    if extra:
+        raise FaultError(f"{extra[0]}: extra inputs are not permitted")
 
-    return take
+
+def _whole(body: dict[str, Any], name: str, default: int | None, low: int, high: int) -> int:
+    value = body.get(name, default)
+    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+        raise FaultError(f"{name}: an integer from {low} to {high} is expected")
+    return value
 
 
 def _middleware(exchange: Exchange, issuer: TokenIssuer, requests: RequestLog) -> Any:
@@ -134,6 +135,31 @@ class _Api:
     def __init__(self, exchange: Exchange, hub: StreamerHub, issuer: TokenIssuer, account_number: str) -> None:
         self._x, self._hub, self._issuer = exchange, hub, issuer
         self._number, self._hash = account_number, account_hash(account_number)
+        self._token_answers: list[web.Response] = []  # the token_answer fault's, on the loop
+
+    def venue_fault(self, body: Any) -> bool:
+        """The faults only Schwab's emulator has (docs/emulator.md): `expire_refresh_token`;
+        `streamer_login_code` (the next `count` streamer logins answered with response code
+        `code`); `token_answer` (the next `count` token requests answered with `status`, `body`
+        and `content_type` as given: a gateway's error page, a body that is not a token)."""
+        kind = body.get("kind") if isinstance(body, dict) else None
+        if kind == "expire_refresh_token":
+            _only(body, set())
+            self._issuer.expire_all()
+        elif kind == "streamer_login_code":
+            _only(body, {"code", "count"})
+            self._hub.login_codes += [_whole(body, "code", None, 1, 1000)] * _whole(body, "count", 1, 1, 1000)
+        elif kind == "token_answer":
+            _only(body, {"status", "body", "content_type", "count"})
+            text, content_type = body.get("body", ""), body.get("content_type", "application/json")
+            if not isinstance(text, str) or not isinstance(content_type, str) or not content_type:
+                raise FaultError("body, content_type: strings are expected")
+            status = _whole(body, "status", None, 200, 599)
+            self._token_answers += [web.Response(status=status, text=text, content_type=content_type)
+                                    for _ in range(_whole(body, "count", 1, 1, 1000))]
+        else:
+            return False
+        return True
 
     def render(self, order: EmulatedOrder) -> dict[str, Any]:
         """An order's JSON, with the activity faults of the moment applied."""
@@ -235,6 +261,8 @@ class _Api:
 
     async def token(self, request: web.Request) -> web.Response:
         """grant_type authorization_code or refresh_token, the app's key and secret in Basic auth."""
+        if self._token_answers:
+            return self._token_answers.pop(0)
         key, secret = _basic(request.headers.get("Authorization", ""))
         if not self._issuer.client_ok(key, secret):
             return web.json_response({"error": "invalid_client", "error_description": "client authentication failed"},

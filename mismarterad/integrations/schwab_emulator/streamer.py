@@ -2,7 +2,8 @@
 
 JSON text frames as schwab-py 1.5.1's StreamClient speaks them: `{"requests": [...]}` in;
 `{"response": [...]}` echoing each request's service, command and requestid with `content.code`
-0 (or 3, "login denied"), `{"data": [...]}` with CHART_EQUITY items (`key` the symbol, fields
+0 (or 3, "login denied"; or, under the `streamer_login_code` fault, the code asked for, after
+which the socket is closed), `{"data": [...]}` with CHART_EQUITY items (`key` the symbol, fields
 "1".."8": sequence, open, high, low, close, volume, the minute's start in epoch ms, its day
 number), and `{"notify": [{"heartbeat": ms}]}` every few seconds. ADMIN LOGIN checks the access
 token; CHART_EQUITY takes SUBS (replaces the set), ADD, UNSUBS; other services are refused
@@ -54,6 +55,7 @@ class StreamerHub:
         self._queue: asyncio.Queue[list[Bar]] = asyncio.Queue()
         self._clients: set[_Client] = set()
         self.reversed: set[str] = set()  # orders under the out_of_order_updates fault
+        self.login_codes: list[int] = []  # the next logins' answers (the streamer_login_code fault), on the loop
 
     # --- Publisher: any thread -----------------------------------------------------------
 
@@ -138,6 +140,9 @@ class StreamerHub:
             client.logged_in = (self._token_ok(token)
                                 and request.get("SchwabClientCustomerId") == self._customer_id)
             code, text = (0, "server=emulator;status=PN") if client.logged_in else (_DENIED, "Login denied")
+            if self.login_codes:
+                code, text = self.login_codes.pop(0), "answered by the streamer_login_code fault"
+                client.logged_in = False
         elif service == "ADMIN" and command == "LOGOUT":
             client.logged_in = False
         elif not client.logged_in:
@@ -151,7 +156,7 @@ class StreamerHub:
             "service": service, "command": command, "requestid": str(request.get("requestid", "")),
             "SchwabClientCorrelId": request.get("SchwabClientCorrelId"), "timestamp": millis(self._clock.now()),
             "content": {"code": code, "msg": text}}]})
-        if code == _DENIED and service == "ADMIN":
+        if code != 0 and service == "ADMIN" and command == "LOGIN":
             await client.ws.close()
 
     async def _send(self, client: _Client, message: dict[str, Any]) -> None:

@@ -34,7 +34,7 @@ from mismarterad.integrations.venue_emulator.values import (
     TimeInForce,
     TradeUpdate,
 )
-from mismarterad.integrations.paper.fill_models import fill_price
+from mismarterad.services.fill_models import fill_price
 
 __all__ = ["STARTING_CASH", "Account"]
 

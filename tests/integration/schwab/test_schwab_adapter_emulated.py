@@ -10,6 +10,7 @@ import os
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from schwab.orders.equities import equity_buy_market
@@ -132,6 +133,47 @@ def test_an_intent_never_posted_is_none_at_once_and_a_crash_s_lost_order_is_foun
         later.close()
 
 
+def test_a_binding_the_ledger_cannot_write_after_the_201_keeps_the_order_tracked_and_a_restart_finds_it(
+        emulator: SchwabEmulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The disk fails between Schwab's 201 and the `bound` line: submit answers with the order
+    (no StorageError ends the day-run), this broker manages it by its id (it is ours in the
+    venue's list, it can be canceled), nothing is sent twice, and a restart matches it from
+    its `posted` line."""
+    import errno
+
+    from mismarterad.integrations.schwab import order_ledger
+
+    written = order_ledger.append_line
+
+    def disk_full_for_bindings(path: Path, line: str) -> None:
+        if '"bound"' in line:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        written(path, line)
+
+    ledger_path = tmp_path / "ledger.jsonl"
+    first = _connect(emulator, ledger_path)
+    try:
+        monkeypatch.setattr(order_ledger, "append_line", disk_full_for_bindings)
+        order = first.broker.submit(_req("c8", qty=3))
+        assert order.status is OrderStatus.ACCEPTED
+        assert [o.client_order_id for o in first.broker.venue_open_orders()] == ["c8"], "ours, not another's"
+        assert first.broker.cancel("c8").status is OrderStatus.CANCELED
+        monkeypatch.undo()
+    finally:
+        first.close()
+    [post] = emulator.posted()
+    assert "bound" not in ledger_path.read_text()
+    later = _connect(emulator, ledger_path)
+    try:
+        journaled = Order(_req("c8", qty=3), OrderStatus.SUBMITTED)
+        found = later.broker.lookup("c8", journaled)
+        assert found is not None and found.status is OrderStatus.CANCELED
+        assert OrderLedger(ledger_path, emulator.account_hash()).order_id("c8") == post["order_id"]
+        assert len(emulator.posted()) == 1, "never sent again"
+    finally:
+        later.close()
+
+
 def test_duplicated_and_partial_fills_count_each_execution_once(emulator: SchwabEmulator,
                                                                 broker: SchwabBroker) -> None:
     emulator.fault("partial_fill", fraction=0.4)
@@ -179,6 +221,30 @@ def test_a_token_seven_days_old_is_refused_before_anything_is_sent(emulator: Sch
     with pytest.raises(ConfigError, match="0600"):
         connect(emulator.credentials, settings, ReplayClock(T0, 1.0))
     assert len(_venue_requests(emulator)) == before
+
+
+@pytest.mark.parametrize(("days_old", "refused"), [(6.8, True), (6.5, False)])
+def test_a_token_that_expires_before_the_close_is_refused_before_anything_is_sent(
+        emulator: SchwabEmulator, tmp_path: Path, days_old: float, refused: bool) -> None:
+    """A day-run opened at 09:25 runs until 16:00 and then settles: a token of 6.8 days dies
+    4.8 hours later, mid-day, when the daemon could not even flatten; one of 6.5 days lasts."""
+    aged = json.loads(emulator.token_file.read_text())
+    aged["creation_timestamp"] -= int(days_old * 86_400)
+    path = tmp_path / "aged-token.json"
+    path.write_text(json.dumps(aged))
+    os.chmod(path, 0o600)
+    before = len(_venue_requests(emulator))
+    settings = SchwabSettings(ACCOUNT_NUMBER, TokenFile(path), tmp_path / "ledger.jsonl", emulator.endpoint)
+    clock = ReplayClock(datetime(2011, 1, 3, 14, 25, tzinfo=UTC), 1.0)  # 09:25 New York
+    close = datetime(2011, 1, 3, 16, 0, tzinfo=ZoneInfo("America/New_York"))
+    if refused:
+        with pytest.raises(BrokerAuthError, match=r"expires at .* UTC, in 4\.8 h, before this session's close at "
+                                                  r"16:00 exchange time \(6\.6 h away\) plus 30 minutes: .*"
+                                                  r"run `mismarterad auth schwab`"):
+            connect(emulator.credentials, settings, clock, close=close)
+        assert len(_venue_requests(emulator)) == before, "nothing was sent"
+    else:
+        connect(emulator.credentials, settings, clock, close=close).close()
 
 
 def test_an_unknown_account_number_names_the_ones_reached(emulator: SchwabEmulator, tmp_path: Path) -> None:

@@ -50,6 +50,12 @@ def test_the_table_names_the_account_and_real_money_needs_confirming(tmp_path: P
     assert "no paper account" in confirm and "live_trading_confirmed" in confirm
     live = load_daemon_config(write(tmp_path, '[schwab]\naccount_number = "12345678"\nlive_trading_confirmed = true\n'))
     assert live.schwab is not None and live.schwab.endpoint is None and live.schwab.token_file is None
+    for proxy in ("https://schwab-proxy.example.com", "https://10.0.0.5:8443", "http://127.0.0.1.example.com:1"):
+        [waived] = problems(write(tmp_path, f'[schwab]\naccount_number = "12345678"\nendpoint = "{proxy}"\n'))
+        assert "live_trading_confirmed" in waived, "only a loopback endpoint (the emulator) waives the confirmation"
+    for emulator in ("http://127.0.0.1:8800", "http://localhost:8800", "http://[::1]:8800"):
+        loaded = load_daemon_config(write(tmp_path, f'[schwab]\naccount_number = "12345678"\nendpoint = "{emulator}"\n'))
+        assert loaded.schwab is not None and not loaded.schwab.live_trading_confirmed
     [flatten] = problems(write(tmp_path, EMULATED, flatten_minutes_before_close=0))
     assert flatten.startswith("flatten_minutes_before_close: must be at least 1 with broker = \"schwab\"")
 
@@ -74,7 +80,8 @@ def test_the_venue_needs_the_app_s_credentials_and_a_private_token_file_saying_w
 
 def test_an_endpoint_on_schwab_s_hosts_or_in_clear_text_off_loopback_is_refused(tmp_path: Path) -> None:
     for bad in ("https://api.schwabapi.com", "http://10.0.0.5:8800"):
-        config = load_daemon_config(write(tmp_path, f'[schwab]\naccount_number = "1234"\nendpoint = "{bad}"\n'))
+        config = load_daemon_config(write(tmp_path, f'[schwab]\naccount_number = "1234"\nendpoint = "{bad}"\n'
+                                                    'live_trading_confirmed = true\n'))
         (tmp_path / "state").mkdir(exist_ok=True)
         token = tmp_path / "state" / "schwab-token.json"
         token.write_text(json.dumps({"creation_timestamp": 1, "token": {"access_token": "a", "refresh_token": "r"}}))

@@ -8,7 +8,7 @@ import pytest
 
 from mismarterad.core.market_data import Bar
 from mismarterad.core.orders import OrderRequest, OrderType, Side
-from mismarterad.integrations.paper.fill_models import CommissionModel, fill_price, slipped
+from mismarterad.services.fill_models import CommissionModel, fill_price, slipped
 
 T0 = datetime(2011, 1, 3, 14, 30, tzinfo=UTC)
 

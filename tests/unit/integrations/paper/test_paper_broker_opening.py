@@ -12,7 +12,7 @@ from mismarterad.core.market_data import Bar
 from mismarterad.core.orders import Fill, OrderRequest, OrderType, Position, Side
 from mismarterad.core.paper_account import PaperBalance, position_after
 from mismarterad.integrations.paper import PaperBroker
-from mismarterad.integrations.paper.fill_models import CommissionModel
+from mismarterad.services.fill_models import CommissionModel
 
 T0 = datetime(2011, 1, 4, 14, 30, tzinfo=UTC)
 

@@ -37,6 +37,16 @@ def test_age_and_freshness_read_the_wall_clock(tmp_path: Path) -> None:
     assert "r.tok" not in str(refused.value) and "a.tok" not in str(refused.value)
 
 
+def test_a_token_that_dies_before_it_is_needed_is_refused_naming_its_end(tmp_path: Path) -> None:
+    """6.8 days old with 7 hours to go: Schwab would refuse its refresh mid-day."""
+    token = _file(tmp_path, timedelta(days=6.8))
+    token.require_fresh(token.read(), lasting_secs=4 * 3600, needed_for="the close")  # 4.8 h left: enough
+    with pytest.raises(BrokerAuthError, match=r"expires at 2026-12-07 16:48 UTC, in 4\.8 h, before the close: .*"
+                                              r"run `mismarterad auth schwab`") as refused:
+        token.require_fresh(token.read(), lasting_secs=7 * 3600, needed_for="the close")
+    assert "r.tok" not in str(refused.value)
+
+
 @pytest.mark.parametrize(("content", "mode", "expected"), [
     (None, 0o600, "no such file.*mismarterad auth schwab"),
     (json.dumps({"creation_timestamp": 1, "token": TOKEN}), 0o644, "0644.*0600"),

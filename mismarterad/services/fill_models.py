@@ -1,4 +1,5 @@
-"""How a simulated order fills against a bar: pure rules shared by the paper broker and tests.
+"""How an order fills against a bar: pure rules of the paper broker, shared with the venue
+emulators (their fills) and the Schwab broker (which bar a live order's fill is waited for).
 
 * market: the first eligible bar's open.
 * limit buy / sell: when low <= limit / high >= limit; at the limit, or at the open if the bar
