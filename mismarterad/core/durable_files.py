@@ -38,15 +38,27 @@ def replace_file(path: Path, data: bytes, mode: int = 0o644) -> None:
 
 
 def append_line(path: Path, line: str, mode: int = 0o600) -> None:
-    """Append `line` (a newline is added) and fsync it; OSError as raised."""
+    """Append `line` (a newline is added) and fsync it; OSError as raised.
+
+    A line is whole or absent: a write that fails part-way (a full disk) is cut back off before
+    the error is raised, and a torn last line left by a crash (no newline) is ended before this
+    one, so the next line never fuses with a fragment into one unreadable line that a reader
+    skips whole (for an order ledger: an order sent, read back as never sent)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     created = not path.exists()
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, mode)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, mode)
     try:
-        rest = memoryview((line + "\n").encode())
-        while rest:  # a write may take part of the line (a full disk); the rest follows or raises
-            rest = rest[os.write(fd, rest):]
-        os.fsync(fd)
+        size = os.fstat(fd).st_size
+        torn = size > 0 and os.pread(fd, 1, size - 1) != b"\n"
+        rest = memoryview((("\n" if torn else "") + line + "\n").encode())
+        try:
+            while rest:  # a write may take part of the line (a full disk); the rest follows or raises
+                rest = rest[os.write(fd, rest):]
+            os.fsync(fd)
+        except OSError:
+            with contextlib.suppress(OSError):
+                os.ftruncate(fd, size)
+            raise
     finally:
         os.close(fd)
     if created:
