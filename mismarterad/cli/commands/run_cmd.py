@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import time
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -22,6 +23,8 @@ if TYPE_CHECKING:
     from mismarterad.daemon.state_lock import StateLock
 
 __all__ = ["register"]
+
+_ANCHOR_SPAN_SECS = 86_400.0  # an --anchor further from now is a mistake (milliseconds, yesterday's)
 
 EXAMPLES = """examples:
   mismarterad run --config /etc/mismarterad/mismarterad.toml
@@ -176,8 +179,9 @@ def clock_from_args(args: argparse.Namespace) -> Clock:
     speed = 60.0 if args.speed is None else args.speed
     if not 0 < speed <= 100_000:
         raise ConfigError(f"--speed: must be > 0 and <= 100000, got {speed}")
-    if args.anchor is not None and not math.isfinite(args.anchor):
-        raise ConfigError(f"--anchor: expected Unix seconds (a finite number), got {args.anchor}")
+    if args.anchor is not None and not (math.isfinite(args.anchor) and abs(time.time() - args.anchor) <= _ANCHOR_SPAN_SECS):
+        raise ConfigError(f"--anchor: expected Unix seconds within a day of now (date +%s), got {args.anchor}: "
+                          "an old anchor would start the replay days or years after --start")
     return ReplayClock(start, speed, anchor=args.anchor)
 
 
