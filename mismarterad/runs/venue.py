@@ -293,7 +293,11 @@ def schwab_venue(daemon: DaemonConfig, credentials: SchwabCredentials, state_dir
 
     def connect(config: SessionConfig, session: TradingSession) -> LiveConnection:
         gaps = GapSettings.of(config, session)
-        opened = connect_schwab(credentials, schwab, clock, close=session.regular_close)
+        # the token must last the day-run: to the close and the lag after it (its orders, fills and
+        # reconciliation), at least 5 minutes; no longer, so a restart late in the day is not
+        # refused on a token that still outlives everything the day-run will do
+        opened = connect_schwab(credentials, schwab, clock, close=session.regular_close,
+                                after_close_secs=max(daemon.lag_minutes, 5) * 60.0)
         try:  # what is opened is closed again if anything after it fails: the session's HTTP client
             feed = opened.feed(clock, gap_max_retries=gaps.max_retries,
                                gap_retry_interval_secs=gaps.retry_interval_secs,

@@ -4,8 +4,8 @@ and the broker, history source and bar feed built on them.
 `connect` refuses, before anything is sent, a token Schwab will refuse before the day-run is
 done with the account: 7 days after its login Schwab refuses the refresh token, and a day-run
 whose token died mid-day could not reach the account, not even to flatten; so the token must
-outlive the session's close by `AFTER_CLOSE_SECS` (BrokerAuthError saying to run `mismarterad
-auth schwab`, naming the expiry and the close). The time to the close is read on the session's
+outlive the session's close by `after_close_secs`, the rest of the day-run (BrokerAuthError
+saying to run `mismarterad auth schwab`, naming the expiry and the close). The time to the close is read on the session's
 clock and taken as that much wall time: a replay at speed needs less, never more. Then it looks
 the configured account number up among those the token reaches (Schwab addresses accounts by a
 hash) and reads the account once. Nothing is left open when it fails.
@@ -33,7 +33,6 @@ from mismarterad.integrations.schwab.transport import SchwabEndpoint
 __all__ = ["SchwabConnection", "SchwabSettings", "connect"]
 
 _CONNECT_SECS = 7.0  # real time for the account lookup (the broker's own reads have their budget)
-AFTER_CLOSE_SECS = 1800.0  # the token outlives the close by this: the close's orders, its fills, the reconciliation
 
 
 @dataclass(frozen=True)
@@ -64,12 +63,13 @@ class SchwabConnection:
 
 
 def connect(credentials: SchwabCredentials, settings: SchwabSettings, clock: Clock, *,
-            close: datetime | None = None, **broker_options: float) -> SchwabConnection:
-    """Open the account for a day-run whose session closes at `close` (None: no close to reach;
-    see the module docstring). ConfigError for a token file that is missing or readable by
+            close: datetime | None = None, after_close_secs: float = 300.0, **broker_options: float
+            ) -> SchwabConnection:
+    """Open the account for a day-run whose session closes at `close` and which is done with the
+    account `after_close_secs` later (None: no close to reach; see the module docstring). ConfigError for a token file that is missing or readable by
     others and for an account the token does not reach; BrokerAuthError for a token Schwab
     refuses (or will before the close); BrokerUnavailableError if Schwab does not answer."""
-    _require_token_until(settings.token_file, clock, close)
+    _require_token_until(settings.token_file, clock, close, after_close_secs)
     session = SchwabSession(credentials, settings.token_file, settings.endpoint)
     try:
         rest = SchwabRest(session, clock)
@@ -84,13 +84,13 @@ def connect(credentials: SchwabCredentials, settings: SchwabSettings, clock: Clo
     return SchwabConnection(session, broker, SchwabSource(session, clock))
 
 
-def _require_token_until(token_file: TokenFile, clock: Clock, close: datetime | None) -> None:
+def _require_token_until(token_file: TokenFile, clock: Clock, close: datetime | None, after_close_secs: float) -> None:
     wrapped = token_file.read()
     if close is None:
         token_file.require_fresh(wrapped)
         return
     to_close = max(0.0, (close - clock.now()).total_seconds())
     token_file.require_fresh(
-        wrapped, lasting_secs=to_close + AFTER_CLOSE_SECS,
+        wrapped, lasting_secs=to_close + after_close_secs,
         needed_for=f"this session's close at {close:%H:%M} exchange time ({to_close / 3600:.1f} h away) plus "
-                   f"{AFTER_CLOSE_SECS / 60:.0f} minutes")
+                   f"{after_close_secs / 60:.0f} minutes")

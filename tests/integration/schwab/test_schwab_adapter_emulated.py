@@ -223,7 +223,11 @@ def test_a_token_seven_days_old_is_refused_before_anything_is_sent(emulator: Sch
     assert len(_venue_requests(emulator)) == before
 
 
-@pytest.mark.parametrize(("days_old", "refused"), [(6.8, True), (6.5, False)])
+@pytest.mark.parametrize(("days_old", "refused"), [
+    (6.8, True),
+    (7 - 6.75 / 24, False),  # dies at 16:10: after the close and the day-run's 5 minutes past it
+    (6.5, False),
+])
 def test_a_token_that_expires_before_the_close_is_refused_before_anything_is_sent(
         emulator: SchwabEmulator, tmp_path: Path, days_old: float, refused: bool) -> None:
     """A day-run opened at 09:25 runs until 16:00 and then settles: a token of 6.8 days dies
@@ -239,7 +243,7 @@ def test_a_token_that_expires_before_the_close_is_refused_before_anything_is_sen
     close = datetime(2011, 1, 3, 16, 0, tzinfo=ZoneInfo("America/New_York"))
     if refused:
         with pytest.raises(BrokerAuthError, match=r"expires at .* UTC, in 4\.8 h, before this session's close at "
-                                                  r"16:00 exchange time \(6\.6 h away\) plus 30 minutes: .*"
+                                                  r"16:00 exchange time \(6\.6 h away\) plus 5 minutes: .*"
                                                   r"run `mismarterad auth schwab`"):
             connect(emulator.credentials, settings, clock, close=close)
         assert len(_venue_requests(emulator)) == before, "nothing was sent"
