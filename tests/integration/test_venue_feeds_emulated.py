@@ -140,11 +140,12 @@ def schwab_emulator(tmp_path: Path) -> Iterator[EmulatorProcess]:
     emu.stop()
 
 
-@pytest.mark.parametrize("code", [11, 12])
-def test_schwab_streamer_codes_meaning_not_now_are_logged_in_again_after_the_backoff(
+@pytest.mark.parametrize("code", [11, 12, 9, 57])
+def test_schwab_streamer_codes_but_the_refusals_are_logged_in_again_after_the_backoff(
         schwab_emulator: EmulatorProcess, code: int) -> None:
-    """11 SERVICE_NOT_AVAILABLE, 12 CLOSE_CONNECTION: schwab-py raises for them as for a refusal;
-    the stream backs off and logs in again instead of failing the day-run."""
+    """11 SERVICE_NOT_AVAILABLE, 12 CLOSE_CONNECTION, 9 UNKNOWN_FAILURE, a code nobody listed:
+    schwab-py raises for them as for a refusal; the stream backs off and logs in again instead
+    of failing the day-run."""
     schwab_emulator.fault("streamer_login_code", code=code, count=2)
     feed, close = _feed(VENUES["schwab"], schwab_emulator)
     seen: list[Bar] = []

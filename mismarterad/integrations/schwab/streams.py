@@ -7,11 +7,12 @@ schwab-py's StreamClient is asyncio only and never reconnects: a closed socket r
 the current access token), `chart_equity_subs(symbols)`, then `handle_message()` until the
 socket closes, whatever the reason; then a backoff with jitter (RECONNECT_BACKOFF) and again.
 Every authorized connection after the first counts as a reconnect (the StreamWatch). A login
-or subscription Schwab refuses (a refused token, or a response code that means "no", such as 3
-LOGIN_DENIED) is recorded as a refusal and ends the thread: asking again gets the same answer.
-The codes that mean "not now" (`TRANSIENT_CODES`: 11 SERVICE_NOT_AVAILABLE, 12
-CLOSE_CONNECTION, 20 STREAM_CONN_NOT_FOUND, 30 STOP_STREAMING) are a failed connection like a
-dropped socket: the loop backs off and logs in again.
+or subscription Schwab refuses (a refused token, or a response code that means "no":
+`REFUSAL_CODES`, such as 3 LOGIN_DENIED) is recorded as a refusal and ends the thread: asking
+again gets the same answer. Every other code (11 SERVICE_NOT_AVAILABLE, 12 CLOSE_CONNECTION,
+20 STREAM_CONN_NOT_FOUND, 30 STOP_STREAMING, 9 UNKNOWN_FAILURE, one Schwab adds later) is a
+failed connection like a dropped socket: the loop backs off and logs in again, the code logged.
+A code we cannot name never ends the day's bars; a wrong retry costs a login every backoff.
 
 The handler only converts each bar to ours and hands it on (`on_bar`, the delivery's queue).
 A stall (no bar for minutes while the socket looks fine, see bar_delivery.py) closes the
@@ -37,20 +38,18 @@ from mismarterad.integrations.schwab.parse import parse_chart_bar
 from mismarterad.integrations.schwab.session import SchwabSession
 from mismarterad.integrations.stream_watch import RECONNECT_BACKOFF, StreamWatch
 
-__all__ = ["TRANSIENT_CODES", "ChartStream"]
+__all__ = ["REFUSAL_CODES", "ChartStream"]
 
 log = structlog.get_logger(component="schwab_streams")
 
 _STOP_WAIT_SECS = 3.0
 # websockets' own keepalive: Schwab's streamer answers pings; a dead socket is noticed in 20 s
 _CONNECT_ARGS = {"open_timeout": 10, "ping_interval": 10, "ping_timeout": 10, "close_timeout": 1}
-# The streamer's response codes (Schwab's Streamer API guide; schwab-py 1.5.1 raises
-# UnexpectedResponseCode for any but 0 and names none): these are "not now", worth a new login
-# after the backoff; any other is a "no" that the same login would meet again.
-TRANSIENT_CODES = {11: "SERVICE_NOT_AVAILABLE", 12: "CLOSE_CONNECTION", 20: "STREAM_CONN_NOT_FOUND",
-                   30: "STOP_STREAMING"}
-_REFUSAL_CODES = {3: "LOGIN_DENIED", 19: "REACHED_SYMBOL_LIMIT", 21: "BAD_COMMAND_FORMAT",
-                  22: "FAILED_COMMAND_SUBS"}
+# The streamer's response codes that mean "no" (Schwab's Streamer API guide; schwab-py 1.5.1
+# raises UnexpectedResponseCode for any but 0 and names none): the same login would meet them
+# again. Any other code is retried after the backoff (see the module docstring).
+REFUSAL_CODES = {3: "LOGIN_DENIED", 19: "REACHED_SYMBOL_LIMIT", 21: "BAD_COMMAND_FORMAT",
+                 22: "FAILED_COMMAND_SUBS"}
 
 
 class ChartStream:
@@ -173,16 +172,16 @@ def _refusal(exc: BaseException) -> str | None:
     """Why Schwab refused the login (to say it once, not ask again), None for a failure worth retrying."""
     if isinstance(exc, UnexpectedResponseCode):
         code = _code(exc)
-        if code in TRANSIENT_CODES:
+        if code not in REFUSAL_CODES:
             return None
         try:
             command = str(exc.response["response"][0]["command"])
         except (KeyError, IndexError, TypeError):
             command = "LOGIN"
         what = "login" if command == "LOGIN" else f"subscription ({command})"
-        name = _REFUSAL_CODES.get(code, "") if isinstance(code, int) else ""
+        name = REFUSAL_CODES[code]
         cause = "authorization" if code == 3 or command == "LOGIN" else "the request"
-        return f"{what} refused (code {code}{' ' + name if name else ''}: {cause})"
+        return f"{what} refused (code {code} {name}: {cause})"
     if isinstance(exc, AuthlibBaseError):
         return "the refresh token was refused (authorization)"
     status = _status(exc)
