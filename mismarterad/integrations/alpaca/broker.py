@@ -106,9 +106,10 @@ class AlpacaBroker(VenueBroker):
 
     def verify(self) -> None:
         """Read the account once (within the retry budget): BrokerAuthError if the keys are
-        refused, BrokerUnavailableError if Alpaca does not answer. On Alpaca's own hosts with
-        `paper` endpoints, an account whose number does not start with "PA" (a live account) is
-        refused too (BrokerAuthError)."""
+        refused, BrokerUnavailableError if Alpaca does not answer. With `paper`, an account whose
+        number does not start with "PA" (a live account) is refused too (BrokerAuthError), on
+        any endpoint: one in front of a live account must not trade it unconfirmed (the
+        emulator's account is PAEMULATOR)."""
         numbers: list[str] = []
 
         def fetch() -> AccountSnapshot:
@@ -118,7 +119,7 @@ class AlpacaBroker(VenueBroker):
 
         with operation_budget(self._op_secs):
             self._readings.read("account", fetch, "GET /v2/account", stale_ok=False, fresh=True)
-        if self._endpoints.on_alpaca and self._endpoints.paper and numbers and not numbers[-1].startswith("PA"):
+        if self._endpoints.paper and numbers and not numbers[-1].startswith("PA"):
             raise BrokerAuthError("paper = true but these keys reach a live Alpaca account (its number does not "
                                   f"start with PA): {AUTH_HINT}")
 

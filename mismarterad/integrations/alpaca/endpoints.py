@@ -30,7 +30,7 @@ class AlpacaEndpoints:
     data_rest: str
     data_stream: str
     trading_stream: str
-    paper: bool = True  # the account `derive` was asked for (checked by AlpacaBroker.verify on Alpaca's hosts)
+    paper: bool = True  # the account `derive` was asked for (checked by AlpacaBroker.verify)
 
     @classmethod
     def derive(cls, endpoint: str | None, paper: bool, feed: str) -> AlpacaEndpoints:
@@ -43,11 +43,6 @@ class AlpacaEndpoints:
         base = _base_url(endpoint)
         ws = ("wss" if base.startswith("https:") else "ws") + base[base.index(":"):]
         return cls(base, base, f"{ws}/v2/{feed}", f"{ws}/stream", paper)
-
-    @property
-    def on_alpaca(self) -> bool:
-        """The trading API is Alpaca's own host (not an emulator)."""
-        return _is_alpaca_host(urlsplit(self.trading_rest).hostname or "")
 
     @property
     def trading_host(self) -> str:

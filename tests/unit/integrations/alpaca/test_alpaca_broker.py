@@ -219,14 +219,17 @@ def test_account_readings_are_reused_for_seconds_between_events() -> None:
     assert fake.count("ACCOUNT") == 1
 
 
-# -- 9. the paper flag on Alpaca's hosts -----------------------------------------------------
+# -- 9. the paper flag, whatever the endpoint -------------------------------------------------
 
 @pytest.mark.parametrize(("number", "refused"), [("PA3XYZ", False), ("312345", True)])
-def test_verify_refuses_a_live_account_when_paper_is_set(number: str, refused: bool) -> None:
+@pytest.mark.parametrize("endpoint", [None, "https://alpaca-proxy.example", "http://127.0.0.1:9"])
+def test_verify_refuses_a_live_account_when_paper_is_set(number: str, refused: bool, endpoint: str | None) -> None:
+    """On Alpaca's hosts, and on any endpoint: a proxy in front of a live account must not
+    trade it with paper = true and no live_trading_confirmed (the emulator's is PAEMULATOR)."""
     fake = FakeTrading()
     fake.account = lambda: SimpleNamespace(cash="100", equity="100", portfolio_value="100", daytrade_count=0,
                                            account_number=number)
-    broker = _broker(fake, endpoint=None)
+    broker = _broker(fake, endpoint=endpoint)
     if refused:
         with pytest.raises(BrokerAuthError, match="paper"):
             broker.verify()

@@ -52,7 +52,3 @@ def test_clear_text_is_refused_off_loopback(remote: str) -> None:
 def test_loopback_or_https_is_taken(local: str) -> None:
     assert AlpacaEndpoints.derive(local, paper=False, feed="iex").paper is False
 
-
-def test_alpacas_hosts_are_known_as_such() -> None:
-    assert AlpacaEndpoints.derive(None, paper=True, feed="iex").on_alpaca
-    assert not AlpacaEndpoints.derive("http://127.0.0.1:1", paper=True, feed="iex").on_alpaca
