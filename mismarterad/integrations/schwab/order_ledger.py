@@ -52,6 +52,7 @@ class OrderLedger:
         self._order_of: dict[str, str] = {}  # client id -> Schwab order id
         self._client_of: dict[str, str] = {}  # Schwab order id -> client id
         self._closed: set[str] = set()  # POSTs Schwab refused
+        self._unwritten: list[str] = []  # `bound` lines a failed write left to write again
         self._load(timedelta(days=keep_days))
 
     # -- writes ------------------------------------------------------------------------------
@@ -62,25 +63,32 @@ class OrderLedger:
         raw.update(side=posted.request.side.value, type=posted.request.type.value,
                    posted_utc=posted.posted_utc.isoformat())
         del raw["submitted_utc"]  # the posted time is what the matching rule needs
-        self._append({"posted": raw})
+        self._write(self._line({"posted": raw}))
         with self._lock:
             self._posted[posted.client_order_id] = posted
 
     def bind(self, client_order_id: str, order_id: str) -> None:
         """Record that our order is Schwab's `order_id` (fsynced before it returns); idempotent.
         The link holds for this process even if the write fails (StorageError): the order is
-        Schwab's `order_id` whatever the disk says, and a restart that finds only the `posted`
-        line matches the order by the rule, as after a lost answer."""
+        Schwab's `order_id` whatever the disk says. The line is written again before the
+        ledger's next line (a disk that was full has room again); a restart before that finds
+        only the `posted` line and matches the order by the rule, as after a lost answer."""
         with self._lock:
             if self._order_of.get(client_order_id) == order_id:
                 return
             self._order_of[client_order_id] = order_id
             self._client_of[order_id] = client_order_id
-        self._append({"bound": {"client_order_id": client_order_id, "order_id": order_id}})
+        line = self._line({"bound": {"client_order_id": client_order_id, "order_id": order_id}})
+        try:
+            self._write(line)
+        except StorageError:
+            with self._lock:
+                self._unwritten.append(line)
+            raise
 
     def close(self, client_order_id: str) -> None:
         """Record that the POST made no order (Schwab refused it)."""
-        self._append({"closed": client_order_id})
+        self._write(self._line({"closed": client_order_id}))
         with self._lock:
             self._closed.add(client_order_id)
 
@@ -113,10 +121,20 @@ class OrderLedger:
 
     # -- the file ----------------------------------------------------------------------------
 
-    def _append(self, entry: dict[str, Any]) -> None:
-        entry["account_hash"] = self._account
+    def _line(self, entry: dict[str, Any]) -> str:
+        return json.dumps({**entry, "account_hash": self._account}, sort_keys=True)
+
+    def _write(self, line: str) -> None:
+        """Append `line`, after the bindings whose write failed earlier (StorageError)."""
+        with self._lock:
+            pending = list(self._unwritten)
         try:
-            append_line(self.path, json.dumps(entry, sort_keys=True))
+            for earlier in pending:
+                append_line(self.path, earlier)
+                with self._lock:
+                    if earlier in self._unwritten:  # another thread may have written it too (read back once)
+                        self._unwritten.remove(earlier)
+            append_line(self.path, line)
         except OSError as exc:
             raise StorageError(f"{self.path}: cannot record the Schwab order ({exc.strerror})") from exc
 
