@@ -18,8 +18,9 @@ log = structlog.get_logger(component="execution_manager")
 
 
 def guarded(call: Callable[..., T], *args: object) -> T | None:
-    """A broker call of a flatten or a cancel-all: its failure is logged, never raised past the
-    other orders."""
+    """A broker call whose failure must not stop what surrounds it (a flatten's or a
+    cancel-all's other orders, a check such as the positions comparison after fills): the
+    failure is logged and None returned."""
     try:
         return call(*args)
     except BrokerError as exc:

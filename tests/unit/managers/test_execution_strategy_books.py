@@ -8,7 +8,6 @@ import structlog
 import structlog.testing
 
 from mismarterad.core.market_data import Bar
-
 from mismarterad.core.orders import OrderStatus, OrderType, Position, Side
 from mismarterad.core.risk import RiskLimits
 from mismarterad.integrations.broker_errors import BrokerUnavailableError
