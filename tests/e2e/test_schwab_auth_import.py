@@ -104,6 +104,10 @@ def test_auth_refusals_are_one_line_and_write_nothing(emulator: SchwabEmulator, 
                   paste=lambda url: "https://127.0.0.1:8182/?code=forged&state=not-this-login")
     assert forged.returncode == 65 and "start again" in forged.stderr, forged.stderr
     assert not token.exists()
+    emulator.fault("token_answer", status=400, body='{"error": "invalid_grant"}', content_type="application/json")
+    stale = auth(app_keys(cli_env), "--endpoint", emulator.base_url, "--token-file", str(token))
+    assert stale.returncode == 65 and "invalid_grant" in stale.stderr and "start again" in stale.stderr, stale.stderr
+    assert "SCHWAB_APP_SECRET" not in stale.stderr  # the app is not what is wrong
     for bad in (["--callback-url", "http://127.0.0.1:8182"], ["--endpoint", "http://10.0.0.1:1"]):
         refused = subprocess.run([executable("mismarterad"), "auth", "schwab", "--token-file", str(token), *bad],
                                  env=app_keys(cli_env), capture_output=True, text=True, timeout=60)

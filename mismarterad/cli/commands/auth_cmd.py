@@ -36,7 +36,7 @@ token file is --token-file, else [schwab] token_file of --config, else schwab-to
 state directory. --callback-url must be exactly the one registered for the app on
 developer.schwab.com (default {DEFAULT_CALLBACK}); nothing needs to listen there: copy the
 address the browser ends on, even if the page does not load. Exit codes: 0 written, 65 the
-pasted address is not this login's redirect, 69 Schwab gave no usable token (not reached, an
+pasted address is not this login's redirect or its code was refused (expired or used), 69 Schwab gave no usable token (not reached, an
 HTTP error such as a 5xx, or an answer that is not a token: log in again later), 78 a refused
 app key or secret, or bad options."""
 
@@ -110,6 +110,9 @@ def _auth_schwab(args: argparse.Namespace) -> int:
     except HTTPStatusError as exc:  # a 5xx, or an error page that is not JSON
         return _unavailable(f"Schwab's token endpoint at {endpoint.host} answered HTTP {exc.response.status_code}")
     except AuthlibBaseError as exc:
+        if _oauth_code(exc) == "invalid_grant":  # the code, not the app: it lives seconds and serves once
+            return _bad_paste("Schwab refused the login's code (invalid_grant: it expires within a minute or so "
+                              "of the login and serves once)")
         raise ConfigError(f"Schwab refused the login ({_oauth_code(exc)}): check SCHWAB_APP_KEY, SCHWAB_APP_SECRET "
                           f"and --callback-url (it must equal the app's registered one); nothing written") from None
     except ValueError:  # authlib: a 2xx whose body is not a JSON object
