@@ -217,8 +217,10 @@ def _write_equity(path: Path, columns: CurveColumns, drawdown: np.ndarray, tz: Z
     changed = np.ones(n, dtype=bool)
     for column in values:
         changed[1:] |= column[1:] != column[:-1]
-    texts = [f"{_money(c)},{_money(v)},{_money(e)},{_number(d)}\n"
-             for c, v, e, d in zip(*(column[changed].tolist() for column in values), strict=True)]
+    # _money and _number of every value, inlined: 300,000 calls a year of steps
+    money = [[repr(round(v, 6)).removesuffix(".0") for v in column[changed].tolist()] for column in values[:3]]
+    falls = [repr(round(v, 10)).removesuffix(".0") for v in drawdown[changed].tolist()]
+    texts = [f"{c},{v},{e},{d}\n" for c, v, e, d in zip(*money, falls, strict=True)]
     text_of = np.cumsum(changed) - 1
     stamps = iso_local(columns.ts_us, first_offsets_of_utc_dates(columns.ts_us, tz))
     with path.open("w") as handle:
