@@ -209,6 +209,8 @@ class ExecutionManager(ResumingMixin, SettlingMixin, ReconcilingMixin, BlockMixi
     def take_unreported(self, strategy_id: str) -> list[tuple[Order, str]]:
         """The strategy's orders refused (or rejected at once) since the last call, oldest first,
         each with its reason: the check's name, or `rejected:<category>` for a rejection."""
+        if strategy_id not in self._unreported:  # the usual answer, twice per strategy call: no lock
+            return []  # (one added by another thread meanwhile is told at the next call, as with the lock)
         with self._book:
             orders = self._unreported.pop(strategy_id, [])
         return [(o, o.reason or "" if o.status is OrderStatus.REFUSED

@@ -22,15 +22,18 @@ class PositionBook:
     def __init__(self) -> None:
         self._positions: dict[tuple[str, str], int] = {}  # (strategy, symbol) -> signed shares
         self._mismatch_seen: set[PositionMismatch] = set()  # logged once per distinct value
+        self._net: dict[str, int] | None = None  # net() until the next change: every order's checks read it
 
     def apply(self, fill: Fill) -> None:
         key = (fill.strategy, fill.symbol)
         self._positions[key] = self._positions.get(key, 0) + fill.side.sign * fill.quantity
+        self._net = None
 
     def adopt(self, owner: str, symbol: str, quantity: int) -> None:
         """Book shares no fill of this run explains (held at the broker when the run started)."""
         key = (owner, symbol)
         self._positions[key] = self._positions.get(key, 0) + quantity
+        self._net = None
 
     def of(self, strategy_id: str, symbol: str) -> int:
         return self._positions.get((strategy_id, symbol), 0)
@@ -43,11 +46,13 @@ class PositionBook:
         return {k: q for k, q in sorted(self._positions.items()) if q != 0}
 
     def net(self) -> dict[str, int]:
-        """Net open positions per symbol (the strategies' sum), sorted."""
-        net: dict[str, int] = {}
-        for (_strategy, symbol), quantity in self._positions.items():
-            net[symbol] = net.get(symbol, 0) + quantity
-        return {s: q for s, q in sorted(net.items()) if q != 0}
+        """Net open positions per symbol (the strategies' sum), sorted (a copy: the caller's own)."""
+        if self._net is None:
+            net: dict[str, int] = {}
+            for (_strategy, symbol), quantity in self._positions.items():
+                net[symbol] = net.get(symbol, 0) + quantity
+            self._net = {s: q for s, q in sorted(net.items()) if q != 0}
+        return dict(self._net)
 
     def held_by_symbol(self) -> dict[str, list[tuple[str, int]]]:
         """Open positions grouped by symbol, symbols and strategies sorted."""
@@ -61,6 +66,8 @@ class PositionBook:
         """The symbols where the strategies' sum differs from the broker; each new one logged."""
         broker = {p.symbol: p.quantity for p in broker_positions}
         ours_by_symbol = self.net()
+        if broker == ours_by_symbol:  # the usual case, after every fill
+            return []
         found = []
         for symbol in sorted(broker.keys() | ours_by_symbol.keys()):
             ours, theirs = ours_by_symbol.get(symbol, 0), broker.get(symbol, 0)

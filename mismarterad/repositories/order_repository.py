@@ -5,8 +5,8 @@ The strategy of an order is stored with it; a fill's strategy is its order's (re
 (run, client_order_id) join), and the positions table holds the broker's net position per symbol,
 with its average price. Per-strategy positions are a function of the stored fills
 (`strategy_positions`), so they need no table of their own. A run's orders and fills are
-inserted with `executemany` in chunks of CHUNK_ROWS rows: no ORM object per row, and the rows
-being written never more than a chunk, however long the run."""
+inserted with the driver's `executemany` in chunks of CHUNK_ROWS rows (repositories/bulk_insert.py):
+no ORM object per row, and the rows being written never more than a chunk, however long the run."""
 
 from __future__ import annotations
 
@@ -14,11 +14,12 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from itertools import islice
 
-from sqlalchemy import and_, insert, select, update
+from sqlalchemy import and_, select, update
 
 from mismarterad.core.orders import Fill, Order, OrderRequest, OrderStatus, OrderType, Position, Side
 from mismarterad.db.engine import DbSessionFactory
 from mismarterad.db.tables import FillRow, OrderRow, PositionRow, RunRow
+from mismarterad.repositories.bulk_insert import insert_many
 
 __all__ = ["CHUNK_ROWS", "OrderRepository", "like_prefix", "order_row", "order_value"]
 
@@ -36,7 +37,7 @@ class OrderRepository:
         with self._db_sessions.begin() as db:
             existing = set(db.scalars(select(OrderRow.client_order_id).where(OrderRow.run_id == run_id)))
             for chunk in _chunks(o for o in orders if o.client_order_id not in existing):
-                db.execute(insert(OrderRow.__table__), [order_row(run_id, o) for o in chunk])
+                insert_many(db, OrderRow.__table__, [order_row(run_id, o) for o in chunk])
             for order in orders:
                 if order.client_order_id in existing:
                     values = order_row(run_id, order)
@@ -48,10 +49,10 @@ class OrderRepository:
             return
         with self._db_sessions.begin() as db:
             for first in range(0, len(fills), CHUNK_ROWS):
-                db.execute(insert(FillRow.__table__), [
+                insert_many(db, FillRow.__table__, [
                     {"run_id": run_id, "seq": first_seq + first + i, "client_order_id": f.client_order_id,
                      "symbol": f.symbol, "side": f.side.value, "quantity": f.quantity, "price": f.price,
-                     "commission": f.commission, "ts_utc": f.ts_utc}
+                     "commission": f.commission, "ts_utc": f.ts_utc, "execution_id": ""}
                     for i, f in enumerate(fills[first : first + CHUNK_ROWS])
                 ])
 

@@ -28,15 +28,13 @@ def _offset_us(us: int, tz: ZoneInfo) -> int:
 
 def local_offsets(ts_us: np.ndarray, tz: ZoneInfo) -> np.ndarray:
     """Each instant's own UTC offset in `tz`, in microseconds."""
-    out = np.empty(len(ts_us), dtype=np.int64)
-    hours = ts_us // _US_PER_HOUR
-    for hour in np.unique(hours).tolist():
-        at = hours == hour
-        first, last = _offset_us(hour * _US_PER_HOUR, tz), _offset_us((hour + 1) * _US_PER_HOUR - 1, tz)
-        if first == last:
-            out[at] = first
-        else:  # the offset changes within this hour
-            out[at] = [_offset_us(us, tz) for us in ts_us[at].tolist()]
+    hours, inverse = np.unique(ts_us // _US_PER_HOUR, return_inverse=True)
+    firsts = [_offset_us(hour * _US_PER_HOUR, tz) for hour in hours.tolist()]
+    lasts = [_offset_us((hour + 1) * _US_PER_HOUR - 1, tz) for hour in hours.tolist()]
+    out = np.array(firsts, dtype=np.int64)[inverse]
+    for k in np.flatnonzero(np.array(firsts) != np.array(lasts)).tolist():  # the offset changes within the hour
+        at = inverse == k
+        out[at] = [_offset_us(us, tz) for us in ts_us[at].tolist()]
     return out
 
 

@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 
 from mismarterad.core.run_result import RunResult
+from mismarterad.runs.report_clock import local_offsets, local_wall_us
 from mismarterad.runs.report_table import final_equity_shown, table_cells
 from mismarterad.services.bar_columns import US_PER_MINUTE, to_datetime, to_us
 from mismarterad.services.curve_columns import curve_columns, price_array
@@ -200,6 +201,7 @@ def _charts(result: RunResult, trades: Sequence[Trade], drawdown: Sequence[float
     columns = curve_columns(result.equity)
     ends = columns.ts_us
     runs = _minute_runs(ends, tz)
+    columns_later: dict[str, list[Any]] = {}  # the trade markers' columns, placed after serialization
     tools = "xpan,xwheel_zoom,box_zoom,reset,save"
 
     def chart(title: str, height: int, **kwargs: Any) -> Any:
@@ -239,8 +241,9 @@ def _charts(result: RunResult, trades: Sequence[Trade], drawdown: Sequence[float
         price.line(at[keep].astype(np.float64), prices[at][keep], color="#444", line_width=1)
         own = [t for t in trades if t.symbol == series.symbol]
         markers = []
-        for end, marker in (("entry", "triangle"), ("exit", "inverted_triangle")):
-            source = ColumnDataSource(_trade_marks(own, end, ends, tz))
+        for end, marker, data in zip(("entry", "exit"), ("triangle", "inverted_triangle"),
+                                     _trade_marks(own, ends, tz), strict=True):
+            source = ColumnDataSource(_placeholders(data, columns_later))
             markers.append(price.scatter("x", "y", source=source, marker=marker, size=9, color="color",
                                          line_color="#222", line_width=0.5, legend_label=end))
         price.add_tools(HoverTool(renderers=markers, tooltips=[
@@ -248,27 +251,64 @@ def _charts(result: RunResult, trades: Sequence[Trade], drawdown: Sequence[float
         price.legend.location = "top_left"
         price.legend.click_policy = "hide"
         figures.append(price)
-    return _renumbered(json_item(column(*figures, sizing_mode="stretch_width"), target=CHARTS_ID))
+    return _filled(_renumbered(json_item(column(*figures, sizing_mode="stretch_width"), target=CHARTS_ID)),
+                   columns_later)
 
 
-def _trade_marks(trades: Sequence[Trade], end: str, step_ends: np.ndarray,
-                 tz: ZoneInfo) -> dict[str, list[Any]]:
-    def describe(ts: datetime, price: float) -> str:
-        return f"{_time(ts, tz)} at {price:,.4f}".rstrip("0").rstrip(".")
-
-    at = np.array([to_us(t.entry_utc if end == "entry" else t.exit_utc) for t in trades], dtype=np.int64)
-    # the point of the step ending at or after the fill
-    steps = np.minimum(np.searchsorted(step_ends, at, side="left"), max(len(step_ends) - 1, 0)).astype(np.float64)
-    return {
-        "x": steps.tolist(),
-        "y": [t.entry_price if end == "entry" else t.exit_price for t in trades],
+def _trade_marks(trades: Sequence[Trade], step_ends: np.ndarray,
+                 tz: ZoneInfo) -> tuple[dict[str, list[Any]], dict[str, list[Any]]]:
+    """The columns of the entry markers and of the exit markers (their hover texts are shared)."""
+    entry_us = np.array([to_us(t.entry_utc) for t in trades], dtype=np.int64)
+    exit_us = np.array([to_us(t.exit_utc) for t in trades], dtype=np.int64)
+    texts = {
         "color": ["#2ca02c" if t.pnl > 0 else "#d62728" for t in trades],
         "what": [f"{'long' if t.direction > 0 else 'short'} {t.quantity} {t.symbol}" for t in trades],
         "strategy": [t.strategy for t in trades],
-        "entry": [describe(t.entry_utc, t.entry_price) for t in trades],
-        "exit": [describe(t.exit_utc, t.exit_price) for t in trades],
+        "entry": [f"{when} at {t.entry_price:,.4f}".rstrip("0").rstrip(".")
+                  for when, t in zip(_minutes(entry_us, tz), trades, strict=True)],
+        "exit": [f"{when} at {t.exit_price:,.4f}".rstrip("0").rstrip(".")
+                 for when, t in zip(_minutes(exit_us, tz), trades, strict=True)],
         "pnl": [f"{t.pnl:+,.2f}" for t in trades],
     }
+
+    def marks(at: np.ndarray, prices: list[float]) -> dict[str, list[Any]]:
+        # the point of the step ending at or after the fill
+        steps = np.minimum(np.searchsorted(step_ends, at, side="left"), max(len(step_ends) - 1, 0))
+        return {"x": steps.astype(np.float64).tolist(), "y": prices, **texts}
+
+    return (marks(entry_us, [t.entry_price for t in trades]), marks(exit_us, [t.exit_price for t in trades]))
+
+
+def _minutes(ts_us: np.ndarray, tz: ZoneInfo) -> list[str]:
+    """`_time` of each instant ("%Y-%m-%d %H:%M" in `tz`), made by numpy."""
+    wall = local_wall_us(ts_us, local_offsets(ts_us, tz)).astype("datetime64[us]")
+    return [text.replace("T", " ") for text in np.datetime_as_string(wall, unit="m").tolist()]
+
+
+def _placeholders(data: dict[str, list[Any]], later: dict[str, list[Any]]) -> dict[str, list[str]]:
+    """`data` with each column replaced by a one-item list naming it in `later`: bokeh serializes
+    a list item by item (tens of thousands of markers took it seconds), while the column's JSON
+    is the list itself, so `_filled` puts the columns in place after serialization."""
+    out = {}
+    for name, values in data.items():
+        key = f"\x00column {len(later)}"
+        later[key] = values
+        out[name] = [key]
+    return out
+
+
+def _filled(item: dict[str, Any], later: dict[str, list[Any]]) -> dict[str, Any]:
+    """The document with every placeholder column of `_placeholders` replaced by its values."""
+    def fill(node: Any) -> Any:
+        if isinstance(node, dict):
+            return {k: fill(v) for k, v in node.items()}
+        if isinstance(node, (list, tuple)):  # bokeh's map entries are (key, value) tuples
+            if len(node) == 1 and isinstance(node[0], str) and node[0] in later:
+                return later[node[0]]
+            return [fill(v) for v in node]
+        return node
+
+    return fill(item)
 
 
 def _renumbered(item: dict[str, Any]) -> dict[str, Any]:

@@ -24,6 +24,7 @@ __all__ = ["PLOT_POINTS", "plot_equity", "step_ticks"]
 
 PLOT_POINTS = 4000  # more points than pixels only costs time
 MAX_TICKS = 8
+_US_PER_HOUR = 3_600_000_000
 
 
 def step_ticks(local_times: Sequence[datetime]) -> tuple[list[int], list[str]]:
@@ -71,9 +72,12 @@ def plot_equity(path: Path, result: RunResult, drawdown: Sequence[float], tz: Zo
     bottom.grid(True, linewidth=0.3)
     if n:
         wall = local_wall_us(columns.ts_us, local_offsets(columns.ts_us, tz))
-        local = wall.astype("datetime64[us]").astype(object).tolist()  # naive wall-clock datetimes
+        # only the first step of each wall-clock hour can carry a tick (a date changes with its hour)
+        hours = wall // _US_PER_HOUR
+        firsts = np.flatnonzero(np.concatenate(([True], hours[1:] != hours[:-1])))
+        local = wall[firsts].astype("datetime64[us]").astype(object).tolist()  # naive wall-clock datetimes
         ticks, labels = step_ticks(local)
-        bottom.set_xticks(ticks, labels)
+        bottom.set_xticks(firsts[ticks].tolist(), labels)
         bottom.set_xlabel(f"{result.first_day} ({tz.key} time)" if len({t.date() for t in local}) == 1
                           else f"sessions ({tz.key} dates)")
     fig.tight_layout()

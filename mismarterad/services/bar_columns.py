@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from itertools import repeat
 
 import numpy as np
 
@@ -90,12 +91,19 @@ class BarSeries:
                    self.high.item(i), self.low.item(i), self.close.item(i), self.volume.item(i))
 
     def bars(self, start: int = 0, stop: int | None = None) -> list[Bar]:
-        """`Bar` objects of positions [start, stop), made in one pass."""
+        """`Bar` objects of positions [start, stop), made in one pass (an on_bar strategy is
+        handed every bar: about a million a year of 10 symbols). Whole-second starts, which
+        every bar has, are made by `datetime.fromtimestamp` of their integer seconds (exact, and
+        about twice as fast as `to_datetime`)."""
         sl = slice(start, stop)
-        return [Bar(self.symbol, self.interval, to_datetime(us), o, h, lo, c, v)
-                for us, o, h, lo, c, v in zip(self.start_us[sl].tolist(), self.open[sl].tolist(),
-                                              self.high[sl].tolist(), self.low[sl].tolist(),
-                                              self.close[sl].tolist(), self.volume[sl].tolist(), strict=True)]
+        starts_us = self.start_us[sl]
+        if len(starts_us) and not np.any(starts_us % 1_000_000):
+            starts = list(map(datetime.fromtimestamp, (starts_us // 1_000_000).tolist(), repeat(UTC)))
+        else:
+            starts = [to_datetime(us) for us in starts_us.tolist()]
+        return list(map(Bar, repeat(self.symbol), repeat(self.interval), starts, self.open[sl].tolist(),
+                        self.high[sl].tolist(), self.low[sl].tolist(), self.close[sl].tolist(),
+                        self.volume[sl].tolist()))
 
 
 @dataclass(frozen=True, slots=True, eq=False)

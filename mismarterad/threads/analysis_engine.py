@@ -15,7 +15,7 @@ from __future__ import annotations
 import queue
 from bisect import bisect_right
 from collections.abc import Callable, Sequence
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -267,7 +267,9 @@ class AnalysisEngine(BlockWalkingMixin, Worker):
             close = self.session.regular_close
             length = parse_interval(interval)
             start = (close - timedelta(microseconds=1)) if length.daily else close - length.length
-            self._last_starts[interval] = start
+            # in UTC, the zone of every bar's start: comparing datetimes of two zones asks both
+            # for their offsets (about 20x slower), and strategies compare at every bar
+            start = self._last_starts[interval] = start.astimezone(UTC)
         return start
 
     def expected_count_as_of(self) -> int:
