@@ -8,7 +8,7 @@ from pathlib import Path
 
 from typing import TYPE_CHECKING
 
-from mismarterad.cli.commands.run_cmd import add_clock_arguments, clock_from_args
+from mismarterad.cli.clock_options import add_clock_arguments, clock_from_args
 from mismarterad.core.errors import ConfigError
 
 if TYPE_CHECKING:  # the handlers import these themselves, so `--help` stays light

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from mismarterad.cli.commands.run_cmd import add_clock_arguments, clock_from_args
+from mismarterad.cli.clock_options import add_clock_arguments, clock_from_args
 from mismarterad.core.clock import ReplayClock, SystemClock
 from mismarterad.core.errors import ConfigError
 
