@@ -29,9 +29,9 @@ from mismarterad.daemon.assistant_jobs import AssistantJobs
 from mismarterad.daemon.control import DaemonControl, DaemonSnapshot, DayRunSnapshot, FrontEnd, HaltOutcome
 from mismarterad.daemon.control_server import ControlServer, Handler
 from mismarterad.daemon.day_runs import DayRunsMixin
-from mismarterad.daemon.health import first_stalled
+from mismarterad.services.thread_health import first_stalled
 from mismarterad.daemon.kill_switch import KillSwitch
-from mismarterad.daemon.loaded_config import LoadedConfig, load_config
+from mismarterad.runs.loaded_config import LoadedConfig, load_config
 from mismarterad.daemon.metrics import DaemonMetrics
 from mismarterad.daemon.notify import Notifier
 from mismarterad.daemon.scheduler import SessionScheduler

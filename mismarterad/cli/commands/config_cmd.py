@@ -81,7 +81,7 @@ def _where(exc: ConfigError, path: Path, prefix: str) -> str:
 
 def _check_file(path: Path) -> None:
     if _is_daemon_config(path):
-        from mismarterad.daemon.loaded_config import load_config
+        from mismarterad.runs.loaded_config import load_config
 
         load_config(path)
         return

@@ -74,7 +74,7 @@ def _run(args: argparse.Namespace) -> int:
     from mismarterad.cli.support import daemon_settings
     from mismarterad.config.settings import daemon_config_path
     from mismarterad.daemon.daemon import Daemon
-    from mismarterad.daemon.loaded_config import load_config
+    from mismarterad.runs.loaded_config import load_config
     from mismarterad.daemon.state_lock import acquire_state_lock
 
     config_path = daemon_config_path(args.config)

@@ -10,7 +10,7 @@ import pytest
 from mismarterad.config.daemon_config import load_daemon_config
 from mismarterad.core.errors import ConfigError
 from mismarterad.config.settings import Settings
-from mismarterad.daemon.loaded_config import load_config
+from mismarterad.runs.loaded_config import load_config
 from mismarterad.runs.app import App
 from mismarterad.runs.venue import build_venue
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from mismarterad.core.read_model import ThreadSnapshot
-from mismarterad.daemon.health import first_stalled
+from mismarterad.services.thread_health import first_stalled
 
 
 def thread(name: str, alive: bool = True, beat: float | None = 100.0) -> ThreadSnapshot:
