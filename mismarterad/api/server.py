@@ -26,10 +26,11 @@ from mismarterad.api.login_throttle import LoginThrottle
 from mismarterad.api.signing_key import load_signing_key
 from mismarterad.api.snapshot_watch import SnapshotWatch
 from mismarterad.api.user_admin import UserAdmin
-from mismarterad.config.api_config import ApiConfig, is_loopback
+from mismarterad.config.api_config import ApiConfig
 from mismarterad.config.settings import Settings
 from mismarterad.core.clock import SystemClock
 from mismarterad.core.errors import ConfigError
+from mismarterad.core.hosts import is_loopback
 from mismarterad.daemon.control import DaemonControl
 from mismarterad.daemon.control_server import Handler
 from mismarterad.db.engine import make_engine

@@ -18,7 +18,9 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, Strict, field_validator
 
-__all__ = ["ApiConfig", "api_problems", "check_host_port", "is_loopback", "split_host_port"]
+from mismarterad.core.hosts import is_loopback
+
+__all__ = ["ApiConfig", "api_problems", "check_host_port", "split_host_port"]
 
 StrictBool = Annotated[bool, Strict()]
 
@@ -39,11 +41,6 @@ def check_host_port(value: str, example: str) -> str:
 def split_host_port(value: str) -> tuple[str, int]:
     host, _, port = value.rpartition(":")
     return host.strip("[]"), int(port)
-
-
-def is_loopback(host: str) -> bool:
-    """`host` (localhost or an IP address) is this machine's loopback."""
-    return host == "localhost" or ipaddress.ip_address(host).is_loopback
 
 
 class ApiConfig(BaseModel):

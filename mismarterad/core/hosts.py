@@ -1,9 +1,10 @@
 """Which hosts are this machine's own: a loopback address never crosses a network.
 
-Two rules hang on it: plain `http://` reaches an adapter's endpoint only on loopback
-(credentials never travel in clear text), and a Schwab endpoint waives the real-money
+Three rules hang on it: plain `http://` reaches an adapter's endpoint only on loopback
+(credentials never travel in clear text), a Schwab endpoint waives the real-money
 confirmation only on loopback (where the shipped emulator listens; any other host may be a
-proxy to the real account).
+proxy to the real account), and the REST API listens without TLS only on loopback (or
+with `allow_insecure_remote` behind a TLS proxy).
 """
 
 from __future__ import annotations
