@@ -25,18 +25,14 @@ from mismarterad.core.errors import ConfigError, DataError, StateError
 from mismarterad.core.market_data import Bar
 from mismarterad.core.orders import OrderStatus
 from mismarterad.core.paper_account import PaperBalance
-from mismarterad.daemon.assistant_jobs import AssistantJobs
 from mismarterad.daemon.control import DaemonControl, DaemonSnapshot, DayRunSnapshot, FrontEnd, HaltOutcome
 from mismarterad.daemon.control_server import ControlServer, Handler
 from mismarterad.daemon.day_runs import DayRunsMixin
-from mismarterad.services.thread_health import first_stalled
 from mismarterad.daemon.kill_switch import KillSwitch
-from mismarterad.runs.loaded_config import LoadedConfig, load_config
 from mismarterad.daemon.metrics import DaemonMetrics
 from mismarterad.daemon.notify import Notifier
 from mismarterad.daemon.scheduler import SessionScheduler
 from mismarterad.daemon.state_lock import StateLock
-from mismarterad.runs.day_run_totals import DayRunTotals
 from mismarterad.daemon.views import metrics_view, status_line
 from mismarterad.integrations.claude.conversation import Answer
 from mismarterad.managers.execution_manager import ExecutionManager
@@ -44,11 +40,15 @@ from mismarterad.managers.system_manager import SystemManager
 from mismarterad.managers.time_manager import TimeManager
 from mismarterad.repositories.halt_store import HALT_FILE, HaltStore
 from mismarterad.runs.app import App
+from mismarterad.runs.assistant_jobs import AssistantJobs
 from mismarterad.runs.day_run import DayRun
+from mismarterad.runs.day_run_totals import DayRunTotals
+from mismarterad.runs.loaded_config import LoadedConfig, load_config
 from mismarterad.runs.report_recovery import recover_reports
 from mismarterad.runs.system_access import register_system_manager
 from mismarterad.runs.venue import Venue, build_venue
 from mismarterad.services.session_plan import SessionWindow
+from mismarterad.services.thread_health import first_stalled
 
 __all__ = ["Daemon"]
 

@@ -232,6 +232,9 @@ class DaemonMetrics:
         self.claude_tokens.labels("output", purpose).inc(output_tokens)
         self.claude_cost.inc(cost_usd)
 
+    def count_claude_review(self, result: str) -> None:
+        self.claude_reviews.labels(result).inc()
+
     def count_error(self, component: str) -> None:
         self.errors.labels(component if component in COMPONENTS else "daemon").inc()
 

@@ -11,25 +11,33 @@ from __future__ import annotations
 import os
 import threading
 from pathlib import Path
+from typing import Protocol
 
 import structlog
 
 from mismarterad.config.claude_config import ClaudeConfig
 from mismarterad.config.session_config import SessionConfig
 from mismarterad.core.errors import MismarteradError, StateError
-from mismarterad.daemon.metrics import DaemonMetrics
 from mismarterad.integrations.claude.conversation import Answer
 from mismarterad.core.claude_usage import UsageRecord
 from mismarterad.runs.app import App
 from mismarterad.runs.day_assistant import DayAssistant, facts_of, latest_report
 
-__all__ = ["AssistantJobs"]
+__all__ = ["AssistantCounters", "AssistantJobs"]
 
 log = structlog.get_logger(component="claude")
 
 
+class AssistantCounters(Protocol):
+    """Where the reviews and the model's calls are counted (the daemon's metrics)."""
+
+    def count_claude_call(self, purpose: str, input_tokens: int, output_tokens: int, cost_usd: float) -> None: ...
+
+    def count_claude_review(self, result: str) -> None: ...
+
+
 class AssistantJobs:
-    def __init__(self, app: App, metrics: DaemonMetrics, reports_dir: Path) -> None:
+    def __init__(self, app: App, metrics: AssistantCounters, reports_dir: Path) -> None:
         self._app, self._metrics, self._reports_dir = app, metrics, reports_dir
 
     def review_later(self, claude: ClaudeConfig | None, session: SessionConfig, folder: Path) -> None:
@@ -52,13 +60,13 @@ class AssistantJobs:
         try:
             path = self._assistant(claude).review(facts_of(folder, self._app, session))
         except MismarteradError as exc:
-            self._metrics.claude_reviews.labels("skipped").inc()
+            self._metrics.count_claude_review("skipped")
             log.warning("review_skipped", folder=str(folder), reason=str(exc), note="trading is not affected")
         except Exception as exc:  # noqa: BLE001 - a review never takes the daemon down
-            self._metrics.claude_reviews.labels("skipped").inc()
+            self._metrics.count_claude_review("skipped")
             log.error("review_failed", folder=str(folder), error=type(exc).__name__)
         else:
-            self._metrics.claude_reviews.labels("written").inc()
+            self._metrics.count_claude_review("written")
             log.info("review_written", path=str(path))
 
     def _assistant(self, claude: ClaudeConfig) -> DayAssistant:
